@@ -1,0 +1,146 @@
+/**
+ * The `hyperwords` command line on Effect's CLI module. Packages add their own commands through
+ * `extraCommands`; expected errors print as one line with a non-zero exit code.
+ */
+import { Console, Effect, Layer, Option } from "effect"
+import { Command, Flag } from "effect/cli"
+import { type LoadedConfig, loadConfig, type Profile, Profiles } from "./Config.ts"
+import { isExpected } from "./Errors.ts"
+import { Progress } from "./Progress.ts"
+import { formatGraph, formatPlans, readLock, runPipeline } from "./Runner.ts"
+import { Store } from "./Store.ts"
+
+const configFlag = Flag.String("config").pipe(
+  Flag.withDescription("the pipeline config file"),
+  Flag.withDefault("pipeline.config.ts")
+)
+
+const splitList = (values: ReadonlyArray<string>): Array<string> =>
+  values.flatMap((v) => v.split(",")).map((v) => v.trim()).filter((v) => v !== "")
+
+/** Run an effect that needs the store of a loaded config. */
+const withStore = <A, E, R>(loaded: LoadedConfig, f: Effect.Effect<A, E, R>) =>
+  f.pipe(Effect.provide(Layer.mergeAll(Store.layer(loaded.storeDir), Progress.layer)))
+
+const pipelineCommand = Command.make(
+  "pipeline",
+  {
+    config: configFlag,
+    profile: Flag.Literals("profile", Profiles).pipe(
+      Flag.withDescription("quick (small model, CI), default (the embedded default), full (a GPU)"),
+      Flag.withDefault("default" as Profile)
+    ),
+    corpus: Flag.String("corpus").pipe(Flag.withDescription("a poetry corpus to mine (repeatable)"), Flag.atLeast(0)),
+    only: Flag.String("only").pipe(Flag.withDescription("run only these stages (comma-separated)"), Flag.atLeast(0)),
+    from: Flag.String("from").pipe(Flag.withDescription("run this stage and everything after it"), Flag.optional),
+    force: Flag.String("force").pipe(Flag.withDescription("rerun these stages even when cached"), Flag.atLeast(0)),
+    dry: Flag.Boolean("dry").pipe(Flag.withDescription("plan only: run nothing"), Flag.withDefault(false)),
+    explain: Flag.Boolean("explain").pipe(
+      Flag.withDescription("say per stage HIT or MISS and which contributor changed"),
+      Flag.withDefault(false)
+    )
+  },
+  (args) =>
+    Effect.gen(function* () {
+      const loaded = yield* loadConfig(args.config)
+      const progress = yield* Progress
+      if (args.dry) {
+        yield* Console.log(`stage graph (${loaded.file}):\n${formatGraph(loaded.config.stages)}\n`)
+      }
+      const plans = yield* Effect.scoped(runPipeline(loaded, {
+        profile: args.profile,
+        corpus: args.corpus,
+        only: splitList(args.only),
+        ...(Option.isSome(args.from) ? { from: args.from.value } : {}),
+        force: splitList(args.force),
+        dry: args.dry,
+        command: `hyperwords pipeline --profile ${args.profile}`
+      }))
+      const table = formatPlans(plans, args.explain || args.dry)
+      yield* Console.log(`${args.dry ? "plan" : "pipeline"} (profile ${args.profile}, store ${loaded.storeDir}):\n${table}`)
+      const planned = plans.filter((p) => p.status === "PLANNED").map((p) => p.id)
+      const ran = plans.filter((p) => p.ran).length
+      const hits = plans.filter((p) => p.status === "HIT").length
+      if (!args.dry) {
+        progress.log(
+          `${ran} stage(s) ran, ${hits} restored from the store` +
+            (planned.length > 0 ? `; not implemented yet, so not run: ${planned.join(", ")}` : "")
+        )
+      }
+    }).pipe((e) => withStoreFromConfig(args.config, e))
+)
+
+// the store layer depends on the config (its location), so it is provided per command
+const withStoreFromConfig = <A, E, R>(configFile: string, f: Effect.Effect<A, E, R | Store | Progress>) =>
+  Effect.gen(function* () {
+    const loaded = yield* loadConfig(configFile)
+    return yield* withStore(loaded, f)
+  })
+
+const verifyCommand = Command.make("verify", { config: configFlag }, (args) =>
+  Effect.gen(function* () {
+    const loaded = yield* loadConfig(args.config)
+    const store = yield* Store
+    const progress = yield* Progress
+    const task = progress.task("verify objects", { unit: "objects" })
+    const report = yield* store.verify((done, total) => task.update(done, total))
+    task.finish(`${report.objects} objects`)
+    yield* Console.log(
+      `store ${loaded.storeDir}: ${report.objects} objects (${(report.bytes / 1e6).toFixed(1)} MB), ` +
+        `${report.manifests} artifacts, ${report.runs} runs` +
+        (report.staging > 0 ? `, ${report.staging} staging leftovers (removed by store gc)` : "")
+    )
+    if (report.problems.length > 0) {
+      for (const p of report.problems) yield* Console.error(`problem: ${p}`)
+      yield* Console.error(`store verify: ${report.problems.length} problem(s)`)
+      process.exitCode = 1
+    } else yield* Console.log("store verify: ok")
+  }).pipe((e) => withStoreFromConfig(args.config, e))
+)
+
+const gcCommand = Command.make("gc", { config: configFlag }, (args) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const loaded = yield* loadConfig(args.config)
+      const store = yield* Store
+      yield* store.lock("hyperwords store gc")
+      const lock = yield* readLock(`${loaded.projectDir}/pipeline.lock.json`)
+      const roots = Object.values(lock?.stages ?? {}).flatMap((s) => Object.values(s.outputs))
+      const r = yield* store.gc(roots)
+      yield* Console.log(
+        `store gc: kept ${r.keptManifests} artifacts (${r.keptObjects} objects); removed ${r.removedManifests} artifacts, ` +
+          `${r.removedObjects} objects (${(r.removedBytes / 1e6).toFixed(1)} MB), ${r.removedStaging} staging leftovers`
+      )
+    })
+  ).pipe((e) => withStoreFromConfig(args.config, e))
+)
+
+const storeCommand = Command.make("store").pipe(
+  Command.withDescription("check and clean the content-addressed store"),
+  Command.withSubcommands([verifyCommand, gcCommand])
+)
+
+// biome-ignore lint/suspicious/noExplicitAny: commands of other packages have their own inputs
+export type AnyCommand = Command.Command<string, any, any, any, any>
+
+/** The root command with the core commands and those other packages contribute. */
+export const rootCommand = (extraCommands: ReadonlyArray<AnyCommand> = []) =>
+  Command.make("hyperwords").pipe(
+    Command.withDescription("hyperwords: corpora of fused images, models that learn them, and metrics for imagery"),
+    Command.withSubcommands([
+      pipelineCommand.pipe(Command.withDescription("run the pipeline (stages cached by key)")),
+      storeCommand,
+      ...extraCommands
+    ])
+  )
+
+/** Print an expected error as one line and set a failing exit code; let defects through. */
+export const reportErrors = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A | void, never, R> =>
+  self.pipe(
+    Effect.catch((e: E) => {
+      process.exitCode = 1
+      if (isExpected(e)) return Console.error(`error: ${e.message}`)
+      const msg = (e as { message?: unknown })?.message
+      return Console.error(`error: ${msg !== undefined ? String(msg) : String(e)}`)
+    })
+  )

@@ -1,0 +1,178 @@
+/**
+ * `pipeline.config.ts`: the stages, their params per profile, where the store and reports go.
+ * Loaded with a dynamic import; a failure names the file and the reason.
+ */
+import { existsSync } from "node:fs"
+import { dirname, resolve } from "node:path"
+import { pathToFileURL } from "node:url"
+import { Effect, Result, type Schema } from "effect"
+import { decodeValue } from "./Decode.ts"
+import { ConfigError, DecodeError } from "./Errors.ts"
+import type { Stage } from "./Stage.ts"
+
+/** The profiles every config knows. */
+export const Profiles = ["quick", "default", "full"] as const
+export type Profile = (typeof Profiles)[number]
+
+/** Options from the command line that the config may use to shape params. */
+export interface RunOptions {
+  readonly profile: Profile
+  readonly corpus: ReadonlyArray<string>
+}
+
+/** Params per stage id. */
+export type StageParams = Readonly<Record<string, Readonly<Record<string, unknown>>>>
+
+/** A pipeline configuration, as written in `pipeline.config.ts`. */
+export interface PipelineConfig {
+  /** The store directory, relative to the config file (default `.hyperwords`). */
+  readonly store?: string
+  /** Where exports and reports go, relative to the config file (default `reports`). */
+  readonly reports?: string
+  // biome-ignore lint/suspicious/noExplicitAny: stages have params of different types
+  readonly stages: ReadonlyArray<Stage<any>>
+  /** Params per stage for every profile, or a function of the command-line options. */
+  readonly params?: StageParams | ((options: RunOptions) => StageParams)
+  /** Params per stage that a profile changes. */
+  readonly profiles?: Partial<Record<Profile, StageParams>>
+  /** Extra runtime fingerprint entries (onnxruntime version, Python lock hash, ...). */
+  readonly runtime?: () => Readonly<Record<string, string>>
+}
+
+/** Declare a pipeline configuration. */
+export const defineConfig = (config: PipelineConfig): PipelineConfig => config
+
+/** A loaded config with resolved paths. */
+export interface LoadedConfig {
+  readonly file: string
+  readonly projectDir: string
+  readonly storeDir: string
+  readonly reportsDir: string
+  readonly config: PipelineConfig
+}
+
+/** Load `pipeline.config.ts` (or another file). */
+export const loadConfig = (file: string): Effect.Effect<LoadedConfig, ConfigError> =>
+  Effect.gen(function* () {
+    const abs = resolve(file)
+    if (!existsSync(abs)) {
+      return yield* new ConfigError({ file: abs, detail: "no such file; run from the project folder or pass --config" })
+    }
+    const mod = yield* Effect.tryPromise({
+      try: () => import(pathToFileURL(abs).href) as Promise<{ default?: unknown }>,
+      catch: (e) => new ConfigError({ file: abs, detail: `cannot be loaded: ${(e as Error).message ?? e}` })
+    })
+    const config = mod.default as PipelineConfig | undefined
+    if (config === undefined || typeof config !== "object" || !Array.isArray(config.stages)) {
+      return yield* new ConfigError({
+        file: abs,
+        detail: "must `export default defineConfig({ stages: [...] })`"
+      })
+    }
+    const projectDir = dirname(abs)
+    yield* checkGraph(abs, config)
+    return {
+      file: abs,
+      projectDir,
+      storeDir: resolve(projectDir, process.env.HYPERWORDS_STORE ?? config.store ?? ".hyperwords"),
+      reportsDir: resolve(projectDir, config.reports ?? "reports"),
+      config
+    }
+  })
+
+const checkGraph = (file: string, config: PipelineConfig): Effect.Effect<void, ConfigError> =>
+  Effect.suspend(() => {
+    const ids = new Map<string, Stage<unknown>>()
+    for (const [i, stage] of config.stages.entries()) {
+      if (typeof stage?.id !== "string") {
+        return Effect.fail(new ConfigError({ file, detail: `stages[${i}] is not a stage (no id)` }))
+      }
+      if (ids.has(stage.id)) return Effect.fail(new ConfigError({ file, detail: `two stages are named "${stage.id}"` }))
+      ids.set(stage.id, stage)
+    }
+    for (const stage of config.stages) {
+      for (const [name, ref] of Object.entries(stage.inputs)) {
+        const up = ids.get(ref.stage)
+        if (!up) {
+          return Effect.fail(
+            new ConfigError({ file, detail: `stage "${stage.id}" input "${name}" names unknown stage "${ref.stage}"` })
+          )
+        }
+        if (!(ref.output in up.outputs)) {
+          return Effect.fail(
+            new ConfigError({
+              file,
+              detail: `stage "${stage.id}" input "${name}" names output "${ref.output}" that "${ref.stage}" does not produce (it produces: ${Object.keys(up.outputs).join(", ")})`
+            })
+          )
+        }
+      }
+    }
+    return topoOrder(config.stages).pipe(Effect.mapError((detail) => new ConfigError({ file, detail })), Effect.asVoid)
+  })
+
+/** Stages in dependency order (stable: ties keep config order); fails on a cycle. */
+export const topoOrder = <S extends Stage<unknown>>(stages: ReadonlyArray<S>): Effect.Effect<Array<S>, string> =>
+  Effect.suspend(() => {
+    const out: Array<S> = []
+    const state = new Map<string, "visiting" | "done">()
+    const byId = new Map(stages.map((s) => [s.id, s]))
+    const visit = (s: S, path: Array<string>): string | undefined => {
+      const st = state.get(s.id)
+      if (st === "done") return undefined
+      if (st === "visiting") return `stages form a cycle: ${[...path, s.id].join(" -> ")}`
+      state.set(s.id, "visiting")
+      for (const ref of Object.values(s.inputs)) {
+        const up = byId.get(ref.stage)
+        if (up) {
+          const err = visit(up, [...path, s.id])
+          if (err) return err
+        }
+      }
+      state.set(s.id, "done")
+      out.push(s)
+      return undefined
+    }
+    for (const s of stages) {
+      const err = visit(s, [])
+      if (err) return Effect.fail(err)
+    }
+    return Effect.succeed(out)
+  })
+
+const mergeParams = (...layers: ReadonlyArray<StageParams | undefined>): Record<string, Record<string, unknown>> => {
+  const out: Record<string, Record<string, unknown>> = {}
+  for (const layer of layers) {
+    if (!layer) continue
+    for (const [id, p] of Object.entries(layer)) out[id] = { ...(out[id] ?? {}), ...p }
+  }
+  return out
+}
+
+/** Decode every stage's params for a profile; an error names the config file and the field. */
+export const resolveParams = (
+  loaded: LoadedConfig,
+  options: RunOptions
+): Effect.Effect<ReadonlyMap<string, unknown>, DecodeError> =>
+  Effect.suspend(() => {
+    const { config } = loaded
+    const base = typeof config.params === "function" ? config.params(options) : config.params
+    const merged = mergeParams(base, config.profiles?.[options.profile])
+    const out = new Map<string, unknown>()
+    for (const stage of config.stages) {
+      const raw = merged[stage.id] ?? {}
+      const r = decodeValue(stage.params as Schema.Codec<unknown, unknown>, raw, { file: loaded.file })
+      if (Result.isFailure(r)) {
+        const e = r.failure
+        return Effect.fail(
+          new DecodeError({
+            file: e.file,
+            field: `params.${stage.id}${e.field ? `.${e.field}` : ""} (profile ${options.profile})`,
+            detail: e.detail
+          })
+        )
+      }
+      out.set(stage.id, r.success)
+    }
+    return Effect.succeed(out)
+  })

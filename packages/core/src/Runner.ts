@@ -1,0 +1,501 @@
+/**
+ * The stage runner: computes each stage's key from everything that shapes its outputs, restores
+ * outputs of a key seen before, runs the rest in dependency order, and records what ran in
+ * `pipeline.lock.json`. `--dry --explain` says per stage HIT or MISS and which contributor changed.
+ */
+import { randomBytes } from "node:crypto"
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from "node:fs"
+import { dirname, join, relative, resolve, sep } from "node:path"
+import { Cause, Effect, Result, Schema } from "effect"
+import { type ArtifactKind, ArtifactKinds } from "./Artifacts.ts"
+import { type LoadedConfig, type RunOptions, resolveParams, topoOrder } from "./Config.ts"
+import { decodeJsonText } from "./Decode.ts"
+import { type DecodeError, StageError, StoreError, UsageError } from "./Errors.ts"
+import { canonicalJson, hashFileSync, hashValue } from "./Hash.ts"
+import { fsyncPath, tempPathBeside, writeFileAtomic } from "./internal/fsAtomic.ts"
+import { Progress } from "./Progress.ts"
+import type { LoadedArtifact, Stage } from "./Stage.ts"
+import { type ArtifactFile, type Manifest, Store } from "./Store.ts"
+
+/** Everything hashed into a stage key. */
+export interface Contributors {
+  readonly stage: string
+  readonly codeVersion: string
+  readonly params: unknown
+  readonly inputs: Readonly<Record<string, string>>
+  readonly sources: Readonly<Record<string, string>>
+  readonly plugins: ReadonlyArray<string>
+  readonly model: { readonly id: string; readonly revision: string } | null
+  readonly runtime: Readonly<Record<string, string>>
+}
+
+/** `pipeline.lock.json`: what ran last, per stage. */
+export const PipelineLock = Schema.Struct({
+  lockVersion: Schema.Literal(1),
+  profile: Schema.String,
+  updatedAt: Schema.String,
+  stages: Schema.Record(
+    Schema.String,
+    Schema.Struct({
+      key: Schema.String,
+      contributors: Schema.Unknown,
+      outputs: Schema.Record(Schema.String, Schema.String),
+      runId: Schema.String,
+      status: Schema.Literals(["ran", "restored"]),
+      durationMs: Schema.Finite,
+      at: Schema.String
+    })
+  )
+})
+export type PipelineLock = typeof PipelineLock.Type
+
+/** What became of one stage. */
+export interface StagePlan {
+  readonly id: string
+  readonly status: "HIT" | "MISS" | "PLANNED" | "SKIPPED"
+  readonly key?: string
+  readonly reasons: ReadonlyArray<string>
+  readonly ran?: boolean
+  readonly durationMs?: number
+  readonly outputs?: Readonly<Record<string, string>>
+}
+
+/** Options of one pipeline run. */
+export interface PipelineOptions extends RunOptions {
+  readonly only?: ReadonlyArray<string>
+  readonly from?: string
+  readonly force?: ReadonlyArray<string>
+  readonly dry?: boolean
+  readonly command?: string
+}
+
+/** The runtime fingerprint: Node major and platform, plus the config's own entries. */
+export const runtimeFingerprint = (loaded: LoadedConfig): Record<string, string> => ({
+  node: `v${process.versions.node.split(".")[0]}`,
+  platform: `${process.platform}-${process.arch}`,
+  ...(loaded.config.runtime?.() ?? {})
+})
+
+const flatten = (value: unknown, prefix: string, out: Map<string, string>): Map<string, string> => {
+  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+    const entries = Object.entries(value as Record<string, unknown>)
+    if (entries.length === 0) out.set(prefix, "{}")
+    for (const [k, v] of entries) flatten(v, prefix ? `${prefix}.${k}` : k, out)
+  } else out.set(prefix, canonicalJson(value))
+  return out
+}
+
+const short = (s: string | undefined): string => {
+  if (s === undefined) return "(none)"
+  const unq = s.startsWith('"') ? s.slice(1, -1) : s
+  return /^[0-9a-f]{64}$/.test(unq) ? `${unq.slice(0, 10)}…` : unq.length > 40 ? `${unq.slice(0, 37)}…` : unq
+}
+
+const describeContributor = (path: string): string => {
+  const [head, ...rest] = path.split(".")
+  const tail = rest.join(".")
+  switch (head) {
+    case "codeVersion":
+      return "code version"
+    case "params":
+      return `param ${tail}`
+    case "inputs":
+      return `input ${tail}`
+    case "sources":
+      return `source ${tail}`
+    case "plugins":
+      return "plugins"
+    case "model":
+      return `model ${tail}`
+    case "runtime":
+      return `runtime ${tail}`
+    default:
+      return path
+  }
+}
+
+/** Which contributors differ between two runs, in words ("param layer changed: 6 → 8"). */
+export const explainDifference = (previous: unknown, current: Contributors): Array<string> => {
+  const a = flatten(previous, "", new Map())
+  const b = flatten(current, "", new Map())
+  const out: Array<string> = []
+  const seenPlugins = new Set<string>()
+  for (const path of new Set([...a.keys(), ...b.keys()])) {
+    const before = a.get(path)
+    const after = b.get(path)
+    if (before === after) continue
+    if (path.startsWith("plugins")) {
+      if (seenPlugins.size > 0) continue
+      seenPlugins.add(path)
+      const pa = ((previous as Contributors | undefined)?.plugins ?? []).join(", ")
+      const pb = current.plugins.join(", ")
+      out.push(`plugins changed: ${pa || "(none)"} → ${pb || "(none)"}`)
+      continue
+    }
+    if (before === undefined) out.push(`${describeContributor(path)} added: ${short(after)}`)
+    else if (after === undefined) out.push(`${describeContributor(path)} removed (was ${short(before)})`)
+    else out.push(`${describeContributor(path)} changed: ${short(before)} → ${short(after)}`)
+  }
+  return out
+}
+
+// Hashes of source files keyed by path, size and mtime, so unchanged corpora are not re-read.
+const statCacheFile = (storeDir: string) => join(storeDir, "cache", "source-hashes.json")
+type StatCache = Record<string, { size: number; mtimeMs: number; sha256: string }>
+
+const hashSource = (path: string, cache: StatCache): string => {
+  const st = statSync(path)
+  const fileHash = (p: string): string => {
+    const s = statSync(p)
+    const hit = cache[p]
+    if (hit && hit.size === s.size && hit.mtimeMs === s.mtimeMs) return hit.sha256
+    const h = hashFileSync(p).sha256
+    cache[p] = { size: s.size, mtimeMs: s.mtimeMs, sha256: h }
+    return h
+  }
+  if (!st.isDirectory()) return fileHash(path)
+  const entries: Array<[string, string]> = []
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((x, y) => x.name.localeCompare(y.name))) {
+      if (e.name.startsWith(".")) continue
+      const p = join(d, e.name)
+      if (e.isDirectory()) walk(p)
+      else if (e.isFile()) entries.push([relative(path, p).split(sep).join("/"), fileHash(p)])
+    }
+  }
+  walk(path)
+  return hashValue(entries)
+}
+
+const listStagedFiles = (dir: string): Array<string> => {
+  const out: Array<string> = []
+  const walk = (d: string) => {
+    if (!existsSync(d)) return
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name)
+      if (e.isDirectory()) walk(p)
+      else if (e.isFile()) out.push(p)
+    }
+  }
+  walk(dir)
+  return out.sort()
+}
+
+/** Read `pipeline.lock.json` if present. */
+export const readLock = (file: string): Effect.Effect<PipelineLock | undefined, DecodeError> =>
+  Effect.suspend(() => {
+    if (!existsSync(file)) return Effect.succeed(undefined)
+    return Effect.fromResult(decodeJsonText(PipelineLock, readFileSync(file, "utf8"), file))
+  })
+
+const loadArtifact = (store: Store["Service"], hash: string) =>
+  Effect.gen(function* () {
+    const manifest: Manifest = yield* store.readArtifact(hash)
+    const byPath = new Map(manifest.files.map((f) => [f.path, f]))
+    const loaded: LoadedArtifact = {
+      hash,
+      manifest,
+      data: manifest.data,
+      file: (path: string) => {
+        const f = byPath.get(path)
+        if (!f) throw new Error(`artifact ${manifest.kind} ${hash.slice(0, 10)} has no file ${path}`)
+        return store.objectPath(f.sha256)
+      }
+    }
+    return loaded
+  })
+
+const exportFiles = (
+  store: Store["Service"],
+  stage: Stage<unknown>,
+  outputs: Readonly<Record<string, string>>,
+  reportsDir: string
+) =>
+  Effect.gen(function* () {
+    for (const spec of stage.exports ?? []) {
+      const hash = outputs[spec.output]
+      if (!hash) continue
+      const art = yield* loadArtifact(store, hash)
+      const src = art.manifest.files.find((f) => f.path === spec.file)
+      if (!src) continue
+      const target = resolve(reportsDir, spec.to)
+      yield* Effect.try({
+        try: () => {
+          mkdirSync(dirname(target), { recursive: true })
+          const tmp = tempPathBeside(target)
+          copyFileSync(store.objectPath(src.sha256), tmp)
+          // rename over the old export: readers see the old file or the new one
+          renameSync(tmp, target)
+          fsyncPath(dirname(target))
+        },
+        catch: (e) => new StoreError({ path: target, detail: `cannot export: ${(e as Error).message}` })
+      })
+    }
+  })
+
+/** Plan and run the pipeline. With `dry`, only plan. */
+export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
+  Effect.gen(function* () {
+    const store = yield* Store
+    const progress = yield* Progress
+    const stages = (yield* topoOrder(loaded.config.stages).pipe(
+      Effect.mapError((detail) => new UsageError({ detail }))
+    )) as Array<Stage<unknown>>
+    const byId = new Map(stages.map((s) => [s.id, s]))
+    for (const name of [...(options.only ?? []), ...(options.force ?? []), ...(options.from ? [options.from] : [])]) {
+      if (!byId.has(name)) {
+        return yield* new UsageError({
+          detail: `there is no stage "${name}"; stages: ${stages.map((s) => s.id).join(", ")}`
+        })
+      }
+    }
+    const params = yield* resolveParams(loaded, options)
+    const lockFile = join(loaded.projectDir, "pipeline.lock.json")
+    const previous = yield* readLock(lockFile)
+    const runtime = runtimeFingerprint(loaded)
+
+    // which stages run (the rest are restored from the store when something downstream needs them)
+    const downstreamOf = (id: string): Set<string> => {
+      const out = new Set([id])
+      for (const s of stages) if (Object.values(s.inputs).some((r) => out.has(r.stage))) out.add(s.id)
+      return out
+    }
+    const selected = new Set<string>(
+      options.only && options.only.length > 0
+        ? options.only
+        : options.from
+          ? downstreamOf(options.from)
+          : stages.map((s) => s.id)
+    )
+    const forced = new Set(options.force ?? [])
+
+    if (!options.dry) yield* store.lock(options.command ?? "hyperwords pipeline")
+
+    const statCachePath = statCacheFile(loaded.storeDir)
+    let statCache: StatCache = {}
+    try {
+      statCache = JSON.parse(readFileSync(statCachePath, "utf8")) as StatCache
+    } catch {
+      statCache = {}
+    }
+
+    const lockStages: Record<string, PipelineLock["stages"][string]> = { ...(previous?.stages ?? {}) }
+    const lock = { lockVersion: 1, profile: options.profile, stages: lockStages }
+    const saveLock = () =>
+      Effect.try({
+        try: () => writeFileAtomic(lockFile, `${JSON.stringify({ ...lock, updatedAt: new Date().toISOString() }, null, 2)}\n`),
+        catch: (e) => new StoreError({ path: lockFile, detail: (e as Error).message })
+      })
+
+    const outputsOf = new Map<string, Readonly<Record<string, string>>>()
+    const willRun = new Set<string>()
+    const plans: Array<StagePlan> = []
+
+    for (const stage of stages) {
+      const p = params.get(stage.id)
+      if (!stage.run) {
+        plans.push({ id: stage.id, status: "PLANNED", reasons: [`not implemented yet${stage.plannedIn ? ` (${stage.plannedIn})` : ""}`] })
+        continue
+      }
+      const missing = Object.entries(stage.inputs).filter(([, ref]) => !outputsOf.has(ref.stage) && !willRun.has(ref.stage))
+      if (missing.length > 0) {
+        const [name, ref] = missing[0]!
+        plans.push({ id: stage.id, status: "SKIPPED", reasons: [`input ${name} from ${ref.stage} is not available`] })
+        continue
+      }
+      const pending = Object.values(stage.inputs).filter((ref) => willRun.has(ref.stage))
+      if (pending.length > 0) {
+        // upstream runs in this pipeline (dry mode): the key is known only after it ran
+        plans.push({ id: stage.id, status: "MISS", reasons: [`upstream ${pending[0]!.stage} runs first`] })
+        willRun.add(stage.id)
+        continue
+      }
+      const inputs: Record<string, string> = {}
+      for (const [name, ref] of Object.entries(stage.inputs)) inputs[name] = outputsOf.get(ref.stage)![ref.output]!
+      const sources: Record<string, string> = {}
+      for (const src of stage.sources?.(p, loaded.projectDir) ?? []) {
+        const abs = resolve(loaded.projectDir, src)
+        const h = yield* Effect.try({
+          try: () => hashSource(abs, statCache),
+          catch: (e) => new UsageError({ detail: `stage ${stage.id}: cannot read source ${abs} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` })
+        })
+        sources[relative(loaded.projectDir, abs).split(sep).join("/") || "."] = h
+      }
+      const contributors: Contributors = {
+        stage: stage.id,
+        codeVersion: stage.codeVersion,
+        params: p ?? {},
+        inputs,
+        sources,
+        plugins: [...(stage.plugins?.(p) ?? [])].sort(),
+        model: stage.model?.(p) ?? null,
+        runtime
+      }
+      const key = hashValue(contributors)
+      const seen = yield* store.findRun(key)
+      const prev = previous?.stages[stage.id]
+      const isSelected = selected.has(stage.id)
+      const isForced = forced.has(stage.id)
+
+      if (seen && !isForced) {
+        outputsOf.set(stage.id, seen.outputs)
+        const reasons = [`key ${key.slice(0, 10)}… ran ${seen.finishedAt} in ${(seen.durationMs / 1000).toFixed(1)}s`]
+        if (prev && prev.key !== key) reasons.push(`(restored an earlier run; last run differed: ${explainDifference(prev.contributors, contributors).join("; ")})`)
+        if (!options.dry) {
+          yield* exportFiles(store, stage, seen.outputs, loaded.reportsDir)
+          lockStages[stage.id] = {
+            key,
+            contributors,
+            outputs: seen.outputs,
+            runId: seen.runId,
+            status: "restored",
+            durationMs: 0,
+            at: new Date().toISOString()
+          }
+          yield* saveLock()
+        }
+        plans.push({ id: stage.id, status: "HIT", key, reasons, outputs: seen.outputs })
+        continue
+      }
+      const reasons = isForced
+        ? ["forced (--force)"]
+        : prev === undefined
+          ? ["never ran"]
+          : prev.key === key
+            ? ["its outputs are no longer in the store"]
+            : explainDifference(prev.contributors, contributors)
+      if (!isSelected) {
+        plans.push({ id: stage.id, status: "SKIPPED", key, reasons: ["not selected, and not in the store", ...reasons] })
+        continue
+      }
+      if (options.dry) {
+        willRun.add(stage.id)
+        plans.push({ id: stage.id, status: "MISS", key, reasons })
+        continue
+      }
+
+      // run it
+      progress.log(`▶ ${stage.id}: ${reasons.join("; ")}`)
+      const runId = `${new Date().toISOString().replace(/[:.]/g, "-")}-${randomBytes(3).toString("hex")}`
+      const startedAt = new Date()
+      const produced = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const staging = yield* store.staging(stage.id)
+          const loadedInputs: Record<string, LoadedArtifact> = {}
+          for (const [name, hash] of Object.entries(inputs)) loadedInputs[name] = yield* loadArtifact(store, hash)
+          const outputDir = (name: string) => {
+            if (!(name in stage.outputs)) throw new Error(`stage ${stage.id} has no output "${name}"`)
+            const d = join(staging, name)
+            mkdirSync(d, { recursive: true })
+            return d
+          }
+          const result = yield* stage.run!({
+            stage: stage.id,
+            params: p,
+            inputs: loadedInputs,
+            outputDir,
+            runId,
+            reportsDir: loaded.reportsDir,
+            projectDir: loaded.projectDir
+          }).pipe(
+            Effect.catchCause((cause) =>
+              Effect.gen(function* () {
+                if (Cause.hasInterrupts(cause)) return yield* Effect.failCause(cause)
+                const err = causeMessage(cause)
+                return yield* new StageError({ stage: stage.id, detail: err })
+              })
+            )
+          )
+          const outputs: Record<string, string> = {}
+          for (const [name, kind] of Object.entries(stage.outputs) as Array<[string, ArtifactKind]>) {
+            const out = result[name]
+            if (!out) return yield* new StageError({ stage: stage.id, detail: `produced no output "${name}"` })
+            const check = Schema.decodeUnknownResult(ArtifactKinds[kind] as unknown as Schema.Codec<unknown>)(out.data)
+            if (Result.isFailure(check)) {
+              return yield* new StageError({ stage: stage.id, detail: `output "${name}" is not a valid ${kind}: ${String(check.failure)}` })
+            }
+            const dir = join(staging, name)
+            const files: Array<ArtifactFile> = []
+            for (const f of listStagedFiles(dir)) {
+              const stored = yield* store.putFile(f, { move: true })
+              files.push({ ...stored, path: relative(dir, f).split(sep).join("/") })
+            }
+            const manifest = yield* store.writeArtifact({
+              kind,
+              data: check.success,
+              files,
+              lineage: {
+                stage: stage.id,
+                key,
+                codeVersion: stage.codeVersion,
+                inputs,
+                params: p ?? {},
+                runId,
+                createdAt: new Date().toISOString()
+              }
+            })
+            outputs[name] = manifest.hash
+          }
+          return outputs
+        })
+      )
+      const finishedAt = new Date()
+      const durationMs = finishedAt.getTime() - startedAt.getTime()
+      yield* store.writeRun({
+        recordVersion: 1,
+        stage: stage.id,
+        key,
+        contributors,
+        outputs: produced,
+        runId,
+        startedAt: startedAt.toISOString(),
+        finishedAt: finishedAt.toISOString(),
+        durationMs
+      })
+      outputsOf.set(stage.id, produced)
+      yield* exportFiles(store, stage, produced, loaded.reportsDir)
+      lockStages[stage.id] = { key, contributors, outputs: produced, runId, status: "ran", durationMs, at: finishedAt.toISOString() }
+      yield* saveLock()
+      plans.push({ id: stage.id, status: "MISS", key, reasons, ran: true, durationMs, outputs: produced })
+    }
+    yield* Effect.sync(() => {
+      try {
+        writeFileAtomic(statCachePath, JSON.stringify(statCache))
+      } catch {
+        // a cache only
+      }
+    })
+    return plans
+  })
+
+const causeMessage = (cause: Cause.Cause<unknown>): string => {
+  const e = Cause.squash(cause)
+  if (e !== null && typeof e === "object" && "message" in e) return String((e as { message: unknown }).message)
+  return String(e)
+}
+
+/** Render plans as the `--explain` table. */
+export const formatPlans = (plans: ReadonlyArray<StagePlan>, explain: boolean): string => {
+  const width = Math.max(8, ...plans.map((p) => p.id.length))
+  const lines: Array<string> = []
+  for (const p of plans) {
+    const status = p.status === "MISS" && p.ran ? "RAN " : p.status
+    const time = p.durationMs !== undefined ? ` ${(p.durationMs / 1000).toFixed(1)}s` : ""
+    const head = `${p.id.padEnd(width)}  ${status.padEnd(7)}${p.key ? ` ${p.key.slice(0, 10)}` : ""}${time}`
+    if (explain || p.status === "PLANNED" || p.status === "SKIPPED") {
+      lines.push(head)
+      for (const r of p.reasons) lines.push(`${" ".repeat(width + 2)}  · ${r}`)
+    } else lines.push(head)
+  }
+  return lines.join("\n")
+}
+
+/** The stage graph as text: each stage with what it reads. */
+export const formatGraph = (stages: ReadonlyArray<Stage<unknown>>): string =>
+  stages
+    .map((s) => {
+      const ins = Object.entries(s.inputs).map(([n, r]) => `${r.stage}.${r.output}${n === r.output ? "" : ` as ${n}`}`)
+      const outs = Object.entries(s.outputs).map(([n, k]) => `${n}: ${k}`)
+      return `${s.id}${s.run ? "" : " (planned)"}\n    reads  ${ins.length ? ins.join(", ") : "-"}\n    writes ${outs.join(", ")}`
+    })
+    .join("\n")

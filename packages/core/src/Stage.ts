@@ -1,0 +1,101 @@
+/**
+ * What a stage is: typed inputs (outputs of other stages), typed outputs (artifact kinds),
+ * params with a schema, a code version bumped by hand, and an Effect that produces the outputs.
+ * The runner hashes all of these into the stage key.
+ */
+import { type FileSystem, type Path, Schema } from "effect"
+import type { Effect } from "effect"
+import type { ChildProcessSpawner } from "effect/process"
+import type { ArtifactKind } from "./Artifacts.ts"
+import type { Progress } from "./Progress.ts"
+import type { Manifest, Store } from "./Store.ts"
+
+/** An input: the named output of an upstream stage. */
+export interface InputRef {
+  readonly stage: string
+  readonly output: string
+}
+
+/** An input artifact as a stage sees it. */
+export interface LoadedArtifact {
+  readonly hash: string
+  readonly manifest: Manifest
+  /** The index document, decoded by the kind's schema. */
+  readonly data: unknown
+  /** Absolute path of one of the artifact's files (read-only: it is a store object). */
+  readonly file: (path: string) => string
+}
+
+/** What a stage's `run` gets. */
+export interface StageContext<P> {
+  readonly stage: string
+  readonly params: P
+  readonly inputs: Readonly<Record<string, LoadedArtifact>>
+  /** The staging directory of an output: every file written under it becomes part of the artifact. */
+  readonly outputDir: (output: string) => string
+  readonly runId: string
+  /** Where user-facing exports go (`reports/` by default). */
+  readonly reportsDir: string
+  /** Directory of `pipeline.config.ts`, against which relative paths in params resolve. */
+  readonly projectDir: string
+}
+
+/** A produced output: its index document. Its files are whatever the stage wrote into `outputDir`. */
+export interface StageOutput {
+  readonly data: unknown
+}
+
+/** A file of an output artifact copied to the reports directory after every run or cache hit. */
+export interface ExportSpec {
+  readonly output: string
+  readonly file: string
+  readonly to: string
+}
+
+/** Services every stage may use. */
+export type StageServices =
+  | Store
+  | Progress
+  | ChildProcessSpawner.ChildProcessSpawner
+  | FileSystem.FileSystem
+  | Path.Path
+
+/** A stage of the pipeline. */
+export interface Stage<P = unknown> {
+  readonly id: string
+  readonly description: string
+  /** Bumped by hand when the stage's code changes what it produces. */
+  readonly codeVersion: string
+  readonly params: Schema.Codec<P, unknown>
+  readonly inputs: Readonly<Record<string, InputRef>>
+  readonly outputs: Readonly<Record<string, ArtifactKind>>
+  /** Files or folders outside the store that the stage reads (hashed into the key). */
+  readonly sources?: (params: P, projectDir: string) => ReadonlyArray<string>
+  /** The model the stage uses, by id and exact revision. */
+  readonly model?: (params: P) => { readonly id: string; readonly revision: string } | undefined
+  /** Plugins the stage runs, as `name@version` (config included where it matters). */
+  readonly plugins?: (params: P) => ReadonlyArray<string>
+  readonly exports?: ReadonlyArray<ExportSpec>
+  /** The work. A stage without `run` is planned: shown in the graph, skipped with a note. */
+  readonly run?: (ctx: StageContext<P>) => Effect.Effect<Readonly<Record<string, StageOutput>>, unknown, StageServices>
+  /** Where a planned stage will come from (e.g. "issue #4"). */
+  readonly plannedIn?: string
+}
+
+/** Define a stage (an identity function that fixes the params type). */
+export const defineStage = <P>(stage: Stage<P>): Stage<P> => stage
+
+/** A stage that is designed but not built yet: it appears in the graph and is skipped with a note. */
+export const plannedStage = (stage: {
+  readonly id: string
+  readonly description: string
+  readonly inputs: Readonly<Record<string, InputRef>>
+  readonly outputs: Readonly<Record<string, ArtifactKind>>
+  readonly plannedIn: string
+}): Stage<Record<string, unknown>> => ({
+  ...stage,
+  codeVersion: "0",
+  params: PlannedParams
+})
+
+const PlannedParams = Schema.Record(Schema.String, Schema.Unknown)

@@ -1,0 +1,13 @@
+/** @hyperwords/core: artifact schemas, the content-addressed store, the stage runner and the CLI. */
+export * as Artifacts from "./Artifacts.ts"
+export * as Cli from "./Cli.ts"
+export * as Config from "./Config.ts"
+export * as Decode from "./Decode.ts"
+export * as Errors from "./Errors.ts"
+export * as Hash from "./Hash.ts"
+export * as Progress from "./Progress.ts"
+export * as Runner from "./Runner.ts"
+export * as Stage from "./Stage.ts"
+export * as Store from "./Store.ts"
+export { defineConfig } from "./Config.ts"
+export { defineStage, plannedStage } from "./Stage.ts"

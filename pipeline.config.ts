@@ -1,0 +1,59 @@
+/**
+ * The default pipeline: the embedded default model (Gemma 3 270M), the built-in sensation seeds,
+ * and the metric plugins. Stages not built yet are declared as planned so the graph is whole.
+ */
+import { defineConfig, plannedStage } from "@hyperwords/core"
+
+const generate = plannedStage({
+  id: "generate",
+  description: "mine hyperwords from poetry and make living words from sensations",
+  inputs: {},
+  outputs: { hyperwords: "HyperwordSet" },
+  plannedIn: "issue #4"
+})
+
+const embed = plannedStage({
+  id: "embed",
+  description: "embed hyperwords and their parts; build the associative field",
+  inputs: { hyperwords: { stage: "generate", output: "hyperwords" } },
+  outputs: { embeddings: "EmbeddingSet", field: "AssociativeField" },
+  plannedIn: "issue #4"
+})
+
+const finetune = plannedStage({
+  id: "finetune",
+  description: "teach the model hyperwords as words of its own (LoRA through the Python bridge)",
+  inputs: { hyperwords: { stage: "generate", output: "hyperwords" } },
+  outputs: { model: "ModelVersion" },
+  plannedIn: "issue #5"
+})
+
+const probe = plannedStage({
+  id: "probe",
+  description: "per-layer measurements and the visual report, base against tuned",
+  inputs: { hyperwords: { stage: "generate", output: "hyperwords" }, model: { stage: "finetune", output: "model" } },
+  outputs: { report: "ProbeReport" },
+  plannedIn: "issue #6"
+})
+
+const evaluate = plannedStage({
+  id: "evaluate",
+  description: "generations for the prompt set, scored by the metric plugins",
+  inputs: { model: { stage: "finetune", output: "model" } },
+  outputs: { generations: "Generations", scores: "EvalRun" },
+  plannedIn: "issue #7"
+})
+
+const report = plannedStage({
+  id: "report",
+  description: "the leaderboard",
+  inputs: { scores: { stage: "evaluate", output: "scores" }, probe: { stage: "probe", output: "report" } },
+  outputs: { leaderboard: "Leaderboard" },
+  plannedIn: "issue #7"
+})
+
+export default defineConfig({
+  store: ".hyperwords",
+  reports: "reports",
+  stages: [generate, embed, finetune, probe, evaluate, report]
+})
