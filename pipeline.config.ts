@@ -31,7 +31,10 @@ const finetune = plannedStage({
 const probe = plannedStage({
   id: "probe",
   description: "per-layer measurements and the visual report, base against tuned",
-  inputs: { hyperwords: { stage: "generate", output: "hyperwords" }, model: { stage: "finetune", output: "model" } },
+  inputs: {
+    hyperwords: { stage: "generate", output: "hyperwords" },
+    model: { stage: "finetune", output: "model" }
+  },
   outputs: { report: "ProbeReport" },
   plannedIn: "issue #6"
 })

@@ -1,3 +1,4 @@
+import type { Reporter, TestModule } from "vitest/node"
 import { defineConfig } from "vitest/config"
 
 const project = (name: string, root: string) => ({
@@ -10,8 +11,26 @@ const project = (name: string, root: string) => ({
   }
 })
 
+// A plain closing line ("N passed, N failed, N skipped") that any log reader understands.
+const summaryLine: Reporter = {
+  onTestRunEnd(modules: ReadonlyArray<TestModule>) {
+    const count = { passed: 0, failed: 0, skipped: 0 }
+    for (const m of modules) {
+      for (const t of m.children.allTests()) {
+        const state = t.result().state
+        if (state === "passed") count.passed++
+        else if (state === "failed") count.failed++
+        else count.skipped++
+      }
+      if (m.state() === "failed" && [...m.children.allTests()].length === 0) count.failed++
+    }
+    process.stdout.write(`\n${count.passed} passed, ${count.failed} failed, ${count.skipped} skipped\n`)
+  }
+}
+
 export default defineConfig({
   test: {
+    reporters: ["default", summaryLine],
     projects: [project("core", "packages/core")]
   }
 })

@@ -1,13 +1,7 @@
 #!/usr/bin/env node
-/** The `hyperwords` command. */
-import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
-import { Command } from "effect/cli"
-import { reportErrors, rootCommand } from "../src/Cli.ts"
-import { Progress } from "../src/Progress.ts"
+/** The `hyperwords` command. Node's compile cache makes repeated starts (cached reruns) fast. */
+import { enableCompileCache } from "node:module"
 
-const program = Command.run(rootCommand(), { version: "0.1.0" })
-
-const main = program.pipe(reportErrors, Effect.provide(Layer.mergeAll(NodeServices.layer, Progress.layer)))
-
-NodeRuntime.runMain(main as Effect.Effect<void>)
+enableCompileCache?.()
+const { main } = await import("../src/Main.ts")
+main()

@@ -48,16 +48,16 @@ export const HyperwordRecord = Schema.Struct({
   gloss: Schema.optionalKey(Schema.String),
   senses: Schema.optionalKey(Senses),
   evidence: Schema.optionalKey(Schema.Array(Evidence)),
-  stats: Schema.optionalKey(
-    Schema.Struct({ count: Schema.Int, npmi: Schema.Finite, llr: Schema.Finite })
-  ),
+  stats: Schema.optionalKey(Schema.Struct({ count: Schema.Int, npmi: Schema.Finite, llr: Schema.Finite })),
   field: Schema.optionalKey(
     Schema.Struct({ cloud: Schema.String, cohesion: Schema.Finite, composition: Schema.Finite })
   ),
   seed: Schema.optionalKey(Schema.Int),
   scores: Schema.optionalKey(Schema.Record(Schema.String, Schema.Finite))
 }).check(
-  Schema.makeFilter((r) => r.parts.join("") === r.surface || `parts ${JSON.stringify(r.parts)} do not rebuild "${r.surface}"`)
+  Schema.makeFilter(
+    (r) => r.parts.join("") === r.surface || `parts ${JSON.stringify(r.parts)} do not rebuild "${r.surface}"`
+  )
 )
 export type HyperwordRecord = typeof HyperwordRecord.Type
 
@@ -74,7 +74,11 @@ export const HyperwordSet = Schema.Struct({
   byLang: Schema.Record(Schema.String, Count),
   byOrigin: Schema.Record(Schema.String, Count),
   sources: Schema.Array(Schema.Struct({ path: Schema.String, sha256: Schema.String })),
-  skipped: Schema.optionalKey(Schema.Array(Schema.Struct({ file: Schema.String, line: Schema.optionalKey(Schema.Int), reason: Schema.String })))
+  skipped: Schema.optionalKey(
+    Schema.Array(
+      Schema.Struct({ file: Schema.String, line: Schema.optionalKey(Schema.Int), reason: Schema.String })
+    )
+  )
 })
 
 /** Vectors of hyperwords and their parts at one layer of a model. */
@@ -131,7 +135,9 @@ export const ProbeReport = Schema.Struct({
   html: Schema.String,
   json: Schema.String,
   png: Schema.Array(Schema.String),
-  findings: Schema.Array(Schema.Struct({ claim: Schema.String, reproduced: Schema.Boolean, figure: Schema.String }))
+  findings: Schema.Array(
+    Schema.Struct({ claim: Schema.String, reproduced: Schema.Boolean, figure: Schema.String })
+  )
 })
 
 /** Answers of one model version to a versioned prompt set. */

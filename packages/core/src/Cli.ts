@@ -16,7 +16,10 @@ const configFlag = Flag.String("config").pipe(
 )
 
 const splitList = (values: ReadonlyArray<string>): Array<string> =>
-  values.flatMap((v) => v.split(",")).map((v) => v.trim()).filter((v) => v !== "")
+  values
+    .flatMap((v) => v.split(","))
+    .map((v) => v.trim())
+    .filter((v) => v !== "")
 
 /** Run an effect that needs the store of a loaded config. */
 const withStore = <A, E, R>(loaded: LoadedConfig, f: Effect.Effect<A, E, R>) =>
@@ -30,10 +33,22 @@ const pipelineCommand = Command.make(
       Flag.withDescription("quick (small model, CI), default (the embedded default), full (a GPU)"),
       Flag.withDefault("default" as Profile)
     ),
-    corpus: Flag.String("corpus").pipe(Flag.withDescription("a poetry corpus to mine (repeatable)"), Flag.atLeast(0)),
-    only: Flag.String("only").pipe(Flag.withDescription("run only these stages (comma-separated)"), Flag.atLeast(0)),
-    from: Flag.String("from").pipe(Flag.withDescription("run this stage and everything after it"), Flag.optional),
-    force: Flag.String("force").pipe(Flag.withDescription("rerun these stages even when cached"), Flag.atLeast(0)),
+    corpus: Flag.String("corpus").pipe(
+      Flag.withDescription("a poetry corpus to mine (repeatable)"),
+      Flag.atLeast(0)
+    ),
+    only: Flag.String("only").pipe(
+      Flag.withDescription("run only these stages (comma-separated)"),
+      Flag.atLeast(0)
+    ),
+    from: Flag.String("from").pipe(
+      Flag.withDescription("run this stage and everything after it"),
+      Flag.optional
+    ),
+    force: Flag.String("force").pipe(
+      Flag.withDescription("rerun these stages even when cached"),
+      Flag.atLeast(0)
+    ),
     dry: Flag.Boolean("dry").pipe(Flag.withDescription("plan only: run nothing"), Flag.withDefault(false)),
     explain: Flag.Boolean("explain").pipe(
       Flag.withDescription("say per stage HIT or MISS and which contributor changed"),
@@ -47,17 +62,21 @@ const pipelineCommand = Command.make(
       if (args.dry) {
         yield* Console.log(`stage graph (${loaded.file}):\n${formatGraph(loaded.config.stages)}\n`)
       }
-      const plans = yield* Effect.scoped(runPipeline(loaded, {
-        profile: args.profile,
-        corpus: args.corpus,
-        only: splitList(args.only),
-        ...(Option.isSome(args.from) ? { from: args.from.value } : {}),
-        force: splitList(args.force),
-        dry: args.dry,
-        command: `hyperwords pipeline --profile ${args.profile}`
-      }))
+      const plans = yield* Effect.scoped(
+        runPipeline(loaded, {
+          profile: args.profile,
+          corpus: args.corpus,
+          only: splitList(args.only),
+          ...(Option.isSome(args.from) ? { from: args.from.value } : {}),
+          force: splitList(args.force),
+          dry: args.dry,
+          command: `hyperwords pipeline --profile ${args.profile}`
+        })
+      )
       const table = formatPlans(plans, args.explain || args.dry)
-      yield* Console.log(`${args.dry ? "plan" : "pipeline"} (profile ${args.profile}, store ${loaded.storeDir}):\n${table}`)
+      yield* Console.log(
+        `${args.dry ? "plan" : "pipeline"} (profile ${args.profile}, store ${loaded.storeDir}):\n${table}`
+      )
       const planned = plans.filter((p) => p.status === "PLANNED").map((p) => p.id)
       const ran = plans.filter((p) => p.ran).length
       const hits = plans.filter((p) => p.status === "HIT").length
@@ -126,7 +145,9 @@ export type AnyCommand = Command.Command<string, any, any, any, any>
 /** The root command with the core commands and those other packages contribute. */
 export const rootCommand = (extraCommands: ReadonlyArray<AnyCommand> = []) =>
   Command.make("hyperwords").pipe(
-    Command.withDescription("hyperwords: corpora of fused images, models that learn them, and metrics for imagery"),
+    Command.withDescription(
+      "hyperwords: corpora of fused images, models that learn them, and metrics for imagery"
+    ),
     Command.withSubcommands([
       pipelineCommand.pipe(Command.withDescription("run the pipeline (stages cached by key)")),
       storeCommand,
@@ -135,12 +156,11 @@ export const rootCommand = (extraCommands: ReadonlyArray<AnyCommand> = []) =>
   )
 
 /** Print an expected error as one line and set a failing exit code; let defects through. */
-export const reportErrors = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A | void, never, R> =>
+export const reportErrors = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A | undefined, never, R> =>
   self.pipe(
     Effect.catch((e: E) => {
       process.exitCode = 1
-      if (isExpected(e)) return Console.error(`error: ${e.message}`)
-      const msg = (e as { message?: unknown })?.message
-      return Console.error(`error: ${msg !== undefined ? String(msg) : String(e)}`)
+      const msg = isExpected(e) ? e.message : (e as { message?: unknown })?.message
+      return Console.error(`error: ${msg !== undefined ? String(msg) : String(e)}`).pipe(Effect.as(undefined))
     })
   )

@@ -56,7 +56,10 @@ export const loadConfig = (file: string): Effect.Effect<LoadedConfig, ConfigErro
   Effect.gen(function* () {
     const abs = resolve(file)
     if (!existsSync(abs)) {
-      return yield* new ConfigError({ file: abs, detail: "no such file; run from the project folder or pass --config" })
+      return yield* new ConfigError({
+        file: abs,
+        detail: "no such file; run from the project folder or pass --config"
+      })
     }
     const mod = yield* Effect.tryPromise({
       try: () => import(pathToFileURL(abs).href) as Promise<{ default?: unknown }>,
@@ -87,7 +90,8 @@ const checkGraph = (file: string, config: PipelineConfig): Effect.Effect<void, C
       if (typeof stage?.id !== "string") {
         return Effect.fail(new ConfigError({ file, detail: `stages[${i}] is not a stage (no id)` }))
       }
-      if (ids.has(stage.id)) return Effect.fail(new ConfigError({ file, detail: `two stages are named "${stage.id}"` }))
+      if (ids.has(stage.id))
+        return Effect.fail(new ConfigError({ file, detail: `two stages are named "${stage.id}"` }))
       ids.set(stage.id, stage)
     }
     for (const stage of config.stages) {
@@ -95,7 +99,10 @@ const checkGraph = (file: string, config: PipelineConfig): Effect.Effect<void, C
         const up = ids.get(ref.stage)
         if (!up) {
           return Effect.fail(
-            new ConfigError({ file, detail: `stage "${stage.id}" input "${name}" names unknown stage "${ref.stage}"` })
+            new ConfigError({
+              file,
+              detail: `stage "${stage.id}" input "${name}" names unknown stage "${ref.stage}"`
+            })
           )
         }
         if (!(ref.output in up.outputs)) {
@@ -108,11 +115,16 @@ const checkGraph = (file: string, config: PipelineConfig): Effect.Effect<void, C
         }
       }
     }
-    return topoOrder(config.stages).pipe(Effect.mapError((detail) => new ConfigError({ file, detail })), Effect.asVoid)
+    return topoOrder(config.stages).pipe(
+      Effect.mapError((detail) => new ConfigError({ file, detail })),
+      Effect.asVoid
+    )
   })
 
 /** Stages in dependency order (stable: ties keep config order); fails on a cycle. */
-export const topoOrder = <S extends Stage<unknown>>(stages: ReadonlyArray<S>): Effect.Effect<Array<S>, string> =>
+export const topoOrder = <S extends Stage<unknown>>(
+  stages: ReadonlyArray<S>
+): Effect.Effect<Array<S>, string> =>
   Effect.suspend(() => {
     const out: Array<S> = []
     const state = new Map<string, "visiting" | "done">()
@@ -140,7 +152,9 @@ export const topoOrder = <S extends Stage<unknown>>(stages: ReadonlyArray<S>): E
     return Effect.succeed(out)
   })
 
-const mergeParams = (...layers: ReadonlyArray<StageParams | undefined>): Record<string, Record<string, unknown>> => {
+const mergeParams = (
+  ...layers: ReadonlyArray<StageParams | undefined>
+): Record<string, Record<string, unknown>> => {
   const out: Record<string, Record<string, unknown>> = {}
   for (const layer of layers) {
     if (!layer) continue

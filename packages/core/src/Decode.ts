@@ -9,9 +9,7 @@ import { DecodeError } from "./Errors.ts"
 type Decodable<A> = Schema.Codec<A, unknown, never, never>
 
 const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
-  path
-    .map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
-    .join("")
+  path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("")
 
 const valueAt = (value: unknown, path: ReadonlyArray<PropertyKey>): unknown => {
   let cur: unknown = value
@@ -54,7 +52,10 @@ export const decodeValue = <A>(
   )
 }
 
-const parseJson = (text: string, where: { file: string; line?: number }): Result.Result<unknown, DecodeError> => {
+const parseJson = (
+  text: string,
+  where: { file: string; line?: number }
+): Result.Result<unknown, DecodeError> => {
   try {
     return Result.succeed(JSON.parse(text))
   } catch (e) {
@@ -69,7 +70,11 @@ const parseJson = (text: string, where: { file: string; line?: number }): Result
 }
 
 /** Decode JSON text (the contents of `file`) against a schema. */
-export const decodeJsonText = <A>(schema: Decodable<A>, text: string, file: string): Result.Result<A, DecodeError> =>
+export const decodeJsonText = <A>(
+  schema: Decodable<A>,
+  text: string,
+  file: string
+): Result.Result<A, DecodeError> =>
   Result.flatMap(parseJson(text, { file }), (u) => decodeValue(schema, u, { file }))
 
 /** Read and decode a JSON file. */
@@ -79,7 +84,9 @@ export const decodeJsonFile = <A>(schema: Decodable<A>, file: string): Effect.Ef
     try {
       text = readFileSync(file, "utf8")
     } catch (e) {
-      return Effect.fail(new DecodeError({ file, detail: `cannot read (${(e as NodeJS.ErrnoException).code ?? e})` }))
+      return Effect.fail(
+        new DecodeError({ file, detail: `cannot read (${(e as NodeJS.ErrnoException).code ?? e})` })
+      )
     }
     return Effect.fromResult(decodeJsonText(schema, text, file))
   })
@@ -105,13 +112,18 @@ export const decodeJsonlText = <A>(
 }
 
 /** Read and decode a JSONL file. */
-export const decodeJsonlFile = <A>(schema: Decodable<A>, file: string): Effect.Effect<Array<A>, DecodeError> =>
+export const decodeJsonlFile = <A>(
+  schema: Decodable<A>,
+  file: string
+): Effect.Effect<Array<A>, DecodeError> =>
   Effect.suspend(() => {
     let text: string
     try {
       text = readFileSync(file, "utf8")
     } catch (e) {
-      return Effect.fail(new DecodeError({ file, detail: `cannot read (${(e as NodeJS.ErrnoException).code ?? e})` }))
+      return Effect.fail(
+        new DecodeError({ file, detail: `cannot read (${(e as NodeJS.ErrnoException).code ?? e})` })
+      )
     }
     return Effect.fromResult(decodeJsonlText(schema, text, file))
   })

@@ -74,9 +74,22 @@ export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
 }
 
 /** Every expected error of hyperwords core. */
-export type HyperwordsError = DecodeError | ConfigError | StoreLockedError | StoreError | StageError | UsageError
+export type HyperwordsError =
+  | DecodeError
+  | ConfigError
+  | StoreLockedError
+  | StoreError
+  | StageError
+  | UsageError
 
-const tags = new Set(["DecodeError", "ConfigError", "StoreLockedError", "StoreError", "StageError", "UsageError"])
+const tags = new Set([
+  "DecodeError",
+  "ConfigError",
+  "StoreLockedError",
+  "StoreError",
+  "StageError",
+  "UsageError"
+])
 
 /** Whether a value is one of the expected errors (shown to users as one line). */
 export const isExpected = (u: unknown): u is HyperwordsError =>

@@ -119,7 +119,8 @@ export const makeProgress = (out: Output, now: () => number = Date.now): Progres
         if (out.isTTY) return maybeDraw()
         const t = now()
         const f = total ? done / total : 0
-        if (f - lastPlainFraction >= 0.1 || t - lastPlain >= 5000) {
+        const complete = total !== undefined && done >= total && lastPlainFraction < 1
+        if (complete || f - lastPlainFraction >= 0.0999 || t - lastPlain >= 5000) {
           lastPlain = t
           lastPlainFraction = f
           out.write(`${line()}\n`)

@@ -242,7 +242,11 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
       Effect.mapError((detail) => new UsageError({ detail }))
     )) as Array<Stage<unknown>>
     const byId = new Map(stages.map((s) => [s.id, s]))
-    for (const name of [...(options.only ?? []), ...(options.force ?? []), ...(options.from ? [options.from] : [])]) {
+    for (const name of [
+      ...(options.only ?? []),
+      ...(options.force ?? []),
+      ...(options.from ? [options.from] : [])
+    ]) {
       if (!byId.has(name)) {
         return yield* new UsageError({
           detail: `there is no stage "${name}"; stages: ${stages.map((s) => s.id).join(", ")}`
@@ -283,7 +287,11 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
     const lock = { lockVersion: 1, profile: options.profile, stages: lockStages }
     const saveLock = () =>
       Effect.try({
-        try: () => writeFileAtomic(lockFile, `${JSON.stringify({ ...lock, updatedAt: new Date().toISOString() }, null, 2)}\n`),
+        try: () =>
+          writeFileAtomic(
+            lockFile,
+            `${JSON.stringify({ ...lock, updatedAt: new Date().toISOString() }, null, 2)}\n`
+          ),
         catch: (e) => new StoreError({ path: lockFile, detail: (e as Error).message })
       })
 
@@ -294,13 +302,23 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
     for (const stage of stages) {
       const p = params.get(stage.id)
       if (!stage.run) {
-        plans.push({ id: stage.id, status: "PLANNED", reasons: [`not implemented yet${stage.plannedIn ? ` (${stage.plannedIn})` : ""}`] })
+        plans.push({
+          id: stage.id,
+          status: "PLANNED",
+          reasons: [`not implemented yet${stage.plannedIn ? ` (${stage.plannedIn})` : ""}`]
+        })
         continue
       }
-      const missing = Object.entries(stage.inputs).filter(([, ref]) => !outputsOf.has(ref.stage) && !willRun.has(ref.stage))
+      const missing = Object.entries(stage.inputs).filter(
+        ([, ref]) => !outputsOf.has(ref.stage) && !willRun.has(ref.stage)
+      )
       if (missing.length > 0) {
         const [name, ref] = missing[0]!
-        plans.push({ id: stage.id, status: "SKIPPED", reasons: [`input ${name} from ${ref.stage} is not available`] })
+        plans.push({
+          id: stage.id,
+          status: "SKIPPED",
+          reasons: [`input ${name} from ${ref.stage} is not available`]
+        })
         continue
       }
       const pending = Object.values(stage.inputs).filter((ref) => willRun.has(ref.stage))
@@ -311,13 +329,17 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
         continue
       }
       const inputs: Record<string, string> = {}
-      for (const [name, ref] of Object.entries(stage.inputs)) inputs[name] = outputsOf.get(ref.stage)![ref.output]!
+      for (const [name, ref] of Object.entries(stage.inputs))
+        inputs[name] = outputsOf.get(ref.stage)![ref.output]!
       const sources: Record<string, string> = {}
       for (const src of stage.sources?.(p, loaded.projectDir) ?? []) {
         const abs = resolve(loaded.projectDir, src)
         const h = yield* Effect.try({
           try: () => hashSource(abs, statCache),
-          catch: (e) => new UsageError({ detail: `stage ${stage.id}: cannot read source ${abs} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` })
+          catch: (e) =>
+            new UsageError({
+              detail: `stage ${stage.id}: cannot read source ${abs} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`
+            })
         })
         sources[relative(loaded.projectDir, abs).split(sep).join("/") || "."] = h
       }
@@ -339,8 +361,13 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
 
       if (seen && !isForced) {
         outputsOf.set(stage.id, seen.outputs)
-        const reasons = [`key ${key.slice(0, 10)}… ran ${seen.finishedAt} in ${(seen.durationMs / 1000).toFixed(1)}s`]
-        if (prev && prev.key !== key) reasons.push(`(restored an earlier run; last run differed: ${explainDifference(prev.contributors, contributors).join("; ")})`)
+        const reasons = [
+          `key ${key.slice(0, 10)}… ran ${seen.finishedAt} in ${(seen.durationMs / 1000).toFixed(1)}s`
+        ]
+        if (prev && prev.key !== key)
+          reasons.push(
+            `(restored an earlier run; last run differed: ${explainDifference(prev.contributors, contributors).join("; ")})`
+          )
         if (!options.dry) {
           yield* exportFiles(store, stage, seen.outputs, loaded.reportsDir)
           lockStages[stage.id] = {
@@ -365,7 +392,12 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
             ? ["its outputs are no longer in the store"]
             : explainDifference(prev.contributors, contributors)
       if (!isSelected) {
-        plans.push({ id: stage.id, status: "SKIPPED", key, reasons: ["not selected, and not in the store", ...reasons] })
+        plans.push({
+          id: stage.id,
+          status: "SKIPPED",
+          key,
+          reasons: ["not selected, and not in the store", ...reasons]
+        })
         continue
       }
       if (options.dry) {
@@ -382,7 +414,8 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
         Effect.gen(function* () {
           const staging = yield* store.staging(stage.id)
           const loadedInputs: Record<string, LoadedArtifact> = {}
-          for (const [name, hash] of Object.entries(inputs)) loadedInputs[name] = yield* loadArtifact(store, hash)
+          for (const [name, hash] of Object.entries(inputs))
+            loadedInputs[name] = yield* loadArtifact(store, hash)
           const outputDir = (name: string) => {
             if (!(name in stage.outputs)) throw new Error(`stage ${stage.id} has no output "${name}"`)
             const d = join(staging, name)
@@ -409,10 +442,16 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
           const outputs: Record<string, string> = {}
           for (const [name, kind] of Object.entries(stage.outputs) as Array<[string, ArtifactKind]>) {
             const out = result[name]
-            if (!out) return yield* new StageError({ stage: stage.id, detail: `produced no output "${name}"` })
-            const check = Schema.decodeUnknownResult(ArtifactKinds[kind] as unknown as Schema.Codec<unknown>)(out.data)
+            if (!out)
+              return yield* new StageError({ stage: stage.id, detail: `produced no output "${name}"` })
+            const check = Schema.decodeUnknownResult(ArtifactKinds[kind] as unknown as Schema.Codec<unknown>)(
+              out.data
+            )
             if (Result.isFailure(check)) {
-              return yield* new StageError({ stage: stage.id, detail: `output "${name}" is not a valid ${kind}: ${String(check.failure)}` })
+              return yield* new StageError({
+                stage: stage.id,
+                detail: `output "${name}" is not a valid ${kind}: ${String(check.failure)}`
+              })
             }
             const dir = join(staging, name)
             const files: Array<ArtifactFile> = []
@@ -454,7 +493,15 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
       })
       outputsOf.set(stage.id, produced)
       yield* exportFiles(store, stage, produced, loaded.reportsDir)
-      lockStages[stage.id] = { key, contributors, outputs: produced, runId, status: "ran", durationMs, at: finishedAt.toISOString() }
+      lockStages[stage.id] = {
+        key,
+        contributors,
+        outputs: produced,
+        runId,
+        status: "ran",
+        durationMs,
+        at: finishedAt.toISOString()
+      }
       yield* saveLock()
       plans.push({ id: stage.id, status: "MISS", key, reasons, ran: true, durationMs, outputs: produced })
     }
@@ -470,7 +517,8 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
 
 const causeMessage = (cause: Cause.Cause<unknown>): string => {
   const e = Cause.squash(cause)
-  if (e !== null && typeof e === "object" && "message" in e) return String((e as { message: unknown }).message)
+  if (e !== null && typeof e === "object" && "message" in e)
+    return String((e as { message: unknown }).message)
   return String(e)
 }
 
@@ -494,7 +542,9 @@ export const formatPlans = (plans: ReadonlyArray<StagePlan>, explain: boolean): 
 export const formatGraph = (stages: ReadonlyArray<Stage<unknown>>): string =>
   stages
     .map((s) => {
-      const ins = Object.entries(s.inputs).map(([n, r]) => `${r.stage}.${r.output}${n === r.output ? "" : ` as ${n}`}`)
+      const ins = Object.entries(s.inputs).map(
+        ([n, r]) => `${r.stage}.${r.output}${n === r.output ? "" : ` as ${n}`}`
+      )
       const outs = Object.entries(s.outputs).map(([n, k]) => `${n}: ${k}`)
       return `${s.id}${s.run ? "" : " (planned)"}\n    reads  ${ins.length ? ins.join(", ") : "-"}\n    writes ${outs.join(", ")}`
     })

@@ -3,8 +3,9 @@
  * params with a schema, a code version bumped by hand, and an Effect that produces the outputs.
  * The runner hashes all of these into the stage key.
  */
-import { type FileSystem, type Path, Schema } from "effect"
+
 import type { Effect } from "effect"
+import { type FileSystem, type Path, Schema } from "effect"
 import type { ChildProcessSpawner } from "effect/process"
 import type { ArtifactKind } from "./Artifacts.ts"
 import type { Progress } from "./Progress.ts"
@@ -77,7 +78,9 @@ export interface Stage<P = unknown> {
   readonly plugins?: (params: P) => ReadonlyArray<string>
   readonly exports?: ReadonlyArray<ExportSpec>
   /** The work. A stage without `run` is planned: shown in the graph, skipped with a note. */
-  readonly run?: (ctx: StageContext<P>) => Effect.Effect<Readonly<Record<string, StageOutput>>, unknown, StageServices>
+  readonly run?: (
+    ctx: StageContext<P>
+  ) => Effect.Effect<Readonly<Record<string, StageOutput>>, unknown, StageServices>
   /** Where a planned stage will come from (e.g. "issue #4"). */
   readonly plannedIn?: string
 }

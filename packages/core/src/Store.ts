@@ -6,13 +6,13 @@
  */
 import { randomBytes } from "node:crypto"
 import {
+  closeSync,
   copyFileSync,
   existsSync,
   fsyncSync,
   linkSync,
   mkdirSync,
   openSync,
-  closeSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -147,7 +147,10 @@ export class Store extends Context.Service<
     /** Path of the object holding a sha256. */
     readonly objectPath: (sha256: string) => string
     /** Move (or copy) a file into the objects; returns its hash and size. */
-    readonly putFile: (src: string, options?: { readonly move?: boolean }) => Effect.Effect<ArtifactFile, StoreError>
+    readonly putFile: (
+      src: string,
+      options?: { readonly move?: boolean }
+    ) => Effect.Effect<ArtifactFile, StoreError>
     /** Write an artifact's manifest after its objects are in place. */
     readonly writeArtifact: (input: {
       readonly kind: ArtifactKind
@@ -166,7 +169,9 @@ export class Store extends Context.Service<
     readonly staging: (label: string) => Effect.Effect<string, StoreError, Scope.Scope>
     /** Hold the store's exclusive lock for the scope. */
     readonly lock: (command: string) => Effect.Effect<LockInfo, StoreLockedError | StoreError, Scope.Scope>
-    readonly verify: (onProgress?: (done: number, total: number) => void) => Effect.Effect<VerifyReport, StoreError>
+    readonly verify: (
+      onProgress?: (done: number, total: number) => void
+    ) => Effect.Effect<VerifyReport, StoreError>
     readonly gc: (roots: ReadonlyArray<string>) => Effect.Effect<GcReport, StoreError>
   }
 >()("hyperwords/core/Store") {
@@ -214,18 +219,30 @@ export const makeStore = (root: string): Store["Service"] => {
     try {
       text = readFileSync(file, "utf8")
     } catch (e) {
-      return Result.fail(new StoreError({ path: file, detail: `no such artifact (${(e as NodeJS.ErrnoException).code})` }))
+      return Result.fail(
+        new StoreError({ path: file, detail: `no such artifact (${(e as NodeJS.ErrnoException).code})` })
+      )
     }
     const decoded = decodeJsonText(Manifest, text, file)
     if (Result.isFailure(decoded)) return decoded
     const m = decoded.success
     const expected = artifactHash(m.kind, m.data, m.files)
     if (m.hash !== hash || expected !== hash) {
-      return Result.fail(new DecodeError({ file, field: "hash", detail: `manifest does not match its hash (${expected})` }))
+      return Result.fail(
+        new DecodeError({ file, field: "hash", detail: `manifest does not match its hash (${expected})` })
+      )
     }
-    const kindCheck = Schema.decodeUnknownResult(ArtifactKinds[m.kind] as unknown as Schema.Codec<unknown>)(m.data)
+    const kindCheck = Schema.decodeUnknownResult(ArtifactKinds[m.kind] as unknown as Schema.Codec<unknown>)(
+      m.data
+    )
     if (Result.isFailure(kindCheck)) {
-      return Result.fail(new DecodeError({ file, field: "data", detail: `not a valid ${m.kind}: ${String(kindCheck.failure)}` }))
+      return Result.fail(
+        new DecodeError({
+          file,
+          field: "data",
+          detail: `not a valid ${m.kind}: ${String(kindCheck.failure)}`
+        })
+      )
     }
     return Result.succeed(m)
   }
@@ -236,19 +253,30 @@ export const makeStore = (root: string): Store["Service"] => {
     putFile,
     writeArtifact: ({ kind, data, files, lineage }) =>
       Effect.gen(function* () {
-        const kindCheck = Schema.decodeUnknownResult(ArtifactKinds[kind] as unknown as Schema.Codec<unknown>)(data)
+        const kindCheck = Schema.decodeUnknownResult(ArtifactKinds[kind] as unknown as Schema.Codec<unknown>)(
+          data
+        )
         if (Result.isFailure(kindCheck)) {
-          return yield* new DecodeError({ file: `${lineage.stage} output`, field: "data", detail: `not a valid ${kind}: ${String(kindCheck.failure)}` })
+          return yield* new DecodeError({
+            file: `${lineage.stage} output`,
+            field: "data",
+            detail: `not a valid ${kind}: ${String(kindCheck.failure)}`
+          })
         }
         for (const f of files) {
           if (!existsSync(objectPath(f.sha256))) {
-            return yield* new StoreError({ path: objectPath(f.sha256), detail: `object of ${f.path} missing` })
+            return yield* new StoreError({
+              path: objectPath(f.sha256),
+              detail: `object of ${f.path} missing`
+            })
           }
         }
         const hash = artifactHash(kind, data, files)
         const manifest: Manifest = { manifestVersion: 1, hash, kind, data, files, lineage }
         if (!existsSync(manifestPath(hash))) {
-          yield* tryStore(manifestPath(hash), () => writeFileAtomic(manifestPath(hash), JSON.stringify(manifest, null, 2)))
+          yield* tryStore(manifestPath(hash), () =>
+            writeFileAtomic(manifestPath(hash), JSON.stringify(manifest, null, 2))
+          )
         }
         return manifest
       }),
@@ -303,7 +331,8 @@ export const makeStore = (root: string): Store["Service"] => {
           const name = relative(objectsDir, file).split(sep).join("")
           const h = hashFileSync(file)
           bytes += h.bytes
-          if (h.sha256 !== name) problems.push(`object ${name} is corrupt (its content hashes to ${h.sha256})`)
+          if (h.sha256 !== name)
+            problems.push(`object ${name} is corrupt (its content hashes to ${h.sha256})`)
           onProgress?.(i + 1, objects.length)
         })
         const manifests = listFilesRecursive(artifactsDir).filter((f) => f.endsWith(".json"))
@@ -315,7 +344,8 @@ export const makeStore = (root: string): Store["Service"] => {
             continue
           }
           for (const f of m.success.files) {
-            if (!existsSync(objectPath(f.sha256))) problems.push(`artifact ${hash}: object ${f.sha256} of ${f.path} is missing`)
+            if (!existsSync(objectPath(f.sha256)))
+              problems.push(`artifact ${hash}: object ${f.sha256} of ${f.path} is missing`)
           }
         }
         const runs = listFilesRecursive(runsDir).filter((f) => f.endsWith(".json"))
@@ -326,11 +356,19 @@ export const makeStore = (root: string): Store["Service"] => {
             continue
           }
           for (const [name, hash] of Object.entries(r.success.outputs)) {
-            if (!existsSync(manifestPath(hash))) problems.push(`${file}: output ${name} (${hash}) has no manifest`)
+            if (!existsSync(manifestPath(hash)))
+              problems.push(`${file}: output ${name} (${hash}) has no manifest`)
           }
         }
         const staging = existsSync(tmpDir) ? readdirSync(tmpDir).length : 0
-        return { objects: objects.length, bytes, manifests: manifests.length, runs: runs.length, problems, staging }
+        return {
+          objects: objects.length,
+          bytes,
+          manifests: manifests.length,
+          runs: runs.length,
+          problems,
+          staging
+        }
       }),
     gc: (roots) =>
       tryStore(root, () => {
@@ -378,7 +416,11 @@ export const makeStore = (root: string): Store["Service"] => {
   return service
 }
 
-const acquireLock = (root: string, lockPath: string, command: string): Effect.Effect<LockInfo, StoreLockedError | StoreError> =>
+const acquireLock = (
+  root: string,
+  lockPath: string,
+  command: string
+): Effect.Effect<LockInfo, StoreLockedError | StoreError> =>
   Effect.suspend((): Effect.Effect<LockInfo, StoreLockedError | StoreError> => {
     const info: LockInfo = { pid: process.pid, host: hostname(), command, since: new Date().toISOString() }
     for (let attempt = 0; attempt < 3; attempt++) {

@@ -1,0 +1,22 @@
+/**
+ * `pnpm bench [SUITE]`: benchmark suites that print ratio tables against anchors measured in the
+ * same run. Suites: engine.
+ */
+import { engineSuite } from "./engine.ts"
+
+const suites: Record<string, () => Promise<string>> = {
+  engine: () =>
+    engineSuite({ runs: Number(process.env.BENCH_RUNS ?? 5), gigabytes: Number(process.env.BENCH_GB ?? 1) })
+}
+
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))
+const names = wanted.length > 0 ? wanted : Object.keys(suites)
+for (const name of names) {
+  const suite = suites[name]
+  if (!suite) {
+    console.error(`error: no benchmark suite "${name}"; suites: ${Object.keys(suites).join(", ")}`)
+    process.exit(1)
+  }
+  console.log(`\n## ${name}\n`)
+  console.log(await suite())
+}

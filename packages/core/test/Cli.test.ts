@@ -1,0 +1,182 @@
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { afterAll, describe, expect, it } from "vitest"
+import { makeProject, removeProjects, runCli, startCli, waitFor, writeConfig } from "./fixtures/project.ts"
+
+const stagingFiles = (dir: string): number => {
+  const tmp = join(dir, ".hyperwords", "tmp")
+  if (!existsSync(tmp)) return 0
+  let n = 0
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name))
+      else n++
+    }
+  }
+  walk(tmp)
+  return n
+}
+
+const bigFileBytes = (dir: string): number => {
+  const tmp = join(dir, ".hyperwords", "tmp")
+  if (!existsSync(tmp)) return 0
+  for (const d of readdirSync(tmp)) {
+    const f = join(tmp, d, "set", "big.bin")
+    if (existsSync(f)) return statSync(f).size
+  }
+  return 0
+}
+
+describe("hyperwords CLI", () => {
+  afterAll(removeProjects)
+
+  it("runs, then restores every stage from the store on a rerun", async () => {
+    const dir = makeProject()
+    const first = await runCli(dir, ["pipeline"])
+    expect(first.code, first.stderr).toBe(0)
+    expect(first.stdout).toMatch(/write\s+RAN/)
+    expect(readFileSync(join(dir, "reports", "poem_hyperwords.jsonl"), "utf8")).toContain("moonlight")
+    const second = await runCli(dir, ["pipeline", "--explain"])
+    expect(second.code, second.stderr).toBe(0)
+    expect(second.stdout).toMatch(/write\s+HIT/)
+    expect(second.stdout).toMatch(/count\s+HIT/)
+    const lock = JSON.parse(readFileSync(join(dir, "pipeline.lock.json"), "utf8"))
+    expect(Object.keys(lock.stages).sort()).toEqual(["count", "write"])
+  })
+
+  it("explains a MISS by the param, input and plugin that changed", async () => {
+    const dir = makeProject()
+    expect((await runCli(dir, ["pipeline"])).code).toBe(0)
+
+    writeConfig(dir, { label: "b" })
+    let plan = await runCli(dir, ["pipeline", "--dry", "--explain"])
+    expect(plan.stdout).toMatch(/write\s+MISS/)
+    expect(plan.stdout).toContain("param label changed: a → b")
+
+    writeConfig(dir, {})
+    writeFileSync(join(dir, "corpus.txt"), "moonlight\nrainfall\nfirefly\nthunder\n")
+    plan = await runCli(dir, ["pipeline", "--dry", "--explain"])
+    expect(plan.stdout).toMatch(/source corpus\.txt changed/)
+    const ran = await runCli(dir, ["pipeline", "--explain"])
+    expect(ran.stdout).toMatch(/count\s+RAN/)
+    expect(ran.stdout).toMatch(/input set changed/)
+
+    writeConfig(dir, { pluginVersion: "1.1.0" })
+    plan = await runCli(dir, ["pipeline", "--dry", "--explain"])
+    expect(plan.stdout).toMatch(/write\s+HIT/)
+    expect(plan.stdout).toContain("plugins changed: metric-demo@1.0.0 → metric-demo@1.1.0")
+  })
+
+  it("--force reruns a stage, --only and --from select stages", async () => {
+    const dir = makeProject()
+    expect((await runCli(dir, ["pipeline"])).code).toBe(0)
+    const forced = await runCli(dir, ["pipeline", "--force", "write", "--explain"])
+    expect(forced.stdout).toMatch(/write\s+RAN/)
+    expect(forced.stdout).toContain("forced (--force)")
+    expect(forced.stdout).toMatch(/count\s+HIT/) // same content upstream: the downstream key is unchanged
+
+    writeConfig(dir, { label: "c" })
+    const only = await runCli(dir, ["pipeline", "--only", "count"])
+    expect(only.stdout).toMatch(/write\s+SKIPPED/)
+    expect(only.stdout).toMatch(/count\s+SKIPPED/)
+    const from = await runCli(dir, ["pipeline", "--from", "write"])
+    expect(from.stdout).toMatch(/write\s+RAN/)
+    const bad = await runCli(dir, ["pipeline", "--only", "nope"])
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toContain('there is no stage "nope"')
+  })
+
+  it("a profile changes params", async () => {
+    const dir = makeProject()
+    expect((await runCli(dir, ["pipeline"])).code).toBe(0)
+    const quick = await runCli(dir, ["pipeline", "--profile", "quick", "--dry", "--explain"])
+    expect(quick.stdout).toContain("param label changed: a → quick")
+  })
+
+  it("kill -9 in the middle of writing a large artifact leaves a store that verifies and a rerun that succeeds", async () => {
+    const dir = makeProject({ bytes: 256 << 20, chunkDelayMs: 5 })
+    expect((await runCli(dir, ["pipeline", "--only", "write", "--force", "write"])).code).not.toBe(null)
+    const run = startCli(dir, ["pipeline", "--force", "write"])
+    await waitFor("the large artifact to be half written", () => bigFileBytes(dir) > 64 << 20, 60_000)
+    run.child.kill("SIGKILL")
+    const killed = await run.done
+    expect(killed.signal).toBe("SIGKILL")
+    expect(existsSync(join(dir, ".hyperwords", "LOCK"))).toBe(true)
+
+    const verify = await runCli(dir, ["store", "verify"])
+    expect(verify.code, verify.stderr).toBe(0)
+    expect(verify.stdout).toContain("store verify: ok")
+
+    writeConfig(dir, { bytes: 4 << 20 })
+    const rerun = await runCli(dir, ["pipeline"])
+    expect(rerun.code, rerun.stderr).toBe(0)
+    expect(rerun.stdout).toMatch(/write\s+RAN/)
+    const gc = await runCli(dir, ["store", "gc"])
+    expect(gc.code, gc.stderr).toBe(0)
+    expect(stagingFiles(dir)).toBe(0)
+    expect((await runCli(dir, ["store", "verify"])).stdout).toContain("store verify: ok")
+  }, 180_000)
+
+  it("a second pipeline on the same store is refused with the holder's pid", async () => {
+    const dir = makeProject({ bytes: 64 << 20, chunkDelayMs: 50 })
+    const first = startCli(dir, ["pipeline"])
+    await waitFor("the first pipeline to take the lock", () => existsSync(join(dir, ".hyperwords", "LOCK")))
+    const second = await runCli(dir, ["pipeline"])
+    expect(second.code).toBe(1)
+    expect(second.stderr).toContain(`pid ${first.child.pid}`)
+    expect(second.stderr).toMatch(/^error: the store .* is in use by another pipeline/m)
+    expect(second.stderr).not.toMatch(/\n\s+at /) // one line, no stack trace
+    const r = await first.done
+    expect(r.code, r.stderr).toBe(0)
+  }, 120_000)
+
+  it("Ctrl-C cancels cleanly: no partial artifact, the lock released, the rerun continues", async () => {
+    const dir = makeProject({ bytes: 128 << 20, chunkDelayMs: 20 })
+    const run = startCli(dir, ["pipeline"])
+    await waitFor("writing to start", () => bigFileBytes(dir) > 8 << 20, 60_000)
+    run.child.kill("SIGINT")
+    const r = await run.done
+    expect(r.code).not.toBe(0)
+    expect(existsSync(join(dir, ".hyperwords", "LOCK"))).toBe(false)
+    expect(stagingFiles(dir)).toBe(0)
+    const artifacts = join(dir, ".hyperwords", "artifacts")
+    expect(existsSync(artifacts) ? readdirSync(artifacts) : []).toEqual([])
+    writeConfig(dir, { bytes: 1 << 20 })
+    const rerun = await runCli(dir, ["pipeline"])
+    expect(rerun.code, rerun.stderr).toBe(0)
+  }, 120_000)
+
+  it("a bad config gives one clear error naming the file and field", async () => {
+    const dir = makeProject()
+    writeFileSync(
+      join(dir, "pipeline.config.ts"),
+      readFileSync(join(dir, "pipeline.config.ts"), "utf8").replace("bytes: 1024", 'bytes: "lots"')
+    )
+    const r = await runCli(dir, ["pipeline"])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(
+      /error: .*pipeline\.config\.ts: field params\.write\.bytes \(profile default\): Expected .*"lots"/
+    )
+    writeFileSync(join(dir, "pipeline.config.ts"), "export default { stages: 3 }\n")
+    const r2 = await runCli(dir, ["pipeline"])
+    expect(r2.code).toBe(1)
+    expect(r2.stderr).toContain("must `export default defineConfig({ stages: [...] })`")
+    writeFileSync(join(dir, "pipeline.config.ts"), "export default {{\n")
+    const r3 = await runCli(dir, ["pipeline"])
+    expect(r3.code).toBe(1)
+    expect(r3.stderr).toMatch(/pipeline\.config\.ts: cannot be loaded/)
+  })
+
+  it("a corrupt object or manifest is reported by store verify", async () => {
+    const dir = makeProject()
+    expect((await runCli(dir, ["pipeline"])).code).toBe(0)
+    const artifacts = join(dir, ".hyperwords", "artifacts")
+    const manifest = join(artifacts, readdirSync(artifacts)[0]!)
+    const m = JSON.parse(readFileSync(manifest, "utf8"))
+    m.lineage.stage = 42
+    writeFileSync(manifest, JSON.stringify(m))
+    const v = await runCli(dir, ["store", "verify"])
+    expect(v.code).toBe(1)
+    expect(v.stderr).toMatch(/problem: .*\.json: field lineage\.stage: Expected string, got 42/)
+  })
+})

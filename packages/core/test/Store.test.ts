@@ -1,0 +1,116 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { hostname, tmpdir } from "node:os"
+import { join } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit } from "effect"
+import { artifactHash, makeStore } from "../src/Store.ts"
+
+const lineage = {
+  stage: "test",
+  key: "k",
+  codeVersion: "1",
+  inputs: {},
+  params: {},
+  runId: "r",
+  createdAt: "2026-01-01T00:00:00.000Z"
+}
+const setData = {
+  schemaVersion: 1,
+  file: "a.jsonl",
+  count: 1,
+  byLang: { en: 1 },
+  byOrigin: { mined: 1 },
+  sources: []
+}
+
+const fresh = () => {
+  const root = mkdtempSync(join(tmpdir(), "hw-store-"))
+  return { root, store: makeStore(join(root, "store")) }
+}
+
+describe("Store", () => {
+  it.effect("stores files by content and reads artifacts back", () =>
+    Effect.gen(function* () {
+      const { root, store } = fresh()
+      const src = join(root, "a.jsonl")
+      writeFileSync(src, '{"x":1}\n')
+      const f = yield* store.putFile(src, { move: true })
+      assert.strictEqual(existsSync(src), false)
+      assert.strictEqual(readFileSync(store.objectPath(f.sha256), "utf8"), '{"x":1}\n')
+      const m = yield* store.writeArtifact({
+        kind: "HyperwordSet",
+        data: setData,
+        files: [{ ...f, path: "a.jsonl" }],
+        lineage
+      })
+      assert.strictEqual(m.hash, artifactHash("HyperwordSet", setData, [{ ...f, path: "a.jsonl" }]))
+      const back = yield* store.readArtifact(m.hash)
+      assert.deepStrictEqual(back.files, m.files)
+      assert.strictEqual(yield* store.hasArtifact(m.hash), true)
+      rmSync(root, { recursive: true })
+    })
+  )
+
+  it.effect("refuses an artifact whose data does not match its kind", () =>
+    Effect.gen(function* () {
+      const { store } = fresh()
+      const exit = yield* Effect.exit(
+        store.writeArtifact({ kind: "HyperwordSet", data: { schemaVersion: 2 }, files: [], lineage })
+      )
+      assert.isTrue(Exit.isFailure(exit))
+      assert.match(String(exit), /not a valid HyperwordSet/)
+    })
+  )
+
+  it.effect("the lock is exclusive, names its holder, and a dead holder's lock is taken over", () =>
+    Effect.gen(function* () {
+      const { store } = fresh()
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const info = yield* store.lock("first")
+          assert.strictEqual(info.pid, process.pid)
+          // a lock file left by another live process
+          const exit = yield* Effect.exit(Effect.scoped(store.lock("second")))
+          // same pid is alive: refused
+          assert.isTrue(Exit.isFailure(exit))
+          assert.match(String(exit), new RegExp(`pid ${process.pid}`))
+        })
+      )
+      assert.strictEqual(existsSync(join(store.root, "LOCK")), false)
+      // a holder that no longer runs (kill -9) leaves a stale lock
+      writeFileSync(
+        join(store.root, "LOCK"),
+        JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), command: "x", since: "then" })
+      )
+      yield* Effect.scoped(store.lock("after a crash"))
+    })
+  )
+
+  it.effect("verify finds a corrupt object; gc keeps what roots reach", () =>
+    Effect.gen(function* () {
+      const { root, store } = fresh()
+      const a = join(root, "a")
+      const b = join(root, "b")
+      writeFileSync(a, "kept")
+      writeFileSync(b, "garbage")
+      const fa = yield* store.putFile(a)
+      yield* store.putFile(b)
+      const m = yield* store.writeArtifact({
+        kind: "HyperwordSet",
+        data: setData,
+        files: [{ ...fa, path: "a.jsonl" }],
+        lineage
+      })
+      let report = yield* store.verify()
+      assert.deepStrictEqual(report.problems, [])
+      assert.strictEqual(report.objects, 2)
+      const gc = yield* store.gc([m.hash])
+      assert.strictEqual(gc.removedObjects, 1)
+      assert.strictEqual(gc.keptObjects, 1)
+      writeFileSync(store.objectPath(fa.sha256), "tampered")
+      report = yield* store.verify()
+      assert.strictEqual(report.problems.length, 1)
+      assert.match(report.problems[0]!, /is corrupt/)
+    })
+  )
+})
