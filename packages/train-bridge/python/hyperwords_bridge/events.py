@@ -1,0 +1,107 @@
+"""NDJSON events the bridge worker writes on stdout for the TypeScript side.
+
+One JSON object per line, flushed at once. Every event has a ``type``:
+``progress``, ``log``, ``checkpoint``, ``artifact``, ``error`` or ``done``.
+Human-readable logs go to stderr; stdout carries events only, so a worker
+must never print anything else there (use :func:`redirect_stdout_to_stderr`
+around noisy libraries).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import threading
+import time
+from typing import Any, Iterator, Literal, TextIO
+
+Level = Literal["debug", "info", "warn"]
+
+_lock = threading.Lock()
+_stream: TextIO = sys.stdout
+
+
+def set_stream(stream: TextIO) -> None:
+    """Send events to ``stream`` instead of the process's real stdout (tests)."""
+    global _stream
+    _stream = stream
+
+
+def emit(event: dict[str, Any]) -> None:
+    """Write one event as a single NDJSON line and flush it."""
+    line = json.dumps(event, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    with _lock:
+        _stream.write(line + "\n")
+        _stream.flush()
+
+
+def progress(task: str, done: int, total: int | None, unit: str = "bytes") -> None:
+    """Report how far ``task`` has come; ``total`` is ``None`` when unknown."""
+    emit({"type": "progress", "task": task, "done": done, "total": total, "unit": unit})
+
+
+def log(message: str, level: Level = "info") -> None:
+    """A log line for the user: an event on stdout and the same text on stderr."""
+    print(f"[{level}] {message}", file=sys.stderr, flush=True)
+    emit({"type": "log", "level": level, "message": message})
+
+
+def checkpoint(path: str, step: int, **extra: Any) -> None:
+    """A resumable training checkpoint was written at ``path``."""
+    emit({"type": "checkpoint", "path": path, "step": step, **extra})
+
+
+def artifact(kind: str, path: str, sha256: str, **extra: Any) -> None:
+    """A finished output the caller may pick up (e.g. ``kind="model-dir"``)."""
+    emit({"type": "artifact", "kind": kind, "path": path, "sha256": sha256, **extra})
+
+
+def error(message: str, code: str, **extra: Any) -> None:
+    """An expected failure, with a stable machine-readable ``code``."""
+    print(f"[error] {message}", file=sys.stderr, flush=True)
+    emit({"type": "error", "message": message, "code": code, **extra})
+
+
+def done(result: dict[str, Any]) -> None:
+    """The job finished; ``result`` is its JSON summary. Always the last event."""
+    emit({"type": "done", "result": result})
+
+
+class Throttle:
+    """Emits ``progress`` at most every ``interval`` seconds (and always at the end)."""
+
+    def __init__(self, task: str, total: int | None, unit: str = "bytes", interval: float = 0.5):
+        self.task, self.total, self.unit, self.interval = task, total, unit, interval
+        self.done = 0
+        self._last = 0.0
+
+    def start(self) -> "Throttle":
+        progress(self.task, 0, self.total, self.unit)
+        self._last = time.monotonic()
+        return self
+
+    def add(self, n: int) -> None:
+        self.done += n
+        now = time.monotonic()
+        if now - self._last >= self.interval:
+            self._last = now
+            progress(self.task, self.done, self.total, self.unit)
+
+    def finish(self) -> None:
+        progress(self.task, self.done, self.total if self.total is not None else self.done, self.unit)
+
+
+class BridgeError(Exception):
+    """A failure to report as an ``error`` event with ``code`` (no stack trace for the user)."""
+
+    def __init__(self, message: str, code: str):
+        super().__init__(message)
+        self.code = code
+
+
+@contextlib.contextmanager
+def redirect_stdout_to_stderr() -> Iterator[None]:
+    """Keep libraries that print (tqdm, transformers) from corrupting the event stream."""
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
