@@ -2,12 +2,14 @@
  * The default pipeline: the embedded default model (Gemma 3 270M), the built-in sensation seeds,
  * and the metric plugins. Stages not built yet are declared as planned so the graph is whole.
  */
-import { defineConfig, plannedStage } from "@hyperwords/core"
+import { readFileSync } from "node:fs"
+import { defineConfig, Hash, plannedStage } from "@hyperwords/core"
+import { Commands, ModelsStage, Paths } from "@hyperwords/train-bridge"
 
 const generate = plannedStage({
   id: "generate",
   description: "mine hyperwords from poetry and make living words from sensations",
-  inputs: {},
+  inputs: { model: { stage: "models", output: "model" } },
   outputs: { hyperwords: "HyperwordSet" },
   plannedIn: "issue #4"
 })
@@ -15,7 +17,10 @@ const generate = plannedStage({
 const embed = plannedStage({
   id: "embed",
   description: "embed hyperwords and their parts; build the associative field",
-  inputs: { hyperwords: { stage: "generate", output: "hyperwords" } },
+  inputs: {
+    hyperwords: { stage: "generate", output: "hyperwords" },
+    model: { stage: "models", output: "model" }
+  },
   outputs: { embeddings: "EmbeddingSet", field: "AssociativeField" },
   plannedIn: "issue #4"
 })
@@ -23,7 +28,10 @@ const embed = plannedStage({
 const finetune = plannedStage({
   id: "finetune",
   description: "teach the model hyperwords as words of its own (LoRA through the Python bridge)",
-  inputs: { hyperwords: { stage: "generate", output: "hyperwords" } },
+  inputs: {
+    hyperwords: { stage: "generate", output: "hyperwords" },
+    base: { stage: "models", output: "model" }
+  },
   outputs: { model: "ModelVersion" },
   plannedIn: "issue #5"
 })
@@ -58,5 +66,9 @@ const report = plannedStage({
 export default defineConfig({
   store: ".hyperwords",
   reports: "reports",
-  stages: [generate, embed, finetune, probe, evaluate, report]
+  stages: [ModelsStage.modelsStage, generate, embed, finetune, probe, evaluate, report],
+  params: { models: { model: "gemma-3-270m" } },
+  profiles: { quick: { models: { model: "smollm2-135m" } } },
+  runtime: () => ({ pythonLock: Hash.sha256(readFileSync(Paths.constraintsFile)) }),
+  commands: [Commands.modelsCommand]
 })

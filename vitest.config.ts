@@ -1,5 +1,5 @@
-import type { Reporter, TestModule } from "vitest/node"
 import { defineConfig } from "vitest/config"
+import type { Reporter, TestModule } from "vitest/node"
 
 const project = (name: string, root: string) => ({
   test: {
@@ -31,6 +31,6 @@ const summaryLine: Reporter = {
 export default defineConfig({
   test: {
     reporters: ["default", summaryLine],
-    projects: [project("core", "packages/core")]
+    projects: [project("core", "packages/core"), project("train-bridge", "packages/train-bridge")]
   }
 })

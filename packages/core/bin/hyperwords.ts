@@ -3,5 +3,5 @@
 import { enableCompileCache } from "node:module"
 
 enableCompileCache?.()
-const { main } = await import("../src/Main.ts")
-main()
+const { configCommands, main } = await import("../src/Main.ts")
+main(await configCommands(process.argv.slice(2)))

@@ -6,6 +6,7 @@ import { existsSync } from "node:fs"
 import { dirname, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { Effect, Result, type Schema } from "effect"
+import type { Command } from "effect/cli"
 import { decodeValue } from "./Decode.ts"
 import { ConfigError, DecodeError } from "./Errors.ts"
 import type { Stage } from "./Stage.ts"
@@ -37,6 +38,9 @@ export interface PipelineConfig {
   readonly profiles?: Partial<Record<Profile, StageParams>>
   /** Extra runtime fingerprint entries (onnxruntime version, Python lock hash, ...). */
   readonly runtime?: () => Readonly<Record<string, string>>
+  /** Commands other packages add to the `hyperwords` CLI. */
+  // biome-ignore lint/suspicious/noExplicitAny: commands of other packages have their own inputs
+  readonly commands?: ReadonlyArray<Command.Command<string, any, any, any, any>>
 }
 
 /** Declare a pipeline configuration. */

@@ -359,7 +359,14 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
       const isSelected = selected.has(stage.id)
       const isForced = forced.has(stage.id)
 
-      if (seen && !isForced) {
+      let usable = seen !== undefined
+      if (seen && stage.restorable) {
+        const restored: Record<string, LoadedArtifact> = {}
+        for (const [name, hash] of Object.entries(seen.outputs))
+          restored[name] = yield* loadArtifact(store, hash)
+        usable = stage.restorable(restored)
+      }
+      if (seen && usable && !isForced) {
         outputsOf.set(stage.id, seen.outputs)
         const reasons = [
           `key ${key.slice(0, 10)}… ran ${seen.finishedAt} in ${(seen.durationMs / 1000).toFixed(1)}s`
@@ -388,9 +395,11 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
         ? ["forced (--force)"]
         : prev === undefined
           ? ["never ran"]
-          : prev.key === key
-            ? ["its outputs are no longer in the store"]
-            : explainDifference(prev.contributors, contributors)
+          : seen && !usable
+            ? ["its restored outputs are no longer usable (files outside the store are gone)"]
+            : prev.key === key
+              ? ["its outputs are no longer in the store"]
+              : explainDifference(prev.contributors, contributors)
       if (!isSelected) {
         plans.push({
           id: stage.id,

@@ -77,6 +77,8 @@ export interface Stage<P = unknown> {
   /** Plugins the stage runs, as `name@version` (config included where it matters). */
   readonly plugins?: (params: P) => ReadonlyArray<string>
   readonly exports?: ReadonlyArray<ExportSpec>
+  /** Whether restored outputs are still usable (e.g. files they point to outside the store exist). */
+  readonly restorable?: (outputs: Readonly<Record<string, LoadedArtifact>>) => boolean
   /** The work. A stage without `run` is planned: shown in the graph, skipped with a note. */
   readonly run?: (
     ctx: StageContext<P>

