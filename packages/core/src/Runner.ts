@@ -314,11 +314,19 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
       )
       if (missing.length > 0) {
         const [name, ref] = missing[0]!
-        plans.push({
-          id: stage.id,
-          status: "SKIPPED",
-          reasons: [`input ${name} from ${ref.stage} is not available`]
-        })
+        const upstream = plans.find((q) => q.id === ref.stage)
+        const why =
+          upstream?.status === "PLANNED"
+            ? `needs ${ref.stage} (input ${name}), which is not implemented yet`
+            : `needs ${ref.stage} (input ${name}), which is not in the store`
+        if (selected.has(stage.id) && upstream?.status !== "PLANNED" && !options.dry) {
+          return yield* new UsageError({
+            detail:
+              `stage ${stage.id} ${why}; run it too (--only ${ref.stage},${stage.id}) ` +
+              `or run the pipeline without --only`
+          })
+        }
+        plans.push({ id: stage.id, status: "SKIPPED", reasons: [why] })
         continue
       }
       const pending = Object.values(stage.inputs).filter((ref) => willRun.has(ref.stage))

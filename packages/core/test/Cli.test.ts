@@ -77,10 +77,19 @@ describe("hyperwords CLI", () => {
 
     writeConfig(dir, { label: "c" })
     const only = await runCli(dir, ["pipeline", "--only", "count"])
-    expect(only.stdout).toMatch(/write\s+SKIPPED/)
-    expect(only.stdout).toMatch(/count\s+SKIPPED/)
-    const from = await runCli(dir, ["pipeline", "--from", "write"])
-    expect(from.stdout).toMatch(/write\s+RAN/)
+    expect(only.code).toBe(1)
+    expect(only.stderr).toContain(
+      "error: stage count needs write (input set), which is not in the store; run it too (--only write,count)"
+    )
+    const both = await runCli(dir, ["pipeline", "--only", "write,count", "--explain"])
+    expect(both.stdout).toMatch(/write\s+RAN/)
+    expect(both.stdout).toMatch(/count\s+RAN/)
+    writeConfig(dir, { label: "d" })
+    const from = await runCli(dir, ["pipeline", "--from", "count"])
+    expect(from.code).toBe(1)
+    const fromWrite = await runCli(dir, ["pipeline", "--from", "write"])
+    expect(fromWrite.stdout).toMatch(/write\s+RAN/)
+    expect(fromWrite.stdout).toMatch(/count\s+RAN/)
     const bad = await runCli(dir, ["pipeline", "--only", "nope"])
     expect(bad.code).toBe(1)
     expect(bad.stderr).toContain('there is no stage "nope"')
