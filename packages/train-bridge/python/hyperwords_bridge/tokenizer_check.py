@@ -76,6 +76,8 @@ def llama_cpp_ids(gguf: Path, text: str) -> dict[str, Any]:
         proc = subprocess.run(
             [*argv, str(gguf), str(tmp)], cwd=cwd, capture_output=True, text=True, timeout=300
         )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ReferenceUnavailable(f"cannot run {argv[0]}: {exc}") from None
     finally:
         tmp.unlink(missing_ok=True)
     if proc.returncode != 0:

@@ -524,7 +524,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="registered default models")
     p = sub.add_parser("pull", help="download, convert and check a registered model")
-    p.add_argument("name", choices=sorted(MODELS))
+    p.add_argument("name", help=f"one of: {', '.join(MODELS)}")
     p.add_argument("--out", type=Path, help="model folder (default: $HYPERWORDS_HOME/models/NAME)")
     p.add_argument("--force", action="store_true", help="rebuild even if the folder is complete")
     args = parser.parse_args(argv)
