@@ -1,0 +1,198 @@
+/**
+ * A model loaded from its directory, offline: tokenizer, generation, embeddings and the probe.
+ * Plain async functions for callers outside Effect; `Models` wraps them as a service. Graphs are
+ * opened on first use (one onnxruntime session per file per process) and models are cached per
+ * directory and dtype, so loading the same model twice is free.
+ */
+import { basename } from "node:path"
+import { type Embeddings, type EmbedOptions, embedIds } from "./Embed.ts"
+import { ModelInputError } from "./Errors.ts"
+import {
+  type GeneratedToken,
+  type GenerateOptions,
+  type Generation,
+  type GenerationGraph,
+  generateIds
+} from "./Generate.ts"
+import { getSession } from "./internal/sessions.ts"
+import { checkModelDir, type Dtype, type ModelConfig, resolveModelDir } from "./ModelDir.ts"
+import { type ProbeGraph, type ProbeInput, type ProbeResult, readProbeSpec, runProbe } from "./Probe.ts"
+import { loadTokenizer, type Tokenizer } from "./Tokenizer.ts"
+
+/** How to load a model. */
+export interface LoadOptions {
+  /** The generation graph: `fp32` (`onnx/model.onnx`, default) or `q8` (`onnx/model_quantized.onnx`). */
+  readonly dtype?: Dtype
+}
+
+/** A prompt as text (tokenized with the model's tokenizer, special tokens added) or as token ids. */
+export type Prompt = string | ReadonlyArray<number>
+
+/** What to probe: texts, or token-id rows, with optional tracked ids and patch. */
+export type ProbeRequest = Omit<ProbeInput, "ids"> &
+  ({ readonly texts: ReadonlyArray<string> } | { readonly ids: ReadonlyArray<ReadonlyArray<number>> })
+
+/** A loaded model. */
+export class Model {
+  private generation: Promise<GenerationGraph> | undefined
+  private probeGraph: Promise<ProbeGraph> | undefined
+
+  /** The model directory. */
+  readonly dir: string
+  /** Its name (the directory's name). */
+  readonly name: string
+  readonly dtype: Dtype
+  readonly config: ModelConfig
+  readonly tokenizer: Tokenizer
+  private readonly generationPath: string
+
+  constructor(fields: {
+    readonly dir: string
+    readonly dtype: Dtype
+    readonly config: ModelConfig
+    readonly tokenizer: Tokenizer
+    readonly generationPath: string
+  }) {
+    this.dir = fields.dir
+    this.name = basename(fields.dir)
+    this.dtype = fields.dtype
+    this.config = fields.config
+    this.tokenizer = fields.tokenizer
+    this.generationPath = fields.generationPath
+  }
+
+  /** Token ids of a text (special tokens added, as the model saw them in training). */
+  encode(text: string, options?: { readonly addSpecialTokens?: boolean }): Array<number> {
+    return this.tokenizer.encode(text, options)
+  }
+
+  /** Text of token ids (special tokens skipped unless asked). */
+  decode(ids: ReadonlyArray<number>, options?: { readonly skipSpecialTokens?: boolean }): string {
+    return this.tokenizer.decode(ids, options)
+  }
+
+  private ids(prompt: Prompt): ReadonlyArray<number> {
+    const ids = typeof prompt === "string" ? this.encode(prompt) : prompt
+    if (ids.length === 0) throw new ModelInputError({ path: this.dir, detail: "the prompt has no tokens" })
+    return ids
+  }
+
+  /** The generation graph's session, opened on first use. */
+  generationGraph(): Promise<GenerationGraph> {
+    this.generation ??= getSession(this.dir, this.generationPath).then((session) => ({
+      path: this.generationPath,
+      session,
+      config: this.config
+    }))
+    this.generation.catch(() => {
+      this.generation = undefined
+    })
+    return this.generation
+  }
+
+  /** The probe graph's session and contract, opened on first use. */
+  probeGraphSession(): Promise<ProbeGraph> {
+    this.probeGraph ??= (async () => {
+      const { path, spec } = readProbeSpec(this.dir)
+      const session = await getSession(this.dir, path)
+      return { dir: this.dir, path, session, spec, padTokenId: this.config.padTokenId ?? 0 }
+    })()
+    this.probeGraph.catch(() => {
+      this.probeGraph = undefined
+    })
+    return this.probeGraph
+  }
+
+  /** Generate a continuation of a prompt; `onToken` sees each token as it is produced. */
+  async generate(
+    prompt: Prompt,
+    options: GenerateOptions = {},
+    onToken?: (token: GeneratedToken) => void
+  ): Promise<Generation> {
+    const ids = this.ids(prompt)
+    return generateIds(await this.generationGraph(), this.tokenizer, ids, options, onToken)
+  }
+
+  /** Stream the tokens of a generation; the iterator's return value is the finished generation. */
+  async *stream(prompt: Prompt, options: GenerateOptions = {}): AsyncGenerator<GeneratedToken, Generation> {
+    const queue: Array<GeneratedToken> = []
+    let wake: (() => void) | undefined
+    let finished: { value: Generation } | { error: unknown } | undefined
+    // a consumer that stops early (break, interruption) stops the generation too
+    const stop = new AbortController()
+    const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal
+    this.generate(prompt, { ...options, signal }, (t) => {
+      queue.push(t)
+      wake?.()
+    }).then(
+      (value) => {
+        finished = { value }
+        wake?.()
+      },
+      (error: unknown) => {
+        finished = { error }
+        wake?.()
+      }
+    )
+    try {
+      for (;;) {
+        const next = queue.shift()
+        if (next) {
+          yield next
+          continue
+        }
+        if (finished) {
+          if ("error" in finished) throw finished.error
+          return finished.value
+        }
+        await new Promise<void>((resolve) => {
+          wake = resolve
+        })
+        wake = undefined
+      }
+    } finally {
+      stop.abort()
+    }
+  }
+
+  /** Run the probe graph on texts or token ids (right-padded into one batch). */
+  async probe(request: ProbeRequest): Promise<ProbeResult> {
+    const ids = "texts" in request ? request.texts.map((t) => this.ids(t)) : request.ids
+    return runProbe(await this.probeGraphSession(), { ...request, ids })
+  }
+
+  /** Mean-pooled hidden states of texts at one layer (`[N, H]`). */
+  async embed(texts: ReadonlyArray<string>, options: EmbedOptions = {}): Promise<Embeddings> {
+    return embedIds(
+      await this.probeGraphSession(),
+      texts.map((t) => this.ids(t)),
+      options
+    )
+  }
+}
+
+const models = new Map<string, Promise<Model>>()
+
+/**
+ * Load a model by registered name (`smollm2-135m`, under `<home>/models/`) or directory, offline.
+ * A missing or broken directory rejects with `ModelDirError` naming the file and the command that
+ * makes it. The same directory and dtype give the same `Model` for the life of the process.
+ */
+export const loadModel = (nameOrDir: string, options: LoadOptions = {}): Promise<Model> => {
+  const dir = resolveModelDir(nameOrDir)
+  const dtype = options.dtype ?? "fp32"
+  const key = `${dir}\0${dtype}`
+  const cached = models.get(key)
+  if (cached) return cached
+  const loading = (async () => {
+    const files = checkModelDir(dir, dtype)
+    const tokenizer = await loadTokenizer(dir)
+    return new Model({ dir, dtype, config: files.config, tokenizer, generationPath: files.generation })
+  })()
+  models.set(key, loading)
+  loading.catch(() => models.delete(key))
+  return loading
+}
+
+/** Forget cached models (their sessions stay cached until `releaseSessions`). */
+export const forgetModels = (): void => models.clear()
