@@ -31,6 +31,10 @@ const summaryLine: Reporter = {
 export default defineConfig({
   test: {
     reporters: ["default", summaryLine],
-    projects: [project("core", "packages/core"), project("train-bridge", "packages/train-bridge")]
+    projects: [
+      project("core", "packages/core"),
+      project("train-bridge", "packages/train-bridge"),
+      project("eval", "packages/eval")
+    ]
   }
 })

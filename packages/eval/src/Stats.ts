@@ -1,0 +1,206 @@
+/**
+ * The statistics of evaluation: means with percentile-bootstrap confidence intervals, paired
+ * bootstrap of the difference between a model version and its base on the same prompts, and
+ * length control. Every resampling draws from a seeded generator, so a report is reproducible.
+ */
+
+/** A uniform generator on [0, 1) from a 32-bit seed (mulberry32). */
+export const makeRng = (seed: number): (() => number) => {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** Options shared by the bootstrap functions. */
+export interface BootstrapOptions {
+  /** Number of resamples (default 2000). */
+  readonly resamples?: number
+  /** Confidence level of the interval (default 0.95). */
+  readonly level?: number
+  /** Seed of the resampling (default 1). */
+  readonly seed?: number
+}
+
+/** The arithmetic mean (NaN for no values). */
+export const mean = (values: ReadonlyArray<number>): number => {
+  if (values.length === 0) return Number.NaN
+  let s = 0
+  for (const v of values) s += v
+  return s / values.length
+}
+
+/** The sample standard deviation (n − 1). */
+export const sd = (values: ReadonlyArray<number>): number => {
+  if (values.length < 2) return 0
+  const m = mean(values)
+  let s = 0
+  for (const v of values) s += (v - m) ** 2
+  return Math.sqrt(s / (values.length - 1))
+}
+
+/** The q-quantile of sorted values, interpolated between order statistics (R type 7). */
+export const quantileSorted = (sorted: ArrayLike<number>, q: number): number => {
+  if (sorted.length === 0) return Number.NaN
+  const h = (sorted.length - 1) * q
+  const lo = Math.floor(h)
+  const hi = Math.ceil(h)
+  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!)
+}
+
+const bootstrapMeans = (values: ReadonlyArray<number>, options: BootstrapOptions): Float64Array => {
+  const b = options.resamples ?? 2000
+  const rng = makeRng(options.seed ?? 1)
+  const n = values.length
+  const out = new Float64Array(b)
+  for (let r = 0; r < b; r++) {
+    let s = 0
+    for (let i = 0; i < n; i++) s += values[Math.floor(rng() * n)]!
+    out[r] = s / n
+  }
+  return out.sort()
+}
+
+/** A mean with its confidence interval. */
+export interface MeanCI {
+  readonly mean: number
+  readonly ci: readonly [number, number]
+  readonly n: number
+}
+
+/** Mean with a percentile-bootstrap confidence interval. */
+export const bootstrapMean = (values: ReadonlyArray<number>, options: BootstrapOptions = {}): MeanCI => {
+  const m = mean(values)
+  if (values.length === 0) return { mean: Number.NaN, ci: [Number.NaN, Number.NaN], n: 0 }
+  const alpha = 1 - (options.level ?? 0.95)
+  const boots = bootstrapMeans(values, options)
+  return {
+    mean: m,
+    ci: [quantileSorted(boots, alpha / 2), quantileSorted(boots, 1 - alpha / 2)],
+    n: values.length
+  }
+}
+
+/** The paired difference of a version against its base. */
+export interface PairedDelta {
+  /** Mean of (version − base) over shared items. */
+  readonly delta: number
+  readonly ci: readonly [number, number]
+  /** Two-sided bootstrap p-value of "no difference". */
+  readonly p: number
+  /** Number of shared items. */
+  readonly n: number
+}
+
+/**
+ * Paired bootstrap of the mean difference between two score sets on the items (prompt ids) they
+ * share. Scores of several samples of one prompt are averaged first, so the prompt is the unit
+ * that is resampled. The p-value comes from the bootstrap distribution shifted to the null
+ * (mean zero): p = (1 + #{|d* − d̄| ≥ |d̄|}) / (B + 1).
+ */
+export const pairedBootstrap = (
+  version: ReadonlyArray<{ readonly item: string; readonly score: number }>,
+  base: ReadonlyArray<{ readonly item: string; readonly score: number }>,
+  options: BootstrapOptions = {}
+): PairedDelta => {
+  const a = meanByItem(version)
+  const b = meanByItem(base)
+  const diffs: Array<number> = []
+  for (const [item, v] of [...a.entries()].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) {
+    const w = b.get(item)
+    if (w !== undefined) diffs.push(v - w)
+  }
+  if (diffs.length === 0) return { delta: Number.NaN, ci: [Number.NaN, Number.NaN], p: Number.NaN, n: 0 }
+  const d = mean(diffs)
+  const boots = bootstrapMeans(diffs, options)
+  const alpha = 1 - (options.level ?? 0.95)
+  let extreme = 0
+  for (const x of boots) if (Math.abs(x - d) >= Math.abs(d)) extreme++
+  return {
+    delta: d,
+    ci: [quantileSorted(boots, alpha / 2), quantileSorted(boots, 1 - alpha / 2)],
+    p: (1 + extreme) / (boots.length + 1),
+    n: diffs.length
+  }
+}
+
+const meanByItem = (
+  scores: ReadonlyArray<{ readonly item: string; readonly score: number }>
+): Map<string, number> => {
+  const sums = new Map<string, { s: number; n: number }>()
+  for (const { item, score } of scores) {
+    const e = sums.get(item) ?? { s: 0, n: 0 }
+    e.s += score
+    e.n++
+    sums.set(item, e)
+  }
+  return new Map([...sums].map(([k, e]) => [k, e.s / e.n]))
+}
+
+/** Pearson's correlation (NaN when either side has no variance). */
+export const pearson = (x: ReadonlyArray<number>, y: ReadonlyArray<number>): number => {
+  const n = Math.min(x.length, y.length)
+  if (n < 2) return Number.NaN
+  const mx = mean(x.slice(0, n))
+  const my = mean(y.slice(0, n))
+  let sxy = 0
+  let sxx = 0
+  let syy = 0
+  for (let i = 0; i < n; i++) {
+    const dx = x[i]! - mx
+    const dy = y[i]! - my
+    sxy += dx * dy
+    sxx += dx * dx
+    syy += dy * dy
+  }
+  return sxx === 0 || syy === 0 ? Number.NaN : sxy / Math.sqrt(sxx * syy)
+}
+
+/** What length control found for one metric. */
+export interface LengthControl {
+  /** Pearson r of the score with log length. */
+  readonly r: number
+  /** Whether |r| exceeded the threshold, so the adjusted scores are the ones to compare. */
+  readonly applied: boolean
+  /** Slope of the score on log length. */
+  readonly slope: number
+  /**
+   * Scores with the part explained by log length removed, re-centred on the raw mean
+   * (equal to the raw scores when not applied).
+   */
+  readonly adjusted: ReadonlyArray<number>
+}
+
+/**
+ * Length control: residualise scores on log length when |r| with log length exceeds `threshold`
+ * (default 0.3). Both raw and adjusted scores are reported; lengths below 1 count as 1.
+ */
+export const lengthControl = (
+  scores: ReadonlyArray<number>,
+  lengths: ReadonlyArray<number>,
+  threshold = 0.3
+): LengthControl => {
+  const logs = lengths.map((l) => Math.log(Math.max(1, l)))
+  const r = pearson(scores, logs)
+  if (!Number.isFinite(r) || Math.abs(r) <= threshold) {
+    return { r, applied: false, slope: 0, adjusted: scores }
+  }
+  const mx = mean(logs)
+  const my = mean(scores)
+  let sxy = 0
+  let sxx = 0
+  for (let i = 0; i < scores.length; i++) {
+    sxy += (logs[i]! - mx) * (scores[i]! - my)
+    sxx += (logs[i]! - mx) ** 2
+  }
+  const slope = sxy / sxx
+  return { r, applied: true, slope, adjusted: scores.map((s, i) => s - slope * (logs[i]! - mx)) }
+}
+
+/** Significance marks for a p-value: `***` < 0.001, `**` < 0.01, `*` < 0.05, else empty. */
+export const significanceMark = (p: number): string =>
+  !Number.isFinite(p) ? "" : p < 0.001 ? "***" : p < 0.01 ? "**" : p < 0.05 ? "*" : ""

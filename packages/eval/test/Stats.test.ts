@@ -1,0 +1,105 @@
+import { describe, expect, it } from "vitest"
+import {
+  bootstrapMean,
+  lengthControl,
+  makeRng,
+  mean,
+  pairedBootstrap,
+  pearson,
+  quantileSorted,
+  sd,
+  significanceMark
+} from "../src/Stats.ts"
+
+describe("Stats", () => {
+  it("computes plain statistics with known values", () => {
+    expect(mean([1, 2, 3, 4, 5])).toBe(3)
+    expect(sd([1, 2, 3, 4, 5])).toBeCloseTo(Math.sqrt(2.5), 12)
+    expect(quantileSorted([1, 2, 3, 4], 0.5)).toBe(2.5)
+    expect(quantileSorted([1, 2, 3, 4], 0.25)).toBe(1.75)
+    expect(pearson([1, 2, 3], [2, 4, 7])).toBeCloseTo(5 / Math.sqrt(2 * (114 / 9)), 12)
+    expect(Number.isNaN(pearson([1, 1, 1], [1, 2, 3]))).toBe(true)
+  })
+
+  it("draws a deterministic uniform sequence from a seed", () => {
+    const a = makeRng(42)
+    const b = makeRng(42)
+    const xs = Array.from({ length: 10_000 }, () => a())
+    expect(xs.slice(0, 5)).toEqual(Array.from({ length: 5 }, () => b()))
+    expect(Math.min(...xs)).toBeGreaterThanOrEqual(0)
+    expect(Math.max(...xs)).toBeLessThan(1)
+    expect(mean(xs)).toBeCloseTo(0.5, 1)
+    expect(makeRng(43)()).not.toBe(makeRng(42)())
+  })
+
+  it("gives a percentile-bootstrap CI close to the normal interval, the same for the same seed", () => {
+    const values = Array.from({ length: 400 }, (_, i) => i % 20)
+    const r = bootstrapMean(values, { seed: 7 })
+    expect(r.mean).toBe(9.5)
+    expect(r.n).toBe(400)
+    const half = (1.96 * sd(values)) / Math.sqrt(values.length)
+    expect((r.ci[1] - r.ci[0]) / 2).toBeCloseTo(half, 1)
+    expect(r.ci[0]).toBeLessThan(9.5)
+    expect(r.ci[1]).toBeGreaterThan(9.5)
+    expect(bootstrapMean(values, { seed: 7 })).toEqual(r)
+    expect(bootstrapMean(values, { seed: 8 }).ci).not.toEqual(r.ci)
+    expect(bootstrapMean([5, 5, 5]).ci).toEqual([5, 5])
+  })
+
+  it("pairs a version with its base on shared prompts", () => {
+    const base = Array.from({ length: 30 }, (_, i) => ({ item: `p${i}`, score: i % 7 }))
+    const better = base.map((s) => ({ item: s.item, score: s.score + 1 }))
+    const up = pairedBootstrap(better, base, { resamples: 1000 })
+    expect(up).toEqual({ delta: 1, ci: [1, 1], p: 1 / 1001, n: 30 })
+
+    const same = base.map((s, i) => ({ item: s.item, score: s.score + (i % 2 === 0 ? 1 : -1) }))
+    const none = pairedBootstrap(same, base, { resamples: 1000 })
+    expect(none.delta).toBe(0)
+    expect(none.p).toBe(1)
+
+    // samples of one prompt are averaged; prompts only one side has are left out
+    const v = [
+      { item: "p1", score: 1 },
+      { item: "p1", score: 3 },
+      { item: "only-v", score: 100 }
+    ]
+    const b = [
+      { item: "p1", score: 1 },
+      { item: "only-b", score: 5 }
+    ]
+    expect(pairedBootstrap(v, b)).toMatchObject({ delta: 1, n: 1 })
+    expect(pairedBootstrap([], b).n).toBe(0)
+  })
+
+  it("finds a clear effect significant and a small noisy one not", () => {
+    const rng = makeRng(3)
+    const base = Array.from({ length: 60 }, (_, i) => ({ item: `p${i}`, score: rng() }))
+    const clear = base.map((s) => ({ item: s.item, score: s.score + 0.3 + (rng() - 0.5) * 0.2 }))
+    expect(pairedBootstrap(clear, base).p).toBeLessThan(0.01)
+    const noisy = base.map((s) => ({ item: s.item, score: s.score + (rng() - 0.5) }))
+    expect(pairedBootstrap(noisy, base).p).toBeGreaterThan(0.05)
+  })
+
+  it("residualises on log length only when the correlation passes the threshold", () => {
+    const lengths = [1, 2, 4, 8, 16, 32]
+    const scores = lengths.map((l) => 2 * Math.log(l) + 1)
+    const lc = lengthControl(scores, lengths)
+    expect(lc.applied).toBe(true)
+    expect(lc.r).toBeCloseTo(1, 12)
+    expect(lc.slope).toBeCloseTo(2, 12)
+    for (const a of lc.adjusted) expect(a).toBeCloseTo(mean(scores), 12)
+
+    const flat = [3, 1, 2, 3, 1, 2]
+    const none = lengthControl(
+      flat,
+      [1, 2, 3, 4, 5, 6].map((x) => (x % 3) + 1),
+      0.99
+    )
+    expect(none.applied).toBe(false)
+    expect(none.adjusted).toEqual(flat)
+  })
+
+  it("marks significance", () => {
+    expect([0.0005, 0.005, 0.03, 0.2, Number.NaN].map(significanceMark)).toEqual(["***", "**", "*", "", ""])
+  })
+})
