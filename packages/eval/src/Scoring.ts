@@ -1,0 +1,196 @@
+/**
+ * Scoring stored generations, separate from generating them: the per-sample scores of every
+ * metric are kept (one JSONL row per sample), and each column gets its aggregate — mean with a
+ * bootstrap CI, the corpus-level score, and length control where the metric tracks length.
+ */
+import { decodeJsonlFile } from "@hyperwords/core/Decode"
+import type { DecodeError } from "@hyperwords/core/Errors"
+import { Effect, Schema } from "effect"
+import { type MetricColumn, runMetrics } from "./Harness.ts"
+import type { CorpusScore, LoadedMetric, MetricContext, SampleInput } from "./Metric.ts"
+import { type BootstrapOptions, bootstrapMean, lengthControl } from "./Stats.ts"
+
+/** One line of a `Generations` artifact's JSONL: a model's answer to one prompt with one seed. */
+export const GenerationRecord = Schema.Struct({
+  id: Schema.NonEmptyString,
+  promptId: Schema.String,
+  prompt: Schema.optionalKey(Schema.String),
+  text: Schema.String,
+  lang: Schema.optionalKey(Schema.Literals(["ru", "en"])),
+  task: Schema.optionalKey(Schema.String),
+  seed: Schema.optionalKey(Schema.Int),
+  sample: Schema.optionalKey(Schema.Int)
+})
+export type GenerationRecord = typeof GenerationRecord.Type
+
+/** The length of a text in words (at least 1), the unit length control works in. */
+export const wordCount = (text: string): number => {
+  let n = 0
+  for (const s of segmenter.segment(text)) if (s.isWordLike) n++
+  return Math.max(1, n)
+}
+const segmenter = new Intl.Segmenter(undefined, { granularity: "word" })
+
+/** A generation as a metric sees it. */
+export const toSampleInput = (r: GenerationRecord): SampleInput => ({
+  id: r.id,
+  text: r.text,
+  promptId: r.promptId,
+  ...(r.prompt === undefined ? {} : { prompt: r.prompt }),
+  ...(r.lang === undefined ? {} : { lang: r.lang }),
+  ...(r.task === undefined ? {} : { task: r.task })
+})
+
+/** A metric's aggregate: `MetricAggregate` of core's `EvalRun`, plus what this host adds. */
+export interface MetricSummary {
+  readonly name: string
+  readonly version: string
+  readonly id: string
+  readonly status: "ok" | "failed"
+  readonly reason?: string
+  readonly mean?: number
+  readonly ci?: readonly [number, number]
+  /** Samples with a score (those the metric applies to). */
+  readonly n: number
+  readonly higherIsBetter: boolean
+  readonly corpus?: CorpusScore
+  /** Correlation with log length, and the length-adjusted mean when |r| passed the threshold. */
+  readonly length?: {
+    readonly r: number
+    readonly applied: boolean
+    readonly mean?: number
+    readonly ci?: readonly [number, number]
+  }
+}
+
+/** A row of the per-sample scores file. */
+export interface SampleScores {
+  readonly id: string
+  readonly promptId?: string
+  readonly words: number
+  readonly scores: Readonly<Record<string, number | null>>
+  readonly details?: Readonly<Record<string, Readonly<Record<string, unknown>>>>
+}
+
+/** Everything scoring a set produced. */
+export interface ScoredSet {
+  readonly columns: ReadonlyArray<MetricColumn>
+  readonly summaries: ReadonlyArray<MetricSummary>
+  readonly rows: ReadonlyArray<SampleScores>
+}
+
+/** Options of scoring. */
+export interface ScoreOptions extends BootstrapOptions {
+  readonly ctx?: Partial<MetricContext>
+  /** |r| with log length above which scores are length-adjusted (default 0.3). */
+  readonly lengthThreshold?: number
+  readonly concurrency?: number
+}
+
+/** Aggregate one column. */
+export const summarize = (
+  column: MetricColumn,
+  words: ReadonlyMap<string, number>,
+  options: ScoreOptions = {}
+): MetricSummary => {
+  const base = {
+    name: column.name,
+    version: column.version,
+    id: column.id,
+    higherIsBetter: column.higherIsBetter
+  }
+  if (column.status === "failed") {
+    return {
+      ...base,
+      status: "failed",
+      ...(column.reason === undefined ? {} : { reason: column.reason }),
+      n: 0
+    }
+  }
+  const kept = column.samples.filter((s): s is typeof s & { score: number } => s.score !== null)
+  const values = kept.map((s) => s.score)
+  const corpus = column.corpus === undefined ? {} : { corpus: column.corpus }
+  if (values.length === 0) {
+    return column.corpus === undefined
+      ? { ...base, status: "ok", n: 0 }
+      : {
+          ...base,
+          status: "ok",
+          mean: column.corpus.score,
+          ...(column.corpus.ci ? { ci: column.corpus.ci } : {}),
+          n: 0,
+          ...corpus
+        }
+  }
+  const m = bootstrapMean(values, options)
+  const lc = lengthControl(
+    values,
+    kept.map((s) => words.get(s.id) ?? 1),
+    options.lengthThreshold ?? 0.3
+  )
+  const adjusted = lc.applied ? bootstrapMean(lc.adjusted, options) : undefined
+  return {
+    ...base,
+    status: "ok",
+    mean: m.mean,
+    ci: m.ci,
+    n: m.n,
+    ...corpus,
+    ...(Number.isFinite(lc.r)
+      ? {
+          length: {
+            r: lc.r,
+            applied: lc.applied,
+            ...(adjusted ? { mean: adjusted.mean, ci: adjusted.ci } : {})
+          }
+        }
+      : {})
+  }
+}
+
+/** Score samples with metrics: columns, their aggregates, and a row of scores per sample. */
+export const scoreSamples = (
+  inputs: ReadonlyArray<SampleInput>,
+  metrics: ReadonlyArray<LoadedMetric>,
+  options: ScoreOptions = {}
+): Effect.Effect<ScoredSet> =>
+  Effect.gen(function* () {
+    const ctx: MetricContext = { seed: 1, ...options.ctx }
+    const columns = yield* runMetrics(metrics, inputs, ctx, {
+      ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency })
+    })
+    const words = new Map(inputs.map((i) => [i.id, wordCount(i.text)]))
+    const summaries = columns.map((c) => summarize(c, words, options))
+    const byId = columns.map((c) => new Map(c.samples.map((s) => [s.id, s])))
+    const rows = inputs.map((input): SampleScores => {
+      const scores: Record<string, number | null> = {}
+      const details: Record<string, Readonly<Record<string, unknown>>> = {}
+      columns.forEach((c, k) => {
+        const s = byId[k]!.get(input.id)
+        scores[c.name] = s?.score ?? null
+        if (s?.details) details[c.name] = s.details
+      })
+      return {
+        id: input.id,
+        ...(input.promptId === undefined ? {} : { promptId: input.promptId }),
+        words: words.get(input.id)!,
+        scores,
+        ...(Object.keys(details).length === 0 ? {} : { details })
+      }
+    })
+    return { columns, summaries, rows }
+  })
+
+/** Score a `Generations` JSONL file; a bad line fails naming file:line. */
+export const scoreGenerations = (
+  generationsJsonl: string,
+  metrics: ReadonlyArray<LoadedMetric>,
+  options: ScoreOptions = {}
+): Effect.Effect<ScoredSet, DecodeError> =>
+  decodeJsonlFile(GenerationRecord, generationsJsonl).pipe(
+    Effect.flatMap((records) => scoreSamples(records.map(toSampleInput), metrics, options))
+  )
+
+/** The per-sample rows as JSONL text. */
+export const rowsToJsonl = (rows: ReadonlyArray<SampleScores>): string =>
+  rows.map((r) => JSON.stringify(r)).join("\n") + (rows.length > 0 ? "\n" : "")
