@@ -1,6 +1,8 @@
 /** @hyperwords/eval: the metric plugin contract, the scoring harness, statistics and the leaderboard. */
 export * as Errors from "./Errors.ts"
 export * as Harness from "./Harness.ts"
+export * as Html from "./Html.ts"
+export * as Leaderboard from "./Leaderboard.ts"
 export * as Metric from "./Metric.ts"
 export {
   apiVersion,
@@ -11,5 +13,6 @@ export {
   type SampleInput,
   type SampleScore
 } from "./Metric.ts"
+export * as Publish from "./Publish.ts"
 export * as Scoring from "./Scoring.ts"
 export * as Stats from "./Stats.ts"

@@ -1,0 +1,53 @@
+/**
+ * Escaping for reports. Every text that reaches a report (model outputs, poems, hyperwords,
+ * model and plugin names, failure reasons) passes through one of these; none is ever
+ * concatenated into markup raw.
+ */
+
+const HTML: Readonly<Record<string, string>> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+  "`": "&#96;"
+}
+
+/** Escape text for HTML element content and quoted attribute values. */
+export const escapeHtml = (value: unknown): string =>
+  String(value ?? "").replace(/[&<>"'`]/g, (c) => HTML[c]!)
+
+/**
+ * JSON to embed in a `<script type="application/json">` block: `<`, `>`, `&` and the line
+ * separators are written as `\uXXXX`, so neither `</script>` nor `<!--` can appear in it.
+ */
+export const jsonForScript = (value: unknown): string =>
+  JSON.stringify(value)
+    .replace(/</g, "\\u003c")
+    .replace(/>/g, "\\u003e")
+    .replace(/&/g, "\\u0026")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029")
+
+/**
+ * A link target a report may use: a relative path, or an http(s) URL. Anything else
+ * (`javascript:`, `data:`, protocol-relative `//host`) gives `undefined`, and the caller shows
+ * the text without a link. The result still needs `escapeHtml` for the attribute.
+ */
+export const safeHref = (href: string): string | undefined => {
+  const h = href.trim()
+  const hidden = [...h].some((c) => c.charCodeAt(0) < 0x20) || h.includes("\\")
+  if (h === "" || h.startsWith("//") || hidden) return undefined
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(h)
+  if (scheme) return /^https?$/i.test(scheme[1]!) ? h : undefined
+  return h
+}
+
+/** Escape text for a Markdown table cell: markup characters, pipes and line breaks. */
+export const escapeMarkdown = (value: unknown): string =>
+  String(value ?? "")
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/([\\`*_[\]|#!~()])/g, "\\$1")
+    .replace(/\r?\n/g, " ")
