@@ -34,7 +34,8 @@ export default defineConfig({
     projects: [
       project("core", "packages/core"),
       project("train-bridge", "packages/train-bridge"),
-      project("eval", "packages/eval")
+      project("eval", "packages/eval"),
+      project("metric-hyperword-usage", "plugins/metric-hyperword-usage")
     ]
   }
 })
