@@ -1,4 +1,6 @@
 /** @hyperwords/eval: the metric plugin contract, the scoring harness, statistics and the leaderboard. */
+export * as Commands from "./Commands.ts"
+export { evalCommands } from "./Commands.ts"
 export * as Errors from "./Errors.ts"
 export * as Harness from "./Harness.ts"
 export * as Html from "./Html.ts"

@@ -1,0 +1,339 @@
+/**
+ * `hyperwords score`, `hyperwords rescore` and `hyperwords publish`. The metrics they know are
+ * the ones `pipeline.config.ts` registers: `commands: [...evalCommands({ metrics })]`.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { join, resolve } from "node:path"
+import { Artifacts } from "@hyperwords/core"
+import { loadConfig } from "@hyperwords/core/Config"
+import { decodeValue } from "@hyperwords/core/Decode"
+import { DecodeError, UsageError } from "@hyperwords/core/Errors"
+import { readLock } from "@hyperwords/core/Runner"
+import { makeStore } from "@hyperwords/core/Store"
+import { Config, Console, Effect, Option, Result, Schema } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import { MetricFailedError, UnknownMetricError } from "./Errors.ts"
+import { formatNumber } from "./Leaderboard.ts"
+import {
+  importMetric,
+  type LoadedMetric,
+  loadMetric,
+  loadMetrics,
+  type MetricEntry,
+  type SampleInput
+} from "./Metric.ts"
+import { publish } from "./Publish.ts"
+import { type MetricSummary, rowsToJsonl, type ScoredSet, scoreGenerations, scoreSamples } from "./Scoring.ts"
+
+/** What the eval commands need from the config. */
+export interface EvalCommandsOptions {
+  /** The registered metric plugins. */
+  readonly metrics: ReadonlyArray<MetricEntry>
+}
+
+const configFlag = Flag.String("config").pipe(
+  Flag.withDescription("the pipeline config file"),
+  Flag.withDefault("pipeline.config.ts")
+)
+const seedFlag = Flag.Int("seed").pipe(Flag.withDescription("seed of the bootstrap"), Flag.withDefault(1))
+
+const looksLikePath = (s: string): boolean => /[\\/]/.test(s) || /\.[cm]?[jt]s$/.test(s)
+
+/** Pick metrics by name (registered) or by module path; all registered ones when none are named. */
+const pickMetrics = (registered: ReadonlyArray<MetricEntry>, names: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const all = yield* loadMetrics(registered)
+    if (names.length === 0) return all
+    const out: Array<LoadedMetric> = []
+    for (const name of names) {
+      const found = all.find((m) => m.metric.name === name)
+      if (found) out.push(found)
+      else if (looksLikePath(name)) out.push(yield* loadMetric(yield* importMetric(resolve(name))))
+      else return yield* new UnknownMetricError({ name, registered: all.map((m) => m.metric.name) })
+    }
+    return out
+  })
+
+const summaryLine = (s: MetricSummary): string => {
+  if (s.status === "failed") return `${s.name}: failed: ${s.reason}`
+  const ci = s.ci ? ` [${formatNumber(s.ci[0])}, ${formatNumber(s.ci[1])}]` : ""
+  const corpus = s.corpus ? `, corpus ${formatNumber(s.corpus.score)}` : ""
+  const length =
+    s.length?.applied && s.length.mean !== undefined
+      ? `, length-adjusted ${formatNumber(s.length.mean)} (r = ${formatNumber(s.length.r)} with log length)`
+      : ""
+  return `${s.name}: mean ${formatNumber(s.mean)}${ci}, n = ${s.n}${corpus}${length}`
+}
+
+const InputLine = Schema.StructWithRest(Schema.Struct({ text: Schema.String }), [
+  Schema.Record(Schema.String, Schema.Unknown)
+])
+
+/** Read a user's JSONL (one object with a `text` a line); errors name file:line. */
+export const readTextsFile = (
+  file: string
+): Effect.Effect<Array<{ readonly line: number; readonly value: Record<string, unknown> }>, DecodeError> =>
+  Effect.suspend(() => {
+    let text: string
+    try {
+      text = readFileSync(file, "utf8")
+    } catch (e) {
+      return Effect.fail(
+        new DecodeError({ file, detail: `cannot read (${(e as NodeJS.ErrnoException).code ?? e})` })
+      )
+    }
+    const out: Array<{ line: number; value: Record<string, unknown> }> = []
+    const lines = text.split("\n")
+    for (let i = 0; i < lines.length; i++) {
+      const raw = lines[i]!.trim()
+      if (raw === "") continue
+      let parsed: unknown
+      try {
+        parsed = JSON.parse(raw)
+      } catch (e) {
+        return Effect.fail(
+          new DecodeError({ file, line: i + 1, detail: `not valid JSON (${(e as Error).message})` })
+        )
+      }
+      const r = decodeValue(InputLine, parsed, { file, line: i + 1 })
+      if (Result.isFailure(r)) return Effect.fail(r.failure)
+      out.push({ line: i + 1, value: parsed as Record<string, unknown> })
+    }
+    return Effect.succeed(out)
+  })
+
+const failIfAnyFailed = (set: ScoredSet) =>
+  Effect.gen(function* () {
+    const failed = set.columns.find((c) => c.status === "failed")
+    if (failed) return yield* new MetricFailedError({ metric: failed.id, reason: failed.reason ?? "failed" })
+  })
+
+/** `hyperwords score --metric NAME --input FILE.jsonl [--model NAME] [--out FILE]`. */
+export const scoreCommand = (options: EvalCommandsOptions) =>
+  Command.make(
+    "score",
+    {
+      metric: Flag.String("metric").pipe(
+        Flag.withDescription("a registered metric name or the path of a plugin module (repeatable)"),
+        Flag.atLeast(1)
+      ),
+      input: Flag.String("input").pipe(Flag.withDescription("JSONL, one object with a `text` field a line")),
+      model: Flag.String("model").pipe(
+        Flag.withDescription("model version for metrics that need one"),
+        Flag.optional
+      ),
+      out: Flag.String("out").pipe(Flag.withDescription("write here instead of stdout"), Flag.optional),
+      hyperwords: Flag.String("hyperwords").pipe(
+        Flag.withDescription("a poem_hyperwords.jsonl for metrics that use the hyperword set"),
+        Flag.optional
+      ),
+      seed: seedFlag
+    },
+    (args) =>
+      Effect.gen(function* () {
+        const metrics = yield* pickMetrics(options.metrics, args.metric)
+        const needsModel = metrics.find((m) => m.metric.requiresModel)
+        if (needsModel && Option.isNone(args.model)) {
+          return yield* new UsageError({
+            detail: `metric ${needsModel.metric.name} needs a model: pass --model NAME`
+          })
+        }
+        const file = resolve(args.input)
+        const lines = yield* readTextsFile(file)
+        const ids = lines.map((l) =>
+          typeof l.value.id === "string" ? l.value.id : `${args.input}:${l.line}`
+        )
+        const inputs = lines.map(
+          (l, k): SampleInput => ({
+            id: ids[k]!,
+            text: l.value.text as string,
+            ...(typeof l.value.promptId === "string" ? { promptId: l.value.promptId } : {}),
+            ...(l.value.lang === "ru" || l.value.lang === "en" ? { lang: l.value.lang as "ru" | "en" } : {})
+          })
+        )
+        const set = yield* scoreSamples(inputs, metrics, {
+          seed: args.seed,
+          ctx: {
+            seed: args.seed,
+            ...(Option.isSome(args.model) ? { model: args.model.value } : {}),
+            ...(Option.isSome(args.hyperwords) ? { hyperwordsFile: resolve(args.hyperwords.value) } : {})
+          }
+        })
+        yield* failIfAnyFailed(set)
+        const text = lines
+          .map((l, k) => {
+            const row = set.rows[k]!
+            const previous =
+              typeof l.value.scores === "object" && l.value.scores !== null ? l.value.scores : {}
+            const previousDetails =
+              typeof l.value.details === "object" && l.value.details !== null ? l.value.details : {}
+            return JSON.stringify({
+              ...l.value,
+              scores: { ...previous, ...row.scores },
+              ...(row.details ? { details: { ...previousDetails, ...row.details } } : {})
+            })
+          })
+          .join("\n")
+        if (Option.isSome(args.out)) writeFileSync(args.out.value, text === "" ? "" : `${text}\n`)
+        else if (text !== "") yield* Console.log(text)
+        for (const s of set.summaries) yield* Console.error(summaryLine(s))
+      })
+  ).pipe(Command.withDescription("score your own texts or words with metric plugins"))
+
+/** The Generations artifacts a rescore covers: the given hashes, or every one in the lock file. */
+const generationsToRescore = (configFile: string, hashes: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const loaded = yield* loadConfig(configFile)
+    const store = makeStore(loaded.storeDir)
+    let candidates = [...hashes]
+    if (candidates.length === 0) {
+      const lock = yield* readLock(join(loaded.projectDir, "pipeline.lock.json"))
+      candidates = [...new Set(Object.values(lock?.stages ?? {}).flatMap((s) => Object.values(s.outputs)))]
+    }
+    const found = []
+    for (const hash of candidates) {
+      const manifest = yield* store.readArtifact(hash)
+      if (manifest.kind !== "Generations") {
+        if (hashes.length > 0) {
+          return yield* new UsageError({ detail: `artifact ${hash} is a ${manifest.kind}, not Generations` })
+        }
+        continue
+      }
+      const data = decodeValue(Artifacts.Generations, manifest.data, { file: `artifact ${hash}` })
+      if (Result.isFailure(data)) return yield* data.failure
+      const file = manifest.files.find((f) => f.path === data.success.file)
+      if (!file) {
+        return yield* new DecodeError({
+          file: `artifact ${hash}`,
+          detail: `has no file ${data.success.file}`
+        })
+      }
+      found.push({ hash, data: data.success, path: store.objectPath(file.sha256) })
+    }
+    if (found.length === 0) {
+      return yield* new UsageError({
+        detail:
+          "no Generations artifacts to rescore: pipeline.lock.json names none (run the evaluate stage) " +
+          "and no --generations HASH was given"
+      })
+    }
+    return { loaded, found }
+  })
+
+const safeName = (s: string): string => s.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^[._]+/, "")
+
+/** `hyperwords rescore`: re-score stored generations with the registered metrics. */
+export const rescoreCommand = (options: EvalCommandsOptions) =>
+  Command.make(
+    "rescore",
+    {
+      config: configFlag,
+      generations: Flag.String("generations").pipe(
+        Flag.withDescription(
+          "hash of a Generations artifact (repeatable; default: all in pipeline.lock.json)"
+        ),
+        Flag.atLeast(0)
+      ),
+      metric: Flag.String("metric").pipe(
+        Flag.withDescription("only these metrics (repeatable; default: all registered)"),
+        Flag.atLeast(0)
+      ),
+      out: Flag.String("out").pipe(
+        Flag.withDescription("folder for the scores (default reports/rescore)"),
+        Flag.optional
+      ),
+      seed: seedFlag
+    },
+    (args) =>
+      Effect.gen(function* () {
+        const { loaded, found } = yield* generationsToRescore(args.config, args.generations)
+        const metrics = yield* pickMetrics(options.metrics, args.metric)
+        const outRoot = Option.isSome(args.out) ? resolve(args.out.value) : join(loaded.reportsDir, "rescore")
+        for (const g of found) {
+          const set = yield* scoreGenerations(g.path, metrics, { seed: args.seed, ctx: { seed: args.seed } })
+          const dir = join(outRoot, `${safeName(g.data.model.id)}-${g.hash.slice(0, 12)}`)
+          mkdirSync(dir, { recursive: true })
+          writeFileSync(join(dir, "scores.jsonl"), rowsToJsonl(set.rows))
+          const run = {
+            schemaVersion: 1,
+            model: g.data.model,
+            generations: g.hash,
+            metrics: set.summaries,
+            file: "scores.jsonl"
+          }
+          writeFileSync(join(dir, "eval-run.json"), `${JSON.stringify(run, null, 2)}\n`)
+          yield* Console.log(
+            `${g.data.model.id} (generations ${g.hash.slice(0, 12)}, ${set.rows.length} samples) → ${dir}`
+          )
+          for (const s of set.summaries) yield* Console.log(`  ${summaryLine(s)}`)
+        }
+      })
+  ).pipe(Command.withDescription("re-score stored generations without regenerating"))
+
+const formatBytes = (n: number): string =>
+  n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} kB` : `${n} B`
+
+/** `hyperwords publish DIR [--dry-run]`. */
+export const publishCommand = Command.make(
+  "publish",
+  {
+    config: configFlag,
+    dir: Argument.String("dir").pipe(Argument.withDescription("the site folder to write")),
+    dryRun: Flag.Boolean("dry-run").pipe(
+      Flag.withDescription("list what would be written and uploaded; write and send nothing"),
+      Flag.withDefault(false)
+    ),
+    from: Flag.String("from").pipe(
+      Flag.withDescription("the reports folder (default: the config's)"),
+      Flag.optional
+    ),
+    repo: Flag.String("repo").pipe(
+      Flag.withDescription("Hugging Face dataset repository, user/name (default: HF_REPO)"),
+      Flag.optional
+    )
+  },
+  (args) =>
+    Effect.gen(function* () {
+      const from = Option.isSome(args.from)
+        ? resolve(args.from.value)
+        : (yield* loadConfig(args.config)).reportsDir
+      const to = resolve(args.dir)
+      if (to === from || to.startsWith(`${from}/`)) {
+        return yield* new UsageError({ detail: `the site folder ${to} is inside the reports folder ${from}` })
+      }
+      const repo = Option.isSome(args.repo)
+        ? Option.some(args.repo.value)
+        : yield* Config.option(Config.String("HF_REPO")).pipe(Effect.orElseSucceed(() => Option.none()))
+      const token = yield* Config.option(Config.Redacted("HF_TOKEN")).pipe(
+        Effect.orElseSucceed(() => Option.none())
+      )
+      const report = yield* publish({
+        from,
+        to,
+        dryRun: args.dryRun,
+        ...(Option.isSome(repo) && repo.value !== "" ? { repo: repo.value } : {}),
+        ...(Option.isSome(token) ? { token: token.value } : {})
+      })
+      const verb = report.wroteSite ? "wrote" : "would write"
+      yield* Console.log(
+        `${verb} ${report.files.length} files (${formatBytes(report.bytes)}) to ${report.site}`
+      )
+      for (const f of report.files) yield* Console.log(`  ${f.path}  ${formatBytes(f.bytes)}`)
+      if ("skipped" in report.upload) yield* Console.log(`not uploading: ${report.upload.skipped}`)
+      else if (report.upload.uploaded)
+        yield* Console.log(`uploaded to https://huggingface.co/${report.upload.repo}`)
+      else
+        yield* Console.log(
+          `would upload ${report.files.length} files to ${report.upload.repo} (dry run: nothing sent)`
+        )
+    })
+).pipe(
+  Command.withDescription("write the reports as a static site; upload it when HF_TOKEN and a repo are set")
+)
+
+/** The eval commands, for `pipeline.config.ts`: `commands: [...evalCommands({ metrics })]`. */
+export const evalCommands = (options: EvalCommandsOptions) => [
+  scoreCommand(options),
+  rescoreCommand(options),
+  publishCommand
+]
