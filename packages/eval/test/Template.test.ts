@@ -1,0 +1,69 @@
+import { execFileSync, spawnSync } from "node:child_process"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs"
+import { join, resolve } from "node:path"
+import { Effect } from "effect"
+import { afterAll, describe, expect, it } from "vitest"
+import { runMetric } from "../src/Harness.ts"
+import { loadMetric, type Metric } from "../src/Metric.ts"
+import { writeMetricTemplate } from "../src/Template.ts"
+
+const evalDir = resolve(import.meta.dirname, "..")
+const tmpRoot = join(evalDir, "test", ".tmp")
+mkdirSync(tmpRoot, { recursive: true })
+const made: Array<string> = []
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpRoot, "create-metric-"))
+  made.push(d)
+  return d
+}
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true })
+})
+
+describe("create-metric", () => {
+  it("writes a plugin whose code loads, runs and scores", async () => {
+    const root = tempDir()
+    const { dir, files } = writeMetricTemplate("rhyme-density", root)
+    expect(dir).toBe(join(root, "plugins", "metric-rhyme-density"))
+    expect(files.map((f) => f.slice(dir.length + 1)).sort()).toEqual([
+      "README.md",
+      "package.json",
+      "src/index.ts",
+      "test/index.test.ts",
+      "tsconfig.json"
+    ])
+    const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"))
+    expect(pkg.name).toBe("@hyperwords/metric-rhyme-density")
+    expect(readFileSync(join(dir, "src/index.ts"), "utf8")).toContain(
+      "export const rhymeDensity = defineMetric"
+    )
+
+    // a workspace around the new plugin: root tsconfig, packages, and @hyperwords/eval resolvable
+    symlinkSync(join(evalDir, ".."), join(root, "packages"))
+    mkdirSync(join(root, "node_modules", "@hyperwords"), { recursive: true })
+    symlinkSync(evalDir, join(root, "node_modules", "@hyperwords", "eval"))
+    symlinkSync(join(evalDir, "..", "..", "tsconfig.base.json"), join(root, "tsconfig.base.json"))
+    const mod = (await import(join(dir, "src", "index.ts"))) as { default: Metric<{ minLength?: number }> }
+    const column = await Effect.runPromise(
+      loadMetric(mod.default.with({ minLength: 5 })).pipe(
+        Effect.flatMap((l) => runMetric(l, [{ id: "a", text: "warm purring lap" }], { seed: 1 }))
+      )
+    )
+    expect(column.status, column.reason).toBe("ok")
+    expect(column.samples[0]!.score).toBeCloseTo(1 / 3, 12)
+    expect(column.id).toMatch(/^rhyme-density@0\.1\.0#/)
+  })
+
+  it("refuses bad names and existing folders, from the command line too", () => {
+    const root = tempDir()
+    expect(() => writeMetricTemplate("Bad Name", root)).toThrow(/not a metric name/)
+    const bin = join(evalDir, "bin", "create-metric.ts")
+    const out = execFileSync(process.execPath, [bin, "metric-warmth", "--root", root], { encoding: "utf8" })
+    expect(out).toContain(join(root, "plugins", "metric-warmth"))
+    const again = spawnSync(process.execPath, [bin, "warmth", "--root", root], { encoding: "utf8" })
+    expect(again.status).toBe(1)
+    expect(again.stderr).toMatch(/already exists/)
+    const usage = spawnSync(process.execPath, [bin], { encoding: "utf8" })
+    expect(usage.status).toBe(2)
+  })
+})
