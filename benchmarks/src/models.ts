@@ -1,0 +1,271 @@
+/**
+ * `pnpm bench models`: the TypeScript model runtime against its anchors, all in one run.
+ * 1. generation tokens/s on the same prompt ids (greedy, exactly N new tokens each, end-of-sequence
+ *    ignored): TS ONNX fp32 and q8 (onnxruntime-node), PyTorch eager (bridge venv,
+ *    `model.generate`), llama.cpp on the GGUF (node-llama-cpp). Target: TS fp32 >= 1.0x PyTorch;
+ *    the gap to llama.cpp is reported.
+ * 2. the probe graph on P prompts x T tokens (batches of 8) against PyTorch with forward hooks
+ *    collecting the same tensors (residual stream per layer, attentions, lens top-k and tracked
+ *    log-probs). Target: >= 1.5x.
+ * Every figure is the median of `runs` timed passes after one warm-up.
+ */
+import { execFileSync } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import { basename, join, resolve } from "node:path"
+import { pathToFileURL } from "node:url"
+import { forgetModels, loadModel, releaseSessions } from "@hyperwords/models"
+import { median, table } from "./table.ts"
+
+const root = resolve(import.meta.dirname, "..")
+const repo = resolve(root, "..")
+const python = join(repo, "packages", "train-bridge", "python", ".venv", "bin", "python")
+const anchorScript = join(root, "python", "models_torch.py")
+
+/** The prompts of the parity tests: two English, two Russian. */
+const prompts = [
+  "The old cat sat on the warm windowsill and watched",
+  "Кошка мурчит на тёплом подоконнике, а за окном",
+  "In the evening the river smelled of rain and",
+  "Ветер над рекой гонит холодные листья, и"
+]
+
+export interface ModelsSuiteOptions {
+  /** Timed passes per measurement (median reported); >= 3. */
+  readonly runs: number
+  /** Models for the generation comparison (registered names or directories). */
+  readonly models: ReadonlyArray<string>
+  /** New tokens per prompt. */
+  readonly newTokens: number
+  /** Models for the probe comparison. */
+  readonly probeModels: ReadonlyArray<string>
+  readonly probePrompts: number
+  readonly probeTokens: number
+}
+
+const torchAnchor = (mode: "generate" | "probe", dir: string, job: unknown, work: string) => {
+  const jobFile = join(work, `${mode}-${basename(dir)}.json`)
+  writeFileSync(jobFile, JSON.stringify(job))
+  const out = execFileSync(python, [anchorScript, mode, dir, "--job", jobFile], {
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, HF_HUB_OFFLINE: "1", TOKENIZERS_PARALLELISM: "false" },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  const lines = out.trim().split("\n")
+  return JSON.parse(lines[lines.length - 1]!) as { seconds: Array<number>; threads: number }
+}
+
+/** The GGUF a model directory was converted from (`hyperwords-model.json`). */
+const ggufOf = (dir: string): string | undefined => {
+  const meta = join(dir, "hyperwords-model.json")
+  if (!existsSync(meta)) return undefined
+  const gguf = (JSON.parse(readFileSync(meta, "utf8")) as { gguf?: { path?: string; file?: string } }).gguf
+  const candidates = [
+    gguf?.path,
+    gguf?.file ? join(repo, ".hyperwords", "cache", "gguf", gguf.file) : undefined
+  ]
+  return candidates.find((p): p is string => p !== undefined && existsSync(p))
+}
+
+interface LlamaCpp {
+  readonly tokensPerSecond: (
+    gguf: string,
+    ids: ReadonlyArray<ReadonlyArray<number>>,
+    n: number,
+    runs: number
+  ) => Promise<Array<number>>
+  readonly dispose: () => Promise<void>
+}
+
+/** node-llama-cpp 3.21.1, the copy the bridge installs (its prebuilt CPU binary). */
+const llamaCpp = async (): Promise<LlamaCpp> => {
+  const require = createRequire(join(repo, "packages", "train-bridge", "package.json"))
+  // biome-ignore lint/suspicious/noExplicitAny: node-llama-cpp is loaded from the bridge package at run time
+  const lib: any = await import(pathToFileURL(require.resolve("node-llama-cpp")).href)
+  const llama = await lib.getLlama({ gpu: false, build: "never", logLevel: "error" })
+  return {
+    tokensPerSecond: async (gguf, ids, n, runs) => {
+      const model = await llama.loadModel({ modelPath: gguf, gpuLayers: 0 })
+      const context = await model.createContext({ contextSize: 512, threads: 2 })
+      const sequence = context.getSequence()
+      const pass = async () => {
+        for (const prompt of ids) {
+          let count = 0
+          for await (const _ of sequence.evaluate([...prompt], { temperature: 0 })) {
+            if (++count >= n) break
+          }
+          await sequence.clearHistory()
+        }
+      }
+      await pass()
+      const seconds: Array<number> = []
+      for (let r = 0; r < runs; r++) {
+        const t0 = performance.now()
+        await pass()
+        seconds.push((performance.now() - t0) / 1000)
+      }
+      await context.dispose()
+      await model.dispose()
+      return seconds
+    },
+    dispose: () => llama.dispose()
+  }
+}
+
+/** A deterministic stream of ints (mulberry32), so every runtime probes the same ids. */
+const seededInts = (seed: number) => {
+  let a = seed >>> 0
+  return (n: number) => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n)
+  }
+}
+
+const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : "-")
+
+/** Run the models suite and print its table. */
+export const modelsSuite = async (options: ModelsSuiteOptions): Promise<string> => {
+  if (!existsSync(python)) {
+    return `skipped: the bridge venv is absent (${python}); create it with: python3 packages/train-bridge/python/bootstrap.py`
+  }
+  const runs = Math.max(3, options.runs)
+  const work = join(root, ".tmp")
+  mkdirSync(work, { recursive: true })
+  const dir = mkdtempSync(join(work, "models-"))
+  const rows: Array<Array<string>> = [
+    ["model", "measure", "runtime", `median of ${runs}`, "vs PyTorch", "target", "met"]
+  ]
+  const notes: Array<string> = []
+  const llama = await llamaCpp().catch((e: unknown) => {
+    notes.push(`llama.cpp unavailable: ${e instanceof Error ? e.message : String(e)}`)
+    return undefined
+  })
+  try {
+    for (const name of options.models) {
+      const n = options.newTokens
+      const fp32 = await loadModel(name)
+      const ids = prompts.map((p) => fp32.encode(p))
+      const tokens = n * ids.length
+      const tsRate = async (dtype: "fp32" | "q8") => {
+        const model = dtype === "fp32" ? fp32 : await loadModel(name, { dtype })
+        const pass = async () => {
+          for (const p of ids) await model.generate(p, { maxNewTokens: n, stopAtEos: false })
+        }
+        await pass()
+        const seconds: Array<number> = []
+        for (let r = 0; r < runs; r++) {
+          const t0 = performance.now()
+          await pass()
+          seconds.push((performance.now() - t0) / 1000)
+        }
+        return tokens / median(seconds)
+      }
+      const tsFp32 = await tsRate("fp32")
+      const tsQ8 = await tsRate("q8")
+      await releaseSessions()
+      forgetModels()
+      const torch = torchAnchor("generate", fp32.dir, { prompts: ids, new_tokens: n, runs }, dir)
+      const torchRate = tokens / median(torch.seconds)
+      const gguf = ggufOf(fp32.dir)
+      let llamaRate = Number.NaN
+      if (llama && gguf) llamaRate = tokens / median(await llama.tokensPerSecond(gguf, ids, n, runs))
+      else notes.push(`${name}: no GGUF found for llama.cpp (hyperwords-model.json gguf.path)`)
+      const what = `generate ${ids.length}x${n} tok`
+      rows.push([
+        name,
+        what,
+        `PyTorch eager (${torch.threads} thr)`,
+        `${fmt(torchRate)} tok/s`,
+        "1.00",
+        "",
+        ""
+      ])
+      rows.push([
+        name,
+        what,
+        "TS ONNX fp32",
+        `${fmt(tsFp32)} tok/s`,
+        fmt(tsFp32 / torchRate, 2),
+        "≥ 1.0",
+        tsFp32 / torchRate >= 1 ? "yes" : "NO"
+      ])
+      rows.push([name, what, "TS ONNX q8", `${fmt(tsQ8)} tok/s`, fmt(tsQ8 / torchRate, 2), "", ""])
+      rows.push([
+        name,
+        what,
+        `llama.cpp GGUF${gguf ? ` (${basename(gguf)})` : ""}`,
+        `${fmt(llamaRate)} tok/s`,
+        fmt(llamaRate / torchRate, 2),
+        "",
+        ""
+      ])
+      notes.push(
+        `${name}: TS fp32 runs at ${fmt(tsFp32 / llamaRate, 2)}x llama.cpp, TS q8 at ${fmt(tsQ8 / llamaRate, 2)}x`
+      )
+    }
+
+    for (const name of options.probeModels) {
+      const model = await loadModel(name)
+      const { vocabSize } = model.config
+      const next = seededInts(7)
+      const ids = Array.from({ length: options.probePrompts }, () =>
+        Array.from({ length: options.probeTokens }, () => next(vocabSize))
+      )
+      const tracked = ids.map(() => Array.from({ length: 4 }, () => next(vocabSize)))
+      const batch = 8
+      const graph = await model.probeGraphSession()
+      const pass = async () => {
+        for (let s = 0; s < ids.length; s += batch) {
+          await model.probe({ ids: ids.slice(s, s + batch), tracked: tracked.slice(s, s + batch) })
+        }
+      }
+      await model.probe({ ids: ids.slice(0, batch), tracked: tracked.slice(0, batch) })
+      const seconds: Array<number> = []
+      for (let r = 0; r < runs; r++) {
+        const t0 = performance.now()
+        await pass()
+        seconds.push((performance.now() - t0) / 1000)
+      }
+      await releaseSessions()
+      forgetModels()
+      const torch = torchAnchor("probe", model.dir, { ids, tracked, batch, k: graph.spec.k, runs }, dir)
+      const ts = median(seconds)
+      const anchor = median(torch.seconds)
+      const what = `probe ${options.probePrompts}x${options.probeTokens} tok`
+      rows.push([name, what, `PyTorch hooks (${torch.threads} thr)`, `${fmt(anchor, 2)} s`, "1.00", "", ""])
+      rows.push([
+        name,
+        what,
+        "TS probe.onnx",
+        `${fmt(ts, 2)} s`,
+        fmt(anchor / ts, 2),
+        "≥ 1.5",
+        anchor / ts >= 1.5 ? "yes" : "NO"
+      ])
+    }
+  } finally {
+    await llama?.dispose()
+    rmSync(dir, { recursive: true, force: true })
+  }
+  return [table(rows), "", ...notes].join("\n")
+}
+
+const list = (v: string | undefined, fallback: ReadonlyArray<string>) =>
+  v === undefined ? fallback : v.split(",").filter((s) => s !== "")
+
+/**
+ * Options from the environment: BENCH_RUNS (3), BENCH_MODELS and BENCH_PROBE_MODELS (comma
+ * lists; default both models), BENCH_TOKENS (32), BENCH_PROBE_PROMPTS (64), BENCH_PROBE_TOKENS (32).
+ */
+export const modelsOptions = (env: NodeJS.ProcessEnv = process.env): ModelsSuiteOptions => ({
+  runs: Number(env.BENCH_RUNS ?? 3),
+  models: list(env.BENCH_MODELS, ["smollm2-135m", "gemma-3-270m"]),
+  newTokens: Number(env.BENCH_TOKENS ?? 32),
+  probeModels: list(env.BENCH_PROBE_MODELS, ["smollm2-135m", "gemma-3-270m"]),
+  probePrompts: Number(env.BENCH_PROBE_PROMPTS ?? 64),
+  probeTokens: Number(env.BENCH_PROBE_TOKENS ?? 32)
+})
