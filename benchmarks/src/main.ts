@@ -1,14 +1,16 @@
 /**
  * `pnpm bench [SUITE]`: benchmark suites that print ratio tables against anchors measured in the
- * same run. Suites: engine, models.
+ * same run. Suites: engine, models, corpus.
  */
+import { corpusSuite } from "./corpus.ts"
 import { engineSuite } from "./engine.ts"
 import { modelsOptions, modelsSuite } from "./models.ts"
 
 const suites: Record<string, () => Promise<string>> = {
   engine: () =>
     engineSuite({ runs: Number(process.env.BENCH_RUNS ?? 5), gigabytes: Number(process.env.BENCH_GB ?? 1) }),
-  models: () => modelsSuite(modelsOptions())
+  models: () => modelsSuite(modelsOptions()),
+  corpus: () => corpusSuite({ runs: Number(process.env.BENCH_RUNS ?? 3) })
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))

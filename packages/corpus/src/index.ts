@@ -1,0 +1,11 @@
+/** @hyperwords/corpus: reading poetry corpora, mining hyperwords, and the `generate` stage. */
+export * as Concreteness from "./Concreteness.ts"
+export * as Corpus from "./Corpus.ts"
+export { readCorpus } from "./Corpus.ts"
+export * as GenerateStage from "./GenerateStage.ts"
+export { generateStage } from "./GenerateStage.ts"
+export * as Mining from "./Mining.ts"
+export { mine } from "./Mining.ts"
+export * as Segment from "./Segment.ts"
+export * as SensationSeeds from "./SensationSeeds.ts"
+export * as Stopwords from "./Stopwords.ts"
