@@ -210,7 +210,7 @@ export const mine = (
     return id
   }
   const contentLemma = (lang: Lang, lem: Lemmatizer, w: string): number => {
-    if (isStopword(lang, w)) return stop
+    if (w.length < 2 || isStopword(lang, w)) return stop // one letter is no image word
     const a = lem.lookup(w)
     return a === undefined ? unknown : lemmaId(lang, a)
   }

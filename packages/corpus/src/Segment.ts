@@ -38,6 +38,42 @@ export class LemmatizerError extends Schema.TaggedError<LemmatizerError>()("Lemm
 const cyrillicWord = /^[\p{Script=Cyrillic}]+$/u
 const latinWord = /^[\p{Script=Latin}]+(?:'[\p{Script=Latin}]+)*$/u
 
+/** Acute and grave accents that mark stress in verse ("ре́ка"); they are not part of the word. */
+const stressMarks = /[\u0300\u0301]/
+const stressMarksAll = /[\u0300\u0301]/g
+
+/**
+ * Letter-spaced words, the emphasis of old typesetting ("Т р е т и й"), joined back: a run of
+ * four or more one-letter words with the same separator between them becomes one word.
+ */
+const joinSpacedLetters = (
+  words: Array<string | undefined>,
+  separators: ReadonlyArray<string>
+): Array<string | undefined> => {
+  if (words.length < 4) return words
+  const out: Array<string | undefined> = []
+  let run: Array<string> = []
+  let runSeparator = ""
+  const flush = () => {
+    if (run.length >= 4) out.push(run.join(""))
+    else out.push(...run)
+    run = []
+  }
+  words.forEach((w, i) => {
+    const single = w !== undefined && w.length === 1
+    if (single && run.length > 0 && (run.length === 1 || separators[i] === runSeparator)) {
+      if (run.length === 1) runSeparator = separators[i]!
+      run.push(w)
+      return
+    }
+    flush()
+    if (single) run.push(w)
+    else out.push(w)
+  })
+  flush()
+  return out
+}
+
 /** Splits lines into words of one language with `Intl.Segmenter`. */
 export class WordSegmenter {
   readonly lang: Lang
@@ -59,10 +95,19 @@ export class WordSegmenter {
   /** The words of each of several lines (segmented in one pass: much faster than line by line). */
   lines(lines: ReadonlyArray<string>): Array<Array<string | undefined>> {
     const out: Array<Array<string | undefined>> = [[]]
+    const separators: Array<Array<string>> = [[]]
+    let separator = ""
     for (const s of this.segmenter.segment(lines.join("\n"))) {
       if (!s.isWordLike) {
         const text = s.segment
-        if (text.includes("\n")) for (const ch of text) if (ch === "\n") out.push([])
+        separator = text
+        if (text.includes("\n")) {
+          for (const ch of text) {
+            if (ch !== "\n") continue
+            out.push([])
+            separators.push([])
+          }
+        }
         continue
       }
       let w = this.normalised.get(s.segment)
@@ -71,14 +116,17 @@ export class WordSegmenter {
         this.normalised.set(s.segment, w)
       }
       out[out.length - 1]!.push(w ?? undefined)
+      separators[separators.length - 1]!.push(separator)
+      separator = ""
     }
     while (out.length < lines.length) out.push([])
-    return out
+    return out.map((words, i) => joinSpacedLetters(words, separators[i] ?? []))
   }
 
   private readonly normalised = new Map<string, string | null>()
 
   private normalise(raw: string): string | undefined {
+    if (stressMarks.test(raw)) raw = raw.normalize("NFD").replace(stressMarksAll, "").normalize("NFC")
     if (this.lang === "ru") {
       const w = raw.toLocaleLowerCase("ru")
       return cyrillicWord.test(w) ? w : undefined

@@ -25,6 +25,12 @@ describe("WordSegmenter", () => {
     ])
   })
 
+  it("drops stress marks and joins letter-spaced words", () => {
+    expect(new WordSegmenter("ru").words("Ре\u0301ка, Т\u00a0р\u00a0е\u00a0т\u00a0и\u00a0й и в дом")).toEqual(
+      ["река", "третий", "и", "в", "дом"]
+    )
+  })
+
   it("segments several lines in one pass, keeping empty lines", () => {
     expect(new WordSegmenter("en").lines(["cold rain", "—", "warm bread"])).toEqual([
       ["cold", "rain"],
