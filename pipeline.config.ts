@@ -4,15 +4,13 @@
  */
 import { readFileSync } from "node:fs"
 import { defineConfig, Hash, plannedStage } from "@hyperwords/core"
+import { generateStage } from "@hyperwords/corpus"
+import { evalCommands } from "@hyperwords/eval"
+import hyperwordUsage from "@hyperwords/metric-hyperword-usage"
 import { Commands, ModelsStage, Paths } from "@hyperwords/train-bridge"
 
-const generate = plannedStage({
-  id: "generate",
-  description: "mine hyperwords from poetry and make living words from sensations",
-  inputs: { model: { stage: "models", output: "model" } },
-  outputs: { hyperwords: "HyperwordSet" },
-  plannedIn: "issue #4"
-})
+/** The metric plugins, registered explicitly. */
+const metrics = [hyperwordUsage]
 
 const embed = plannedStage({
   id: "embed",
@@ -66,9 +64,20 @@ const report = plannedStage({
 export default defineConfig({
   store: ".hyperwords",
   reports: "reports",
-  stages: [ModelsStage.modelsStage, generate, embed, finetune, probe, evaluate, report],
-  params: { models: { model: "gemma-3-270m" } },
-  profiles: { quick: { models: { model: "smollm2-135m" } } },
+  stages: [ModelsStage.modelsStage, generateStage, embed, finetune, probe, evaluate, report],
+  params: ({ corpus }) => ({
+    models: { model: "gemma-3-270m" },
+    generate: {
+      corpus: [...corpus],
+      minCount: 2,
+      minNpmi: 0.3,
+      minLlr: 10.83,
+      maxWords: 4,
+      window: 6,
+      maxEvidence: 3
+    }
+  }),
+  profiles: { quick: { models: { model: "smollm2-135m" }, generate: { maxWords: 3 } } },
   runtime: () => ({ pythonLock: Hash.sha256(readFileSync(Paths.constraintsFile)) }),
-  commands: [Commands.modelsCommand]
+  commands: [Commands.modelsCommand, ...evalCommands({ metrics })]
 })

@@ -34,6 +34,7 @@ export default defineConfig({
     projects: [
       project("core", "packages/core"),
       project("train-bridge", "packages/train-bridge"),
+      project("models", "packages/models"),
       project("corpus", "packages/corpus"),
       project("eval", "packages/eval"),
       project("metric-hyperword-usage", "plugins/metric-hyperword-usage")

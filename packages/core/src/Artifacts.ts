@@ -157,7 +157,18 @@ export const MetricAggregate = Schema.Struct({
   reason: Schema.optionalKey(Schema.String),
   mean: Schema.optionalKey(Schema.Finite),
   ci: Schema.optionalKey(Schema.Tuple([Schema.Finite, Schema.Finite])),
-  n: Count
+  n: Count,
+  id: Schema.optionalKey(Schema.String),
+  higherIsBetter: Schema.optionalKey(Schema.Boolean),
+  corpus: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown)),
+  length: Schema.optionalKey(
+    Schema.Struct({
+      r: Schema.Finite,
+      applied: Schema.Boolean,
+      mean: Schema.optionalKey(Schema.Finite),
+      ci: Schema.optionalKey(Schema.Tuple([Schema.Finite, Schema.Finite]))
+    })
+  )
 })
 
 /** The scores of one model version's generations. */
