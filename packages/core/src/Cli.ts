@@ -140,7 +140,7 @@ const storeCommand = Command.make("store").pipe(
 )
 
 // biome-ignore lint/suspicious/noExplicitAny: commands of other packages have their own inputs
-export type AnyCommand = Command.Command<string, any, any, any, any>
+export type AnyCommand = Command.Command<any, any, any, any, any>
 
 /** The root command with the core commands and those other packages contribute. */
 export const rootCommand = (extraCommands: ReadonlyArray<AnyCommand> = []) =>

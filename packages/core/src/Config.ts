@@ -40,7 +40,7 @@ export interface PipelineConfig {
   readonly runtime?: () => Readonly<Record<string, string>>
   /** Commands other packages add to the `hyperwords` CLI. */
   // biome-ignore lint/suspicious/noExplicitAny: commands of other packages have their own inputs
-  readonly commands?: ReadonlyArray<Command.Command<string, any, any, any, any>>
+  readonly commands?: ReadonlyArray<Command.Command<any, any, any, any, any>>
 }
 
 /** Declare a pipeline configuration. */
