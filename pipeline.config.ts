@@ -7,6 +7,7 @@ import { defineConfig, Hash, plannedStage } from "@hyperwords/core"
 import { generateStage } from "@hyperwords/corpus"
 import { evalCommands } from "@hyperwords/eval"
 import hyperwordUsage from "@hyperwords/metric-hyperword-usage"
+import { generateCommand } from "@hyperwords/models"
 import { Commands, ModelsStage, Paths } from "@hyperwords/train-bridge"
 
 /** The metric plugins, registered explicitly. */
@@ -79,5 +80,5 @@ export default defineConfig({
   }),
   profiles: { quick: { models: { model: "smollm2-135m" }, generate: { maxWords: 3 } } },
   runtime: () => ({ pythonLock: Hash.sha256(readFileSync(Paths.constraintsFile)) }),
-  commands: [Commands.modelsCommand, ...evalCommands({ metrics })]
+  commands: [Commands.modelsCommand, generateCommand, ...evalCommands({ metrics })]
 })
