@@ -667,8 +667,8 @@ def bench_probe(model, sess, *, prompts: int = 64, tokens: int = 32, batch: int 
     head = model.get_output_embeddings()
     L = config.num_hidden_layers
 
-    def torch_run():
-        for s in range(0, prompts, batch):
+    def torch_run(n: int = prompts):
+        for s in range(0, n, batch):
             x = torch.as_tensor(ids[s : s + batch])
             tr = torch.as_tensor(trk[s : s + batch])
             states: list[torch.Tensor] = []
@@ -689,12 +689,12 @@ def bench_probe(model, sess, *, prompts: int = 64, tokens: int = 32, batch: int 
                 for h in hooks:
                     h.remove()
 
-    def ort_run():
-        for s in range(0, prompts, batch):
+    def ort_run(n: int = prompts):
+        for s in range(0, n, batch):
             run_probe(sess, ids[s : s + batch], tracked_ids=trk[s : s + batch])
 
     def median_time(fn):
-        fn()  # warm-up
+        fn(batch)  # warm-up: one batch
         times = []
         for _ in range(reps):
             t0 = time.perf_counter()
@@ -724,6 +724,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-verify", action="store_true")
     p.add_argument("--verify-only", action="store_true", help="check an existing onnx/probe.onnx")
     p.add_argument("--bench", action="store_true", help="time 64 prompts x 32 tokens vs PyTorch with hooks")
+    p.add_argument("--bench-reps", type=int, default=3, help="timed repetitions (median; after one warm-up)")
+    p.add_argument("--bench-batch", type=int, default=8, help="prompts per run")
     p.add_argument("--prompt", action="append", help="a parity prompt (repeatable; default: 4 fixed RU/EN prompts)")
     args = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -769,7 +771,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.bench:
         sess = sess or ort_probe_session(model_dir / "onnx" / "probe.onnx")
         with stdout_to_stderr():
-            result["bench"] = bench_probe(model, sess)
+            result["bench"] = bench_probe(model, sess, batch=args.bench_batch, reps=args.bench_reps)
         log(f"probe bench: {json.dumps(result['bench'])}")
         n += 1
         progress(task, n, steps)
