@@ -2,6 +2,8 @@
  * @hyperwords/models: the model runtime in TypeScript. Load a model directory offline, tokenize,
  * generate (greedy or seeded sampling), embed, and run the probe graph for per-layer tensors.
  */
+
+export { generateCommand } from "./Commands.ts"
 export * as Embed from "./Embed.ts"
 export * as Errors from "./Errors.ts"
 export { ModelDirError, ModelInputError, ModelRunError } from "./Errors.ts"
@@ -15,4 +17,3 @@ export * as Probe from "./Probe.ts"
 export { view } from "./Probe.ts"
 export * as Sampling from "./Sampling.ts"
 export * as Tokenizer from "./Tokenizer.ts"
-export { generateCommand } from "./Commands.ts"
