@@ -78,9 +78,9 @@ export const runtimeFingerprint = (loaded: LoadedConfig): Record<string, string>
 
 const flatten = (value: unknown, prefix: string, out: Map<string, string>): Map<string, string> => {
   if (value !== null && typeof value === "object" && !Array.isArray(value)) {
-    const entries = Object.entries(value as Record<string, unknown>)
-    if (entries.length === 0) out.set(prefix, "{}")
-    for (const [k, v] of entries) flatten(v, prefix ? `${prefix}.${k}` : k, out)
+    // an empty object has no leaves: its members appearing or going are the changes worth naming
+    for (const [k, v] of Object.entries(value as Record<string, unknown>))
+      flatten(v, prefix ? `${prefix}.${k}` : k, out)
   } else out.set(prefix, canonicalJson(value))
   return out
 }
