@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs"
 import { defineConfig, Hash, plannedStage } from "@hyperwords/core"
 import { generateStage } from "@hyperwords/corpus"
+import { embedStage } from "@hyperwords/corpus/EmbedStage"
 import { evalCommands } from "@hyperwords/eval"
 import hyperwordUsage from "@hyperwords/metric-hyperword-usage"
 import { generateCommand } from "@hyperwords/models"
@@ -12,17 +13,6 @@ import { Commands, ModelsStage, Paths } from "@hyperwords/train-bridge"
 
 /** The metric plugins, registered explicitly. */
 const metrics = [hyperwordUsage]
-
-const embed = plannedStage({
-  id: "embed",
-  description: "embed hyperwords and their parts; build the associative field",
-  inputs: {
-    hyperwords: { stage: "generate", output: "hyperwords" },
-    model: { stage: "models", output: "model" }
-  },
-  outputs: { embeddings: "EmbeddingSet", field: "AssociativeField" },
-  plannedIn: "issue #4"
-})
 
 const finetune = plannedStage({
   id: "finetune",
@@ -65,7 +55,7 @@ const report = plannedStage({
 export default defineConfig({
   store: ".hyperwords",
   reports: "reports",
-  stages: [ModelsStage.modelsStage, generateStage, embed, finetune, probe, evaluate, report],
+  stages: [ModelsStage.modelsStage, generateStage, embedStage, finetune, probe, evaluate, report],
   params: ({ corpus }) => ({
     models: { model: "gemma-3-270m" },
     generate: {
@@ -78,7 +68,14 @@ export default defineConfig({
       maxEvidence: 3
     }
   }),
-  profiles: { quick: { models: { model: "smollm2-135m" }, generate: { maxWords: 3 } } },
+  profiles: {
+    quick: {
+      models: { model: "smollm2-135m" },
+      generate: { maxWords: 3 },
+      embed: { maxRecords: 60, layoutIterations: 60 }
+    },
+    full: { embed: { batchSize: 32 } }
+  },
   runtime: () => ({ pythonLock: Hash.sha256(readFileSync(Paths.constraintsFile)) }),
   commands: [Commands.modelsCommand, generateCommand, ...evalCommands({ metrics })]
 })
