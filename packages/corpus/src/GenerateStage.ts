@@ -2,7 +2,9 @@
  * The `generate` stage, mining half: reads the poetry corpora named in its params, mines image
  * clusters and writes them as hyperword records to `poem_hyperwords.jsonl` (exported to the
  * reports folder). Skipped input is listed in the set's `skipped` field and in `skipped.jsonl`.
- * The model input is declared for the living-word generator, which comes later.
+ * The living-word generator then makes `generated` new hyperwords from the default sensations
+ * (or `feel`), half in each language, with the stage's model (its `data.dir`), and every record
+ * — mined or generated — gets its sensory profile from the zero-shot estimator.
  */
 import { readdirSync, statSync, writeFileSync } from "node:fs"
 import { isAbsolute, join, relative, resolve } from "node:path"
@@ -10,11 +12,14 @@ import { HyperwordRecord, type HyperwordSet } from "@hyperwords/core/Artifacts"
 import { decodeValue } from "@hyperwords/core/Decode"
 import { Progress } from "@hyperwords/core/Progress"
 import { defineStage } from "@hyperwords/core/Stage"
+import { loadModel } from "@hyperwords/models/Model"
 import { Effect, Result, Schema } from "effect"
 import { formatSkip, readCorpus, type Skip } from "./Corpus.ts"
+import { generateWords, type Sensation } from "./Generator.ts"
 import { defaultMiningOptions, type MiningOptions, mine } from "./Mining.ts"
 import { type Lemmatizer, lemmatizer } from "./Segment.ts"
 import type { Lang } from "./SensationSeeds.ts"
+import { roundProfile, zeroShot } from "./Senses.ts"
 
 /** Params of the `generate` stage (mining part). Paths are relative to `pipeline.config.ts`. */
 export const GenerateParams = Schema.Struct({
@@ -31,9 +36,37 @@ export const GenerateParams = Schema.Struct({
   minLlr: Schema.optionalKey(Schema.Finite),
   maxWords: Schema.optionalKey(Schema.Int),
   window: Schema.optionalKey(Schema.Int),
-  maxEvidence: Schema.optionalKey(Schema.Int)
+  maxEvidence: Schema.optionalKey(Schema.Int),
+  /** Living words to generate from sensations (default 0: mining only). */
+  generated: Schema.optionalKey(Schema.Int),
+  /** The generator's seed: the same seed gives the same words. */
+  seed: Schema.optionalKey(Schema.Int),
+  /** Sensations to generate from, as free words (default: `defaultSensations`). */
+  feel: Schema.optionalKey(Schema.Array(Schema.String)),
+  /** Attach sensory profiles to every record (default true when a model is given). */
+  senses: Schema.optionalKey(Schema.Boolean)
 })
 export type GenerateParams = typeof GenerateParams.Type
+
+/** The sensations the generator draws from by default, in both languages. */
+export const defaultSensations: ReadonlyArray<string> = [
+  "тёплое мягкое мурчит вечер",
+  "холодный звонкий синий рассвет",
+  "сладкий запах мёда и липы",
+  "ветер бег листопад дрожь",
+  "горький дым костра ночью",
+  "шёлк кожа тёплая ладонь",
+  "гром ливень мокрая трава",
+  "солёное море крик чаек",
+  "warm soft purring dusk",
+  "cold ringing blue dawn",
+  "sweet smell of honey and lime",
+  "wind running falling leaves shiver",
+  "bitter smoke of a night fire",
+  "silk skin warm palm",
+  "thunder downpour wet grass",
+  "salty sea crying gulls"
+]
 
 /** The file of the hyperword set, also exported to the reports folder. */
 export const hyperwordsFile = "poem_hyperwords.jsonl"
@@ -67,7 +100,7 @@ export const miningOptions = (p: GenerateParams): MiningOptions => ({
 export const generateStage = defineStage<GenerateParams>({
   id: "generate",
   description: "mine hyperwords from poetry and make living words from sensations",
-  codeVersion: "1",
+  codeVersion: "2",
   params: GenerateParams,
   inputs: { model: { stage: "models", output: "model" } },
   outputs: { hyperwords: "HyperwordSet" },
@@ -121,6 +154,85 @@ export const generateStage = defineStage<GenerateParams>({
         for (const skip of skipped.slice(0, 5)) progress.log(`  skipped ${formatSkip(skip)}`)
       }
 
+      const generatedCount = p.generated ?? 0
+      const modelDir = (ctx.inputs.model?.data as { dir?: string } | undefined)?.dir
+      if ((generatedCount > 0 || p.senses === true) && modelDir === undefined) {
+        return yield* Effect.die(new Error("generate: the model input has no folder (data.dir)"))
+      }
+      if (modelDir !== undefined && (generatedCount > 0 || p.senses !== false)) {
+        const model = yield* Effect.promise(() => loadModel(modelDir))
+        const estimator = zeroShot(model)
+        if (generatedCount > 0) {
+          const sensations = p.feel ?? defaultSensations
+          const seed = p.seed ?? 1
+          const byLang: Record<Lang, Array<string>> = { ru: [], en: [] }
+          for (const f of sensations) byLang[/[\u0400-\u04ff]/.test(f) ? "ru" : "en"].push(f)
+          const langs = (["ru", "en"] as const).filter((l) => byLang[l].length > 0)
+          const lemmatizers: Partial<Record<Lang, Lemmatizer>> = {}
+          for (const l of langs) lemmatizers[l] = yield* lemmatizer(l)
+          // the quota per sensation: N split over the languages, then over each language's sensations
+          const jobs: Array<{ lang: Lang; sensation: Sensation; n: number; seed: number }> = []
+          langs.forEach((lang, li) => {
+            const forLang =
+              Math.floor(generatedCount / langs.length) + (li < generatedCount % langs.length ? 1 : 0)
+            byLang[lang].forEach((sensation, si) => {
+              const n =
+                Math.floor(forLang / byLang[lang].length) + (si < forLang % byLang[lang].length ? 1 : 0)
+              if (n > 0) jobs.push({ lang, sensation, n, seed: seed * 1000 + jobs.length })
+            })
+          })
+          const task = progress.task("generate: living words", { total: generatedCount, unit: "words" })
+          const started = performance.now()
+          let done = 0
+          const surfaces = new Set(records.map((r) => r.surface))
+          for (const job of jobs) {
+            const words = yield* Effect.promise(() =>
+              generateWords(
+                { model, estimator, lemmatizers, corpus: records },
+                {
+                  sensation: job.sensation,
+                  lang: job.lang,
+                  n: job.n,
+                  seed: job.seed,
+                  exclude: surfaces,
+                  onWord: () => task.update(++done)
+                }
+              )
+            )
+            for (const w of words) {
+              if (surfaces.has(w.surface)) continue
+              surfaces.add(w.surface)
+              records.push(w)
+            }
+          }
+          task.finish()
+          const generatedRecords = records.filter((r) => r.origin === "generated").length
+          progress.log(
+            `generate: ${generatedRecords} living words in ${((performance.now() - started) / 1000).toFixed(0)}s`
+          )
+        }
+        if (p.senses !== false) {
+          const missing = records.filter((r) => r.senses === undefined)
+          const task = progress.task("generate: senses", { total: missing.length, unit: "records" })
+          for (let i = 0; i < missing.length; i += 256) {
+            const batch = missing.slice(i, i + 256)
+            const profiles = yield* Effect.promise(() =>
+              estimator.profiles(
+                batch.map((r) => r.parts.join(" ")),
+                undefined
+              )
+            )
+            const withSenses = new Map(batch.map((r, k) => [r, roundProfile(profiles[k]!)]))
+            records = records.map((r) => {
+              const s = withSenses.get(r)
+              return s === undefined ? r : { ...r, senses: s }
+            })
+            task.update(Math.min(missing.length, i + 256))
+          }
+          task.finish()
+        }
+      }
+
       for (const r of records) {
         const check = decodeValue(HyperwordRecord, r, { file: hyperwordsFile })
         if (Result.isFailure(check)) return yield* Effect.fail(check.failure)
@@ -143,7 +255,12 @@ export const generateStage = defineStage<GenerateParams>({
         file: hyperwordsFile,
         count: records.length,
         byLang,
-        byOrigin: records.length > 0 ? { mined: records.length } : {},
+        byOrigin: Object.fromEntries(
+          (["mined", "generated"] as const).flatMap((o) => {
+            const n = records.filter((r) => r.origin === o).length
+            return n > 0 ? [[o, n]] : []
+          })
+        ),
         sources,
         ...(skipped.length > 0 ? { skipped: listed } : {})
       }

@@ -1,11 +1,16 @@
-/** @hyperwords/corpus: reading poetry corpora, mining hyperwords, and the `generate` stage. */
+/** @hyperwords/corpus: reading poetry corpora, mining hyperwords, the sensory estimator, living words, and the `generate` stage. */
+export * as Commands from "./Commands.ts"
+export { corpusCommands, feelCommand, sensesCommand } from "./Commands.ts"
 export * as Concreteness from "./Concreteness.ts"
 export * as Corpus from "./Corpus.ts"
 export { readCorpus } from "./Corpus.ts"
 export * as GenerateStage from "./GenerateStage.ts"
 export { generateStage } from "./GenerateStage.ts"
+export * as Generator from "./Generator.ts"
 export * as Mining from "./Mining.ts"
 export { mine } from "./Mining.ts"
 export * as Segment from "./Segment.ts"
 export * as SensationSeeds from "./SensationSeeds.ts"
+export * as Senses from "./Senses.ts"
+export * as SensesValidation from "./SensesValidation.ts"
 export * as Stopwords from "./Stopwords.ts"

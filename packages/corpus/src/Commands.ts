@@ -1,0 +1,175 @@
+/** `hyperwords senses WORD...` and `hyperwords feel "..."`: the sensory estimator and the living-word generator. */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { join, resolve } from "node:path"
+import { Hash } from "@hyperwords/core"
+import { UsageError } from "@hyperwords/core/Errors"
+import { Models } from "@hyperwords/models"
+import { hyperwordsHome } from "@hyperwords/models/ModelDir"
+import { Console, Effect, Option } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import { generateWords, type Sensation, sensationLang } from "./Generator.ts"
+import { lemmatizer } from "./Segment.ts"
+import type { Lang } from "./SensationSeeds.ts"
+import {
+  channels,
+  type Estimator,
+  fitSupervised,
+  type Profile,
+  readNorms,
+  readSupervised,
+  roundProfile,
+  supervised,
+  zeroShot
+} from "./Senses.ts"
+
+const modelFlag = Flag.String("model").pipe(
+  Flag.withDescription("a registered model (gemma-3-270m, smollm2-135m) or a model directory"),
+  Flag.withDefault("gemma-3-270m")
+)
+const langFlag = Flag.Literals("lang", ["ru", "en"]).pipe(
+  Flag.withDescription("language of the input (default: Cyrillic is Russian, else English)"),
+  Flag.optional
+)
+const normsFlag = Flag.String("norms").pipe(
+  Flag.withDescription("supervised mode: a norms CSV/TSV (fitted, cached) or a saved model .json"),
+  Flag.optional
+)
+
+const fail = (detail: string) => Effect.fail(new UsageError({ detail }))
+
+/** The estimator a command asked for: zero-shot, or supervised on the given norms. */
+const estimatorFor = (modelName: string, norms: Option.Option<string>) =>
+  Effect.gen(function* () {
+    const models = yield* Models
+    const model = yield* models.load(modelName)
+    const zero = zeroShot(model)
+    if (Option.isNone(norms)) return { model, estimator: zero as Estimator }
+    const path = resolve(norms.value)
+    if (!existsSync(path)) return yield* fail(`no norms file ${path}`)
+    const fitted = yield* Effect.tryPromise({
+      try: async () => {
+        if (path.endsWith(".json")) return readSupervised(path)
+        // a fitted model is cached by the norms' content, the model and the layer
+        const key = Hash.sha256(`${readFileSync(path, "utf8")}\0${model.dir}\0${zero.layer}`).slice(0, 16)
+        const dir = join(hyperwordsHome(), "cache", "senses")
+        const file = join(dir, `${model.name}-${key}.json`)
+        if (existsSync(file)) return readSupervised(file)
+        const fit = await fitSupervised(model, readNorms(path), { source: path })
+        mkdirSync(dir, { recursive: true })
+        writeFileSync(file, `${JSON.stringify(fit)}\n`)
+        return fit
+      },
+      catch: (e) => new UsageError({ detail: `${path}: ${e instanceof Error ? e.message : String(e)}` })
+    })
+    return { model, estimator: supervised(model, fitted, zero) }
+  })
+
+const table = (rows: ReadonlyArray<{ input: string; profile: Profile }>): string => {
+  const head = ["", ...channels.map((c) => c.slice(0, 6))]
+  const width = Math.max(...rows.map((r) => [...r.input].length), 4)
+  const line = (cells: ReadonlyArray<string>) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(width) : c.padStart(7))).join(" ")
+  return [
+    line(head),
+    ...rows.map((r) => line([r.input, ...channels.map((c) => r.profile[c].toFixed(2))]))
+  ].join("\n")
+}
+
+/** `hyperwords senses WORD... [--lang ru|en] [--json] [--model NAME] [--norms FILE]`. */
+export const sensesCommand = Command.make(
+  "senses",
+  {
+    model: modelFlag,
+    lang: langFlag,
+    norms: normsFlag,
+    json: Flag.Boolean("json").pipe(
+      Flag.withDescription("one JSON object per input, keyed by channel"),
+      Flag.withDefault(false)
+    ),
+    words: Argument.String("word").pipe(Argument.withDescription("words or short texts"), Argument.variadic())
+  },
+  (args) =>
+    Effect.gen(function* () {
+      if (args.words.length === 0) return yield* fail("give at least one word")
+      const { estimator } = yield* estimatorFor(args.model, args.norms)
+      const lang = Option.getOrUndefined(args.lang) as Lang | undefined
+      const profiles = yield* Effect.promise(() => estimator.profiles(args.words, lang))
+      const rows = args.words.map((input, i) => ({ input, profile: roundProfile(profiles[i]!) }))
+      if (args.json)
+        for (const r of rows) yield* Console.log(JSON.stringify({ input: r.input, ...r.profile }))
+      else yield* Console.log(table(rows))
+    }).pipe(Effect.provide(Models.layerScoped))
+).pipe(
+  Command.withDescription(
+    "sensory profiles of words or short texts (zero-shot from the model, or supervised with --norms)"
+  )
+)
+
+/** Parse `visual=0.8,haptic=1` as channel weights; anything else is free words. */
+export const parseSensation = (text: string): Sensation => {
+  const pairs = text.split(/[\s,]+/).filter((s) => s.length > 0)
+  if (pairs.length > 0 && pairs.every((p) => /^[a-z]+=[-+0-9.eE]+$/.test(p))) {
+    const out: Partial<Record<(typeof channels)[number], number>> = {}
+    for (const p of pairs) {
+      const [c, v] = p.split("=") as [string, string]
+      if (!channels.includes(c as (typeof channels)[number])) throw new Error(`unknown channel "${c}"`)
+      out[c as (typeof channels)[number]] = Number(v)
+    }
+    return out
+  }
+  return text
+}
+
+/** `hyperwords feel "..." [-n N] [--lang ru|en] [--seed S] [--model NAME]`. */
+export const feelCommand = Command.make(
+  "feel",
+  {
+    model: modelFlag,
+    lang: langFlag,
+    norms: normsFlag,
+    n: Flag.Int("n").pipe(Flag.withDescription("hyperwords to make"), Flag.withDefault(5)),
+    seed: Flag.Int("seed").pipe(
+      Flag.withDescription("the same seed gives the same words"),
+      Flag.withDefault(1)
+    ),
+    json: Flag.Boolean("json").pipe(
+      Flag.withDescription("print records as JSON lines"),
+      Flag.withDefault(false)
+    ),
+    sensation: Argument.String("sensation").pipe(
+      Argument.withDescription(
+        'free words ("тёплое мягкое мурчит вечер") or weights ("haptic=1,auditory=0.5")'
+      )
+    )
+  },
+  (args) =>
+    Effect.gen(function* () {
+      const sensation = yield* Effect.try({
+        try: () => parseSensation(args.sensation),
+        catch: (e) => new UsageError({ detail: e instanceof Error ? e.message : String(e) })
+      })
+      if (!(args.n >= 1)) return yield* fail("-n must be at least 1")
+      const lang = (Option.getOrUndefined(args.lang) as Lang | undefined) ?? sensationLang(sensation)
+      const { model, estimator } = yield* estimatorFor(args.model, args.norms)
+      const lem = yield* lemmatizer(lang)
+      const words = yield* Effect.promise(() =>
+        generateWords(
+          { model, estimator, lemmatizers: { [lang]: lem } },
+          { sensation, lang, n: args.n, seed: args.seed }
+        )
+      )
+      for (const w of words) {
+        if (args.json) yield* Console.log(JSON.stringify(w))
+        else {
+          const s = w.scores
+          yield* Console.log(
+            `${w.surface}  (${w.parts.join(" + ")})\n    “${w.gloss}”  fit ${s.fit.toFixed(2)} ` +
+              `novelty ${s.novelty.toFixed(2)} coherence ${s.coherence.toFixed(2)}`
+          )
+        }
+      }
+    }).pipe(Effect.provide(Models.layerScoped))
+).pipe(Command.withDescription("living words from sensations: new hyperwords composed by the model"))
+
+/** The corpus package's commands. */
+export const corpusCommands = [sensesCommand, feelCommand] as const
