@@ -4,15 +4,20 @@ import { HyperwordRecord } from "@hyperwords/core/Artifacts"
 import { loadModel } from "@hyperwords/models/Model"
 import { resolveModelDir } from "@hyperwords/models/ModelDir"
 import { Effect, Schema } from "effect"
-import { describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "vitest"
 import { parseSensation } from "../src/Commands.ts"
 import { contentWords, fuse, generateWords, rng, wordSeed } from "../src/Generator.ts"
 import { lemmatizer } from "../src/Segment.ts"
 import { zeroShot } from "../src/Senses.ts"
-import { commandProject, runBin } from "./fixtures/cli.ts"
+import { commandProject, removeCommandProjects, runBin } from "./fixtures/cli.ts"
 import { modelMissing, testModel } from "./fixtures/models.ts"
 import { fixture } from "./fixtures/paths.ts"
-import { makeProject, runCli } from "./fixtures/project.ts"
+import { makeProject, removeProjects, runCli } from "./fixtures/project.ts"
+
+afterAll(() => {
+  removeCommandProjects()
+  removeProjects()
+})
 
 describe("fusion and seeds", () => {
   it("content words of a scene fuse into a word its parts rebuild", () => {

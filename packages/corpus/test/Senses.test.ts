@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { loadModel } from "@hyperwords/models/Model"
-import { describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "vitest"
 import {
   channels,
   fitSupervised,
@@ -12,10 +12,12 @@ import {
   supervised,
   zeroShot
 } from "../src/Senses.ts"
-import { commandProject, packageDir, runBin } from "./fixtures/cli.ts"
+import { commandProject, removeCommandProjects, runBin, scratchDir } from "./fixtures/cli.ts"
 import { modelMissing, testModel } from "./fixtures/models.ts"
 
 const fixtures = resolve(import.meta.dirname, "fixtures")
+afterAll(removeCommandProjects)
+
 describe("norms and ridge", () => {
   it("maps Lancaster-style columns to channels, motion from foot/leg and torso", () => {
     const norms = readNorms(join(fixtures, "tiny_norms.csv"))
@@ -65,7 +67,7 @@ describe.skipIf(missing !== undefined)(
       const test = new Set(["wine", "flute", "climb", "duty", "echo", "lemon", "march"])
       const train = { channels: norms.channels, rows: norms.rows.filter((r) => !test.has(r.word)) }
       const fitted = await fitSupervised(model, train, { source: "tiny_norms.csv" })
-      const file = join(mkdtempSync(join(packageDir, "test", ".tmp", "ridge-")), "senses.json")
+      const file = join(scratchDir("ridge-"), "senses.json")
       writeFileSync(file, JSON.stringify(fitted))
       const est = supervised(model, readSupervised(file), zeroShot(model))
       const held = norms.rows.filter((r) => test.has(r.word))
