@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs"
 import { defineConfig, Hash, plannedStage } from "@hyperwords/core"
-import { generateStage } from "@hyperwords/corpus"
+import { corpusCommands, generateStage } from "@hyperwords/corpus"
 import { embedStage } from "@hyperwords/corpus/EmbedStage"
 import { evalCommands } from "@hyperwords/eval"
 import hyperwordUsage from "@hyperwords/metric-hyperword-usage"
@@ -65,17 +65,19 @@ export default defineConfig({
       minLlr: 10.83,
       maxWords: 4,
       window: 6,
-      maxEvidence: 3
+      maxEvidence: 3,
+      generated: 500,
+      seed: 1
     }
   }),
   profiles: {
     quick: {
       models: { model: "smollm2-135m" },
-      generate: { maxWords: 3 },
+      generate: { maxWords: 3, generated: 60 },
       embed: { maxRecords: 60, layoutIterations: 60 }
     },
     full: { embed: { batchSize: 32 } }
   },
   runtime: () => ({ pythonLock: Hash.sha256(readFileSync(Paths.constraintsFile)) }),
-  commands: [Commands.modelsCommand, generateCommand, ...evalCommands({ metrics })]
+  commands: [Commands.modelsCommand, generateCommand, ...corpusCommands, ...evalCommands({ metrics })]
 })

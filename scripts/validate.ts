@@ -7,10 +7,15 @@ import { enableCompileCache } from "node:module"
 enableCompileCache?.()
 const { Effect } = await import("effect")
 const { Validation } = await import("@hyperwords/core")
-const { validations } = await import("../validations.config.ts")
+const { validations, pending } = await import("../validations.config.ts")
 
-const only = process.argv.slice(2).filter((a) => !a.startsWith("-"))
-const chosen = only.length > 0 ? validations.filter((v) => only.some((o) => v.name.includes(o))) : validations
+const args = process.argv.slice(2)
+const all = args.includes("--all") ? [...validations, ...pending] : validations
+const only = args.filter((a) => !a.startsWith("-"))
+const chosen = only.length > 0 ? all.filter((v) => only.some((o) => v.name.includes(o))) : all
+if (!args.includes("--all") && pending.length > 0) {
+  process.stderr.write(`(${pending.length} pending check(s) not run: pnpm validate --all)\n`)
+}
 const outcomes = await Effect.runPromise(
   Validation.runValidations(chosen, (o) =>
     process.stderr.write(`${o.status.padEnd(7)} ${o.validation.name} — ${o.validation.data}\n`)

@@ -79,16 +79,13 @@ export const decodeJsonText = <A>(
 
 /** Read and decode a JSON file. */
 export const decodeJsonFile = <A>(schema: Decodable<A>, file: string): Effect.Effect<A, DecodeError> =>
-  Effect.suspend(() => {
-    let text: string
-    try {
-      text = readFileSync(file, "utf8")
-    } catch (e) {
-      return Effect.fail(
-        new DecodeError({ file, detail: `cannot read (${(e as NodeJS.ErrnoException).code ?? e})` })
-      )
-    }
-    return Effect.fromResult(decodeJsonText(schema, text, file))
+  Effect.flatMap(readText(file), (text) => Effect.fromResult(decodeJsonText(schema, text, file)))
+
+/** Read a UTF-8 text file; a failure names the file and the reason (ENOENT, EACCES, ...). */
+export const readText = (file: string): Effect.Effect<string, DecodeError> =>
+  Effect.try({
+    try: () => readFileSync(file, "utf8"),
+    catch: (e) => new DecodeError({ file, detail: `cannot read (${(e as NodeJS.ErrnoException).code ?? e})` })
   })
 
 /** Decode JSONL text line by line (blank lines skipped); the first bad line fails with its number. */
@@ -116,14 +113,4 @@ export const decodeJsonlFile = <A>(
   schema: Decodable<A>,
   file: string
 ): Effect.Effect<Array<A>, DecodeError> =>
-  Effect.suspend(() => {
-    let text: string
-    try {
-      text = readFileSync(file, "utf8")
-    } catch (e) {
-      return Effect.fail(
-        new DecodeError({ file, detail: `cannot read (${(e as NodeJS.ErrnoException).code ?? e})` })
-      )
-    }
-    return Effect.fromResult(decodeJsonlText(schema, text, file))
-  })
+  Effect.flatMap(readText(file), (text) => Effect.fromResult(decodeJsonlText(schema, text, file)))

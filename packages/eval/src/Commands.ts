@@ -2,11 +2,11 @@
  * `hyperwords score`, `hyperwords rescore` and `hyperwords publish`. The metrics they know are
  * the ones `pipeline.config.ts` registers: `commands: [...evalCommands({ metrics })]`.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { mkdirSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { Artifacts } from "@hyperwords/core"
 import { loadConfig } from "@hyperwords/core/Config"
-import { decodeValue } from "@hyperwords/core/Decode"
+import { decodeValue, readText } from "@hyperwords/core/Decode"
 import { DecodeError, UsageError } from "@hyperwords/core/Errors"
 import { readLock } from "@hyperwords/core/Runner"
 import { makeStore } from "@hyperwords/core/Store"
@@ -73,15 +73,7 @@ const InputLine = Schema.StructWithRest(Schema.Struct({ text: Schema.String }), 
 export const readTextsFile = (
   file: string
 ): Effect.Effect<Array<{ readonly line: number; readonly value: Record<string, unknown> }>, DecodeError> =>
-  Effect.suspend(() => {
-    let text: string
-    try {
-      text = readFileSync(file, "utf8")
-    } catch (e) {
-      return Effect.fail(
-        new DecodeError({ file, detail: `cannot read (${(e as NodeJS.ErrnoException).code ?? e})` })
-      )
-    }
+  Effect.flatMap(readText(file), (text) => {
     const out: Array<{ line: number; value: Record<string, unknown> }> = []
     const lines = text.split("\n")
     for (let i = 0; i < lines.length; i++) {
