@@ -7,6 +7,7 @@
  * et al. 2015 (four binary non-compositionality judgments per compound).
  */
 import { readFileSync } from "node:fs"
+import { mulberry32 } from "@hyperwords/core/Random"
 import { Schema } from "effect"
 
 /** A compound rated by people. */
@@ -148,17 +149,8 @@ export const auc = (scores: ReadonlyArray<number>, positive: ReadonlyArray<boole
   return np === 0 || nn === 0 ? Number.NaN : (sum - (np * (np + 1)) / 2) / (np * nn)
 }
 
-/** A seeded 32-bit generator (mulberry32). */
-export const rng = (seed: number): (() => number) => {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** A seeded uniform generator on [0, 1) (core's mulberry32). */
+export const rng = mulberry32
 
 /** A seeded percentile-bootstrap 95% interval of a statistic over paired items. */
 export const bootstrapCi = (

@@ -7,6 +7,7 @@
  * random is drawn from the seed, so the same seed gives the same words.
  */
 import type { HyperwordRecord } from "@hyperwords/core/Artifacts"
+import { mulberry32 } from "@hyperwords/core/Random"
 import type { Model } from "@hyperwords/models/Model"
 import { generateBatch } from "./internal/batchGenerate.ts"
 import type { Lemmatizer } from "./Segment.ts"
@@ -62,17 +63,8 @@ export type GeneratedHyperword = HyperwordRecord & {
   readonly scores: { readonly fit: number; readonly novelty: number; readonly coherence: number }
 }
 
-/** MT-free, fast, seedable PRNG (mulberry32). */
-export const rng = (seed: number): (() => number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** A seeded uniform generator on [0, 1) (core's mulberry32). */
+export const rng = mulberry32
 
 /** The seed of the i-th word of a run (a 31-bit integer). */
 export const wordSeed = (seed: number, i: number): number => {

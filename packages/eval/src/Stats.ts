@@ -4,17 +4,10 @@
  * length control. Every resampling draws from a seeded generator, so a report is reproducible.
  */
 
-/** A uniform generator on [0, 1) from a 32-bit seed (mulberry32). */
-export const makeRng = (seed: number): (() => number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { mulberry32 } from "@hyperwords/core/Random"
+
+/** A uniform generator on [0, 1) from a 32-bit seed (core's mulberry32). */
+export const makeRng = mulberry32
 
 /** Options shared by the bootstrap functions. */
 export interface BootstrapOptions {
