@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto"
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
@@ -14,12 +14,14 @@ describe("Hash", () => {
     expect(hashValue({ a: 1 })).not.toBe(hashValue({ a: 2 }))
   })
   it("hashes files larger than one read chunk", () => {
-    const f = join(mkdtempSync(join(tmpdir(), "hw-hash-")), "x.bin")
+    const dir = mkdtempSync(join(tmpdir(), "hw-hash-"))
+    const f = join(dir, "x.bin")
     const data = Buffer.alloc(9 * 1024 * 1024 + 17, 3)
     writeFileSync(f, data)
     expect(hashFileSync(f)).toEqual({
       sha256: createHash("sha256").update(data).digest("hex"),
       bytes: data.length
     })
+    rmSync(dir, { recursive: true })
   })
 })

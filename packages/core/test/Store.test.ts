@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
-import { assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
 import { artifactHash, makeStore } from "../src/Store.ts"
 
@@ -23,8 +23,14 @@ const setData = {
   sources: []
 }
 
+const roots: Array<string> = []
+afterAll(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true })
+})
+
 const fresh = () => {
   const root = mkdtempSync(join(tmpdir(), "hw-store-"))
+  roots.push(root)
   return { root, store: makeStore(join(root, "store")) }
 }
 
