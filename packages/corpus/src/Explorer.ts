@@ -8,6 +8,7 @@
  */
 import { createHash } from "node:crypto"
 import type { HyperwordRecord } from "@hyperwords/core/Artifacts"
+import { escapeHtml, jsonForScript, pageHead } from "@hyperwords/core/Html"
 import type { Field } from "./Field.ts"
 
 /** What the page shows besides the field. */
@@ -94,22 +95,6 @@ export const explorerData = (
     records: out
   }
 }
-
-/** Escape text for HTML element content and quoted attribute values. */
-export const escapeHtml = (value: unknown): string =>
-  String(value ?? "").replace(
-    /[&<>"'`]/g,
-    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;", "`": "&#96;" })[c]!
-  )
-
-/** JSON for a `<script type="application/json">` block: no `<`, `>`, `&` or line separators in it. */
-export const jsonForScript = (value: unknown): string =>
-  JSON.stringify(value)
-    .replace(/</g, "\\u003c")
-    .replace(/>/g, "\\u003e")
-    .replace(/&/g, "\\u0026")
-    .replace(/\u2028/g, "\\u2028")
-    .replace(/\u2029/g, "\\u2029")
 
 const STYLE = `
 *{box-sizing:border-box}body{margin:0;font:14px/1.4 system-ui,sans-serif;color:#1d2430;background:#fbfaf7;display:flex;height:100vh;overflow:hidden}
@@ -287,14 +272,7 @@ export const renderExplorer = (data: ExplorerData): string => {
   const hyperwords = data.nodes.filter((n) => n[0] === 0).length
   return `<!doctype html>
 <html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
-<meta name="referrer" content="no-referrer">
-<title>${escapeHtml(data.title)}</title>
-<style>${STYLE}</style>
-</head>
+${pageHead({ title: data.title, csp, style: STYLE })}
 <body>
 <div id="graph"><canvas id="canvas" aria-label="the associative field as a graph"></canvas></div>
 <aside>

@@ -1,9 +1,10 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
+import { jsonForScript } from "@hyperwords/core/Html"
 import { type Browser, chromium } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { explorerData, jsonForScript, renderExplorer } from "../src/Explorer.ts"
+import { explorerData, renderExplorer } from "../src/Explorer.ts"
 import { buildField, defaultFieldOptions } from "../src/Field.ts"
 import { fieldRecords, fieldVectors } from "./fixtures/field.ts"
 

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { escapeHtml, escapeMarkdown, jsonForScript, safeHref } from "./Html.ts"
+import { escapeHtml, escapeMarkdown, jsonForScript, pageHead, safeHref } from "@hyperwords/core/Html"
 import type { MetricCard } from "./Metric.ts"
 import type { MetricSummary, SampleScores } from "./Scoring.ts"
 import { type BootstrapOptions, pairedBootstrap, significanceMark } from "./Stats.ts"
@@ -367,14 +367,7 @@ export const renderHtml = (data: LeaderboardData): string => {
     .join("\n")
   return `<!doctype html>
 <html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
-<meta name="referrer" content="no-referrer">
-<title>${escapeHtml(data.title)}</title>
-<style>${STYLE}</style>
-</head>
+${pageHead({ title: data.title, csp, style: STYLE })}
 <body>
 <h1>${escapeHtml(data.title)}</h1>
 <p class="meta">Generated ${escapeHtml(data.generatedAt)}. Means with 95% bootstrap intervals; Δ is the paired

@@ -14,9 +14,9 @@ import {
   writeFileSync
 } from "node:fs"
 import { dirname, join, relative, sep } from "node:path"
+import { escapeHtml } from "@hyperwords/core/Html"
 import { Effect, Redacted } from "effect"
 import { PublishError } from "./Errors.ts"
-import { escapeHtml } from "./Html.ts"
 
 /** A file of the site. */
 export interface SiteFile {

@@ -3,7 +3,6 @@ export * as Commands from "./Commands.ts"
 export { evalCommands } from "./Commands.ts"
 export * as Errors from "./Errors.ts"
 export * as Harness from "./Harness.ts"
-export * as Html from "./Html.ts"
 export * as Leaderboard from "./Leaderboard.ts"
 export * as Metric from "./Metric.ts"
 export {

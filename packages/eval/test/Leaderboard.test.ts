@@ -1,8 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { escapeHtml, escapeMarkdown, jsonForScript, safeHref } from "@hyperwords/core/Html"
 import { describe, expect, it } from "vitest"
-import { escapeHtml, escapeMarkdown, jsonForScript, safeHref } from "../src/Html.ts"
 import { buildLeaderboard, renderHtml, renderMarkdown, writeLeaderboard } from "../src/Leaderboard.ts"
 import { hostileInput, payloads } from "./fixtures/leaderboard.ts"
 

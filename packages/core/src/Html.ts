@@ -1,5 +1,6 @@
 /**
- * Escaping for reports. Every text that reaches a report (model outputs, poems, hyperwords,
+ * Escaping for the self-contained HTML pages every package writes (field explorer, probe
+ * reports, leaderboard). Every text that reaches a page (model outputs, poems, hyperwords,
  * model and plugin names, failure reasons) passes through one of these; none is ever
  * concatenated into markup raw.
  */
@@ -51,3 +52,18 @@ export const escapeMarkdown = (value: unknown): string =>
     .replace(/>/g, "&gt;")
     .replace(/([\\`*_[\]|#!~()])/g, "\\$1")
     .replace(/\r?\n/g, " ")
+
+/** The `<head>` of a self-contained page: charset, viewport, a Content-Security-Policy, no referrer, title and inline style. */
+export const pageHead = (page: {
+  readonly title: string
+  readonly csp: string
+  readonly style: string
+}): string =>
+  `<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="${escapeHtml(page.csp)}">
+<meta name="referrer" content="no-referrer">
+<title>${escapeHtml(page.title)}</title>
+<style>${page.style}</style>
+</head>`
