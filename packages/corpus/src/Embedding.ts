@@ -1,6 +1,6 @@
 /**
- * Vectors of hyperwords and their parts: hidden states of the model's probe graph at chosen
- * layers, pooled over each text's own tokens. A sequence always starts with the model's BOS token
+ * Vectors of hyperwords and their parts: hidden states of the model (its embedding graph, else its
+ * probe graph) at chosen layers, pooled over each text's own tokens. A sequence always starts with the model's BOS token
  * (added when the tokenizer does not add one) so that no word's first token plays the attention
  * sink, and special tokens are left out of the pooling: the sink's huge activations would
  * otherwise make every pair of vectors look alike.
@@ -53,7 +53,7 @@ export const poolTexts = async (
   texts: ReadonlyArray<string>,
   options: PoolOptions
 ): Promise<Array<LayerVectors>> => {
-  const graph = await model.probeGraphSession()
+  const graph = await model.hiddenStatesGraph()
   const { numLayers, hiddenSize: h } = graph.spec
   for (const layer of options.layers) {
     if (!Number.isInteger(layer) || layer < 0 || layer > numLayers)

@@ -4,7 +4,8 @@
  * opened on first use (one onnxruntime session per file per process) and models are cached per
  * directory and dtype, so loading the same model twice is free.
  */
-import { basename } from "node:path"
+import { existsSync } from "node:fs"
+import { basename, join } from "node:path"
 import { type Embeddings, type EmbedOptions, embedIds } from "./Embed.ts"
 import { ModelInputError } from "./Errors.ts"
 import {
@@ -36,6 +37,7 @@ export type ProbeRequest = Omit<ProbeInput, "ids"> &
 export class Model {
   private generation: Promise<GenerationGraph> | undefined
   private probeGraph: Promise<ProbeGraph> | undefined
+  private statesGraph: Promise<ProbeGraph> | undefined
 
   /** The model directory. */
   readonly dir: string
@@ -103,6 +105,25 @@ export class Model {
     return this.probeGraph
   }
 
+  /**
+   * The graph to read hidden states from: `onnx/embed.onnx` (the probe graph cut to its
+   * `hidden_states` output, ~8x faster) when the folder has it, else the probe graph itself.
+   * Only `hidden_states` can be fetched from it.
+   */
+  hiddenStatesGraph(): Promise<ProbeGraph> {
+    this.statesGraph ??= (async () => {
+      const path = join(this.dir, "onnx", "embed.onnx")
+      if (!existsSync(path)) return this.probeGraphSession()
+      const { spec } = readProbeSpec(this.dir)
+      const session = await getSession(this.dir, path)
+      return { dir: this.dir, path, session, spec, padTokenId: this.config.padTokenId ?? 0 }
+    })()
+    this.statesGraph.catch(() => {
+      this.statesGraph = undefined
+    })
+    return this.statesGraph
+  }
+
   /** Generate a continuation of a prompt; `onToken` sees each token as it is produced. */
   async generate(
     prompt: Prompt,
@@ -164,7 +185,7 @@ export class Model {
   /** Mean-pooled hidden states of texts at one layer (`[N, H]`). */
   async embed(texts: ReadonlyArray<string>, options: EmbedOptions = {}): Promise<Embeddings> {
     return embedIds(
-      await this.probeGraphSession(),
+      await this.hiddenStatesGraph(),
       texts.map((t) => this.ids(t)),
       options
     )

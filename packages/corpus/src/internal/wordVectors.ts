@@ -7,34 +7,12 @@
  * with only `hidden_states` kept: ~8x faster, since the probe graph computes the logit lens over
  * the whole vocabulary at every layer), otherwise from the probe graph itself.
  */
-import { existsSync } from "node:fs"
-import { join } from "node:path"
 import type { Model } from "@hyperwords/models/Model"
 import { runProbeOutputs } from "@hyperwords/models/Probe"
-import * as ort from "onnxruntime-node"
+import type * as ort from "onnxruntime-node"
 
 /** The context every text is read in (validated on the Lancaster norms, see `Senses.ts`). */
 export const contextPrefix = "A word:"
-
-const sessions = new Map<string, Promise<ort.InferenceSession>>()
-
-const embedSession = (path: string): Promise<ort.InferenceSession> => {
-  let s = sessions.get(path)
-  if (s === undefined) {
-    const threads = Number(process.env.HYPERWORDS_THREADS ?? 0)
-    s = ort.InferenceSession.create(path, {
-      graphOptimizationLevel: "all",
-      executionMode: "sequential",
-      ...(threads > 0 ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {})
-    })
-    s.catch(() => sessions.delete(path))
-    sessions.set(path, s)
-  }
-  return s
-}
-
-const int64 = (values: ArrayLike<number>, dims: ReadonlyArray<number>) =>
-  new ort.Tensor("int64", BigInt64Array.from(Array.from(values, (v) => BigInt(v))), dims)
 
 /** Word vectors of one model at one layer, cached per text for the life of the object. */
 export class WordVectors {
@@ -52,37 +30,7 @@ export class WordVectors {
   }
 
   private async hiddenStates(rows: ReadonlyArray<ReadonlyArray<number>>): Promise<ort.Tensor> {
-    const embedPath = join(this.model.dir, "onnx", "embed.onnx")
-    const b = rows.length
-    const t = Math.max(...rows.map((r) => r.length))
-    if (existsSync(embedPath)) {
-      const session = await embedSession(embedPath)
-      const ids = new Array<number>(b * t).fill(this.model.config.padTokenId ?? 0)
-      const mask = new Array<number>(b * t).fill(0)
-      rows.forEach((r, i) => {
-        r.forEach((id, j) => {
-          ids[i * t + j] = id
-          mask[i * t + j] = 1
-        })
-      })
-      const feeds: Record<string, ort.Tensor> = {
-        input_ids: int64(ids, [b, t]),
-        attention_mask: int64(mask, [b, t])
-      }
-      const names = session.inputNames
-      if (names.includes("patch_vector")) {
-        feeds.patch_vector = new ort.Tensor("float32", new Float32Array(b * this.hiddenSize), [
-          b,
-          this.hiddenSize
-        ])
-      }
-      if (names.includes("patch_layer")) feeds.patch_layer = int64([-1], [1])
-      if (names.includes("patch_position")) feeds.patch_position = int64(new Array<number>(b).fill(-1), [b])
-      if (names.includes("tracked_ids")) feeds.tracked_ids = int64(new Array<number>(b).fill(0), [b, 1])
-      const out = await session.run(feeds, ["hidden_states"])
-      return out.hidden_states!
-    }
-    const graph = await this.model.probeGraphSession()
+    const graph = await this.model.hiddenStatesGraph()
     const out = await runProbeOutputs(graph, { ids: rows }, ["hidden_states"])
     return out.hidden_states as ort.Tensor
   }
