@@ -445,6 +445,7 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
             inputs: loadedInputs,
             outputDir,
             runId,
+            key,
             reportsDir: loaded.reportsDir,
             projectDir: loaded.projectDir
           }).pipe(

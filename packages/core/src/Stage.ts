@@ -35,6 +35,8 @@ export interface StageContext<P> {
   /** The staging directory of an output: every file written under it becomes part of the artifact. */
   readonly outputDir: (output: string) => string
   readonly runId: string
+  /** The stage key of this run: the same inputs, params and code give the same key (long jobs keep resumable work under it). */
+  readonly key: string
   /** Where user-facing exports go (`reports/` by default). */
   readonly reportsDir: string
   /** Directory of `pipeline.config.ts`, against which relative paths in params resolve. */

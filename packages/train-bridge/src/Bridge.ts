@@ -5,7 +5,7 @@
  */
 import { existsSync } from "node:fs"
 import { Progress } from "@hyperwords/core/Progress"
-import { Context, Effect, Layer, Result, Schema, Stream } from "effect"
+import { Context, Duration, Effect, Layer, Result, Schema, Stream } from "effect"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import { bootstrapScript, pythonProjectDir, venvPython } from "./Paths.ts"
 
@@ -91,6 +91,8 @@ export interface WorkerJob {
   /** Sent as one JSON line on stdin (the typed job). */
   readonly input?: unknown
   readonly env?: Readonly<Record<string, string>>
+  /** Seconds the worker gets after SIGTERM (Ctrl-C) before it is killed, e.g. to write a checkpoint (default 10). */
+  readonly graceSeconds?: number
   /** Called for every event (after the bridge has shown it). */
   readonly onEvent?: (event: BridgeEvent) => void
 }
@@ -152,7 +154,7 @@ export class Bridge extends Context.Service<
                     extendEnv: true,
                     stdin,
                     killSignal: "SIGTERM",
-                    forceKillAfter: "10 seconds"
+                    forceKillAfter: Duration.seconds(job.graceSeconds ?? 10)
                   })
                 )
                 .pipe(
