@@ -1,6 +1,7 @@
 /**
  * The default pipeline: the embedded default model (Gemma 3 270M), the built-in sensation seeds,
  * and the metric plugins. Stages not built yet are declared as planned so the graph is whole.
+ * More tuned versions: add `FinetuneStage.finetuneStage({ id: "finetune-r16" })` with its params.
  */
 import { readFileSync } from "node:fs"
 import { defineConfig, Hash, plannedStage } from "@hyperwords/core"
@@ -9,21 +10,13 @@ import { embedStage } from "@hyperwords/corpus/EmbedStage"
 import { evalCommands } from "@hyperwords/eval"
 import hyperwordUsage from "@hyperwords/metric-hyperword-usage"
 import { generateCommand } from "@hyperwords/models"
-import { Commands, ModelsStage, Paths } from "@hyperwords/train-bridge"
+import { Commands, FinetuneStage, ModelsStage, Paths } from "@hyperwords/train-bridge"
 
 /** The metric plugins, registered explicitly. */
 const metrics = [hyperwordUsage]
 
-const finetune = plannedStage({
-  id: "finetune",
-  description: "teach the model hyperwords as words of its own (LoRA through the Python bridge)",
-  inputs: {
-    hyperwords: { stage: "generate", output: "hyperwords" },
-    base: { stage: "models", output: "model" }
-  },
-  outputs: { model: "ModelVersion" },
-  plannedIn: "issue #5"
-})
+/** The tuned version: hyperwords as added tokens from their parts, LoRA rank 8. */
+const finetune = FinetuneStage.finetuneStage()
 
 const probe = plannedStage({
   id: "probe",
@@ -68,13 +61,15 @@ export default defineConfig({
       maxEvidence: 3,
       generated: 500,
       seed: 1
-    }
+    },
+    finetune: { steps: 120, batchSize: 4, seqLen: 64 }
   }),
   profiles: {
     quick: {
       models: { model: "smollm2-135m" },
       generate: { maxWords: 3, generated: 60 },
-      embed: { maxRecords: 60, layoutIterations: 60 }
+      embed: { maxRecords: 60, layoutIterations: 60 },
+      finetune: { steps: 30, checkpointEvery: 10 }
     },
     full: { embed: { batchSize: 32 } }
   },

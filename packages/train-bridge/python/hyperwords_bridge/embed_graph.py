@@ -9,7 +9,8 @@ probabilities, the tracked log-probs). The inputs it keeps are those of the prob
 ``hidden_states`` depends on (``input_ids``, ``attention_mask`` and the patch inputs); their
 meaning is unchanged (see ``probe_graph``). Word vectors read from it are about 8x faster than
 from the probe graph. The cut is verified: ``hidden_states`` of both graphs on the same input
-must be equal.
+must agree within 1e-4 of the states' largest magnitude (onnxruntime may fuse the cut graph's
+kernels differently).
 """
 
 from __future__ import annotations
@@ -119,8 +120,10 @@ def verify_embed(model_dir: Path, seed: int = 0) -> dict[str, Any]:
     (hp,) = probe.run([KEEP], _feeds(probe, ids, hidden))
     (he,) = embed.run([KEEP], _feeds(embed, ids, hidden))
     if hp.shape != he.shape:
-        return {"max_abs_diff": float("inf"), "shape": list(he.shape), "probe_shape": list(hp.shape)}
-    return {"max_abs_diff": float(np.max(np.abs(hp - he))), "shape": list(he.shape)}
+        return {"max_abs_diff": float("inf"), "rel_diff": float("inf"), "shape": list(he.shape), "probe_shape": list(hp.shape)}
+    diff = float(np.max(np.abs(hp - he)))
+    # onnxruntime fuses the cut graph's kernels differently: compare against the states' scale
+    return {"max_abs_diff": diff, "rel_diff": diff / max(float(np.max(np.abs(hp))), 1e-12), "shape": list(he.shape)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,10 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_verify:
         v = verify_embed(model_dir)
         result["parity"] = v
-        ok = v["max_abs_diff"] <= 1e-5
+        ok = v["rel_diff"] <= 1e-4
         log(
             f"embed graph: {result['embed']['nodes']} of {result['embed']['nodes_before']} nodes kept; "
-            f"hidden_states max abs diff against the probe graph {v['max_abs_diff']:.2e}",
+            f"hidden_states against the probe graph: max abs diff {v['max_abs_diff']:.2e}, relative {v['rel_diff']:.2e}",
             level="info" if ok else "warn",
         )
         progress(task, 2, steps, unit="steps")

@@ -1,0 +1,310 @@
+/**
+ * The `finetune` stage: the model learns hyperwords as words of its own. The Python worker
+ * (`hyperwords_bridge.finetune`) adds each hyperword as a token whose embedding starts from its
+ * parts, trains LoRA together with the new rows, checkpoints as it goes and merges; then the
+ * merged model is exported to ONNX like a pulled one (generation graph, probe graph, embedding
+ * graph), so probe and evaluate load it as they load the base.
+ *
+ * Long-job behaviour: checkpoints live under `<store>/work/<stage>/<key>/` (the stage key: same
+ * base, set, params and code give the same folder). Ctrl-C gives the worker time to write a
+ * checkpoint; a rerun with the same key resumes from the newest one. The tuned model's folder is
+ * `<store>/models/<stage>-<key12>/`, named in the `ModelVersion`.
+ *
+ * Several versions: `finetuneStage({ id: "finetune-r16" })` declares another stage with its own
+ * params (rank, tokens on or off, ...); each is trained and each yields its `ModelVersion`.
+ */
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync
+} from "node:fs"
+import { join } from "node:path"
+import { HyperwordRecord, ModelVersion } from "@hyperwords/core/Artifacts"
+import { decodeValue } from "@hyperwords/core/Decode"
+import { Progress } from "@hyperwords/core/Progress"
+import { defineStage, type Stage } from "@hyperwords/core/Stage"
+import { Store } from "@hyperwords/core/Store"
+import { Effect, Result, Schema } from "effect"
+import { Bridge } from "./Bridge.ts"
+import { missingFiles, readModelDir } from "./ModelDir.ts"
+import { trainingTexts } from "./Training.ts"
+
+/** Params of a fine-tune. */
+export const FinetuneParams = Schema.Struct({
+  /** Optimiser steps. */
+  steps: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)),
+  batchSize: Schema.optionalKey(Schema.Int),
+  /** Tokens per training sequence. */
+  seqLen: Schema.optionalKey(Schema.Int),
+  /** Hyperwords as added tokens (false: LoRA on the fused text only). */
+  addTokens: Schema.optionalKey(Schema.Boolean),
+  /** New rows start from the mean of the parts' embeddings, or transformers' mean-resizing. */
+  init: Schema.optionalKey(Schema.Literals(["parts-mean", "default"])),
+  lora: Schema.optionalKey(
+    Schema.Struct({
+      rank: Schema.Int,
+      alpha: Schema.Finite,
+      dropout: Schema.Finite,
+      targetModules: Schema.Array(Schema.String)
+    })
+  ),
+  /** 4-bit base weights (bitsandbytes); off by default, it does not pay under 1B parameters. */
+  qlora: Schema.optionalKey(Schema.Boolean),
+  lr: Schema.optionalKey(Schema.Finite),
+  weightDecay: Schema.optionalKey(Schema.Finite),
+  schedule: Schema.optionalKey(Schema.Literals(["linear", "cosine", "constant"])),
+  warmupSteps: Schema.optionalKey(Schema.Int),
+  checkpointEvery: Schema.optionalKey(Schema.Int),
+  heldoutFraction: Schema.optionalKey(Schema.Finite),
+  /** Train on the first N records only (quick runs). */
+  maxRecords: Schema.optionalKey(Schema.Int),
+  seed: Schema.optionalKey(Schema.Int)
+})
+export type FinetuneParams = typeof FinetuneParams.Type
+
+/** Defaults of the optional params. */
+export const finetuneDefaults = {
+  batchSize: 4,
+  seqLen: 64,
+  addTokens: true,
+  init: "parts-mean" as const,
+  lora: { rank: 8, alpha: 16, dropout: 0.05, targetModules: ["q_proj", "k_proj", "v_proj", "o_proj"] },
+  qlora: false,
+  lr: 5e-4,
+  weightDecay: 0,
+  schedule: "cosine" as const,
+  warmupSteps: 10,
+  checkpointEvery: 25,
+  heldoutFraction: 0.1,
+  seed: 1
+}
+
+/** Prompts the tuned model answers to measure how often it uses hyperword tokens. */
+export const imagePrompts = [
+  "Опиши образ: тёплый вечер, кошка на подоконнике.",
+  "Одно слово для образа: холодная река под луной —",
+  "Describe an image: warm dusk, a cat on the windowsill.",
+  "One word for the image: cold river under the moon —"
+]
+
+/** The loss curve as a small standalone SVG (step on x, loss on y). */
+export const lossCurveSvg = (
+  history: ReadonlyArray<{ step: number; loss: number }>,
+  title: string
+): string => {
+  const w = 480
+  const h = 240
+  const pad = 36
+  const esc = (t: string) => t.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+  if (history.length === 0)
+    return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}"><text x="${pad}" y="${h / 2}">${esc(title)}: no steps</text></svg>`
+  const xs = history.map((p) => p.step)
+  const ys = history.map((p) => p.loss)
+  const [x0, x1] = [Math.min(...xs), Math.max(...xs)]
+  const [y0, y1] = [Math.min(...ys), Math.max(...ys)]
+  const sx = (x: number) => pad + ((x - x0) / Math.max(1e-9, x1 - x0)) * (w - 2 * pad)
+  const sy = (y: number) => h - pad - ((y - y0) / Math.max(1e-9, y1 - y0)) * (h - 2 * pad)
+  const points = history.map((p) => `${sx(p.step).toFixed(1)},${sy(p.loss).toFixed(1)}`).join(" ")
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${w}" height="${h}" fill="white"/>`,
+    `<text x="${pad}" y="16">${esc(title)}: training loss</text>`,
+    `<line x1="${pad}" y1="${h - pad}" x2="${w - pad}" y2="${h - pad}" stroke="#888"/>`,
+    `<line x1="${pad}" y1="${pad}" x2="${pad}" y2="${h - pad}" stroke="#888"/>`,
+    `<text x="${pad}" y="${h - 12}">step ${x0}</text><text x="${w - pad}" y="${h - 12}" text-anchor="end">${x1}</text>`,
+    `<text x="4" y="${sy(y1) + 4}">${y1.toFixed(2)}</text><text x="4" y="${sy(y0) + 4}">${y0.toFixed(2)}</text>`,
+    `<polyline fill="none" stroke="#3366cc" stroke-width="1.5" points="${points}"/>`,
+    "</svg>"
+  ].join("")
+}
+
+/** Export steps run on the merged model, as for a pulled one. */
+const exportSteps = (dir: string) => [
+  {
+    label: "export tuned model to ONNX",
+    module: "hyperwords_bridge.export_onnx",
+    args: [dir],
+    file: "onnx/model.onnx"
+  },
+  {
+    label: "probe graph of tuned model",
+    module: "hyperwords_bridge.probe_graph",
+    args: [dir],
+    file: "onnx/probe.onnx"
+  },
+  {
+    label: "embedding graph of tuned model",
+    module: "hyperwords_bridge.embed_graph",
+    args: [dir],
+    file: "onnx/embed.onnx"
+  }
+]
+
+/** A fine-tune stage (`id` names the version; declare several with different ids and params). */
+export const finetuneStage = (
+  options: { readonly id?: string; readonly description?: string } = {}
+): Stage<FinetuneParams> =>
+  defineStage<FinetuneParams>({
+    id: options.id ?? "finetune",
+    description:
+      options.description ??
+      "teach the model hyperwords as words of its own (added tokens from their parts + LoRA, through the Python bridge)",
+    codeVersion: "1",
+    params: FinetuneParams,
+    inputs: {
+      hyperwords: { stage: "generate", output: "hyperwords" },
+      base: { stage: "models", output: "model" }
+    },
+    outputs: { model: "ModelVersion" },
+    restorable: (outputs) => {
+      const dir = (outputs.model?.data as { dir?: string } | undefined)?.dir
+      return dir !== undefined && missingFiles(dir).length === 0
+    },
+    run: (ctx) =>
+      Effect.gen(function* () {
+        const store = yield* Store
+        const progress = yield* Progress
+        const bridge = yield* Bridge
+        const p = { ...finetuneDefaults, ...ctx.params }
+        const base = decodeValue(ModelVersion, ctx.inputs.base!.data, { file: "base model" })
+        if (Result.isFailure(base)) return yield* Effect.fail(base.failure)
+        const baseDir = base.success.dir
+        if (baseDir === undefined)
+          return yield* Effect.fail(
+            new Error(`base model ${base.success.name} has no folder (its ModelVersion has no dir)`)
+          )
+
+        const set = ctx.inputs.hyperwords!
+        const file = (set.data as { file?: string }).file ?? "poem_hyperwords.jsonl"
+        const records: Array<HyperwordRecord> = []
+        for (const [i, line] of readFileSync(set.file(file), "utf8").split("\n").entries()) {
+          if (line.trim() === "") continue
+          const r = decodeValue(HyperwordRecord, JSON.parse(line), { file, line: i + 1 })
+          if (Result.isFailure(r)) return yield* Effect.fail(r.failure)
+          records.push(r.success)
+        }
+        const used = p.maxRecords === undefined ? records : records.slice(0, p.maxRecords)
+        const texts = trainingTexts(used, { heldoutFraction: p.heldoutFraction, seed: p.seed })
+        if (texts.train.length === 0)
+          return yield* Effect.fail(
+            new Error(`${file}: no text to train on (${used.length} records, no evidence lines or scenes)`)
+          )
+        progress.log(
+          `  ${ctx.stage}: ${texts.train.length} training texts (${texts.counts.fusedLines} poetry lines fused, ` +
+            `${texts.counts.appendedLines} with the word appended, ${texts.counts.scenes} scenes), ` +
+            `${texts.heldout.length} held out, ${texts.hyperwords.length} hyperwords`
+        )
+
+        const work = join(store.root, "work", ctx.stage, ctx.key.slice(0, 32))
+        const out = join(store.root, "models", `${ctx.stage}-${ctx.key.slice(0, 12)}`)
+        mkdirSync(work, { recursive: true })
+        const resume = existsSync(join(work, "checkpoints"))
+        if (resume) progress.log(`  ${ctx.stage}: resuming from the checkpoints in ${work}`)
+        const job = {
+          base_dir: baseDir,
+          out_dir: work,
+          hyperwords: p.addTokens ? texts.hyperwords : [],
+          train_texts: texts.train,
+          heldout_texts: texts.heldout,
+          add_tokens: p.addTokens,
+          init: p.init,
+          lora: {
+            rank: p.lora.rank,
+            alpha: p.lora.alpha,
+            dropout: p.lora.dropout,
+            target_modules: p.lora.targetModules
+          },
+          qlora: p.qlora,
+          optimizer: { name: "adamw", lr: p.lr, weight_decay: p.weightDecay },
+          schedule: { name: p.schedule, warmup_steps: p.warmupSteps },
+          steps: p.steps,
+          batch_size: p.batchSize,
+          seq_len: p.seqLen,
+          seed: p.seed,
+          checkpoint_every: p.checkpointEvery,
+          resume,
+          image_prompts: imagePrompts,
+          name: `${ctx.stage}-${ctx.key.slice(0, 12)}`,
+          ...(process.env.HYPERWORDS_THREADS ? { threads: Number(process.env.HYPERWORDS_THREADS) } : {})
+        }
+        const trained = yield* bridge.run({
+          label: ctx.stage,
+          module: "hyperwords_bridge.finetune",
+          args: [],
+          input: job,
+          graceSeconds: 120
+        })
+        const r = trained.result as Record<string, unknown>
+        const merged = String(r.merged_dir ?? join(work, "merged"))
+
+        // the tuned model's folder: the merged weights, then its ONNX exports
+        mkdirSync(join(store.root, "models"), { recursive: true })
+        if (!existsSync(join(out, "model.safetensors"))) {
+          const tmp = `${out}.tmp`
+          rmSync(tmp, { recursive: true, force: true })
+          cpSync(merged, tmp, { recursive: true })
+          rmSync(out, { recursive: true, force: true })
+          renameSync(tmp, out)
+        }
+        for (const step of exportSteps(out)) {
+          if (existsSync(join(out, step.file))) continue
+          yield* bridge.run({ label: step.label, module: step.module, args: step.args })
+        }
+        const { manifest } = readModelDir(out)
+        const revision = manifest.safetensors_sha256
+        const files: Record<string, string> = {}
+        for (const [f, info] of Object.entries(manifest.files)) files[f] = info.sha256
+        // the training record and its curve travel with the artifact
+        const outDir = ctx.outputDir("model")
+        const trainingFile = String(r.training_json ?? join(work, "training.json"))
+        const history: Array<{ step: number; loss: number }> = existsSync(trainingFile)
+          ? ((
+              JSON.parse(readFileSync(trainingFile, "utf8")) as {
+                history?: Array<{ step: number; loss: number }>
+              }
+            ).history ?? [])
+          : []
+        if (existsSync(trainingFile)) writeFileSync(join(outDir, "training.json"), readFileSync(trainingFile))
+        writeFileSync(join(outDir, "training-curve.svg"), lossCurveSvg(history, ctx.stage))
+        const training = {
+          steps: p.steps,
+          final_loss: r.final_loss,
+          loss_curve: history.map((h) => [h.step, h.loss]),
+          bpb_base: r.bpb_base,
+          bpb_tuned: r.bpb_tuned,
+          bpb_ratio: r.bpb_ratio,
+          emission_rate: r.emission_rate,
+          emission_any: r.emission_any,
+          tokens_per_s: r.tokens_per_s,
+          init_comparison: r.init_comparison,
+          roundtrip: r.roundtrip,
+          added_tokens: r.added_tokens,
+          peak_rss_mb: r.peak_rss_mb,
+          texts: { train: texts.train.length, heldout: texts.heldout.length, ...texts.counts },
+          params: p,
+          work
+        }
+        return {
+          model: {
+            data: {
+              schemaVersion: 1,
+              name: ctx.stage,
+              model: { id: `${base.success.model.id}+${ctx.stage}`, revision },
+              architecture: base.success.architecture,
+              base: base.success.model,
+              source: {
+                kind: "finetune",
+                detail: `${ctx.stage} of ${base.success.model.id}@${base.success.model.revision.slice(0, 12)}`
+              },
+              dir: out,
+              files,
+              training
+            }
+          }
+        }
+      }).pipe(Effect.provide(Bridge.layer))
+  })

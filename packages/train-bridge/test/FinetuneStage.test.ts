@@ -1,0 +1,113 @@
+/**
+ * The finetune stage end to end on a tiny randomly initialised llama (built offline by the models
+ * package's fixture script): the real `hyperwords` bin runs a pipeline whose base model and
+ * hyperword set are fixtures, the real Python worker trains, merges and exports, and the tuned
+ * version is a complete model folder with the hyperwords in its vocabulary. A rerun restores it.
+ */
+import { execFileSync, spawn } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { join, resolve } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { missingFiles } from "../src/ModelDir.ts"
+import { venvPython } from "../src/Paths.ts"
+
+const packageDir = resolve(import.meta.dirname, "..")
+const makeTiny = resolve(packageDir, "..", "models", "test", "fixtures", "make_tiny.py")
+const missing = existsSync(venvPython) ? undefined : `no bridge venv at ${venvPython}`
+const root = join(packageDir, "test", ".tmp")
+const binPath = resolve(packageDir, "..", "core", "bin", "hyperwords.ts")
+
+/** Run the real `hyperwords` bin in a project folder to the end. */
+const runCli = (dir: string, args: ReadonlyArray<string>) =>
+  new Promise<{ code: number | null; output: string }>((res) => {
+    const child = spawn(process.execPath, [binPath, ...args], { cwd: dir, env: { ...process.env, CI: "1" } })
+    let output = ""
+    child.stdout.on("data", (d) => (output += d))
+    child.stderr.on("data", (d) => (output += d))
+    child.on("close", (code) => res({ code, output }))
+  })
+
+const records = [
+  { surface: "moonlight", parts: ["moon", "light"], doc: "a", text: "the moon light on the water" },
+  { surface: "rainfall", parts: ["rain", "fall"], doc: "b", text: "soft rain fall at night" },
+  { surface: "firefly", parts: ["fire", "fly"], doc: "c", text: "a fire fly in the dark" }
+]
+
+const config = (tiny: string) => `
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { Effect, Schema } from "effect"
+import { defineConfig, defineStage } from ${JSON.stringify(resolve(packageDir, "..", "core", "src", "index.ts"))}
+import { finetuneStage } from ${JSON.stringify(join(packageDir, "src", "FinetuneStage.ts"))}
+
+const models = defineStage({
+  id: "models", description: "the tiny base", codeVersion: "1", params: Schema.Struct({}), inputs: {},
+  outputs: { model: "ModelVersion" },
+  run: () => Effect.succeed({ model: { data: { schemaVersion: 1, name: "tiny", model: { id: "tiny-llama", revision: "r1" },
+    architecture: "llama", source: { kind: "local", detail: ${JSON.stringify(tiny)} }, dir: ${JSON.stringify(tiny)}, files: {} } } })
+})
+const generate = defineStage({
+  id: "generate", description: "a fixture set", codeVersion: "1", params: Schema.Struct({}), inputs: {},
+  outputs: { hyperwords: "HyperwordSet" },
+  run: (ctx) => Effect.sync(() => {
+    const rows = ${JSON.stringify(records)}.flatMap((r, i) => [
+      { id: "en:" + r.surface, surface: r.surface, lang: "en", parts: r.parts, lemmas: r.parts, origin: "mined",
+        evidence: Array.from({ length: 12 }, (_, k) => ({ doc: r.doc + k, line: k + 1, text: r.text + " " + k })) },
+      { id: "en:gen:" + r.surface, surface: r.surface + "s", parts: [...r.parts.slice(0, -1), r.parts.at(-1) + "s"], lang: "en",
+        lemmas: r.parts, origin: "generated", gloss: "the " + r.parts.join(" ") + " glows " + i, seed: 1 }
+    ])
+    writeFileSync(join(ctx.outputDir("hyperwords"), "poem_hyperwords.jsonl"), rows.map((r) => JSON.stringify(r)).join("\\n") + "\\n")
+    return { hyperwords: { data: { schemaVersion: 1, file: "poem_hyperwords.jsonl", count: rows.length, byLang: { en: rows.length },
+      byOrigin: { mined: 3, generated: 3 }, sources: [] } } }
+  })
+})
+export default defineConfig({
+  store: ".hyperwords",
+  stages: [models, generate, finetuneStage()],
+  params: { finetune: { steps: 4, batchSize: 2, seqLen: 16, checkpointEvery: 2, warmupSteps: 0, heldoutFraction: 0.2 } }
+})
+`
+
+describe.skipIf(missing !== undefined)(`finetune stage on a tiny model (${missing ?? "bridge present"})`, () => {
+  let project: string
+  beforeAll(() => {
+    mkdirSync(root, { recursive: true })
+    const tiny = join(root, "tiny-llama-base")
+    if (!existsSync(join(tiny, "onnx", "embed.onnx")))
+      execFileSync(venvPython, [makeTiny, tiny, "--arch", "llama"], {
+        cwd: resolve(packageDir, "python"),
+        stdio: ["ignore", "ignore", "pipe"],
+        timeout: 600_000
+      })
+    project = mkdtempSync(join(root, "project-"))
+    writeFileSync(join(project, "pipeline.config.ts"), config(tiny))
+  }, 600_000)
+  afterAll(() => rmSync(project, { recursive: true, force: true }))
+
+  it("trains, merges and exports a tuned version with hyperwords as tokens; a rerun restores it", async () => {
+    expect(existsSync(binPath)).toBe(true)
+    const first = await runCli(project, ["pipeline"])
+    expect(first.code, first.output).toBe(0)
+    const models = join(project, ".hyperwords", "models")
+    const [name] = readdirSync(models).filter((d) => d.startsWith("finetune-") && !d.endsWith(".tmp"))
+    const dir = join(models, name!)
+    expect(missingFiles(dir)).toEqual([])
+    const tokenizer = JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8")) as {
+      added_tokens: Array<{ content: string; special: boolean }>
+    }
+    const added = tokenizer.added_tokens.filter((t) => !t.special).map((t) => t.content)
+    for (const r of records) expect(added).toContain(r.surface)
+    const manifest = JSON.parse(readFileSync(join(dir, "hyperwords-model.json"), "utf8")) as {
+      safetensors_sha256: string
+    }
+    expect(manifest.safetensors_sha256).toMatch(/^[0-9a-f]{64}$/)
+    // the checkpoints are kept under the stage key, for a resume
+    const work = join(project, ".hyperwords", "work", "finetune")
+    expect(readdirSync(work)).toHaveLength(1)
+    expect(first.output).toMatch(/bpb base [\d.]+ → tuned [\d.]+/)
+
+    const again = await runCli(project, ["pipeline"])
+    expect(again.code, again.output).toBe(0)
+    expect(again.output).toMatch(/finetune\s+HIT/)
+  }, 900_000)
+})
