@@ -13,15 +13,7 @@
  * Several versions: `finetuneStage({ id: "finetune-r16" })` declares another stage with its own
  * params (rank, tokens on or off, ...); each is trained and each yields its `ModelVersion`.
  */
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync
-} from "node:fs"
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { HyperwordRecord, ModelVersion } from "@hyperwords/core/Artifacts"
 import { decodeValue } from "@hyperwords/core/Decode"

@@ -5,7 +5,7 @@
  * version is a complete model folder with the hyperwords in its vocabulary. A rerun restores it.
  */
 import { execFileSync, spawn } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { missingFiles } from "../src/ModelDir.ts"
@@ -68,46 +68,49 @@ export default defineConfig({
 })
 `
 
-describe.skipIf(missing !== undefined)(`finetune stage on a tiny model (${missing ?? "bridge present"})`, () => {
-  let project: string
-  beforeAll(() => {
-    mkdirSync(root, { recursive: true })
-    const tiny = join(root, "tiny-llama-base")
-    if (!existsSync(join(tiny, "onnx", "embed.onnx")))
-      execFileSync(venvPython, [makeTiny, tiny, "--arch", "llama"], {
-        cwd: resolve(packageDir, "python"),
-        stdio: ["ignore", "ignore", "pipe"],
-        timeout: 600_000
-      })
-    project = mkdtempSync(join(root, "project-"))
-    writeFileSync(join(project, "pipeline.config.ts"), config(tiny))
-  }, 600_000)
-  afterAll(() => rmSync(project, { recursive: true, force: true }))
+describe.skipIf(missing !== undefined)(
+  `finetune stage on a tiny model (${missing ?? "bridge present"})`,
+  () => {
+    let project: string
+    beforeAll(() => {
+      mkdirSync(root, { recursive: true })
+      const tiny = join(root, "tiny-llama-base")
+      if (!existsSync(join(tiny, "onnx", "embed.onnx")))
+        execFileSync(venvPython, [makeTiny, tiny, "--arch", "llama"], {
+          cwd: resolve(packageDir, "python"),
+          stdio: ["ignore", "ignore", "pipe"],
+          timeout: 600_000
+        })
+      project = mkdtempSync(join(root, "project-"))
+      writeFileSync(join(project, "pipeline.config.ts"), config(tiny))
+    }, 600_000)
+    afterAll(() => rmSync(project, { recursive: true, force: true }))
 
-  it("trains, merges and exports a tuned version with hyperwords as tokens; a rerun restores it", async () => {
-    expect(existsSync(binPath)).toBe(true)
-    const first = await runCli(project, ["pipeline"])
-    expect(first.code, first.output).toBe(0)
-    const models = join(project, ".hyperwords", "models")
-    const [name] = readdirSync(models).filter((d) => d.startsWith("finetune-") && !d.endsWith(".tmp"))
-    const dir = join(models, name!)
-    expect(missingFiles(dir)).toEqual([])
-    const tokenizer = JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8")) as {
-      added_tokens: Array<{ content: string; special: boolean }>
-    }
-    const added = tokenizer.added_tokens.filter((t) => !t.special).map((t) => t.content)
-    for (const r of records) expect(added).toContain(r.surface)
-    const manifest = JSON.parse(readFileSync(join(dir, "hyperwords-model.json"), "utf8")) as {
-      safetensors_sha256: string
-    }
-    expect(manifest.safetensors_sha256).toMatch(/^[0-9a-f]{64}$/)
-    // the checkpoints are kept under the stage key, for a resume
-    const work = join(project, ".hyperwords", "work", "finetune")
-    expect(readdirSync(work)).toHaveLength(1)
-    expect(first.output).toMatch(/bpb base [\d.]+ → tuned [\d.]+/)
+    it("trains, merges and exports a tuned version with hyperwords as tokens; a rerun restores it", async () => {
+      expect(existsSync(binPath)).toBe(true)
+      const first = await runCli(project, ["pipeline"])
+      expect(first.code, first.output).toBe(0)
+      const models = join(project, ".hyperwords", "models")
+      const [name] = readdirSync(models).filter((d) => d.startsWith("finetune-") && !d.endsWith(".tmp"))
+      const dir = join(models, name!)
+      expect(missingFiles(dir)).toEqual([])
+      const tokenizer = JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8")) as {
+        added_tokens: Array<{ content: string; special: boolean }>
+      }
+      const added = tokenizer.added_tokens.filter((t) => !t.special).map((t) => t.content)
+      for (const r of records) expect(added).toContain(r.surface)
+      const manifest = JSON.parse(readFileSync(join(dir, "hyperwords-model.json"), "utf8")) as {
+        safetensors_sha256: string
+      }
+      expect(manifest.safetensors_sha256).toMatch(/^[0-9a-f]{64}$/)
+      // the checkpoints are kept under the stage key, for a resume
+      const work = join(project, ".hyperwords", "work", "finetune")
+      expect(readdirSync(work)).toHaveLength(1)
+      expect(first.output).toMatch(/bpb base [\d.]+ → tuned [\d.]+/)
 
-    const again = await runCli(project, ["pipeline"])
-    expect(again.code, again.output).toBe(0)
-    expect(again.output).toMatch(/finetune\s+HIT/)
-  }, 900_000)
-})
+      const again = await runCli(project, ["pipeline"])
+      expect(again.code, again.output).toBe(0)
+      expect(again.output).toMatch(/finetune\s+HIT/)
+    }, 900_000)
+  }
+)

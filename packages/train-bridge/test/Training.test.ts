@@ -1,5 +1,5 @@
-import type { HyperwordRecord } from "@hyperwords/core/Artifacts"
 import { describe, expect, it } from "@effect/vitest"
+import type { HyperwordRecord } from "@hyperwords/core/Artifacts"
 import { fuseLine, isHeldOut, trainingTexts } from "../src/Training.ts"
 
 const mined = (surface: string, parts: Array<string>, lines: Array<[string, string]>): HyperwordRecord => ({
@@ -87,7 +87,9 @@ describe("trainingTexts", () => {
   })
 
   it("holds out a share of the scenes when there is no poetry (the embedded default)", () => {
-    const scenes = Array.from({ length: 100 }, (_, i) => generated(`w${i}x`, [`w${i}`, "x"], `scene ${i} of light`))
+    const scenes = Array.from({ length: 100 }, (_, i) =>
+      generated(`w${i}x`, [`w${i}`, "x"], `scene ${i} of light`)
+    )
     const t = trainingTexts(scenes, { heldoutFraction: 0.1 })
     expect(t.heldout.length).toBeGreaterThan(3)
     expect(t.heldout.length).toBeLessThan(25)
