@@ -2,6 +2,7 @@
 
     python -m hyperwords_bridge.finetune < job.json        (one JSON job on the first line of stdin)
     python -m hyperwords_bridge.finetune --job job.json
+    accelerate launch --num_processes N -m hyperwords_bridge.finetune --job job.json   (N processes / GPUs)
 
 The job (JSON object; unknown top-level keys are rejected, extra keys inside a hyperword are ignored):
 
@@ -24,6 +25,9 @@ The job (JSON object; unknown top-level keys are rejected, extra keys inside a h
     image_prompts    list[str] = 4 built-in RU/EN prompts;  gen_tokens int = 24
     name             str = "<base name>-ft"   model version name written into the merged manifest
     threads          int | null = null  torch.set_num_threads (null: torch's default / OMP_NUM_THREADS)
+    device           "auto" | "cpu" | "cuda" = "auto"   ("auto": cuda when torch.cuda.is_available())
+    accelerate       bool = false     run through ``accelerate.Accelerator`` even in a plain single process
+                                      (always on when started by ``accelerate launch`` or torchrun)
 
 Data: each text is tokenized without special tokens and packed into one stream, each text preceded
 by the separator (the tokenizer's EOS, else its BOS); the stream is cut into blocks of ``seq_len``
@@ -53,6 +57,35 @@ layout ``export_onnx`` and ``probe_graph`` take), ``out_dir/training.json``. Bit
 sum of NLL in bits over the held-out texts (each scored after the separator) / their UTF-8 bytes.
 The emission rate is the share of greedily generated tokens (``gen_tokens`` per image prompt, up to
 EOS) that are added hyperword tokens; ``emission_any`` is the share of generations with at least one.
+
+Devices and several processes: the model, the batches and the token rows live on ``device``; the
+held-out scoring, the merge and the generations run there too. A CUDA torch comes from
+``python3 packages/train-bridge/python/bootstrap.py --cuda`` (see the README). On several GPUs:
+
+    accelerate launch --num_processes N -m hyperwords_bridge.finetune --job job.json
+    accelerate launch --num_processes 1 --cpu -m hyperwords_bridge.finetune --job job.json   (the CPU check)
+
+(``--cpu`` always starts a single process; on a machine without GPUs ``--multi_gpu --num_processes N``
+starts N CPU processes through torchrun with the gloo backend, useful only to check the sharding.)
+
+A launch by ``accelerate launch`` (``ACCELERATE_*`` variables) or torchrun
+(``WORLD_SIZE``/``LOCAL_RANK``) is detected and the job runs through ``accelerate.Accelerator``: the
+device is the accelerator's (``device: "cpu"`` asks for ``cpu=True``; ``"cuda"`` without a GPU is a
+``bad-job``), the model is wrapped by ``accelerator.prepare`` (DDP with several processes, gradients
+averaged across them) and ``batch_size`` stays the global batch: process ``r`` of ``N`` takes blocks
+``r, r+N, ...`` of the step's indices (a function of (seed, step, r)), and its loss is weighted by
+its share so the averaged gradient is the one of the whole batch (``batch_size >= N`` is required).
+The reported loss is the batch's, reduced over processes. Only the main process writes events on
+stdout (the others write nothing there; their logs go to stderr), checkpoints, the adapter, the
+merged model and ``training.json``; the other processes end after training. SIGINT/SIGTERM: the main
+process decides and the stop flag is broadcast each step, so all stop after the same step.
+Checkpoints of several processes or of CUDA runs hold each process's RNG states (CPU and CUDA); a
+resume on the same number of processes is bit-for-bit the uninterrupted run, a resume on another
+number continues from the checkpoint with the same batches (only dropout masks differ). Under
+``accelerate launch`` the launcher's own exit code is 1 for any failure of the worker (the last
+event tells which); a signal should reach the whole process group (Ctrl-C does; torchrun forwards
+its own, accelerate's single-process launcher does not). ``done`` also carries ``device`` and
+``processes``.
 
 Error codes: ``bad-job``, ``bad-base-dir``, ``qlora-unavailable``, ``resume-mismatch``,
 ``train-diverged``, ``cancelled``, ``internal``. Exit codes: 0 done, 1 error, 130 cancelled.
@@ -93,6 +126,7 @@ DEFAULT_IMAGE_PROMPTS = (
     "A warm evening, a cat by the window —",
 )
 DEFAULT_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj")
+DEVICES = ("auto", "cpu", "cuda")
 SCHEDULES = {"linear": "linear", "cosine": "cosine", "constant": "constant_with_warmup"}
 INIT_SAMPLE_TEXTS = 64  # texts per side for the step-0 init comparison
 EVAL_WINDOW = 256  # predicted tokens per scoring window
@@ -156,6 +190,8 @@ class Job:
     gen_tokens: int = 24
     name: str | None = None
     threads: int | None = None
+    device: str = "auto"
+    accelerate: bool = False
 
     def training_config(self) -> dict[str, Any]:
         """What decides the training trajectory (hashed to match checkpoints on resume)."""
@@ -323,6 +359,8 @@ def parse_job(raw: Any) -> Job:
         gen_tokens=_int(top.get("gen_tokens", 24), "gen_tokens", 1),
         name=_str(top["name"], "name") if top.get("name") is not None else None,
         threads=_int(threads, "threads", 1) if threads is not None else None,
+        device=_str(top.get("device", "auto"), "device", DEVICES),
+        accelerate=_bool(top.get("accelerate", False), "accelerate"),
     )
 
 
@@ -453,7 +491,8 @@ def parts_mean_rows(weight, vocab: HyperwordVocab):
     """[n_new, hidden] rows: the mean of each hyperword's part-piece rows of ``weight``."""
     import torch
 
-    rows = [weight[torch.tensor(vocab.part_pieces[i])].float().mean(0) for i in vocab.ids.values()]
+    pieces = [torch.tensor(vocab.part_pieces[i], device=weight.device) for i in vocab.ids.values()]
+    rows = [weight[p].float().mean(0) for p in pieces]
     return torch.stack(rows).to(weight.dtype)
 
 
@@ -482,8 +521,9 @@ def default_rows(model, vocab: HyperwordVocab, old_rows: int) -> list:
     ids = torch.tensor(list(vocab.ids.values()))
     out = []
     for w in embedding_matrices(model):
-        r = w[ids].detach().clone()
-        inside = ids < old_rows
+        here = ids.to(w.device)
+        r = w[here].detach().clone()
+        inside = here < old_rows
         if inside.any():
             r[inside] = w[:old_rows].float().mean(0).to(w.dtype)
         out.append(r)
@@ -496,7 +536,7 @@ def set_rows(model, vocab: HyperwordVocab, rows: list) -> None:
     ids = torch.tensor(list(vocab.ids.values()))
     with torch.no_grad():
         for w, r in zip(embedding_matrices(model), rows):
-            w[ids] = r
+            w[ids.to(w.device)] = r
 
 
 # --------------------------------------------------------------------------------------
@@ -514,7 +554,8 @@ def score_texts(model, tokenizer, texts: Iterable[str], track_ids: Iterable[int]
 
     sep = separator_id(tokenizer)
     vocab = model.get_output_embeddings().weight.shape[0]
-    track = torch.tensor(sorted(set(track_ids)), dtype=torch.long)
+    device = model_device(model)
+    track = torch.tensor(sorted(set(track_ids)), dtype=torch.long, device=device)
     windows: list[list[int]] = []
     n_bytes = 0
     for t in texts:
@@ -539,6 +580,7 @@ def score_texts(model, tokenizer, texts: Iterable[str], track_ids: Iterable[int]
             for r, w in enumerate(chunk):
                 ids[r, : len(w)] = torch.tensor(w)
                 mask[r, : len(w)] = 1
+            ids, mask = ids.to(device), mask.to(device)
             logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
             target = ids[:, 1:]
             valid = mask[:, 1:].bool()
@@ -560,6 +602,11 @@ def score_texts(model, tokenizer, texts: Iterable[str], track_ids: Iterable[int]
         "hyperword_nll": tracked_nll / tracked if tracked else None,
         "hyperword_targets": tracked,
     }
+
+
+def model_device(model):
+    """The device of a model's first parameter (where its inputs go)."""
+    return next(model.parameters()).device
 
 
 def roundtrip(tokenizer, texts: Iterable[str], examples: int = 3) -> dict[str, Any]:
@@ -585,7 +632,7 @@ def emission(model, tokenizer, prompts: Iterable[str], hyperword_ids: Iterable[i
     generated = emitted = with_any = 0
     model.eval()
     for prompt in prompts:
-        ids = torch.tensor([[sep] + encode(tokenizer, prompt)])
+        ids = torch.tensor([[sep] + encode(tokenizer, prompt)], device=model_device(model))
         with torch.no_grad():
             out = model.generate(
                 input_ids=ids,
@@ -648,6 +695,167 @@ class StopSignals:
     def __exit__(self, *exc) -> None:
         for sig, old in self._old.items():
             signal.signal(sig, old)
+
+
+# --------------------------------------------------------------------------------------
+# Device and processes
+# --------------------------------------------------------------------------------------
+
+LAUNCH_VARS = ("ACCELERATE_USE_CPU", "ACCELERATE_MIXED_PRECISION", "ACCELERATE_DYNAMO_BACKEND", "LOCAL_RANK")
+
+
+def launched_by_accelerate(env: dict[str, str] | None = None) -> bool:
+    """True under ``accelerate launch`` (it sets ``ACCELERATE_*``) or torchrun (``LOCAL_RANK``, ``WORLD_SIZE`` > 1)."""
+    env = os.environ if env is None else env
+    try:
+        world = int(env.get("WORLD_SIZE", "1"))
+    except ValueError:
+        world = 1
+    return world > 1 or any(k in env for k in LAUNCH_VARS)
+
+
+def _launch_rank() -> int:
+    """This process's global rank as the launcher set it (0 when not launched), before any setup."""
+    try:
+        return int(os.environ.get("RANK", "0"))
+    except ValueError:
+        return 0
+
+
+class _Discard:
+    """The event stream of a process that is not the main one: nothing reaches stdout."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+class Runtime:
+    """Where the job runs: a device, and the accelerator and process group when there is one.
+
+    Without an accelerator every collective is the identity, so a plain process behaves as before."""
+
+    def __init__(self, device, accelerator=None):
+        self.device = device
+        self.accelerator = accelerator
+        self.rank = accelerator.process_index if accelerator is not None else 0
+        self.world = accelerator.num_processes if accelerator is not None else 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.world > 1
+
+    def describe(self) -> str:
+        how = "accelerate" if self.accelerator is not None else "plain"
+        return f"{self.device} ({how}, {self.world} process{'es' if self.world > 1 else ''})"
+
+    def shard(self, indices: list[int]) -> list[int]:
+        """This process's blocks of a step: a function of (seed, step, rank) like the step's indices."""
+        return indices[self.rank :: self.world] if self.distributed else indices
+
+    def prepare(self, model):
+        return self.accelerator.prepare(model) if self.accelerator is not None else model
+
+    def backward(self, loss) -> None:
+        if self.accelerator is not None:
+            self.accelerator.backward(loss)
+        else:
+            loss.backward()
+
+    def sum(self, value):
+        """Sum of a scalar tensor over processes."""
+        if not self.distributed:
+            return value
+        from accelerate.utils import reduce
+
+        return reduce(value, reduction="sum")
+
+    def main_says(self, flag: bool) -> bool:
+        """The main process's flag, on every process (the stop decision)."""
+        if not self.distributed:
+            return flag
+        import torch
+        from accelerate.utils import broadcast
+
+        return bool(broadcast(torch.tensor([int(flag)], device=self.device), from_process=0).item())
+
+    def main_value(self, value: Any) -> Any:
+        """Any picklable value of the main process, on every process."""
+        if not self.distributed:
+            return value
+        from accelerate.utils import broadcast_object_list
+
+        return broadcast_object_list([value], from_process=0)[0]
+
+    def gather(self, value: Any) -> list[Any]:
+        """One picklable value per process, in rank order, on every process."""
+        if not self.distributed:
+            return [value]
+        from accelerate.utils import gather_object
+
+        return list(gather_object([value]))
+
+    def barrier(self) -> None:
+        if self.distributed:
+            self.accelerator.wait_for_everyone()
+
+    def rng_state(self) -> dict[str, Any]:
+        """This process's torch RNG states (CPU, and CUDA when training there)."""
+        import torch
+
+        cuda = torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None
+        return {"cpu": torch.get_rng_state(), "cuda": cuda}
+
+    def set_rng_state(self, saved: dict[str, Any]) -> None:
+        import torch
+
+        torch.set_rng_state(saved["cpu"])
+        if self.device.type == "cuda" and saved.get("cuda") is not None:
+            torch.cuda.set_rng_state(saved["cuda"], self.device)
+
+
+def make_runtime(job: Job) -> Runtime:
+    """The device the job asks for; through ``accelerate.Accelerator`` when asked or launched by it."""
+    import torch
+
+    has_cuda = torch.cuda.is_available()
+    if job.device == "cuda" and not has_cuda:
+        raise BridgeError(
+            "job.device: cuda was asked for but torch.cuda.is_available() is false (a CPU build of torch, or no "
+            "GPU); install the CUDA build with `python3 packages/train-bridge/python/bootstrap.py --cuda`",
+            "bad-job",
+        )
+    if not (job.accelerate or launched_by_accelerate()):
+        return Runtime(torch.device("cuda" if job.device == "cuda" or (job.device == "auto" and has_cuda) else "cpu"))
+    from accelerate import Accelerator
+
+    with events.redirect_stdout_to_stderr():
+        accelerator = Accelerator(cpu=job.device == "cpu" or not has_cuda)
+    if job.device == "cuda" and accelerator.device.type != "cuda":
+        raise BridgeError(
+            f"job.device: cuda was asked for but accelerate runs on {accelerator.device} (launched with --cpu?)",
+            "bad-job",
+        )
+    device = accelerator.device
+    rt = Runtime(torch.device("cpu") if device.type == "cpu" else device, accelerator)
+    if job.batch_size < rt.world:
+        raise BridgeError(
+            f"job.batch_size: {job.batch_size} is smaller than the {rt.world} processes; each needs a block per step",
+            "bad-job",
+        )
+    return rt
+
+
+def _rank_seed(seed: int, rank: int, step: int) -> int:
+    """Dropout seed of a process > 0 that has no saved RNG state (a fresh start, or another process count)."""
+    blob = hashlib.sha256(f"{seed}:{rank}:{step}".encode()).digest()
+    return int.from_bytes(blob[:8], "little") & ((1 << 63) - 1)
 
 
 # --------------------------------------------------------------------------------------
@@ -734,8 +942,18 @@ def trainable_parameters(model) -> dict[str, Any]:
     return {n: p for n, p in model.named_parameters() if p.requires_grad}
 
 
-def save_checkpoint(job: Job, model, optimizer, scheduler, step: int, state: dict[str, Any]) -> Path:
-    """Write ``checkpoints/step-N`` atomically: trainable rows and LoRA, optimizer, scheduler, RNG, history."""
+def save_checkpoint(
+    job: Job,
+    model,
+    optimizer,
+    scheduler,
+    step: int,
+    state: dict[str, Any],
+    rank_rng: list[dict[str, Any]] | None = None,
+) -> Path:
+    """Write ``checkpoints/step-N`` atomically: trainable rows and LoRA, optimizer, scheduler, RNG, history.
+
+    ``rank_rng``: every process's torch RNG states (several processes, or CUDA); a plain CPU run has none."""
     import torch
     from safetensors.torch import save_file
 
@@ -743,9 +961,11 @@ def save_checkpoint(job: Job, model, optimizer, scheduler, step: int, state: dic
     folder.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".step-{step}.partial-", dir=folder))
     try:
-        tensors = {n: p.detach().contiguous().clone() for n, p in trainable_parameters(model).items()}
+        tensors = {n: p.detach().to("cpu").contiguous().clone() for n, p in trainable_parameters(model).items()}
         save_file(tensors, str(work / "trainable.safetensors"))
         optim = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state()}
+        if rank_rng is not None:
+            optim["rank_rng"] = rank_rng
         torch.save(optim, work / "optim.pt")
         body = {**state, "step": step, "rng": _rng_state(), "written": _now()}
         (work / "state.json").write_text(json.dumps(body, ensure_ascii=False) + "\n", "utf-8")
@@ -761,8 +981,13 @@ def save_checkpoint(job: Job, model, optimizer, scheduler, step: int, state: dic
     return dest
 
 
-def load_checkpoint(path: Path, model, optimizer, scheduler) -> dict[str, Any]:
-    """Restore a checkpoint into a freshly built model/optimizer/scheduler; returns its state.json."""
+def load_checkpoint(
+    path: Path, model, optimizer, scheduler, rt: Runtime | None = None, seed: int = 0
+) -> dict[str, Any]:
+    """Restore a checkpoint into a freshly built model/optimizer/scheduler; returns its state.json.
+
+    With ``rt``: this process's own RNG state when the checkpoint has one for its rank (same process
+    count), else rank 0 takes the main state and the others a seed of (seed, rank, step)."""
     import torch
     from safetensors.torch import load_file
 
@@ -774,10 +999,18 @@ def load_checkpoint(path: Path, model, optimizer, scheduler) -> dict[str, Any]:
     with torch.no_grad():
         for n, p in params.items():
             p.copy_(saved[n])
-    rest = torch.load(path / "optim.pt", weights_only=True)
+    rest = torch.load(path / "optim.pt", weights_only=True, map_location="cpu")
     optimizer.load_state_dict(rest["optimizer"])
     scheduler.load_state_dict(rest["scheduler"])
     _set_rng_state(state["rng"], rest["torch_rng"])
+    if rt is not None:
+        ranks = rest.get("rank_rng")
+        if ranks is not None and len(ranks) == rt.world:
+            rt.set_rng_state(ranks[rt.rank])
+        elif ranks is not None and rt.rank == 0:
+            rt.set_rng_state(ranks[0])
+        elif rt.rank > 0:
+            torch.manual_seed(_rank_seed(seed, rt.rank, int(state["step"])))
     return state
 
 
@@ -827,8 +1060,9 @@ def _base_manifest(base_dir: Path) -> dict[str, Any]:
         return {}
 
 
-def load_base(job: Job, quantized: bool):
-    """The base model (float32, or 4-bit through bitsandbytes) and its tokenizer, from local files only."""
+def load_base(job: Job, quantized: bool, device=None):
+    """The base model (float32, or 4-bit through bitsandbytes) and its tokenizer, from local files only,
+    on ``device`` (default: where transformers loads it, the CPU)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -839,9 +1073,13 @@ def load_base(job: Job, quantized: bool):
         kwargs["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.float32
         )
+        if device is not None and device.type != "cpu":
+            kwargs["device_map"] = {"": device}  # a 4-bit model is placed when loaded, never moved
     with events.redirect_stdout_to_stderr():
         tokenizer = AutoTokenizer.from_pretrained(str(job.base_dir), local_files_only=True)
         model = AutoModelForCausalLM.from_pretrained(str(job.base_dir), **kwargs)
+    if device is not None and not quantized:
+        model.to(device)
     if quantized:
         from peft import prepare_model_for_kbit_training
 
@@ -876,14 +1114,14 @@ def lora_config(job: Job, model, vocab: HyperwordVocab | None):
     )
 
 
-def build(job: Job, quantized: bool, measure: bool) -> dict[str, Any]:
-    """Base → bits per byte (optional) → added tokens, resized and initialised → PEFT model.
+def build(job: Job, quantized: bool, measure: bool, device=None) -> dict[str, Any]:
+    """Base → bits per byte (optional) → added tokens, resized and initialised → PEFT model, on ``device``.
 
     Every RNG draw here happens in the same order on a fresh start and on resume."""
     from peft import get_peft_model
 
     seed_all(job.seed)
-    model, tokenizer = load_base(job, quantized)
+    model, tokenizer = load_base(job, quantized, device)
     measures: dict[str, Any] = {}
     if measure:
         events.log(f"scoring {len(job.heldout_texts)} held-out texts with the base model")
@@ -954,18 +1192,25 @@ def make_optimizer(job: Job, model):
     return optimizer, scheduler
 
 
-def train(job: Job, stop: StopSignals) -> dict[str, Any]:
-    """Train (or resume) and return what the final phase needs."""
+def train(job: Job, stop: StopSignals, rt: Runtime | None = None) -> dict[str, Any]:
+    """Train (or resume) and return what the final phase needs (on every process; only the main one
+    writes checkpoints and events)."""
     import torch
 
+    rt = rt or make_runtime(job)
     ckdir = checkpoints_dir(job)
-    _clean_partials(ckdir)
-    resume_from = latest_checkpoint(ckdir) if job.resume else None
-    if job.resume and resume_from is None:
-        events.log("resume requested but no checkpoint found; starting from step 0")
-    if not job.resume and ckdir.exists():
-        events.log(f"resume is false: removing old checkpoints in {ckdir}", "warn")
-        shutil.rmtree(ckdir)
+    resume_from = None
+    if rt.main:
+        _clean_partials(ckdir)
+        resume_from = latest_checkpoint(ckdir) if job.resume else None
+        if job.resume and resume_from is None:
+            events.log("resume requested but no checkpoint found; starting from step 0")
+        if not job.resume and ckdir.exists():
+            events.log(f"resume is false: removing old checkpoints in {ckdir}", "warn")
+            shutil.rmtree(ckdir)
+    if rt.distributed:
+        found = rt.main_value(str(resume_from) if resume_from is not None else None)
+        resume_from = Path(found) if found is not None else None
     fingerprint = _fingerprint(job)
     if resume_from is not None:
         saved = json.loads((resume_from / "state.json").read_text("utf-8"))
@@ -977,7 +1222,7 @@ def train(job: Job, stop: StopSignals) -> dict[str, Any]:
             )
 
     t_setup = time.perf_counter()
-    built = build(job, quantized=job.qlora, measure=resume_from is None)
+    built = build(job, quantized=job.qlora, measure=resume_from is None and rt.main, device=rt.device)
     setup_seconds = time.perf_counter() - t_setup
     model, tokenizer, vocab = built["model"], built["tokenizer"], built["vocab"]
     optimizer, scheduler = make_optimizer(job, model)
@@ -994,15 +1239,19 @@ def train(job: Job, stop: StopSignals) -> dict[str, Any]:
     }
     step = 0
     if resume_from is not None:
-        state = {**state, **load_checkpoint(resume_from, model, optimizer, scheduler)}
+        state = {**state, **load_checkpoint(resume_from, model, optimizer, scheduler, rt, job.seed)}
         state.pop("rng", None)
         step = int(state["step"])
         events.log(f"resumed from {resume_from} (step {step}/{job.steps})")
+    elif rt.rank > 0:
+        torch.manual_seed(_rank_seed(job.seed, rt.rank, 0))  # dropout masks of its own
+    keep_rng = rt.distributed or rt.device.type == "cuda"  # a plain CPU run keeps the one torch_rng
     events.log(
-        f"training {job.steps} steps: {len(blocks)} blocks of {len(blocks[0])} tokens, batch {job.batch_size}, "
-        f"{n_trainable} trainable parameters, {len(vocab.ids) if vocab else 0} hyperword tokens"
+        f"training {job.steps} steps on {rt.describe()}: {len(blocks)} blocks of {len(blocks[0])} tokens, "
+        f"batch {job.batch_size}, {n_trainable} trainable parameters, {len(vocab.ids) if vocab else 0} hyperword tokens"
     )
 
+    forward = rt.prepare(model)
     last_ckpt: Path | None = resume_from
     session_seconds = 0.0
     session_steps = 0
@@ -1011,11 +1260,20 @@ def train(job: Job, stop: StopSignals) -> dict[str, Any]:
     events.progress(TASK, step, job.steps, "steps")
     while step < job.steps:
         t0 = time.perf_counter()
-        batch = torch.tensor([blocks[i] for i in order.indices(step + 1)])
-        loss = model(input_ids=batch, labels=batch).loss
-        if not torch.isfinite(loss):
-            raise BridgeError(f"loss is {float(loss)} at step {step + 1}; lower optimizer.lr", "train-diverged")
-        loss.backward()
+        indices = order.indices(step + 1)
+        mine = rt.shard(indices)
+        batch = torch.tensor([blocks[i] for i in mine], device=rt.device)
+        loss = forward(input_ids=batch, labels=batch).loss
+        if rt.distributed:
+            # DDP averages gradients over processes: weighting each by its share of the batch makes
+            # the average the gradient of the whole batch (equal-length blocks, so equal token counts)
+            loss = loss * (len(mine) * rt.world / len(indices))
+            whole = rt.sum(loss.detach() / rt.world)
+        else:
+            whole = loss.detach()
+        if not torch.isfinite(whole):
+            raise BridgeError(f"loss is {float(whole)} at step {step + 1}; lower optimizer.lr", "train-diverged")
+        rt.backward(loss)
         if job.optimizer.max_grad_norm > 0:
             torch.nn.utils.clip_grad_norm_(params, job.optimizer.max_grad_norm)
         lr = scheduler.get_last_lr()[0]
@@ -1026,10 +1284,10 @@ def train(job: Job, stop: StopSignals) -> dict[str, Any]:
         dt = time.perf_counter() - t0
         session_seconds += dt
         session_steps += 1
-        tokens = int(batch.numel())
+        tokens = len(indices) * len(blocks[0])
         state["train_seconds"] += dt
         state["train_tokens"] += tokens
-        value = float(loss.detach())
+        value = float(whole)
         state["history"].append({"step": step, "loss": value, "lr": lr, "tokens": tokens, "seconds": round(dt, 4)})
         eta = session_seconds / session_steps * (job.steps - step)
         events.progress(TASK, step, job.steps, "steps")
@@ -1044,14 +1302,19 @@ def train(job: Job, stop: StopSignals) -> dict[str, Any]:
             "eta_s": round(eta, 1),
         }
         events.emit({"type": "log", "level": "debug", "message": json.dumps(metrics)})
-        stopping = stop.requested  # read once: a signal arriving later is seen after the next step
+        # read once: a signal arriving later is seen after the next step; the main process decides for all
+        stopping = rt.main_says(stop.requested)
         if step % job.checkpoint_every == 0 or step == job.steps or stopping:
-            last_ckpt = save_checkpoint(job, model, optimizer, scheduler, step, state)
-            events.checkpoint(str(last_ckpt), step, loss=value)
-            events.log(
-                f"step {step}/{job.steps}: loss {value:.4f}, {tokens / dt:.0f} tokens/s, ETA {eta:.0f} s; "
-                f"checkpoint {last_ckpt.name}"
-            )
+            rank_rng = rt.gather(rt.rng_state()) if keep_rng else None
+            if rt.main:
+                last_ckpt = save_checkpoint(job, model, optimizer, scheduler, step, state, rank_rng)
+                events.checkpoint(str(last_ckpt), step, loss=value)
+                events.log(
+                    f"step {step}/{job.steps}: loss {value:.4f}, {tokens / dt:.0f} tokens/s, ETA {eta:.0f} s; "
+                    f"checkpoint {last_ckpt.name}"
+                )
+            else:
+                last_ckpt = checkpoints_dir(job) / f"step-{step}"
         if stopping:
             events.log(
                 f"stopped at step {step}/{job.steps}; checkpoint {last_ckpt}; "
@@ -1059,7 +1322,7 @@ def train(job: Job, stop: StopSignals) -> dict[str, Any]:
             )
             raise Cancelled(step, last_ckpt)
     stop.deferring = False
-    del optimizer, scheduler
+    del optimizer, scheduler, forward
     timings = {"setup_s": round(setup_seconds, 1), "train_session_s": round(session_seconds, 1)}
     return {**built, "state": state, "resumed_from": str(resume_from) if resume_from else None, "timings": timings}
 
@@ -1072,11 +1335,14 @@ def merged_model(job: Job, trained: dict[str, Any]):
     peft_model = trained["model"]
     if job.qlora:
         adapter = get_peft_model_state_dict(peft_model)
-        fp32 = build(job, quantized=False, measure=False)["model"]
+        fp32 = build(job, quantized=False, measure=False, device=model_device(peft_model))["model"]
         set_peft_model_state_dict(fp32, adapter)
         peft_model = fp32
     peft_model.eval()
-    probe = torch.tensor([[separator_id(trained["tokenizer"])] + encode(trained["tokenizer"], job.heldout_texts[0])[:32]])
+    probe = torch.tensor(
+        [[separator_id(trained["tokenizer"])] + encode(trained["tokenizer"], job.heldout_texts[0])[:32]],
+        device=model_device(peft_model),
+    )
     with torch.no_grad():
         before = peft_model(input_ids=probe).logits
         merged = peft_model.merge_and_unload()
@@ -1151,20 +1417,28 @@ def _write_json_atomic(path: Path, body: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def run(job: Job, stop: StopSignals) -> dict[str, Any]:
-    """The whole job: train or resume, then adapter, merged model, checks, training.json."""
+def run(job: Job, stop: StopSignals, rt: Runtime | None = None) -> dict[str, Any]:
+    """The whole job: train or resume, then adapter, merged model, checks, training.json.
+
+    ``rt`` (default: ``make_runtime(job)``) says on which device and in how many processes; the final
+    phase is the main process's, the others return after training."""
     import torch
 
     check_base_dir(job.base_dir)
     if job.qlora:
         check_qlora()
+    rt = rt or make_runtime(job)
     if job.threads is not None:
-        torch.set_num_threads(job.threads)
-    job.out_dir.mkdir(parents=True, exist_ok=True)
-    _clean_partials(job.out_dir)
+        torch.set_num_threads(job.threads)  # after accelerate, which may set its own count on CPUs
+    if rt.main:
+        job.out_dir.mkdir(parents=True, exist_ok=True)
+        _clean_partials(job.out_dir)
 
     t_start = time.perf_counter()
-    trained = train(job, stop)
+    trained = train(job, stop, rt)
+    if not rt.main:
+        history = trained["state"]["history"]
+        return {"rank": rt.rank, "processes": rt.world, "steps": job.steps, "final_loss": history[-1]["loss"]}
     state, tokenizer, vocab, timings = trained["state"], trained["tokenizer"], trained["vocab"], trained["timings"]
     final_task = "finish"
     events.progress(final_task, 0, 4, "steps")
@@ -1245,6 +1519,8 @@ def run(job: Job, stop: StopSignals) -> dict[str, Any]:
         "resumed_from": trained["resumed_from"],
         "peak_rss_mb": _peak_rss_mb(),
         "timings": timings,
+        "device": str(rt.device),
+        "processes": rt.world,
     }
     training = {
         "schemaVersion": 1,
@@ -1259,6 +1535,8 @@ def run(job: Job, stop: StopSignals) -> dict[str, Any]:
         "roundtrip": lineage["checks"]["roundtrip"],
         "peak_rss_mb": result["peak_rss_mb"],
         "timings": timings,
+        "device": str(rt.device),
+        "processes": rt.world,
         "merged_sha256": manifest["sha256"],
         "versions": _versions(),
         "created": _now(),
@@ -1297,6 +1575,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hyperwords_bridge.finetune", description=__doc__.split("\n\n")[0])
     parser.add_argument("--job", type=Path, help="read the JSON job from this file instead of stdin")
     args = parser.parse_args(argv)
+    if _launch_rank() != 0:
+        events.set_stream(_Discard())  # only the main process speaks on stdout; logs still go to stderr
     with StopSignals() as stop:
         try:
             job = parse_job(read_job(args))

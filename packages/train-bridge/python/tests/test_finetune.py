@@ -423,3 +423,84 @@ def test_smollm2_short_run(tmp_path):
     )
     assert result["roundtrip"]["failures"] == 0 and result["added_tokens"] == 3
     assert math.isfinite(result["final_loss"]) and result["bpb_tuned"] < 1.5 * result["bpb_base"]
+
+
+# ---------------------------------------------------------------------------- devices and accelerate
+
+
+def _accelerate_launch(
+    job_file: Path, processes: int = 1, timeout: float = 600, mode: str = "--cpu"
+) -> tuple[int, list[dict], str]:
+    """The worker under ``accelerate launch --cpu`` (one process: accelerate's CPU launcher never starts
+    more; ``mode="--multi_gpu"`` starts several through torchrun, gloo on a CPU-only torch): exit code,
+    the events on stdout, stderr."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"}
+    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(name, None)
+    cmd = [
+        sys.executable, "-m", "accelerate.commands.launch",
+        "--num_processes", str(processes), "--num_machines", "1", mode,
+        "--mixed_precision", "no", "--dynamo_backend", "no", "--num_cpu_threads_per_process", "1",
+        "-m", "hyperwords_bridge.finetune", "--job", str(job_file),
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=PYTHON_DIR, env=env, capture_output=True, text=True, timeout=timeout)
+    return proc.returncode, [json.loads(line) for line in proc.stdout.splitlines()], proc.stderr
+
+
+def _contract(got: list[dict]) -> list[tuple]:
+    """What the TypeScript side reads from a run's events, without timings, paths and log text."""
+    shape = []
+    for e in got:
+        if e["type"] == "progress":
+            shape.append(("progress", e["task"], e["done"], e["total"], e["unit"]))
+        elif e["type"] == "log" and e["level"] == "debug":
+            m = json.loads(e["message"])
+            shape.append(("train-step", m["step"], m["total"], m["tokens"], sorted(m)))
+        elif e["type"] == "checkpoint":
+            shape.append(("checkpoint", e["step"], Path(e["path"]).name))
+        elif e["type"] == "artifact":
+            shape.append(("artifact", e["kind"]))
+        elif e["type"] != "log":
+            shape.append((e["type"], sorted(e.get("result", {}))))
+    return shape
+
+
+def test_device_field_and_launch_detection(tmp_path):
+    assert ft.parse_job(_job(tmp_path / "base", tmp_path / "out")).device == "auto"
+    with pytest.raises(BridgeError, match=r"^job\.device: "):
+        ft.parse_job(_job(tmp_path / "base", tmp_path / "out", device="gpu"))
+    assert not ft.launched_by_accelerate({})
+    assert not ft.launched_by_accelerate({"WORLD_SIZE": "1"})
+    assert ft.launched_by_accelerate({"ACCELERATE_USE_CPU": "True"})
+    assert ft.launched_by_accelerate({"WORLD_SIZE": "2", "RANK": "1"})
+    rt = ft.make_runtime(ft.parse_job(_job(tmp_path / "base", tmp_path / "out", device="cpu")))
+    assert (rt.device.type, rt.world, rt.accelerator) == ("cpu", 1, None)
+    assert rt.shard([5, 1, 4]) == [5, 1, 4] and rt.main_says(True) and rt.sum(3) == 3
+    asked = ft.make_runtime(ft.parse_job(_job(tmp_path / "base", tmp_path / "out", device="cpu", accelerate=True)))
+    assert (asked.device.type, asked.world, asked.main) == ("cpu", 1, True) and asked.accelerator is not None
+    if not torch.cuda.is_available():
+        with pytest.raises(BridgeError, match=r"^job\.device: cuda was asked for") as err:
+            ft.make_runtime(ft.parse_job(_job(tmp_path / "base", tmp_path / "out", device="cuda")))
+        assert err.value.code == "bad-job"
+
+
+def test_accelerate_launch_single_cpu_process_matches_plain_run(tied_base, tmp_path, event_stream):
+    """The `full` profile's multi-GPU path, checked on CPU with one process (`accelerate launch --cpu`)."""
+    plain_job = tmp_path / "plain.json"
+    plain_job.write_text(json.dumps(_job(tied_base, tmp_path / "plain", device="cpu", threads=1)))
+    assert ft.main(["--job", str(plain_job)]) == 0
+    plain = event_stream()
+
+    launched_job = tmp_path / "launched.json"
+    launched_job.write_text(json.dumps(_job(tied_base, tmp_path / "launched", device="cpu", threads=1)))
+    code, launched, stderr = _accelerate_launch(launched_job)
+    assert code == 0, stderr[-3000:]
+    assert launched[-1]["type"] == "done", stderr[-3000:]
+    assert _contract(launched) == _contract(plain)
+    a, b = plain[-1]["result"], launched[-1]["result"]
+    assert (a["device"], a["processes"], b["device"], b["processes"]) == ("cpu", 1, "cpu", 1)
+    assert abs(a["final_loss"] - b["final_loss"]) < 1e-3, (a["final_loss"], b["final_loss"])
+    assert b["bpb_tuned"] == pytest.approx(a["bpb_tuned"], abs=1e-3)
+    assert any("accelerate, 1 process" in e["message"] for e in launched if e["type"] == "log")
+    curve = json.loads((tmp_path / "launched" / "training.json").read_text())["loss_curve"]
+    assert len(curve) == 6 and curve[-1]["loss"] == b["final_loss"]
