@@ -62,7 +62,7 @@ export default defineConfig({
       generated: 500,
       seed: 1
     },
-    finetune: { steps: 120, batchSize: 4, seqLen: 64 }
+    finetune: { steps: 60, batchSize: 4, seqLen: 64, checkpointEvery: 20 }
   }),
   profiles: {
     quick: {

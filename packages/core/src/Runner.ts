@@ -449,6 +449,11 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
             reportsDir: loaded.reportsDir,
             projectDir: loaded.projectDir
           }).pipe(
+            Effect.onInterrupt(() =>
+              Effect.sync(() =>
+                progress.log(`■ ${stage.id}: stopped; nothing partial was kept — rerun to continue`)
+              )
+            ),
             Effect.catchCause((cause) =>
               Effect.gen(function* () {
                 if (Cause.hasInterrupts(cause)) return yield* Effect.failCause(cause)

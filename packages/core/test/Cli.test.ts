@@ -146,6 +146,7 @@ describe("hyperwords CLI", () => {
     run.child.kill("SIGINT")
     const r = await run.done
     expect(r.code).not.toBe(0)
+    expect(r.stdout + r.stderr).toMatch(/■ write: stopped; nothing partial was kept — rerun to continue/)
     expect(existsSync(join(dir, ".hyperwords", "LOCK"))).toBe(false)
     expect(stagingFiles(dir)).toBe(0)
     const artifacts = join(dir, ".hyperwords", "artifacts")

@@ -223,13 +223,23 @@ export const finetuneStage = (
           name: `${ctx.stage}-${ctx.key.slice(0, 12)}`,
           ...(process.env.HYPERWORDS_THREADS ? { threads: Number(process.env.HYPERWORDS_THREADS) } : {})
         }
-        const trained = yield* bridge.run({
-          label: ctx.stage,
-          module: "hyperwords_bridge.finetune",
-          args: [],
-          input: job,
-          graceSeconds: 120
-        })
+        const trained = yield* bridge
+          .run({
+            label: ctx.stage,
+            module: "hyperwords_bridge.finetune",
+            args: [],
+            input: job,
+            graceSeconds: 120
+          })
+          .pipe(
+            Effect.onInterrupt(() =>
+              Effect.sync(() =>
+                progress.log(
+                  `  ${ctx.stage}: stopped; the worker writes a checkpoint under ${work} — rerun the pipeline to resume from it`
+                )
+              )
+            )
+          )
         const r = trained.result as Record<string, unknown>
         const merged = String(r.merged_dir ?? join(work, "merged"))
 
