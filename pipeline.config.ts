@@ -8,26 +8,23 @@ import { defineConfig, Hash, plannedStage } from "@hyperwords/core"
 import { corpusCommands, generateStage } from "@hyperwords/corpus"
 import { embedStage } from "@hyperwords/corpus/EmbedStage"
 import { evalCommands } from "@hyperwords/eval"
+import associativeBreadth from "@hyperwords/metric-associative-breadth"
+import coherence from "@hyperwords/metric-coherence"
 import hyperwordUsage from "@hyperwords/metric-hyperword-usage"
+import imageability from "@hyperwords/metric-imageability"
+import resonance from "@hyperwords/metric-resonance"
 import { generateCommand } from "@hyperwords/models"
+import { probeCommands, probeStage } from "@hyperwords/probe"
 import { Commands, FinetuneStage, ModelsStage, Paths } from "@hyperwords/train-bridge"
 
 /** The metric plugins, registered explicitly. */
-const metrics = [hyperwordUsage]
+const metrics = [associativeBreadth, imageability, resonance, coherence, hyperwordUsage]
 
 /** The tuned version: hyperwords as added tokens from their parts, LoRA rank 8. */
 const finetune = FinetuneStage.finetuneStage()
 
-const probe = plannedStage({
-  id: "probe",
-  description: "per-layer measurements and the visual report, base against tuned",
-  inputs: {
-    hyperwords: { stage: "generate", output: "hyperwords" },
-    model: { stage: "finetune", output: "model" }
-  },
-  outputs: { report: "ProbeReport" },
-  plannedIn: "issue #6"
-})
+/** The probe report: every layer of the base and the tuned version on hyperwords, phrases and controls. */
+const probe = probeStage
 
 const evaluate = plannedStage({
   id: "evaluate",
@@ -69,10 +66,17 @@ export default defineConfig({
       models: { model: "smollm2-135m" },
       generate: { maxWords: 3, generated: 60 },
       embed: { maxRecords: 60, layoutIterations: 60 },
-      finetune: { steps: 30, checkpointEvery: 10 }
+      finetune: { steps: 30, checkpointEvery: 10 },
+      probe: { items: 8, patchscopeLayers: 4 }
     },
     full: { embed: { batchSize: 32 } }
   },
   runtime: () => ({ pythonLock: Hash.sha256(readFileSync(Paths.constraintsFile)) }),
-  commands: [Commands.modelsCommand, generateCommand, ...corpusCommands, ...evalCommands({ metrics })]
+  commands: [
+    Commands.modelsCommand,
+    generateCommand,
+    ...corpusCommands,
+    ...probeCommands,
+    ...evalCommands({ metrics })
+  ]
 })

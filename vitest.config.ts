@@ -36,8 +36,13 @@ export default defineConfig({
       project("train-bridge", "packages/train-bridge"),
       project("models", "packages/models"),
       project("corpus", "packages/corpus"),
+      project("probe", "packages/probe"),
       project("eval", "packages/eval"),
-      project("metric-hyperword-usage", "plugins/metric-hyperword-usage")
+      project("metric-hyperword-usage", "plugins/metric-hyperword-usage"),
+      project("metric-associative-breadth", "plugins/metric-associative-breadth"),
+      project("metric-imageability", "plugins/metric-imageability"),
+      project("metric-resonance", "plugins/metric-resonance"),
+      project("metric-coherence", "plugins/metric-coherence")
     ]
   }
 })

@@ -114,7 +114,11 @@ def bench_probe(model_dir: Path, job: dict) -> dict:
         t0 = time.perf_counter()
         run()
         seconds.append(time.perf_counter() - t0)
-    return {"seconds": seconds, "threads": torch.get_num_threads()}
+    import resource
+
+    # ru_maxrss is in kilobytes on Linux
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds": seconds, "threads": torch.get_num_threads(), "peak_rss_mb": peak}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,16 +1,20 @@
 /**
  * `pnpm bench [SUITE]`: benchmark suites that print ratio tables against anchors measured in the
- * same run. Suites: engine, models, corpus.
+ * same run. Suites: engine, models, corpus, probe, train.
  */
 import { corpusSuite } from "./corpus.ts"
 import { engineSuite } from "./engine.ts"
 import { modelsOptions, modelsSuite } from "./models.ts"
+import { probeOptions, probeSuite } from "./probe.ts"
+import { trainOptions, trainSuite } from "./train.ts"
 
 const suites: Record<string, () => Promise<string>> = {
   engine: () =>
     engineSuite({ runs: Number(process.env.BENCH_RUNS ?? 5), gigabytes: Number(process.env.BENCH_GB ?? 1) }),
   models: () => modelsSuite(modelsOptions()),
-  corpus: () => corpusSuite({ runs: Number(process.env.BENCH_RUNS ?? 3) })
+  corpus: () => corpusSuite({ runs: Number(process.env.BENCH_RUNS ?? 3) }),
+  probe: () => probeSuite(probeOptions()),
+  train: () => trainSuite(trainOptions())
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))

@@ -1,0 +1,154 @@
+/** `hyperwords probe WORD --model NAME|DIR [--parts a,b] [--base NAME|DIR] [--out DIR]`: one hyperword, layer by layer. */
+import { existsSync, readFileSync } from "node:fs"
+import { join, resolve } from "node:path"
+import { UsageError } from "@hyperwords/core/Errors"
+import { Models } from "@hyperwords/models"
+import type { Model } from "@hyperwords/models/Model"
+import { Console, Effect, Option } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import { type ModelMeasure, measureItems, type ProbeItem } from "./Measure.ts"
+import { chromiumPath, type ReportRun, writeReport } from "./Report.ts"
+
+const modelFlag = (name: string, description: string) =>
+  Flag.String(name).pipe(Flag.withDescription(description))
+
+/** Parts of a word: given, else from the exported hyperword set when it lists the word, else the word itself. */
+export const partsOf = (
+  word: string,
+  given: Option.Option<string>,
+  hyperwordsFile: string
+): Array<string> => {
+  if (Option.isSome(given))
+    return given.value
+      .split(",")
+      .map((p) => p.trim())
+      .filter((p) => p !== "")
+  if (existsSync(hyperwordsFile)) {
+    for (const line of readFileSync(hyperwordsFile, "utf8").split("\n")) {
+      if (!line.includes(word)) continue
+      try {
+        const r = JSON.parse(line) as { surface?: string; parts?: Array<string> }
+        if (r.surface === word && Array.isArray(r.parts)) return r.parts
+      } catch {}
+    }
+  }
+  return [word]
+}
+
+/** The compact text view: per layer, the norm, the lens's top token at the last position and the assembly cosines. */
+export const textView = (measure: ModelMeasure): string => {
+  const it = measure.items[0]!
+  const fused = it.conditions.fused
+  const last = fused.tokens.length - 1
+  const lines = [
+    `${measure.model}: "${fused.text}" = ${fused.tokens
+      .slice(fused.start)
+      .map((t) => JSON.stringify(t))
+      .join(" ")}`,
+    `${"layer".padStart(5)} ${"norm".padStart(9)}  ${"top lens token".padEnd(18)} ${"p".padStart(5)}  ${"~phrase".padStart(7)} ${"~parts".padStart(7)}`
+  ]
+  for (let l = 0; l <= measure.numLayers; l++) {
+    const top = JSON.stringify(fused.lensTop[l]![last]!)
+    lines.push(
+      `${String(l).padStart(5)} ${fused.norm[l]!.toFixed(1).padStart(9)}  ${top.padEnd(18)} ${Math.exp(fused.lensLogprobs[l]![last]![0]!).toFixed(2).padStart(5)}  ${it.assemblyPhrase[l]!.toFixed(3).padStart(7)} ${it.assemblyParts[l]!.toFixed(3).padStart(7)}`
+    )
+  }
+  return lines.join("\n")
+}
+
+const measureOne = (model: Model, item: ProbeItem) =>
+  Effect.tryPromise({
+    try: () => measureItems(model, [item], { seed: 1, batchSize: 2, conditions: ["fused", "phrase"] }),
+    catch: (e) =>
+      new UsageError({ detail: `probing ${model.name}: ${e instanceof Error ? e.message : String(e)}` })
+  })
+
+/** The `probe` command. */
+export const probeCommand = Command.make(
+  "probe",
+  {
+    model: modelFlag(
+      "model",
+      "the model version: a registered model (gemma-3-270m, smollm2-135m) or a model directory"
+    ).pipe(Flag.withDefault("gemma-3-270m")),
+    base: modelFlag("base", "a base model to compare against (every chart shows both)").pipe(Flag.optional),
+    parts: Flag.String("parts").pipe(
+      Flag.withDescription("the word's parts, comma-separated (default: from reports/poem_hyperwords.jsonl)"),
+      Flag.optional
+    ),
+    gloss: Flag.String("gloss").pipe(
+      Flag.withDescription("an English gloss (tracked for Russian words)"),
+      Flag.optional
+    ),
+    lang: Flag.Literals("lang", ["ru", "en"]).pipe(
+      Flag.withDescription("language of the word (default: Cyrillic is Russian, else English)"),
+      Flag.optional
+    ),
+    out: Flag.String("out").pipe(
+      Flag.withDescription("where the report goes"),
+      Flag.withDefault("reports/probe-word")
+    ),
+    png: Flag.Boolean("png").pipe(
+      Flag.withDescription("also screenshot every chart as PNG (Chromium)"),
+      Flag.withDefault(false)
+    ),
+    word: Argument.String("word")
+  },
+  (args) =>
+    Effect.gen(function* () {
+      const word = args.word.trim()
+      if (word === "") return yield* Effect.fail(new UsageError({ detail: "probe needs a word" }))
+      const parts = partsOf(word, args.parts, resolve("reports", "poem_hyperwords.jsonl"))
+      if (parts.join("") !== word && Option.isSome(args.parts))
+        yield* Console.error(`note: the parts ${parts.join("+")} do not rebuild "${word}"`)
+      const lang = Option.isSome(args.lang)
+        ? args.lang.value
+        : /\p{Script=Cyrillic}/u.test(word)
+          ? "ru"
+          : "en"
+      const item: ProbeItem = {
+        id: `${lang}:${parts.join("+")}`,
+        surface: word,
+        parts,
+        lang,
+        ...(Option.isSome(args.gloss) ? { gloss: args.gloss.value } : {})
+      }
+      const models = yield* Models
+      const names = Option.isSome(args.base)
+        ? [
+            { label: "base", name: args.base.value },
+            { label: "tuned", name: args.model }
+          ]
+        : [{ label: "model", name: args.model }]
+      const runs: Array<ReportRun> = []
+      for (const { label, name } of names) {
+        const model = yield* models.load(name)
+        // the graph opens once; what is timed is the probe of a loaded model
+        yield* Effect.tryPromise({ try: () => model.probeGraphSession(), catch: (e) => e })
+        yield* Effect.tryPromise({ try: () => model.hiddenStatesGraph(), catch: (e) => e })
+        const started = Date.now()
+        const measure = yield* measureOne(model, item)
+        const seconds = (Date.now() - started) / 1000
+        yield* Console.log(textView(measure))
+        yield* Console.log(`(${label}: probed in ${seconds.toFixed(2)}s)`)
+        runs.push({ label, measure, findings: [] })
+      }
+      const dir = resolve(args.out)
+      const png = args.png && existsSync(chromiumPath())
+      const written = yield* Effect.tryPromise({
+        try: () => writeReport({ title: `hyperwords probe: ${word}`, runs }, dir, { png }),
+        catch: (e) =>
+          new UsageError({ detail: `writing the report: ${e instanceof Error ? e.message : String(e)}` })
+      })
+      yield* Console.log(
+        `report: ${join(dir, written.html)}${written.png.length > 0 ? ` (+ ${written.png.length} PNGs)` : ""}`
+      )
+    }).pipe(Effect.provide(Models.layerScoped))
+).pipe(
+  Command.withDescription(
+    "look inside a model at one hyperword: per-layer norm, logit lens, assembly; writes an HTML report"
+  )
+)
+
+/** The package's commands, for a config's `commands` list. */
+export const probeCommands = [probeCommand] as const

@@ -1,0 +1,190 @@
+/**
+ * The `probe` stage: draws a probe set from the hyperword set, measures it layer by layer in the
+ * tuned model version and its base, runs the three literature checks in each, and writes the
+ * report (`report.html`, `report.json`, one PNG per chart), exported to `reports/probe/index.html`.
+ */
+import { existsSync, readFileSync } from "node:fs"
+import { HyperwordRecord, ModelVersion } from "@hyperwords/core/Artifacts"
+import { decodeValue } from "@hyperwords/core/Decode"
+import { Progress } from "@hyperwords/core/Progress"
+import { mulberry32 } from "@hyperwords/core/Random"
+import { defineStage } from "@hyperwords/core/Stage"
+import { loadModel } from "@hyperwords/models/Model"
+import { Effect, Result, Schema } from "effect"
+import { measureFindings } from "./Findings.ts"
+import { measureItems, type ProbeItem, spreadLayers } from "./Measure.ts"
+import { chromiumPath, type ReportRun, writeReport } from "./Report.ts"
+
+/** Params of the `probe` stage. */
+export const ProbeParams = Schema.Struct({
+  /** Hyperwords in the probe set (drawn with `seed`, multi-part items first). */
+  items: Schema.optionalKey(Schema.Int),
+  /** Seed of the draw, the nonword and shuffled controls, and the bootstrap. */
+  seed: Schema.optionalKey(Schema.Int),
+  /** Rows per probe-graph pass. */
+  batchSize: Schema.optionalKey(Schema.Int),
+  /** Layers patched in the Patchscope test (spread over the depth; 0 skips it). */
+  patchscopeLayers: Schema.optionalKey(Schema.Int),
+  /** Hyperwords in the Patchscope test. */
+  patchscopeItems: Schema.optionalKey(Schema.Int),
+  /** A part ranked within this many tokens counts as retrieved. */
+  hitRank: Schema.optionalKey(Schema.Int),
+  /** Run the literature checks. */
+  findings: Schema.optionalKey(Schema.Boolean),
+  /** Screenshot every chart as PNG with headless Chromium. */
+  png: Schema.optionalKey(Schema.Boolean)
+})
+export type ProbeParams = typeof ProbeParams.Type
+
+/** Defaults of the stage. */
+export const probeDefaults = {
+  items: 24,
+  seed: 1,
+  batchSize: 8,
+  patchscopeLayers: 8,
+  patchscopeItems: 12,
+  hitRank: 10,
+  findings: true,
+  png: true
+} as const
+
+/** The probe set: up to `count` records, those of two or more parts first, in a seeded order, as probe items. */
+export const drawItems = (
+  records: ReadonlyArray<HyperwordRecord>,
+  count: number,
+  seed: number
+): Array<ProbeItem> => {
+  const rand = mulberry32(seed)
+  const keyed = records.map((r) => ({ r, key: rand() }))
+  keyed.sort((a, b) => Number(b.r.parts.length > 1) - Number(a.r.parts.length > 1) || a.key - b.key)
+  return keyed.slice(0, count).map(({ r }) => ({
+    id: r.id,
+    surface: r.surface,
+    parts: r.parts,
+    lang: r.lang,
+    ...(r.gloss === undefined ? {} : { gloss: r.gloss })
+  }))
+}
+
+const versionOf = (data: unknown, file: string) => {
+  const v = decodeValue(ModelVersion, data, { file })
+  if (Result.isFailure(v)) return Effect.fail(v.failure)
+  const { dir, name } = v.success
+  if (dir === undefined)
+    return Effect.fail(new Error(`model ${name} has no folder to load it from (its ModelVersion has no dir)`))
+  return Effect.succeed({ ...v.success, dir })
+}
+
+/** The `probe` stage. */
+export const probeStage = defineStage<ProbeParams>({
+  id: "probe",
+  description: "per-layer measurements and the visual report, base against tuned",
+  codeVersion: "1",
+  params: ProbeParams,
+  inputs: {
+    hyperwords: { stage: "generate", output: "hyperwords" },
+    model: { stage: "finetune", output: "model" },
+    base: { stage: "models", output: "model" }
+  },
+  outputs: { report: "ProbeReport" },
+  exports: [{ output: "report", file: "report.html", to: "probe/index.html" }],
+  run: (ctx) =>
+    Effect.gen(function* () {
+      const progress = yield* Progress
+      const p = { ...probeDefaults, ...ctx.params }
+      const tuned = yield* versionOf(ctx.inputs.model!.data, "model")
+      const base = yield* versionOf(ctx.inputs.base!.data, "base")
+
+      const set = ctx.inputs.hyperwords!
+      const file = (set.data as { file?: string }).file ?? "poem_hyperwords.jsonl"
+      const records: Array<HyperwordRecord> = []
+      for (const [i, line] of readFileSync(set.file(file), "utf8").split("\n").entries()) {
+        if (line.trim() === "") continue
+        const r = decodeValue(HyperwordRecord, JSON.parse(line), { file, line: i + 1 })
+        if (Result.isFailure(r)) return yield* Effect.fail(r.failure)
+        records.push(r.success)
+      }
+      const items = drawItems(records, p.items, p.seed)
+      if (items.length === 0) return yield* Effect.fail(new Error(`${file} has no hyperwords to probe`))
+
+      const versions =
+        base.dir === tuned.dir
+          ? [{ label: "tuned", v: tuned }]
+          : [
+              { label: "base", v: base },
+              { label: "tuned", v: tuned }
+            ]
+      const runs: Array<ReportRun> = []
+      for (const { label, v } of versions) {
+        const model = yield* Effect.tryPromise({ try: () => loadModel(v.dir), catch: (e) => e })
+        const task = progress.task(`probe: ${label} (${v.name})`, {
+          total: items.length * 4,
+          unit: "readings"
+        })
+        const started = Date.now()
+        const measure = yield* Effect.tryPromise({
+          try: () =>
+            measureItems(model, items, {
+              seed: p.seed,
+              batchSize: p.batchSize,
+              patchscopeLayers:
+                p.patchscopeLayers > 0 ? spreadLayers(model.config.numLayers, p.patchscopeLayers) : [],
+              patchscopeItems: p.patchscopeItems,
+              hitRank: p.hitRank,
+              onProgress: (done) => task.update(done)
+            }),
+          catch: (e) => e
+        }).pipe(
+          Effect.onExit((exit) =>
+            Effect.sync(() => task.finish(exit._tag === "Success" ? "done" : "stopped"))
+          )
+        )
+        const findings = p.findings
+          ? yield* Effect.tryPromise({
+              try: () =>
+                measureFindings(model, {
+                  seed: p.seed,
+                  batchSize: p.batchSize,
+                  words: items.flatMap((i) => i.parts.map((word) => ({ word, lang: i.lang })))
+                }),
+              catch: (e) => e
+            })
+          : []
+        progress.log(
+          `probe: ${label} ${v.name}: ${items.length} hyperwords in ${((Date.now() - started) / 1000).toFixed(1)}s; ` +
+            findings.map((f) => `${f.id} ${f.reproduced ? "reproduced" : "not reproduced"}`).join(", ")
+        )
+        runs.push({ label, measure, findings })
+      }
+
+      const dir = ctx.outputDir("report")
+      const png = p.png && existsSync(chromiumPath())
+      if (p.png && !png) progress.log(`probe: no Chromium at ${chromiumPath()}; the report has no PNGs`)
+      const written = yield* Effect.tryPromise({
+        try: () =>
+          writeReport({ title: `hyperwords probe: ${tuned.name}`, runs, seed: p.seed }, dir, { png }),
+        catch: (e) => e
+      })
+      const last = runs[runs.length - 1]!
+      return {
+        report: {
+          data: {
+            schemaVersion: 1,
+            model: tuned.model,
+            items: items.length,
+            layers: last.measure.numLayers,
+            html: written.html,
+            json: written.json,
+            png: written.png,
+            findings: runs.flatMap((r) =>
+              r.findings.map((f) => ({
+                claim: f.claim,
+                reproduced: f.reproduced,
+                figure: `${r.label} (${r.measure.model}): ${f.figure}`
+              }))
+            )
+          }
+        }
+      }
+    })
+})

@@ -1,0 +1,515 @@
+/**
+ * The probe report: one self-contained HTML page per run whose charts are inline SVG drawn here
+ * (no script, no CDN; the Content-Security-Policy forbids scripts altogether), every chart also as
+ * a PNG screenshot from headless Chromium, and every number in `report.json`. With two model
+ * versions (base and tuned) every chart shows both. Every text that reaches the page — hyperwords,
+ * lens tokens, model names — passes through `escapeHtml`.
+ */
+import { mkdirSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { pathToFileURL } from "node:url"
+import { escapeHtml, pageHead } from "@hyperwords/core/Html"
+import { mulberry32 } from "@hyperwords/core/Random"
+import type { Finding } from "./Findings.ts"
+import { type Condition, conditions, type ModelMeasure } from "./Measure.ts"
+
+/** One model version's measurements and findings. */
+export interface ReportRun {
+  /** "base", "tuned", or the model's name. */
+  readonly label: string
+  readonly measure: ModelMeasure
+  readonly findings: ReadonlyArray<Finding>
+}
+
+/** What the page shows. */
+export interface ReportInput {
+  readonly title: string
+  readonly runs: ReadonlyArray<ReportRun>
+  /** The item whose lens and attention are drawn in detail (index into the probe set; default 0). */
+  readonly focus?: number
+  readonly seed?: number
+}
+
+/** A mean with its bootstrap 95% interval. */
+export interface Band {
+  readonly mean: ReadonlyArray<number>
+  readonly lo: ReadonlyArray<number>
+  readonly hi: ReadonlyArray<number>
+}
+
+/** Per-layer mean over rows with a percentile-bootstrap 95% band (seeded). */
+export const bootstrapBand = (
+  rows: ReadonlyArray<ReadonlyArray<number>>,
+  seed = 1,
+  resamples = 1000
+): Band => {
+  const layers = rows[0]?.length ?? 0
+  const n = rows.length
+  const rand = mulberry32(seed)
+  const meanAt = (l: number, pick: ReadonlyArray<number>) =>
+    pick.reduce((s, i) => s + rows[i]![l]!, 0) / pick.length
+  const all = rows.map((_, i) => i)
+  const samples = Array.from({ length: resamples }, () =>
+    Array.from({ length: n }, () => Math.floor(rand() * n))
+  )
+  const mean: Array<number> = []
+  const lo: Array<number> = []
+  const hi: Array<number> = []
+  for (let l = 0; l < layers; l++) {
+    mean.push(meanAt(l, all))
+    const ms = samples.map((s) => meanAt(l, s)).sort((a, b) => a - b)
+    lo.push(ms[Math.floor(0.025 * (resamples - 1))]!)
+    hi.push(ms[Math.ceil(0.975 * (resamples - 1))]!)
+  }
+  return { mean, lo, hi }
+}
+
+const palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f"]
+const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : "–")
+const px = (x: number) => x.toFixed(1)
+
+/** A series of a line chart. */
+interface Series {
+  readonly name: string
+  readonly values: ReadonlyArray<number>
+  readonly band?: { readonly lo: ReadonlyArray<number>; readonly hi: ReadonlyArray<number> }
+  readonly dashed?: boolean
+}
+
+/** A line chart over layers, as SVG. */
+export const lineChart = (
+  series: ReadonlyArray<Series>,
+  options: { readonly yLabel: string; readonly yMin?: number; readonly yMax?: number; readonly log?: boolean }
+): string => {
+  const w = 560
+  const h = 260
+  const m = { l: 56, r: 150, t: 12, b: 34 }
+  const tr = (v: number) => (options.log ? Math.log10(Math.max(v, 1e-12)) : v)
+  const vals = series.flatMap((s) => [...s.values, ...(s.band ? [...s.band.lo, ...s.band.hi] : [])]).map(tr)
+  const finite = vals.filter(Number.isFinite)
+  let y0 = options.yMin ?? Math.min(...finite)
+  let y1 = options.yMax ?? Math.max(...finite)
+  if (!(y1 > y0)) {
+    y0 -= 0.5
+    y1 += 0.5
+  }
+  const n = Math.max(...series.map((s) => s.values.length), 2)
+  const x = (i: number) => m.l + (i / (n - 1)) * (w - m.l - m.r)
+  const y = (v: number) => m.t + (1 - (tr(v) - y0) / (y1 - y0)) * (h - m.t - m.b)
+  const parts: Array<string> = []
+  for (let k = 0; k <= 4; k++) {
+    const v = y0 + ((y1 - y0) * k) / 4
+    const yy = m.t + (1 - k / 4) * (h - m.t - m.b)
+    parts.push(
+      `<line x1="${m.l}" x2="${w - m.r}" y1="${px(yy)}" y2="${px(yy)}" stroke="#e5e5e5"/>`,
+      `<text x="${m.l - 4}" y="${px(yy + 4)}" text-anchor="end" class="tick">${escapeHtml(options.log ? `1e${v.toFixed(1)}` : f2(v))}</text>`
+    )
+  }
+  const step = Math.max(1, Math.ceil((n - 1) / 10))
+  for (let i = 0; i < n; i += step) {
+    parts.push(`<text x="${px(x(i))}" y="${h - m.b + 14}" text-anchor="middle" class="tick">${i}</text>`)
+  }
+  parts.push(`<text x="${(m.l + w - m.r) / 2}" y="${h - 4}" text-anchor="middle" class="tick">layer</text>`)
+  parts.push(
+    `<text x="12" y="${(m.t + h - m.b) / 2}" transform="rotate(-90 12 ${(m.t + h - m.b) / 2})" text-anchor="middle" class="tick">${escapeHtml(options.yLabel)}</text>`
+  )
+  series.forEach((s, k) => {
+    const color = palette[k % palette.length]!
+    if (s.band) {
+      const top = s.band.hi.map((v, i) => `${px(x(i))},${px(y(v))}`)
+      const bottom = s.band.lo.map((v, i) => `${px(x(i))},${px(y(v))}`).reverse()
+      parts.push(
+        `<polygon points="${[...top, ...bottom].join(" ")}" fill="${color}" fill-opacity="0.18" stroke="none"/>`
+      )
+    }
+    const pts = s.values.map((v, i) => `${px(x(i))},${px(y(v))}`).join(" ")
+    parts.push(
+      `<polyline points="${pts}" fill="none" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 3"' : ""}/>`,
+      `<rect x="${w - m.r + 10}" y="${m.t + k * 18}" width="12" height="4" fill="${color}"/>`,
+      `<text x="${w - m.r + 26}" y="${m.t + k * 18 + 6}" class="tick">${escapeHtml(s.name)}</text>`
+    )
+  })
+  return `<svg viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img">${parts.join("")}</svg>`
+}
+
+const heat = (t: number): string => {
+  // white → deep blue
+  const c = Math.max(0, Math.min(1, t))
+  const r = Math.round(255 - c * 215)
+  const g = Math.round(255 - c * 165)
+  const b = Math.round(255 - c * 55)
+  return `rgb(${r},${g},${b})`
+}
+
+/** A layer × position heatmap of the lens: colour is the top token's probability, text the token. */
+export const lensHeatmap = (
+  tokens: ReadonlyArray<string>,
+  top: ReadonlyArray<ReadonlyArray<string>>,
+  logprob: ReadonlyArray<ReadonlyArray<number>>
+): string => {
+  const cw = 64
+  const ch = 16
+  const ml = 34
+  const mt = 18
+  const layers = top.length
+  const cols = tokens.length
+  const w = ml + cols * cw + 4
+  const h = mt + layers * ch + 4
+  const parts: Array<string> = []
+  tokens.forEach((t, p) => {
+    parts.push(
+      `<text x="${ml + p * cw + cw / 2}" y="12" text-anchor="middle" class="tok in">${escapeHtml(clip(t))}</text>`
+    )
+  })
+  for (let l = 0; l < layers; l++) {
+    // the top row is the last layer, as a reader follows the stream upwards
+    const yy = mt + (layers - 1 - l) * ch
+    parts.push(`<text x="${ml - 4}" y="${yy + 12}" text-anchor="end" class="tick">${l}</text>`)
+    for (let p = 0; p < cols; p++) {
+      const prob = Math.exp(logprob[l]?.[p] ?? -Infinity)
+      parts.push(
+        `<rect x="${ml + p * cw}" y="${yy}" width="${cw - 1}" height="${ch - 1}" fill="${heat(prob)}"><title>${escapeHtml(`layer ${l}, position ${p}: ${top[l]?.[p] ?? ""} (p=${prob.toFixed(3)})`)}</title></rect>`,
+        `<text x="${ml + p * cw + cw / 2}" y="${yy + 12}" text-anchor="middle" class="tok" fill="${prob > 0.6 ? "#fff" : "#111"}">${escapeHtml(clip(top[l]?.[p] ?? ""))}</text>`
+      )
+    }
+  }
+  return `<svg viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img">${parts.join("")}</svg>`
+}
+
+const clip = (t: string): string => {
+  const s = t.replace(/\s/g, "·")
+  return [...s].length > 8 ? `${[...s].slice(0, 7).join("")}…` : s
+}
+
+/** A matrix heatmap (rows × columns), colour scaled to [0, max]. */
+export const matrixHeatmap = (
+  values: ReadonlyArray<ReadonlyArray<number>>,
+  options: { readonly rowLabel: string; readonly colLabels?: ReadonlyArray<string>; readonly cell?: number }
+): string => {
+  const c = options.cell ?? 14
+  const ml = 34
+  const mt = options.colLabels ? 40 : 8
+  const rows = values.length
+  const cols = Math.max(...values.map((r) => r.length), 1)
+  const max = Math.max(1e-9, ...values.flat())
+  const parts: Array<string> = []
+  options.colLabels?.forEach((t, j) => {
+    parts.push(
+      `<text x="${ml + j * c + c / 2}" y="${mt - 4}" transform="rotate(-60 ${ml + j * c + c / 2} ${mt - 4})" class="tok">${escapeHtml(clip(t))}</text>`
+    )
+  })
+  for (let i = 0; i < rows; i++) {
+    const yy = mt + (rows - 1 - i) * c
+    parts.push(`<text x="${ml - 4}" y="${yy + c - 3}" text-anchor="end" class="tick">${i}</text>`)
+    values[i]!.forEach((v, j) => {
+      parts.push(
+        `<rect x="${ml + j * c}" y="${yy}" width="${c - 1}" height="${c - 1}" fill="${heat(v / max)}"><title>${escapeHtml(`${options.rowLabel} ${i}, ${j}: ${v.toFixed(3)}`)}</title></rect>`
+      )
+    })
+  }
+  return `<svg viewBox="0 0 ${ml + cols * c + 4} ${mt + rows * c + 4}" width="${ml + cols * c + 4}" height="${mt + rows * c + 4}" role="img">${parts.join("")}</svg>`
+}
+
+interface Chart {
+  readonly id: string
+  readonly title: string
+  readonly note: string
+  /** One panel per model version, or one panel comparing them. */
+  readonly panels: ReadonlyArray<{ readonly label: string; readonly svg: string }>
+}
+
+const meanOver = (rows: ReadonlyArray<ReadonlyArray<number>>): Array<number> =>
+  (rows[0] ?? []).map((_, l) => rows.reduce((s, r) => s + r[l]!, 0) / rows.length)
+
+/** The charts of a report. */
+export const reportCharts = (input: ReportInput): Array<Chart> => {
+  const runs = input.runs
+  const focus = input.focus ?? 0
+  const seed = input.seed ?? 1
+  const two = runs.length > 1
+  const name = (r: ReportRun, what: string) => (two ? `${r.label}: ${what}` : what)
+  const charts: Array<Chart> = []
+  const item = runs[0]?.measure.items[focus]
+  const focusName = item ? item.item.surface : ""
+  for (const cond of ["fused", "phrase"] as const satisfies ReadonlyArray<Condition>) {
+    charts.push({
+      id: `lens-${cond}`,
+      title: `Logit lens, ${cond === "fused" ? "the hyperword" : "the phrase"}: ${focusName}`,
+      note: "layer (rows, last layer on top) × position; each cell shows the lens's top token, its colour the token's probability",
+      panels: runs.map((r) => {
+        const c = r.measure.items[focus]!.conditions[cond]
+        return {
+          label: `${r.label} · ${c.text}`,
+          svg: lensHeatmap(
+            c.tokens,
+            c.lensTop,
+            c.lensLogprobs.map((row) => row.map((k) => k[0]!))
+          )
+        }
+      })
+    })
+  }
+  charts.push({
+    id: "assembly",
+    title: "Assembly curves",
+    note: "cosine per layer between the hyperword's last-position state and the phrase's, and the mean of its parts' states each read alone; mean over the probe set with a bootstrap 95% band",
+    panels: [
+      {
+        label: runs.map((r) => r.label).join(" vs "),
+        svg: lineChart(
+          runs.flatMap((r, k) => {
+            const phrase = bootstrapBand(
+              r.measure.items.map((i) => i.assemblyPhrase),
+              seed
+            )
+            const parts = bootstrapBand(
+              r.measure.items.map((i) => i.assemblyParts),
+              seed
+            )
+            return [
+              { name: name(r, "fused ~ phrase"), values: phrase.mean, band: phrase, dashed: k > 0 },
+              { name: name(r, "fused ~ mean(parts)"), values: parts.mean, band: parts, dashed: k > 0 }
+            ]
+          }),
+          { yLabel: "cosine" }
+        )
+      }
+    ]
+  })
+  charts.push({
+    id: "norm",
+    title: "Activation-norm profile",
+    note: "residual-stream norm at the last position per layer, mean over the probe set, per condition",
+    panels: [
+      {
+        label: runs.map((r) => r.label).join(" vs "),
+        svg: lineChart(
+          runs.flatMap((r, k) =>
+            conditions
+              .filter((c) => r.measure.items.every((i) => i.conditions[c]))
+              .map((c) => ({
+                name: name(r, c),
+                values: meanOver(r.measure.items.map((i) => i.conditions[c]!.norm)),
+                dashed: k > 0
+              }))
+          ),
+          { yLabel: "norm", log: true }
+        )
+      }
+    ]
+  })
+  charts.push({
+    id: "attention-own",
+    title: "Attention onto the item's own pieces",
+    note: "attention mass from the hyperword's last position onto its own tokens, per layer (rows) and head (columns), mean over the probe set",
+    panels: runs.map((r) => ({
+      label: r.label,
+      svg: matrixHeatmap(
+        r.measure.items[0]!.conditions.fused.ownAttention.map((row, l) =>
+          row.map(
+            (_, h) =>
+              r.measure.items.reduce((s, i) => s + i.conditions.fused.ownAttention[l]![h]!, 0) /
+              r.measure.items.length
+          )
+        ),
+        { rowLabel: "layer", cell: 16 }
+      )
+    }))
+  })
+  charts.push({
+    id: "attention-heads",
+    title: `Attention per layer and head: ${focusName}`,
+    note: "from the hyperword's last position onto every token (columns grouped by head), per layer (rows)",
+    panels: runs.map((r) => {
+      const it = r.measure.items[focus]!
+      const tokens = it.conditions.fused.tokens
+      return {
+        label: r.label,
+        svg: matrixHeatmap(
+          it.attention.map((heads) => heads.flat()),
+          {
+            rowLabel: "layer",
+            colLabels: it.attention[0]!.flatMap((_, h) => tokens.map((t, p) => (p === 0 ? `h${h} ${t}` : t))),
+            cell: 12
+          }
+        )
+      }
+    })
+  })
+  if (runs.some((r) => r.measure.patchscope)) {
+    charts.push({
+      id: "patchscope",
+      title: "Patchscope retrieval",
+      note: "share of hyperwords whose part is decoded (in the top ranks) when the hyperword's state at a layer is patched into a repeat-the-word prompt",
+      panels: [
+        {
+          label: runs.map((r) => r.label).join(" vs "),
+          svg: lineChart(
+            runs.flatMap((r, k) => {
+              const ps = r.measure.patchscope
+              if (!ps) return []
+              const values = Array.from({ length: r.measure.numLayers + 1 }, (_, l) => {
+                const j = ps.layers.indexOf(l)
+                return j >= 0 ? ps.retrieval[j]! : Number.NaN
+              })
+              return [{ name: name(r, `top-${ps.hitRank}`), values: fillGaps(values), dashed: k > 0 }]
+            }),
+            { yLabel: "retrieved", yMin: 0, yMax: 1 }
+          )
+        }
+      ]
+    })
+  }
+  const findingIds = [...new Set(runs.flatMap((r) => r.findings.map((f) => f.id)))]
+  for (const id of findingIds) {
+    const log = id === "english-pivot"
+    charts.push({
+      id: `finding-${id}`,
+      title: runs.flatMap((r) => r.findings.filter((f) => f.id === id))[0]!.claim,
+      note: runs
+        .map((r) => {
+          const f = r.findings.find((x) => x.id === id)
+          return f ? `${r.label}: ${f.reproduced ? "reproduced" : "not reproduced"} — ${f.figure}` : ""
+        })
+        .join(" | "),
+      panels: [
+        {
+          label: runs.map((r) => r.label).join(" vs "),
+          svg: lineChart(
+            runs.flatMap((r, k) => {
+              const f = r.findings.find((x) => x.id === id)
+              return f
+                ? Object.entries(f.curves).map(([n, v]) => ({ name: name(r, n), values: v, dashed: k > 0 }))
+                : []
+            }),
+            log ? { yLabel: "probability", log: true } : { yLabel: "accuracy", yMin: 0, yMax: 1 }
+          )
+        }
+      ]
+    })
+  }
+  return charts
+}
+
+const fillGaps = (xs: ReadonlyArray<number>): Array<number> => {
+  const known = xs.flatMap((v, i) => (Number.isNaN(v) ? [] : [i]))
+  return xs.map((v, i) => {
+    if (!Number.isNaN(v)) return v
+    const a = [...known].reverse().find((j) => j < i)
+    const b = known.find((j) => j > i)
+    if (a === undefined) return xs[b!]!
+    if (b === undefined) return xs[a]!
+    return xs[a]! + ((xs[b]! - xs[a]!) * (i - a)) / (b - a)
+  })
+}
+
+const STYLE = `
+body { font: 14px/1.45 system-ui, sans-serif; margin: 24px; color: #111; background: #fff; }
+h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 0 0 2px; }
+.meta, .note { color: #555; font-size: 12px; max-width: 1000px; }
+figure.chart { margin: 18px 0; padding: 10px; border: 1px solid #ddd; border-radius: 6px; background: #fff; display: block; width: max-content; max-width: none; }
+.panels { display: flex; gap: 18px; flex-wrap: nowrap; align-items: flex-start; }
+.panel h3 { font-size: 12px; font-weight: 600; margin: 4px 0; }
+.tick { font-size: 10px; fill: #444; } .tok { font-size: 10px; font-family: ui-monospace, monospace; } .in { fill: #000; font-weight: 600; }
+table.findings { border-collapse: collapse; margin: 8px 0 16px; } table.findings td, table.findings th { border: 1px solid #ddd; padding: 4px 8px; vertical-align: top; font-size: 13px; }
+.yes { color: #176b2c; font-weight: 600; } .no { color: #a3261b; font-weight: 600; }
+`
+
+/** The report page. */
+export const renderReport = (input: ReportInput): string => {
+  const charts = reportCharts(input)
+  const csp =
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+  const items = input.runs[0]?.measure.items ?? []
+  const findings = input.runs
+    .flatMap((r) =>
+      r.findings.map(
+        (f) =>
+          `<tr><td>${escapeHtml(r.label)}</td><td>${escapeHtml(f.claim)}</td><td class="${f.reproduced ? "yes" : "no"}">${f.reproduced ? "reproduced" : "not reproduced"}</td><td>${escapeHtml(f.figure)}</td></tr>`
+      )
+    )
+    .join("\n")
+  const figures = charts
+    .map(
+      (c) => `<figure class="chart" id="chart-${escapeHtml(c.id)}">
+<h2>${escapeHtml(c.title)}</h2>
+<p class="note">${escapeHtml(c.note)}</p>
+<div class="panels">${c.panels.map((p) => `<div class="panel"><h3>${escapeHtml(p.label)}</h3>${p.svg}</div>`).join("")}</div>
+</figure>`
+    )
+    .join("\n")
+  return `<!doctype html>
+<html lang="en">
+${pageHead({ title: input.title, csp, style: STYLE })}
+<body>
+<h1>${escapeHtml(input.title)}</h1>
+<p class="meta">${input.runs.map((r) => `${escapeHtml(r.label)}: ${escapeHtml(r.measure.model)} (${r.measure.numLayers} layers, ${r.measure.numHeads} heads)`).join(" · ")} · ${items.length} hyperwords: ${items
+    .slice(0, 40)
+    .map((i) => `<span class="word">${escapeHtml(i.item.surface)}</span>`)
+    .join(", ")}</p>
+<h2>What the literature predicts</h2>
+<table class="findings"><tr><th>model</th><th>claim</th><th>result</th><th>figure</th></tr>
+${findings}
+</table>
+${figures}
+</body>
+</html>
+`
+}
+
+/** The report's numbers. */
+export const reportJson = (input: ReportInput) => ({
+  schemaVersion: 1,
+  title: input.title,
+  focus: input.focus ?? 0,
+  runs: input.runs.map((r) => ({ label: r.label, findings: r.findings, measure: r.measure }))
+})
+
+/** Chromium's flags for rendering offline. */
+export const chromiumArgs = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync"
+]
+
+/** The Chromium binary (CHROMIUM_PATH or /usr/bin/chromium). */
+export const chromiumPath = (): string => process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
+
+/** Screenshot every chart of a written report into `dir` as `<chart id>.png`; the file names. */
+export const renderPngs = async (htmlFile: string, dir: string): Promise<Array<string>> => {
+  const { chromium } = await import("playwright-core")
+  const browser = await chromium.launch({ executablePath: chromiumPath(), args: chromiumArgs })
+  try {
+    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } })
+    await page.goto(pathToFileURL(htmlFile).href)
+    mkdirSync(dir, { recursive: true })
+    const ids = await page.locator("figure.chart").evaluateAll((els) => els.map((e) => e.id))
+    const files: Array<string> = []
+    for (const id of ids) {
+      const file = `${id}.png`
+      await page.locator(`#${id}`).screenshot({ path: join(dir, file) })
+      files.push(file)
+    }
+    return files
+  } finally {
+    await browser.close()
+  }
+}
+
+/** Write `report.html`, `report.json` and (when Chromium is there) one PNG per chart into `dir`. */
+export const writeReport = async (
+  input: ReportInput,
+  dir: string,
+  options: { readonly png?: boolean } = {}
+): Promise<{ readonly html: string; readonly json: string; readonly png: ReadonlyArray<string> }> => {
+  mkdirSync(dir, { recursive: true })
+  const html = join(dir, "report.html")
+  writeFileSync(html, renderReport(input))
+  writeFileSync(join(dir, "report.json"), JSON.stringify(reportJson(input)))
+  const png = options.png === false ? [] : await renderPngs(html, dir)
+  return { html: "report.html", json: "report.json", png }
+}

@@ -1,0 +1,12 @@
+/**
+ * @hyperwords/probe: where a model assembles a hyperword. Per-layer measurements of hyperwords
+ * against phrases and controls, the literature checks, the self-contained report, the `probe`
+ * stage and the `hyperwords probe WORD` command.
+ */
+
+export { probeCommand, probeCommands } from "./Commands.ts"
+export * as Findings from "./Findings.ts"
+export * as Measure from "./Measure.ts"
+export * as ProbeStage from "./ProbeStage.ts"
+export { probeStage } from "./ProbeStage.ts"
+export * as Report from "./Report.ts"

@@ -1,0 +1,135 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { type HyperwordRecord, ProbeReport } from "@hyperwords/core/Artifacts"
+import { Progress } from "@hyperwords/core/Progress"
+import type { LoadedArtifact, StageContext } from "@hyperwords/core/Stage"
+import { Effect, Schema } from "effect"
+import { afterAll, describe, expect, it } from "vitest"
+import { textView } from "../src/Commands.ts"
+import { measureItems } from "../src/Measure.ts"
+import { drawItems, type ProbeParams, probeStage } from "../src/ProbeStage.ts"
+import { chromiumPath } from "../src/Report.ts"
+import { smollmDir, smollmMissing, tinyMissing, tinyModel } from "./fixtures/tiny.ts"
+
+const tmp = join(import.meta.dirname, ".tmp", "stage")
+
+const record = (parts: ReadonlyArray<string>, lang: "ru" | "en", gloss?: string): HyperwordRecord => ({
+  id: `${lang}:${parts.join("+")}`,
+  surface: parts.join(""),
+  lang,
+  parts: parts as [string, ...Array<string>],
+  lemmas: [...parts],
+  origin: "mined",
+  ...(gloss === undefined ? {} : { gloss })
+})
+
+const records = [
+  record(["кошка", "шла", "вкусно"], "ru", "a cat walking to eat"),
+  record(["warm", "purring", "lap"], "en"),
+  record(["moon"], "en"),
+  record(["frost", "snow"], "en")
+]
+
+const artifact = (data: unknown, files: Record<string, string> = {}): LoadedArtifact => ({
+  hash: "0".repeat(64),
+  manifest: {} as LoadedArtifact["manifest"],
+  data,
+  file: (p) => files[p] ?? join(tmp, p)
+})
+
+const version = (name: string, dir: string) => ({
+  schemaVersion: 1,
+  name,
+  model: { id: name, revision: "test" },
+  architecture: "llama",
+  source: { kind: "local", detail: dir },
+  dir,
+  files: {}
+})
+
+describe("drawItems", () => {
+  it("draws multi-part hyperwords first, seeded, keeping the gloss", () => {
+    const items = drawItems(records, 3, 1)
+    expect(items).toHaveLength(3)
+    expect(items.every((i) => i.parts.length > 1)).toBe(true)
+    expect(drawItems(records, 3, 1)).toEqual(items)
+    expect(items.find((i) => i.lang === "ru")?.gloss).toBe("a cat walking to eat")
+    expect(drawItems(records, 10, 2)).toHaveLength(4)
+  })
+})
+
+describe("the probe stage", async () => {
+  const missing = await tinyMissing()
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }))
+
+  it("measures base and tuned, and writes the report, its numbers and its PNGs", async (ctx) => {
+    if (missing) return ctx.skip(missing)
+    const [tuned, base] = [await tinyModel("llama"), await tinyModel("gemma3_text")]
+    mkdirSync(tmp, { recursive: true })
+    const jsonl = join(tmp, "poem_hyperwords.jsonl")
+    writeFileSync(jsonl, records.map((r) => `${JSON.stringify(r)}\n`).join(""))
+    const out = join(tmp, "out")
+    const context: StageContext<ProbeParams> = {
+      stage: "probe",
+      params: { items: 3, patchscopeLayers: 2, png: existsSync(chromiumPath()) },
+      inputs: {
+        hyperwords: artifact({ file: "poem_hyperwords.jsonl" }, { "poem_hyperwords.jsonl": jsonl }),
+        model: artifact(version("tiny-tuned", tuned)),
+        base: artifact(version("tiny-base", base))
+      },
+      outputDir: (o) => {
+        const d = join(out, o)
+        mkdirSync(d, { recursive: true })
+        return d
+      },
+      runId: "test",
+      key: "test",
+      reportsDir: join(tmp, "reports"),
+      projectDir: tmp
+    }
+    const result = await Effect.runPromise(
+      probeStage.run!(context).pipe(Effect.provide(Progress.silent)) as Effect.Effect<
+        Record<string, { data: unknown }>
+      >
+    )
+    const report = Schema.decodeUnknownSync(ProbeReport)(result.report!.data)
+    expect(report.items).toBe(3)
+    expect(report.model.id).toBe("tiny-tuned")
+    expect(report.findings).toHaveLength(6)
+    expect(report.findings.filter((f) => f.figure.startsWith("base ("))).toHaveLength(3)
+    const dir = join(out, "report")
+    expect(readFileSync(join(dir, report.html), "utf8")).toContain("<svg")
+    const json = JSON.parse(readFileSync(join(dir, report.json), "utf8"))
+    expect(json.runs.map((r: { label: string }) => r.label)).toEqual(["base", "tuned"])
+    for (const png of report.png) expect(existsSync(join(dir, png))).toBe(true)
+    if (existsSync(chromiumPath())) expect(report.png.length).toBeGreaterThanOrEqual(8)
+    expect(probeStage.exports).toEqual([{ output: "report", file: "report.html", to: "probe/index.html" }])
+  })
+})
+
+describe("on SmolLM2-135M", () => {
+  const missing = smollmMissing()
+  it("assembles the phrase's state: fused and phrase converge at the top, and the text view has a row per layer", async (ctx) => {
+    if (missing) return ctx.skip(missing)
+    const { loadModel } = await import("@hyperwords/models/Model")
+    const model = await loadModel(smollmDir)
+    const m = await measureItems(
+      model,
+      [
+        {
+          id: "en:warm+purring+lap",
+          surface: "warmpurringlap",
+          parts: ["warm", "purring", "lap"],
+          lang: "en"
+        }
+      ],
+      { seed: 1, conditions: ["fused", "phrase"], batchSize: 2 }
+    )
+    const it = m.items[0]!
+    expect(m.numLayers).toBe(30)
+    expect(it.assemblyPhrase[30]!).toBeGreaterThan(0.5)
+    expect(it.conditions.fused.norm[30]!).toBeGreaterThan(it.conditions.fused.norm[1]!)
+    const view = textView(m)
+    expect(view.split("\n")).toHaveLength(2 + 31)
+  })
+})

@@ -1,0 +1,216 @@
+/**
+ * Validation of `imageability` (`pnpm validate`). Words are split by a hash of the word (the
+ * sensory estimator's split): regressions are fitted on the fit half only and every English
+ * check reports on the test half, so no word is both fitted and scored.
+ *
+ * - English: Glasgow imageability (`IMAG_M`), and Brysbaert concreteness (`Conc.M`, single words;
+ *   at most 6,000 fit and 3,000 test words, a fixed pseudo-random subset, to bound the time).
+ * - Russian (reported, no floor): the English regressions carried over by the multilingual model —
+ *   Glasgow-fitted imageability against Miklashevsky's imageability (506 nouns), and
+ *   Brysbaert-fitted concreteness against kartaslov's crowd "tangible?" judgments (AUC of YES
+ *   over NO, at most 2,000 single words).
+ */
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import type { Validation, ValidationResult } from "@hyperwords/core/Validation"
+import { defaultLayer, pearson } from "@hyperwords/corpus/Senses"
+import { sharedData } from "@hyperwords/corpus/SensesValidation"
+import { loadModel, type Model } from "@hyperwords/models/Model"
+import { resolveModelDir } from "@hyperwords/models/ModelDir"
+import { Effect } from "effect"
+import { auc, bootstrapStatistic } from "./internal/stats.ts"
+import { capRows, isTestWord, type NormRow, type NormsSpec, readNorms } from "./Norms.ts"
+import { fitRegression, predictWords, type Regression } from "./Regression.ts"
+
+/** The norm files, relative to the shared data folder. */
+export const files = {
+  glasgow: "en_glasgow_norms/glasgow_norms.csv",
+  brysbaert: "en_brysbaert_concreteness/Concreteness_ratings_Brysbaert_et_al_BRM.txt",
+  miklashevsky: "ru_perceptual_norms_miklashevsky/Miklashevsky-2018-506.tsv",
+  kartaslov: "ru_kartaslov_semantics/semantics_tangible_v1_2017.csv"
+} as const
+
+/** The norm specs of the English targets. */
+export const targets = (data: string): Record<"imageability" | "concreteness", NormsSpec> => ({
+  imageability: { path: join(data, files.glasgow), valueColumn: "IMAG_M" },
+  concreteness: { path: join(data, files.brysbaert), valueColumn: "Conc.M", zeroColumn: "Bigram" }
+})
+
+const caps = { imageability: { fit: 10_000, test: 10_000 }, concreteness: { fit: 6000, test: 3000 } }
+
+/** The fit and test rows of an English target. */
+export const splitRows = (data: string, target: "imageability" | "concreteness") => {
+  const rows = readNorms(targets(data)[target])
+  return {
+    fit: capRows(
+      rows.filter((r) => !isTestWord(r.word)),
+      caps[target].fit
+    ),
+    test: capRows(
+      rows.filter((r) => isTestWord(r.word)),
+      caps[target].test
+    )
+  }
+}
+
+/** Options of the checks. */
+export interface ImageabilityValidationOptions {
+  readonly model?: string
+  readonly data?: string
+  readonly layer?: number
+}
+
+const correlate = (pred: ReadonlyArray<number>, rows: ReadonlyArray<NormRow>) =>
+  bootstrapStatistic(
+    rows.map((r, i) => [pred[i]!, r.value] as const),
+    (s) =>
+      pearson(
+        s.map((p) => p[0]),
+        s.map((p) => p[1])
+      )
+  )
+
+/** The checks of `imageability`. */
+export const imageabilityValidations = (
+  options: ImageabilityValidationOptions = {}
+): ReadonlyArray<Validation> => {
+  const data = options.data ?? sharedData
+  const modelName = options.model ?? "gemma-3-270m"
+  const probeSpec = join(resolveModelDir(modelName), "onnx", "probe.json")
+  const fits = new Map<string, Promise<{ model: Model; regression: Regression }>>()
+  const fitted = (target: "imageability" | "concreteness") => {
+    let f = fits.get(target)
+    if (f === undefined) {
+      f = (async () => {
+        const model = await loadModel(modelName)
+        const { fit } = splitRows(data, target)
+        const regression = await fitRegression(model, fit, {
+          layer: options.layer ?? defaultLayer(model),
+          target:
+            target === "imageability"
+              ? "imageability (Glasgow IMAG_M, 1-7)"
+              : "concreteness (Brysbaert Conc.M, 1-5)",
+          source:
+            target === "imageability"
+              ? "Glasgow norms, fit half"
+              : "Brysbaert et al. 2014, fit half (≤ 6000 words)",
+          command: "validation (imageabilityValidations)"
+        })
+        return { model, regression }
+      })()
+      fits.set(target, f)
+    }
+    return f
+  }
+  const english = (
+    target: "imageability" | "concreteness",
+    name: string,
+    dataName: string,
+    floor?: number
+  ): Validation => ({
+    name,
+    data: dataName,
+    statistic: "Pearson r",
+    ...(floor === undefined ? {} : { floor }),
+    requires: [targets(data)[target].path, probeSpec],
+    run: Effect.promise(async (): Promise<ValidationResult> => {
+      const { model, regression } = await fitted(target)
+      const { fit, test } = splitRows(data, target)
+      const pred = await predictWords(
+        model,
+        regression,
+        test.map((r) => r.word)
+      )
+      const r = correlate(pred, test)
+      return {
+        value: r.value,
+        ci: r.ci,
+        n: test.length,
+        detail: `test half; ridge (λ ${regression.lambda}) fitted on ${fit.length} other words; ${modelName} layer ${regression.layer}`
+      }
+    })
+  })
+  return [
+    english("imageability", "imageability (en)", "Glasgow norms imageability (Scott et al. 2019)"),
+    english("concreteness", "concreteness (en)", "Brysbaert et al. 2014 concreteness", 0.7),
+    {
+      name: "imageability (ru)",
+      data: "Miklashevsky 2018 imageability",
+      statistic: "Pearson r",
+      requires: [join(data, files.miklashevsky), join(data, files.glasgow), probeSpec],
+      run: Effect.promise(async (): Promise<ValidationResult> => {
+        const { model, regression } = await fitted("imageability")
+        const rows = readNorms({
+          path: join(data, files.miklashevsky),
+          wordColumn: "RUSSIAN",
+          valueColumn: "IMAGEABILITY_MEAN"
+        })
+        const pred = await predictWords(
+          model,
+          regression,
+          rows.map((r) => r.word)
+        )
+        const r = correlate(pred, rows)
+        return {
+          value: r.value,
+          ci: r.ci,
+          n: rows.length,
+          detail: `regression fitted on English Glasgow imageability (fit half) only; ${modelName} layer ${regression.layer}`
+        }
+      })
+    },
+    {
+      name: "concreteness (ru)",
+      data: "kartaslov tangible judgments",
+      statistic: "AUC",
+      requires: [join(data, files.kartaslov), join(data, files.brysbaert), probeSpec],
+      run: Effect.promise(async (): Promise<ValidationResult> => {
+        const { model, regression } = await fitted("concreteness")
+        const judged = capRows(
+          readTangible(join(data, files.kartaslov)).map((t) => ({ word: t.word, value: t.tangible ? 1 : 0 })),
+          2000
+        )
+        const pred = await predictWords(
+          model,
+          regression,
+          judged.map((r) => r.word)
+        )
+        const items = judged.map((r, i) => ({ p: pred[i]!, yes: r.value === 1 }))
+        const a = bootstrapStatistic(items, (s) =>
+          auc(
+            s.filter((x) => x.yes).map((x) => x.p),
+            s.filter((x) => !x.yes).map((x) => x.p)
+          )
+        )
+        return {
+          value: a.value,
+          ci: a.ci,
+          n: judged.length,
+          detail:
+            `YES ${items.filter((x) => x.yes).length} vs NO ${items.filter((x) => !x.yes).length}; ` +
+            `point-biserial r ${pearson(
+              pred,
+              judged.map((r) => r.value)
+            ).toFixed(3)}; ` +
+            `regression fitted on English Brysbaert concreteness only`
+        }
+      })
+    }
+  ]
+}
+
+/** kartaslov's `TANGIBLE` slice: single words judged YES or NO (NO_DECISION left out). */
+export const readTangible = (path: string): Array<{ readonly word: string; readonly tangible: boolean }> => {
+  const seen = new Set<string>()
+  return readFileLines(path).flatMap((line) => {
+    const [slice, term, answer] = line.split(";")
+    if (slice !== "TANGIBLE" || term === undefined || /[\s-]/.test(term)) return []
+    if (answer !== "YES" && answer !== "NO") return []
+    const word = term.toLowerCase().replaceAll("ё", "е")
+    if (seen.has(word)) return []
+    seen.add(word)
+    return [{ word, tangible: answer === "YES" }]
+  })
+}
+
+const readFileLines = (path: string): Array<string> => readFileSync(path, "utf8").split("\n").slice(1)

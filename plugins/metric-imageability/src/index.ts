@@ -1,0 +1,144 @@
+/**
+ * metric `imageability`: how imageable a text's words are — the mean, over its content words, of a
+ * ridge regression from the model's word vectors to human imageability norms (Glasgow norms;
+ * concreteness with Brysbaert's norms by config). Works for Russian through the multilingual
+ * model (the regression is fitted on English norms).
+ */
+import { existsSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+import { defaultLayer } from "@hyperwords/corpus/Senses"
+import { defineMetric, Stats } from "@hyperwords/eval"
+import { loadModel, type Model } from "@hyperwords/models/Model"
+import { Effect, Schema } from "effect"
+import { readNorms } from "./Norms.ts"
+import { fitRegression, predictWords, type Regression, readRegression } from "./Regression.ts"
+import { contentWords } from "./Text.ts"
+
+export * as Norms from "./Norms.ts"
+export * as RegressionModule from "./Regression.ts"
+export { contentWords } from "./Text.ts"
+export { imageabilityValidations as validations } from "./Validation.ts"
+
+const Config = Schema.Struct({
+  /** Model whose vectors are read (default: the model under evaluation, `ctx.model`). */
+  model: Schema.optionalKey(Schema.String),
+  /** A regression saved by `scripts/fit.ts` (default: the one shipped for the model, if any). */
+  weights: Schema.optionalKey(Schema.String),
+  /** Or norms to fit on at first use: a CSV/TSV, its value column and (optionally) its word column. */
+  norms: Schema.optionalKey(
+    Schema.Struct({
+      path: Schema.String,
+      valueColumn: Schema.String,
+      wordColumn: Schema.optionalKey(Schema.String)
+    })
+  ),
+  /** Layer when fitting from `norms` (default: the sensory estimator's layer, a third of the depth). */
+  layer: Schema.optionalKey(Schema.Int)
+})
+type Config = typeof Config.Type
+
+/** No regression for this model: no `weights`, no `norms`, and none shipped. */
+export class NoRegression extends Schema.TaggedError<NoRegression>()("NoRegression", {
+  model: Schema.String
+}) {
+  override get message(): string {
+    return (
+      `no imageability regression for model ${this.model}: pass \`weights\` (made by ` +
+      "plugins/metric-imageability/scripts/fit.ts) or `norms` { path, valueColumn } to fit at first use"
+    )
+  }
+}
+
+/** The model named by neither the config nor `--model`. */
+export class NoModel extends Schema.TaggedError<NoModel>()("NoModel", {}) {
+  override get message(): string {
+    return "imageability needs a model: set `model` in its config or pass --model NAME"
+  }
+}
+
+/** The regression shipped for a model (fitted by `scripts/fit.ts` on the fit half of the Glasgow norms). */
+export const shippedWeights = (model: string): string =>
+  fileURLToPath(new URL(`../weights/${model}.imageability.json`, import.meta.url))
+
+const regressions = new Map<string, Promise<Regression>>()
+
+const regressionOf = (model: Model, cfg: Config): Promise<Regression> => {
+  const key = JSON.stringify([model.dir, cfg.weights, cfg.norms, cfg.layer])
+  let r = regressions.get(key)
+  if (r === undefined) {
+    r = (async () => {
+      if (cfg.weights !== undefined) return readRegression(cfg.weights)
+      if (cfg.norms !== undefined) {
+        const rows = readNorms(cfg.norms)
+        return fitRegression(model, rows, {
+          layer: cfg.layer ?? defaultLayer(model),
+          target: `${cfg.norms.valueColumn} of ${cfg.norms.path}`,
+          source: cfg.norms.path,
+          command: "fitted at first use (config `norms`)"
+        })
+      }
+      const shipped = shippedWeights(model.name)
+      if (existsSync(shipped)) return readRegression(shipped)
+      throw new NoRegression({ model: model.name })
+    })()
+    r.catch(() => regressions.delete(key))
+    regressions.set(key, r)
+  }
+  return r
+}
+
+const setup = (cfg: Config, ctxModel: string | undefined) =>
+  Effect.gen(function* () {
+    const name = cfg.model ?? ctxModel
+    if (name === undefined) return yield* new NoModel()
+    const model = yield* Effect.promise(() => loadModel(name))
+    const regression = yield* Effect.tryPromise({
+      try: () => regressionOf(model, cfg),
+      catch: (e) => e
+    })
+    return { model, regression }
+  })
+
+/** The plugin. */
+export const imageability = defineMetric({
+  name: "imageability",
+  version: "1.0.0",
+  apiVersion: 1,
+  description:
+    "mean predicted imageability (Glasgow 1-7 scale) of a text's content words, from the model's vectors",
+  config: Config,
+  card: {
+    humanData: "Glasgow norms imageability (Scott et al. 2019), words not used for fitting",
+    source:
+      "Scott et al., BRM 51:1258 (2019); also Brysbaert et al. 2014 concreteness r 0.897, Miklashevsky 2018 (ru) r 0.784",
+    statistic: "Pearson r",
+    value: 0.886,
+    ci: [0.876, 0.894],
+    n: 1888,
+    notes:
+      "gemma-3-270m layer 6, ridge fitted on the disjoint fit half; concreteness (Brysbaert, floor 0.7) r 0.897 [0.889, 0.903], n 3000"
+  },
+  requiresModel: true,
+  isolation: "child-process",
+  module: import.meta.url,
+  timeoutMs: 600_000,
+  sample: (input, cfg, ctx) =>
+    Effect.gen(function* () {
+      const words = contentWords(input.text, input.lang)
+      if (words.length === 0) return null
+      const { model, regression } = yield* setup(cfg, ctx.model)
+      const values = yield* Effect.promise(() => predictWords(model, regression, words))
+      const ranked = words.map((w, i) => [w, values[i]!] as const).sort((a, b) => b[1] - a[1])
+      return {
+        score: Stats.mean(values),
+        words: words.length,
+        most: ranked.slice(0, 3).map(([w]) => w),
+        least: ranked
+          .slice(Math.max(3, ranked.length - 3))
+          .reverse()
+          .map(([w]) => w)
+      }
+    })
+})
+
+export default imageability
