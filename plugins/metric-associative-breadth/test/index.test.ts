@@ -2,10 +2,10 @@ import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Harness, Metric, Stats } from "@hyperwords/eval"
+import { auc, spearman } from "@hyperwords/eval/Stats"
 import { resolveModelDir } from "@hyperwords/models/ModelDir"
 import { Effect } from "effect"
 import associativeBreadth, { Dat, Dictionary } from "../src/index.ts"
-import { auc, spearman } from "../src/internal/stats.ts"
 import { readHumanAnswers } from "../src/Validation.ts"
 
 const nouns = Dictionary.dictionaryOf("fixture", [

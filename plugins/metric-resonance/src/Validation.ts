@@ -15,10 +15,10 @@ import { type Channel, foldYo, sensationSeeds } from "@hyperwords/corpus/Sensati
 import { abstractAnchors, channels, readNorms, zeroShot } from "@hyperwords/corpus/Senses"
 import { inTestHalf, sharedData } from "@hyperwords/corpus/SensesValidation"
 import { Stats } from "@hyperwords/eval"
+import { auc, bootstrapStatistic } from "@hyperwords/eval/Stats"
 import { loadModel } from "@hyperwords/models/Model"
 import { resolveModelDir } from "@hyperwords/models/ModelDir"
 import { Effect } from "effect"
-import { auc, bootstrapStatistic } from "./internal/stats.ts"
 import { agreement, meanProfile } from "./Resonance.ts"
 
 const lancasterFiles = [
