@@ -12,8 +12,10 @@
  * Vectors are read at `defaultLayer(model)` (a fixed fraction of the depth, chosen on the fit half
  * of the Lancaster norms; see `SensesValidation.ts`) after the context prefix "A word:".
  */
+
 import { readFileSync } from "node:fs"
 import { SenseChannels } from "@hyperwords/core/Artifacts"
+import { choleskySolve } from "@hyperwords/core/LinearAlgebra"
 import type { Model } from "@hyperwords/models/Model"
 import { parse } from "csv-parse/sync"
 import { Schema } from "effect"
@@ -280,33 +282,6 @@ export const SupervisedModel = Schema.Struct({
   trainedOn: Schema.Struct({ source: Schema.String, words: Schema.Int })
 })
 export type SupervisedModel = typeof SupervisedModel.Type
-
-/** Solve `(A) x = b` for symmetric positive definite `A` (`n×n`, row-major) by Cholesky, for several right-hand sides. */
-const choleskySolve = (a: Float64Array, n: number, bs: ReadonlyArray<Float64Array>): Array<Float64Array> => {
-  const l = new Float64Array(n * n)
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = a[i * n + j]!
-      for (let k = 0; k < j; k++) s -= l[i * n + k]! * l[j * n + k]!
-      l[i * n + j] = i === j ? Math.sqrt(Math.max(s, 1e-12)) : s / l[j * n + j]!
-    }
-  }
-  return bs.map((b) => {
-    const y = new Float64Array(n)
-    for (let i = 0; i < n; i++) {
-      let s = b[i]!
-      for (let k = 0; k < i; k++) s -= l[i * n + k]! * y[k]!
-      y[i] = s / l[i * n + i]!
-    }
-    const x = new Float64Array(n)
-    for (let i = n - 1; i >= 0; i--) {
-      let s = y[i]!
-      for (let k = i + 1; k < n; k++) s -= l[k * n + i]! * x[k]!
-      x[i] = s / l[i * n + i]!
-    }
-    return x
-  })
-}
 
 /** Ridge regression on standardised vectors; returns weights per target and the standardisation. */
 export const ridge = (

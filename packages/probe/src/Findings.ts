@@ -6,6 +6,7 @@
  * layers lean to English for Russian input (Wendler et al. 2024, "Do Llamas Work in English?").
  * Each check is a cross-validated readout or a logit-lens reading, with the figure it measured.
  */
+import { choleskySolve } from "@hyperwords/core/LinearAlgebra"
 import type { Model } from "@hyperwords/models/Model"
 import { runProbe, runProbeOutputs } from "@hyperwords/models/Probe"
 import { nonword, readIds } from "./Measure.ts"
@@ -229,33 +230,6 @@ export const centroidAccuracy = (
   return correct / xs.length
 }
 
-/** Solve `A x = b` for each b, A symmetric positive-definite (Cholesky). */
-const solveSpd = (a: Float64Array, n: number, bs: ReadonlyArray<Float64Array>): Array<Float64Array> => {
-  const l = new Float64Array(n * n)
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = a[i * n + j]!
-      for (let k = 0; k < j; k++) s -= l[i * n + k]! * l[j * n + k]!
-      l[i * n + j] = i === j ? Math.sqrt(Math.max(s, 1e-12)) : s / l[j * n + j]!
-    }
-  }
-  return bs.map((b) => {
-    const y = new Float64Array(n)
-    for (let i = 0; i < n; i++) {
-      let s = b[i]!
-      for (let k = 0; k < i; k++) s -= l[i * n + k]! * y[k]!
-      y[i] = s / l[i * n + i]!
-    }
-    const x = new Float64Array(n)
-    for (let i = n - 1; i >= 0; i--) {
-      let s = y[i]!
-      for (let k = i + 1; k < n; k++) s -= l[k * n + i]! * x[k]!
-      x[i] = s / l[i * n + i]!
-    }
-    return x
-  })
-}
-
 /**
  * Cross-validated linear readout of a token's identity (Feucht et al.'s probe, small-sample
  * form): kernel ridge regression from the states to the token's input embedding, then the
@@ -288,7 +262,7 @@ export const readoutAccuracy = (
     for (let i = 0; i < m; i++) k[i * m + i]! += 0.1
     // one right-hand side per embedding dimension: the dual weights α = (K + λI)⁻¹ Y
     const ys = Array.from({ length: h }, (_, d) => Float64Array.from(train, (i) => cands[targets[i]!]![d]!))
-    const alpha = solveSpd(k, m, ys)
+    const alpha = choleskySolve(k, m, ys)
     for (const i of test) {
       const zi = z(i)
       const kv = zt.map((t) => dot(t, zi))
