@@ -2,6 +2,7 @@
 export * as Commands from "./Commands.ts"
 export { corpusCommands, feelCommand, sensesCommand } from "./Commands.ts"
 export * as Concreteness from "./Concreteness.ts"
+export * as ContentWords from "./ContentWords.ts"
 export * as Corpus from "./Corpus.ts"
 export { readCorpus } from "./Corpus.ts"
 export * as GenerateStage from "./GenerateStage.ts"

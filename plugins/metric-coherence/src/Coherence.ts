@@ -12,10 +12,11 @@
  * lexicon and abstract anchors of the language): raw hidden states share a few large directions,
  * which make every cosine close to 1.
  */
+
+import { contentWords } from "@hyperwords/corpus/ContentWords"
 import { type Lang, sensationSeeds } from "@hyperwords/corpus/SensationSeeds"
 import { abstractAnchors, channels } from "@hyperwords/corpus/Senses"
 import { Stats } from "@hyperwords/eval"
-import { contentWords } from "./Text.ts"
 
 /** The lines of a text that have content words, as their content words. */
 export const lineWords = (text: string, lang?: Lang): Array<Array<string>> =>

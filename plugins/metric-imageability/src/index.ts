@@ -6,17 +6,17 @@
  */
 import { existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
+import { contentWords } from "@hyperwords/corpus/ContentWords"
 import { defaultLayer } from "@hyperwords/corpus/Senses"
 import { defineMetric, Stats } from "@hyperwords/eval"
 import { loadModel, type Model } from "@hyperwords/models/Model"
 import { Effect, Schema } from "effect"
 import { readNorms } from "./Norms.ts"
 import { fitRegression, predictWords, type Regression, readRegression } from "./Regression.ts"
-import { contentWords } from "./Text.ts"
 
+export { contentWords } from "@hyperwords/corpus/ContentWords"
 export * as Norms from "./Norms.ts"
 export * as RegressionModule from "./Regression.ts"
-export { contentWords } from "./Text.ts"
 export { imageabilityValidations as validations } from "./Validation.ts"
 
 const Config = Schema.Struct({

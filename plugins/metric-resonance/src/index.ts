@@ -2,6 +2,8 @@
  * metric `resonance`: agreement between the sensations a text evokes and the sensations asked
  * for, both as profiles of the sensory estimator of `@hyperwords/corpus` (zero-shot by default).
  */
+
+import { contentWords } from "@hyperwords/corpus/ContentWords"
 import type { Channel, Lang } from "@hyperwords/corpus/SensationSeeds"
 import {
   channels,
@@ -15,7 +17,6 @@ import { defineMetric, type SampleInput } from "@hyperwords/eval"
 import { loadModel } from "@hyperwords/models/Model"
 import { Effect, Schema } from "effect"
 import { agreement, meanProfile, requestFromPrompt, vectorOf } from "./Resonance.ts"
-import { contentWords } from "./Text.ts"
 
 export * as Resonance from "./Resonance.ts"
 export { resonanceValidations as validations } from "./Validation.ts"

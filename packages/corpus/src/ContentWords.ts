@@ -1,10 +1,10 @@
 /**
  * A text's content words: word-like segments (`Intl.Segmenter`), lowercased, `ё` folded, without
- * stopwords, numbers or one-letter words. A text's imageability is the mean over them.
+ * stopwords, numbers or one-letter words. The metric plugins read texts through it.
  */
-import { foldYo, type Lang } from "@hyperwords/corpus/SensationSeeds"
-import { detectLang } from "@hyperwords/corpus/Senses"
-import { isStopword } from "@hyperwords/corpus/Stopwords"
+import { foldYo, type Lang } from "./SensationSeeds.ts"
+import { detectLang } from "./Senses.ts"
+import { isStopword } from "./Stopwords.ts"
 
 /** The content words of a text, in order (repeats kept: a repeated image weighs more). */
 export const contentWords = (text: string, lang?: Lang): Array<string> => {
