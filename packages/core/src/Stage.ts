@@ -4,10 +4,10 @@
  * The runner hashes all of these into the stage key.
  */
 
-import type { Effect } from "effect"
-import { type FileSystem, type Path, Schema } from "effect"
+import { Effect, type FileSystem, type Path, Schema } from "effect"
 import type { ChildProcessSpawner } from "effect/process"
-import type { ArtifactKind } from "./Artifacts.ts"
+import { type ArtifactKind, HyperwordRecord } from "./Artifacts.ts"
+import { decodeJsonlText, readText } from "./Decode.ts"
 import type { Progress } from "./Progress.ts"
 import type { Manifest, Store } from "./Store.ts"
 
@@ -106,3 +106,11 @@ export const plannedStage = (stage: {
 })
 
 const PlannedParams = Schema.Record(Schema.String, Schema.Unknown)
+
+/** The records of a `HyperwordSet` input, decoded line by line (a bad line fails naming the file and line). */
+export const readHyperwords = (set: LoadedArtifact) => {
+  const file = (set.data as { file?: string }).file ?? "poem_hyperwords.jsonl"
+  return Effect.flatMap(readText(set.file(file)), (text) =>
+    Effect.fromResult(decodeJsonlText(HyperwordRecord, text, file))
+  )
+}

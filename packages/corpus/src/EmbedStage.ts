@@ -5,12 +5,12 @@
  * cohesion, composition) and renders the field explorer (`index.html`). The enriched
  * `poem_hyperwords.jsonl` is exported over the generate stage's plain one.
  */
-import { readFileSync, writeFileSync } from "node:fs"
+import { writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { HyperwordRecord, ModelVersion } from "@hyperwords/core/Artifacts"
+import { ModelVersion } from "@hyperwords/core/Artifacts"
 import { decodeValue } from "@hyperwords/core/Decode"
 import { Progress } from "@hyperwords/core/Progress"
-import { defineStage } from "@hyperwords/core/Stage"
+import { defineStage, readHyperwords } from "@hyperwords/core/Stage"
 import { loadModel } from "@hyperwords/models/Model"
 import {
   Field as ArrowField,
@@ -153,16 +153,7 @@ export const embedStage = defineStage<EmbedParams>({
           new Error(`model ${name} has no folder to load it from (its ModelVersion has no dir)`)
         )
 
-      const set = ctx.inputs.hyperwords!
-      const file = (set.data as { file?: string }).file ?? hyperwordsFile
-      const text = readFileSync(set.file(file), "utf8")
-      const all: Array<HyperwordRecord> = []
-      for (const [i, line] of text.split("\n").entries()) {
-        if (line.trim() === "") continue
-        const r = decodeValue(HyperwordRecord, JSON.parse(line), { file, line: i + 1 })
-        if (Result.isFailure(r)) return yield* Effect.fail(r.failure)
-        all.push(r.success)
-      }
+      const all = yield* readHyperwords(ctx.inputs.hyperwords!)
       const records = p.maxRecords === undefined ? all : all.slice(0, p.maxRecords)
 
       const model = yield* Effect.tryPromise({ try: () => loadModel(dir), catch: (e) => e })

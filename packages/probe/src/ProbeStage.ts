@@ -3,12 +3,12 @@
  * tuned model version and its base, runs the three literature checks in each, and writes the
  * report (`report.html`, `report.json`, one PNG per chart), exported to `reports/probe/index.html`.
  */
-import { existsSync, readFileSync } from "node:fs"
-import { HyperwordRecord, ModelVersion } from "@hyperwords/core/Artifacts"
+import { existsSync } from "node:fs"
+import { type HyperwordRecord, ModelVersion } from "@hyperwords/core/Artifacts"
 import { decodeValue } from "@hyperwords/core/Decode"
 import { Progress } from "@hyperwords/core/Progress"
 import { mulberry32 } from "@hyperwords/core/Random"
-import { defineStage } from "@hyperwords/core/Stage"
+import { defineStage, readHyperwords } from "@hyperwords/core/Stage"
 import { loadModel } from "@hyperwords/models/Model"
 import { Effect, Result, Schema } from "effect"
 import { measureFindings } from "./Findings.ts"
@@ -95,17 +95,10 @@ export const probeStage = defineStage<ProbeParams>({
       const tuned = yield* versionOf(ctx.inputs.model!.data, "model")
       const base = yield* versionOf(ctx.inputs.base!.data, "base")
 
-      const set = ctx.inputs.hyperwords!
-      const file = (set.data as { file?: string }).file ?? "poem_hyperwords.jsonl"
-      const records: Array<HyperwordRecord> = []
-      for (const [i, line] of readFileSync(set.file(file), "utf8").split("\n").entries()) {
-        if (line.trim() === "") continue
-        const r = decodeValue(HyperwordRecord, JSON.parse(line), { file, line: i + 1 })
-        if (Result.isFailure(r)) return yield* Effect.fail(r.failure)
-        records.push(r.success)
-      }
+      const records = yield* readHyperwords(ctx.inputs.hyperwords!)
       const items = drawItems(records, p.items, p.seed)
-      if (items.length === 0) return yield* Effect.fail(new Error(`${file} has no hyperwords to probe`))
+      if (items.length === 0)
+        return yield* Effect.fail(new Error("the hyperword set has no hyperwords to probe"))
 
       const versions =
         base.dir === tuned.dir

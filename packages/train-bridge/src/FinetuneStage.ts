@@ -15,10 +15,10 @@
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { HyperwordRecord, ModelVersion } from "@hyperwords/core/Artifacts"
+import { ModelVersion } from "@hyperwords/core/Artifacts"
 import { decodeValue } from "@hyperwords/core/Decode"
 import { Progress } from "@hyperwords/core/Progress"
-import { defineStage, type Stage } from "@hyperwords/core/Stage"
+import { defineStage, readHyperwords, type Stage } from "@hyperwords/core/Stage"
 import { Store } from "@hyperwords/core/Store"
 import { Effect, Result, Schema } from "effect"
 import { Bridge } from "./Bridge.ts"
@@ -170,20 +170,14 @@ export const finetuneStage = (
             new Error(`base model ${base.success.name} has no folder (its ModelVersion has no dir)`)
           )
 
-        const set = ctx.inputs.hyperwords!
-        const file = (set.data as { file?: string }).file ?? "poem_hyperwords.jsonl"
-        const records: Array<HyperwordRecord> = []
-        for (const [i, line] of readFileSync(set.file(file), "utf8").split("\n").entries()) {
-          if (line.trim() === "") continue
-          const r = decodeValue(HyperwordRecord, JSON.parse(line), { file, line: i + 1 })
-          if (Result.isFailure(r)) return yield* Effect.fail(r.failure)
-          records.push(r.success)
-        }
+        const records = yield* readHyperwords(ctx.inputs.hyperwords!)
         const used = p.maxRecords === undefined ? records : records.slice(0, p.maxRecords)
         const texts = trainingTexts(used, { heldoutFraction: p.heldoutFraction, seed: p.seed })
         if (texts.train.length === 0)
           return yield* Effect.fail(
-            new Error(`${file}: no text to train on (${used.length} records, no evidence lines or scenes)`)
+            new Error(
+              `the hyperword set: no text to train on (${used.length} records, no evidence lines or scenes)`
+            )
           )
         progress.log(
           `  ${ctx.stage}: ${texts.train.length} training texts (${texts.counts.fusedLines} poetry lines fused, ` +
