@@ -9,6 +9,8 @@ describe("choleskySolve", () => {
       Float64Array.from([0, 1, 2], (i) => a[i * 3]! * x[0]! + a[i * 3 + 1]! * x[1]! + a[i * 3 + 2]! * x[2]!)
     )
     const solved = choleskySolve(a, 3, bs)
-    solved.forEach((x, k) => x.forEach((v, i) => expect(v).toBeCloseTo(xs[k]![i]!, 10)))
+    for (const [k, x] of solved.entries()) {
+      for (const [i, v] of x.entries()) expect(v).toBeCloseTo(xs[k]![i]!, 10)
+    }
   })
 })
