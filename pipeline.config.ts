@@ -1,13 +1,15 @@
 /**
  * The default pipeline: the embedded default model (Gemma 3 270M), the built-in sensation seeds,
- * and the metric plugins. Stages not built yet are declared as planned so the graph is whole.
+ * and the metric plugins.
  * More tuned versions: add `FinetuneStage.finetuneStage({ id: "finetune-r16" })` with its params.
  */
 import { readFileSync } from "node:fs"
-import { defineConfig, Hash, plannedStage } from "@hyperwords/core"
+import { defineConfig, Hash } from "@hyperwords/core"
 import { corpusCommands, generateStage } from "@hyperwords/corpus"
 import { embedStage } from "@hyperwords/corpus/EmbedStage"
 import { evalCommands } from "@hyperwords/eval"
+import { evaluateStage } from "@hyperwords/eval/EvaluateStage"
+import { reportStage } from "@hyperwords/eval/ReportStage"
 import associativeBreadth from "@hyperwords/metric-associative-breadth"
 import coherence from "@hyperwords/metric-coherence"
 import hyperwordUsage from "@hyperwords/metric-hyperword-usage"
@@ -26,26 +28,30 @@ const finetune = FinetuneStage.finetuneStage()
 /** The probe report: every layer of the base and the tuned version on hyperwords, phrases and controls. */
 const probe = probeStage
 
-const evaluate = plannedStage({
-  id: "evaluate",
-  description: "generations for the prompt set, scored by the metric plugins",
-  inputs: { model: { stage: "finetune", output: "model" } },
-  outputs: { generations: "Generations", scores: "EvalRun" },
-  plannedIn: "issue #7"
+/** Each version answers the prompt set, scored by the metrics; the base is evaluated once, the tuned version beside it. */
+const evaluateBase = evaluateStage({
+  id: "evaluate-base",
+  model: { stage: "models", output: "model" },
+  metrics
 })
+const evaluate = evaluateStage({ id: "evaluate", model: { stage: "finetune", output: "model" }, metrics })
 
-const report = plannedStage({
-  id: "report",
-  description: "the leaderboard",
-  inputs: { scores: { stage: "evaluate", output: "scores" }, probe: { stage: "probe", output: "report" } },
-  outputs: { leaderboard: "Leaderboard" },
-  plannedIn: "issue #7"
-})
+/** The leaderboard: a row per evaluated version, linked to the probe report. */
+const report = reportStage({ evaluations: ["evaluate-base", "evaluate"], probe: "probe", metrics })
 
 export default defineConfig({
   store: ".hyperwords",
   reports: "reports",
-  stages: [ModelsStage.modelsStage, generateStage, embedStage, finetune, probe, evaluate, report],
+  stages: [
+    ModelsStage.modelsStage,
+    generateStage,
+    embedStage,
+    finetune,
+    probe,
+    evaluateBase,
+    evaluate,
+    report
+  ],
   params: ({ corpus }) => ({
     models: { model: "gemma-3-270m" },
     generate: {

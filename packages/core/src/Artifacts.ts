@@ -175,8 +175,19 @@ export const MetricAggregate = Schema.Struct({
 export const EvalRun = Schema.Struct({
   schemaVersion: Schema.Literal(1),
   model: ModelRef,
+  /** The model version's name (a leaderboard row). */
+  name: Schema.optionalKey(Schema.String),
+  /** The version this one was tuned from. */
+  base: Schema.optionalKey(ModelRef),
+  /** The model whose vectors the metrics read. */
+  judge: Schema.optionalKey(ModelRef),
+  /** sha256 of the generations scored. */
   generations: Schema.String,
   metrics: Schema.Array(MetricAggregate),
+  /** Bits per byte on held-out text, as the fine-tune measured it (the version's and its base's). */
+  heldOut: Schema.optionalKey(
+    Schema.Struct({ bitsPerByte: Schema.Finite, baseBitsPerByte: Schema.optionalKey(Schema.Finite) })
+  ),
   file: Schema.String
 })
 

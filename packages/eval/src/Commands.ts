@@ -202,6 +202,7 @@ const generationsToRescore = (configFile: string, hashes: ReadonlyArray<string>)
       }
       found.push({ hash, data: data.success, path: store.objectPath(file.sha256) })
     }
+    const context = yield* pipelineContext(loaded.projectDir, store)
     if (found.length === 0) {
       return yield* new UsageError({
         detail:
@@ -209,7 +210,31 @@ const generationsToRescore = (configFile: string, hashes: ReadonlyArray<string>)
           "and no --generations HASH was given"
       })
     }
-    return { loaded, found }
+    return { loaded, found, context }
+  })
+
+/**
+ * What the evaluate stages gave the metrics, from the last pipeline run: the folder of the base
+ * model (the judge whose vectors they read) and the hyperword set.
+ */
+const pipelineContext = (projectDir: string, store: ReturnType<typeof makeStore>) =>
+  Effect.gen(function* () {
+    const lock = yield* readLock(join(projectDir, "pipeline.lock.json"))
+    const out: { model?: string; hyperwordsFile?: string } = {}
+    const modelHash = lock?.stages.models?.outputs.model
+    if (modelHash !== undefined) {
+      const manifest = yield* store.readArtifact(modelHash)
+      const v = decodeValue(Artifacts.ModelVersion, manifest.data, { file: `artifact ${modelHash}` })
+      if (Result.isSuccess(v) && v.success.dir !== undefined) out.model = v.success.dir
+    }
+    const setHash = lock?.stages.generate?.outputs.hyperwords
+    if (setHash !== undefined) {
+      const manifest = yield* store.readArtifact(setHash)
+      const name = (manifest.data as { file?: string }).file ?? "poem_hyperwords.jsonl"
+      const file = manifest.files.find((f) => f.path === name)
+      if (file) out.hyperwordsFile = store.objectPath(file.sha256)
+    }
+    return out
   })
 
 const safeName = (s: string): string => s.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^[._]+/, "")
@@ -234,15 +259,29 @@ export const rescoreCommand = (options: EvalCommandsOptions) =>
         Flag.withDescription("folder for the scores (default reports/rescore)"),
         Flag.optional
       ),
+      model: Flag.String("model").pipe(
+        Flag.withDescription(
+          "the model whose vectors the metrics read (default: the pipeline's base model, as the evaluate stages use)"
+        ),
+        Flag.optional
+      ),
       seed: seedFlag
     },
     (args) =>
       Effect.gen(function* () {
-        const { loaded, found } = yield* generationsToRescore(args.config, args.generations)
+        const { loaded, found, context } = yield* generationsToRescore(args.config, args.generations)
         const metrics = yield* pickMetrics(options.metrics, args.metric)
+        const ctx = {
+          ...context,
+          ...(Option.isSome(args.model) ? { model: args.model.value } : {}),
+          seed: args.seed
+        }
         const outRoot = Option.isSome(args.out) ? resolve(args.out.value) : join(loaded.reportsDir, "rescore")
         for (const g of found) {
-          const set = yield* scoreGenerations(g.path, metrics, { seed: args.seed, ctx: { seed: args.seed } })
+          const set = yield* scoreGenerations(g.path, metrics, {
+            seed: args.seed,
+            ctx
+          })
           const dir = join(outRoot, `${safeName(g.data.model.id)}-${g.hash.slice(0, 12)}`)
           mkdirSync(dir, { recursive: true })
           writeFileSync(join(dir, "scores.jsonl"), rowsToJsonl(set.rows))

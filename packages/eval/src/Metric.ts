@@ -23,6 +23,8 @@ export interface SampleInput {
   readonly lang?: "ru" | "en"
   /** The prompt-set task (e.g. `describe-image`, `continue-line`, `ten-words`). */
   readonly task?: string
+  /** The sensations the prompt asked for, as words (e.g. "warm soft purring dusk"). */
+  readonly request?: string
 }
 
 /** What the host gives every call of a plugin. */

@@ -18,6 +18,8 @@ export const GenerationRecord = Schema.Struct({
   text: Schema.String,
   lang: Schema.optionalKey(Schema.Literals(["ru", "en"])),
   task: Schema.optionalKey(Schema.String),
+  /** The sensations the prompt asked for, as words. */
+  request: Schema.optionalKey(Schema.String),
   seed: Schema.optionalKey(Schema.Int),
   sample: Schema.optionalKey(Schema.Int)
 })
@@ -38,7 +40,8 @@ export const toSampleInput = (r: GenerationRecord): SampleInput => ({
   promptId: r.promptId,
   ...(r.prompt === undefined ? {} : { prompt: r.prompt }),
   ...(r.lang === undefined ? {} : { lang: r.lang }),
-  ...(r.task === undefined ? {} : { task: r.task })
+  ...(r.task === undefined ? {} : { task: r.task }),
+  ...(r.request === undefined ? {} : { request: r.request })
 })
 
 /** A metric's aggregate: `MetricAggregate` of core's `EvalRun`, plus what this host adds. */

@@ -4,7 +4,7 @@
  * vectors, with USF free-association strength beside it when norms are given.
  */
 import { detectLang } from "@hyperwords/corpus/Senses"
-import { defineMetric } from "@hyperwords/eval"
+import { defineMetric, type SampleInput } from "@hyperwords/eval"
 import { loadModel } from "@hyperwords/models/Model"
 import { Effect, Schema } from "effect"
 import { textCoherence } from "./Score.ts"
@@ -23,8 +23,18 @@ const Config = Schema.Struct({
   /** `auto` (default: lines when there are two, else words), `lines` or `words`. */
   unit: Schema.optionalKey(Schema.Literals(["auto", "lines", "words"])),
   /** USF free-association norms (CSV with CUE, TARGET, FSG): adds `association` to the details (English). */
-  usf: Schema.optionalKey(Schema.String)
+  usf: Schema.optionalKey(Schema.String),
+  /**
+   * Prompt-set tasks the metric applies to (default `describe-image`, `continue-line`, `invent-words`):
+   * ten unrelated words are meant not to cohere. Samples without a task always count.
+   */
+  tasks: Schema.optionalKey(Schema.Array(Schema.String))
 })
+type Config = typeof Config.Type
+
+const applies = (input: SampleInput, cfg: Config): boolean =>
+  input.task === undefined ||
+  (cfg.tasks ?? ["describe-image", "continue-line", "invent-words"]).includes(input.task)
 
 /** The model named by neither the config nor `--model`. */
 export class NoModel extends Schema.TaggedError<NoModel>()("NoModel", {}) {
@@ -36,7 +46,7 @@ export class NoModel extends Schema.TaggedError<NoModel>()("NoModel", {}) {
 /** The plugin. */
 export const coherence = defineMetric({
   name: "coherence",
-  version: "1.0.0",
+  version: "1.1.0",
   apiVersion: 1,
   description: "mean cosine between consecutive lines' (or words') images in the model's word vectors",
   config: Config,
@@ -59,6 +69,7 @@ export const coherence = defineMetric({
   timeoutMs: 600_000,
   sample: (input, cfg, ctx) =>
     Effect.gen(function* () {
+      if (!applies(input, cfg)) return null
       const name = cfg.model ?? ctx.model
       if (name === undefined) return yield* new NoModel()
       const lang = input.lang ?? detectLang(input.text)

@@ -68,6 +68,19 @@ describe("metric coherence", () => {
     })
   )
 
+  it.live("leaves out ten-word answers, which are meant not to cohere, without loading a model", () =>
+    Effect.gen(function* () {
+      const loaded = yield* Metric.loadMetric(coherence)
+      const col = yield* Harness.runMetric(
+        loaded,
+        [{ id: "a", text: "cat, algebra, volcano", task: "ten-words" }],
+        { seed: 1 }
+      )
+      expect(col.status, col.reason).toBe("ok")
+      expect(col.samples[0]!.score).toBeNull()
+    })
+  )
+
   const smol = join(resolveModelDir("smollm2-135m"), "onnx", "probe.json")
   it.live.skipIf(!existsSync(smol))(
     "scores lines and words on smollm2-135m (skipped: no smollm2-135m model folder)",

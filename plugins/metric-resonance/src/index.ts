@@ -31,9 +31,14 @@ const Config = Schema.Struct({
   /** `pearson` (default) or `cosine` between the request and the text's profile. */
   agreement: Schema.optionalKey(Schema.Literals(["pearson", "cosine"])),
   /** A supervised estimator saved by `@hyperwords/corpus` (`fitSupervised`); default zero-shot. */
-  supervised: Schema.optionalKey(Schema.String)
+  supervised: Schema.optionalKey(Schema.String),
+  /** Prompt-set tasks the metric applies to (default `describe-image`); samples without a task always count. */
+  tasks: Schema.optionalKey(Schema.Array(Schema.String))
 })
 type Config = typeof Config.Type
+
+const applies = (input: SampleInput, cfg: Config): boolean =>
+  input.task === undefined || (cfg.tasks ?? ["describe-image"]).includes(input.task)
 
 /** Nothing says what sensations were asked for. */
 export class NoRequest extends Schema.TaggedError<NoRequest>()("NoRequest", { sample: Schema.String }) {
@@ -84,17 +89,19 @@ const requestOf = (input: SampleInput, cfg: Config, estimator: Estimator, lang: 
       if (bad !== undefined) return yield* new UnknownChannel({ channel: bad })
       return { vector: vectorOf(cfg.senses as Partial<Record<Channel, number>>), from: "senses" }
     }
-    const text = cfg.feel ?? (input.prompt === undefined ? undefined : requestFromPrompt(input.prompt))
+    const text =
+      cfg.feel ?? input.request ?? (input.prompt === undefined ? undefined : requestFromPrompt(input.prompt))
     const words = text === undefined ? [] : contentWords(text, lang)
     if (words.length === 0) return yield* new NoRequest({ sample: input.id })
     const vector = yield* Effect.promise(() => meanProfile(estimator, words, lang))
-    return { vector, from: cfg.feel === undefined ? "prompt" : "feel", words }
+    const from = cfg.feel !== undefined ? "feel" : input.request !== undefined ? "request" : "prompt"
+    return { vector, from, words }
   })
 
 /** The plugin. */
 export const resonance = defineMetric({
   name: "resonance",
-  version: "1.0.0",
+  version: "1.1.0",
   apiVersion: 1,
   description:
     "agreement (Pearson r over seven sensory channels) between the sensations asked for and those a text's words evoke",
@@ -117,6 +124,7 @@ export const resonance = defineMetric({
   timeoutMs: 600_000,
   sample: (input, cfg, ctx) =>
     Effect.gen(function* () {
+      if (!applies(input, cfg)) return null
       const lang = input.lang ?? detectLang(input.text)
       const words = contentWords(input.text, lang)
       if (words.length === 0) return null

@@ -76,4 +76,27 @@ describe("metric resonance", () => {
         expect(Number.isFinite(p.samples[1]!.score)).toBe(true)
       })
   )
+
+  it.live.skipIf(!existsSync(smol))(
+    "reads a prompt-set sample's request, and leaves out samples of other tasks (skipped: no smollm2-135m model folder)",
+    () =>
+      Effect.gen(function* () {
+        const texts = [
+          {
+            id: "asked",
+            text: "sweet honey, sugar and ripe candy",
+            prompt: "Sensations: sweet, tasty.\nA short poem that paints this image:\n",
+            request: "sweet tasty",
+            task: "describe-image"
+          },
+          { id: "words", text: "cat, algebra, volcano, spoon", prompt: "Ten nouns:\n1.", task: "ten-words" }
+        ]
+        const loaded = yield* Metric.loadMetric(resonance.with({ model: "smollm2-135m" }))
+        const col = yield* Harness.runMetric(loaded, texts, { seed: 1 })
+        expect(col.status, col.reason).toBe("ok")
+        expect(col.samples[0]!.details!.from).toBe("request")
+        expect(Number.isFinite(col.samples[0]!.score)).toBe(true)
+        expect(col.samples[1]!.score).toBeNull()
+      })
+  )
 })

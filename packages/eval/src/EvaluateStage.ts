@@ -1,0 +1,276 @@
+/**
+ * The `evaluate` stage: one model version answers the prompt set (several seeded samples per
+ * prompt), the answers are kept as a `Generations` artifact, and every registered metric plugin
+ * scores them into an `EvalRun` (per-sample scores and aggregates). One stage per version
+ * (`evaluateStage({ id: "evaluate-base", model: { stage: "models", output: "model" } })`), so a
+ * new tuned version never re-runs the base.
+ *
+ * Metrics that read a model's vectors read the judge's (default: the base model), so versions
+ * are measured with one ruler. Answers are appended to a file under the store's work folder as
+ * they come, so a stopped run continues where it was.
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { Hash } from "@hyperwords/core"
+import { ModelVersion } from "@hyperwords/core/Artifacts"
+import { decodeValue } from "@hyperwords/core/Decode"
+import { Progress } from "@hyperwords/core/Progress"
+import { defineStage, type InputRef, type LoadedArtifact } from "@hyperwords/core/Stage"
+import { Store } from "@hyperwords/core/Store"
+import { loadModel } from "@hyperwords/models/Model"
+import { Effect, Result, Schema } from "effect"
+import { loadMetrics, type MetricEntry, metricIds } from "./Metric.ts"
+import { builtinPromptSet, type LoadedPromptSet, loadPromptSet, type Prompt } from "./PromptSet.ts"
+import { GenerationRecord, rowsToJsonl, scoreSamples, toSampleInput } from "./Scoring.ts"
+
+/** Params of an `evaluate` stage. */
+export const EvaluateParams = Schema.Struct({
+  /** A prompt-set JSON file (default: the built-in `imagery` set). */
+  promptSet: Schema.optionalKey(Schema.String),
+  /** Samples per prompt, each with its own seed. */
+  samples: Schema.optionalKey(Schema.Int),
+  /** Tokens per answer at most. */
+  maxNewTokens: Schema.optionalKey(Schema.Int),
+  temperature: Schema.optionalKey(Schema.Finite),
+  topP: Schema.optionalKey(Schema.Finite),
+  /** Seed of the samples (sample k of a prompt uses a seed derived from this, the prompt and k) and of the bootstrap. */
+  seed: Schema.optionalKey(Schema.Int),
+  /** Only prompts of these tasks (default: all). */
+  tasks: Schema.optionalKey(Schema.Array(Schema.String)),
+  /** Metrics run at once. */
+  concurrency: Schema.optionalKey(Schema.Int)
+})
+export type EvaluateParams = typeof EvaluateParams.Type
+
+/** Defaults of the stage. */
+export const evaluateDefaults = {
+  samples: 3,
+  maxNewTokens: 48,
+  temperature: 0.8,
+  topP: 0.95,
+  seed: 1,
+  concurrency: 2
+} as const
+
+/** Options of `evaluateStage`. */
+export interface EvaluateStageOptions {
+  /** The stage id (default `evaluate`). */
+  readonly id?: string
+  /** The model version to evaluate (default: the `finetune` stage's model). */
+  readonly model?: InputRef
+  /** The judge whose vectors the metrics read (default: the `models` stage's model). */
+  readonly judge?: InputRef
+  /** The metric plugins, as registered in `pipeline.config.ts`. */
+  readonly metrics: ReadonlyArray<MetricEntry>
+}
+
+/** The seed of sample `k` of a prompt: stable across versions, so paired samples share it. */
+export const sampleSeed = (seed: number, promptId: string, k: number): number =>
+  Number.parseInt(Hash.sha256(`${seed}\0${promptId}\0${k}`).slice(0, 8), 16) >>> 1
+
+/** The records a stopped run already wrote (a torn last line is dropped). */
+export const readDone = (file: string): Array<GenerationRecord> => {
+  if (!existsSync(file)) return []
+  const out: Array<GenerationRecord> = []
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    if (line.trim() === "") continue
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(line)
+    } catch {
+      continue
+    }
+    const r = decodeValue(GenerationRecord, parsed, { file })
+    if (Result.isSuccess(r)) out.push(r.success)
+  }
+  return out
+}
+
+/** The text a generation ends with: trimmed, cut at a run of three blank lines. */
+export const cleanAnswer = (text: string): string => text.replace(/\n\s*\n\s*\n[\s\S]*$/, "").trim()
+
+const versionOf = (input: LoadedArtifact | undefined, what: string) => {
+  if (input === undefined) return Effect.fail(new Error(`the evaluate stage has no ${what} input`))
+  const v = decodeValue(ModelVersion, input.data, { file: what })
+  if (Result.isFailure(v)) return Effect.fail(v.failure)
+  if (v.success.dir === undefined)
+    return Effect.fail(
+      new Error(`model ${v.success.name} has no folder to load it from (its ModelVersion has no dir)`)
+    )
+  return Effect.succeed({ ...v.success, dir: v.success.dir })
+}
+
+/** The jobs of a run: every prompt × sample, with its id and seed. */
+export const jobsOf = (
+  set: LoadedPromptSet,
+  p: { samples: number; seed: number; tasks?: ReadonlyArray<string> }
+) =>
+  set.set.prompts
+    .filter((q) => p.tasks === undefined || p.tasks.includes(q.task))
+    .flatMap((q: Prompt) =>
+      Array.from({ length: p.samples }, (_, k) => ({
+        id: `${q.id}#${k}`,
+        prompt: q,
+        sample: k,
+        seed: sampleSeed(p.seed, q.id, k)
+      }))
+    )
+
+/** An `evaluate` stage for one model version. */
+export const evaluateStage = (options: EvaluateStageOptions) => {
+  const id = options.id ?? "evaluate"
+  return defineStage<EvaluateParams>({
+    id,
+    description: "the prompt set answered by a model version, scored by the metric plugins",
+    codeVersion: "1",
+    params: EvaluateParams,
+    inputs: {
+      model: options.model ?? { stage: "finetune", output: "model" },
+      judge: options.judge ?? { stage: "models", output: "model" },
+      hyperwords: { stage: "generate", output: "hyperwords" }
+    },
+    outputs: { generations: "Generations", scores: "EvalRun" },
+    sources: (params, projectDir) => [
+      params.promptSet === undefined ? builtinPromptSet : join(projectDir, params.promptSet)
+    ],
+    plugins: () => metricIds(options.metrics),
+    run: (ctx) =>
+      Effect.gen(function* () {
+        const progress = yield* Progress
+        const store = yield* Store
+        const p = { ...evaluateDefaults, ...ctx.params }
+        const version = yield* versionOf(ctx.inputs.model, "model")
+        const judge = yield* versionOf(ctx.inputs.judge, "judge")
+        const set = yield* loadPromptSet(
+          p.promptSet === undefined ? builtinPromptSet : join(ctx.projectDir, p.promptSet)
+        )
+        const metrics = yield* loadMetrics(options.metrics)
+        const jobs = jobsOf(set, p)
+        if (jobs.length === 0)
+          return yield* Effect.fail(
+            new Error(`${set.file}: no prompts of the tasks ${JSON.stringify(p.tasks)}`)
+          )
+
+        const work = join(store.root, "work", ctx.stage, ctx.key.slice(0, 32))
+        mkdirSync(work, { recursive: true })
+        const partial = join(work, "generations.jsonl")
+        const done = new Map(readDone(partial).map((r) => [r.id, r]))
+        if (done.size > 0)
+          progress.log(`  ${ctx.stage}: ${done.size} answers kept from a stopped run (${partial})`)
+
+        const todo = jobs.filter((j) => !done.has(j.id))
+        if (todo.length > 0) {
+          const model = yield* Effect.tryPromise({ try: () => loadModel(version.dir), catch: (e) => e })
+          const task = progress.task(`${ctx.stage}: ${version.name} answers`, {
+            total: jobs.length,
+            unit: "answers"
+          })
+          task.update(jobs.length - todo.length)
+          const started = Date.now()
+          let tokens = 0
+          yield* Effect.forEach(
+            todo,
+            (job) =>
+              Effect.tryPromise({
+                try: (signal) =>
+                  model.generate(job.prompt.prompt, {
+                    maxNewTokens: p.maxNewTokens,
+                    sampling: { temperature: p.temperature, topP: p.topP, seed: job.seed },
+                    signal
+                  }),
+                catch: (e) => e
+              }).pipe(
+                Effect.tap((g) => {
+                  tokens += g.ids.length
+                  const record: GenerationRecord = {
+                    id: job.id,
+                    promptId: job.prompt.id,
+                    prompt: job.prompt.prompt,
+                    text: cleanAnswer(g.text),
+                    lang: job.prompt.lang,
+                    task: job.prompt.task,
+                    ...(job.prompt.request === undefined ? {} : { request: job.prompt.request }),
+                    seed: job.seed,
+                    sample: job.sample
+                  }
+                  appendFileSync(partial, `${JSON.stringify(record)}\n`)
+                  done.set(job.id, record)
+                  task.update(done.size)
+                  return Effect.void
+                })
+              ),
+            { discard: true }
+          ).pipe(
+            Effect.onExit((exit) =>
+              Effect.sync(() => task.finish(exit._tag === "Success" ? "done" : "stopped"))
+            )
+          )
+          progress.log(
+            `  ${ctx.stage}: ${todo.length} answers, ${tokens} tokens in ${((Date.now() - started) / 1000).toFixed(1)}s`
+          )
+        }
+
+        const records = jobs.map((j) => done.get(j.id)!)
+        const genDir = ctx.outputDir("generations")
+        const generationsText = records.map((r) => JSON.stringify(r)).join("\n") + "\n"
+        writeFileSync(join(genDir, "generations.jsonl"), generationsText)
+
+        const scoring = progress.task(`${ctx.stage}: scoring with ${metrics.length} metrics`, {
+          total: metrics.length,
+          unit: "metrics"
+        })
+        const scored = yield* scoreSamples(records.map(toSampleInput), metrics, {
+          seed: p.seed,
+          concurrency: p.concurrency,
+          ctx: {
+            seed: p.seed,
+            model: judge.dir,
+            hyperwordsFile: ctx.inputs.hyperwords!.file(
+              (ctx.inputs.hyperwords!.data as { file?: string }).file ?? "poem_hyperwords.jsonl"
+            )
+          }
+        }).pipe(Effect.onExit(() => Effect.sync(() => scoring.finish("done"))))
+        for (const s of scored.summaries) {
+          progress.log(
+            `  ${ctx.stage}: ${s.name} ${s.status === "ok" ? `mean ${s.mean?.toFixed(4) ?? "n/a"} (n ${s.n})` : `FAILED — ${s.reason}`}`
+          )
+        }
+        const scoresDir = ctx.outputDir("scores")
+        writeFileSync(join(scoresDir, "scores.jsonl"), rowsToJsonl(scored.rows))
+        const training = version.training as Record<string, unknown> | undefined
+        const bpb = typeof training?.bpb_tuned === "number" ? (training.bpb_tuned as number) : undefined
+        const bpbBase = typeof training?.bpb_base === "number" ? (training.bpb_base as number) : undefined
+        return {
+          generations: {
+            data: {
+              schemaVersion: 1,
+              model: version.model,
+              promptSet: { id: set.set.id, version: set.set.version, sha256: set.sha256 },
+              samples: records.length,
+              file: "generations.jsonl"
+            }
+          },
+          scores: {
+            data: {
+              schemaVersion: 1,
+              model: version.model,
+              name: version.name,
+              ...(version.base === undefined ? {} : { base: version.base }),
+              judge: judge.model,
+              generations: Hash.sha256(generationsText),
+              metrics: scored.summaries,
+              ...(bpb === undefined
+                ? {}
+                : {
+                    heldOut: {
+                      bitsPerByte: bpb,
+                      ...(bpbBase === undefined ? {} : { baseBitsPerByte: bpbBase })
+                    }
+                  }),
+              file: "scores.jsonl"
+            }
+          }
+        }
+      })
+  })
+}

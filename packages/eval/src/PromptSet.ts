@@ -1,0 +1,68 @@
+/**
+ * The prompt sets every model version answers in the `evaluate` stage: versioned JSON files
+ * (id, version, prompts with a language and a task). The built-in `imagery` set ships with this
+ * package; a user names their own file in the stage's params. Its sha256 goes into the
+ * `Generations` artifact, so scores always say exactly what was asked.
+ */
+import { fileURLToPath } from "node:url"
+import { Hash } from "@hyperwords/core"
+import { decodeValue, readText } from "@hyperwords/core/Decode"
+import { DecodeError } from "@hyperwords/core/Errors"
+import { Effect, Schema } from "effect"
+
+/** The tasks the metric plugins know; a prompt set may add its own. */
+export const tasks = ["describe-image", "continue-line", "ten-words", "invent-words"] as const
+
+/** One prompt of a set. */
+export const Prompt = Schema.Struct({
+  /** Unique within the set; samples of one prompt are paired across model versions. */
+  id: Schema.NonEmptyString,
+  lang: Schema.Literals(["ru", "en"]),
+  task: Schema.NonEmptyString,
+  prompt: Schema.NonEmptyString,
+  /** The sensations asked for, as words (the `resonance` metric compares the answer with them). */
+  request: Schema.optionalKey(Schema.NonEmptyString),
+  /** Where a quoted line comes from. */
+  source: Schema.optionalKey(Schema.String)
+})
+export type Prompt = typeof Prompt.Type
+
+/** A versioned prompt set. */
+export const PromptSet = Schema.Struct({
+  id: Schema.NonEmptyString,
+  version: Schema.NonEmptyString,
+  description: Schema.optionalKey(Schema.String),
+  prompts: Schema.Array(Prompt)
+})
+export type PromptSet = typeof PromptSet.Type
+
+/** A prompt set as read from its file, with the hash of the file's bytes. */
+export interface LoadedPromptSet {
+  readonly file: string
+  readonly sha256: string
+  readonly set: PromptSet
+}
+
+/** The file of the built-in `imagery` set. */
+export const builtinPromptSet: string = fileURLToPath(new URL("../prompts/imagery-v1.json", import.meta.url))
+
+/** Read and check a prompt set; errors name the file (and the duplicate id). */
+export const loadPromptSet = (file: string = builtinPromptSet): Effect.Effect<LoadedPromptSet, DecodeError> =>
+  Effect.gen(function* () {
+    const text = yield* readText(file)
+    let raw: unknown
+    try {
+      raw = JSON.parse(text)
+    } catch (e) {
+      return yield* new DecodeError({ file, detail: `not valid JSON (${(e as Error).message})` })
+    }
+    const set = yield* Effect.fromResult(decodeValue(PromptSet, raw, { file }))
+    if (set.prompts.length === 0)
+      return yield* new DecodeError({ file, detail: "the prompt set has no prompts" })
+    const seen = new Set<string>()
+    for (const p of set.prompts) {
+      if (seen.has(p.id)) return yield* new DecodeError({ file, detail: `prompt id "${p.id}" appears twice` })
+      seen.add(p.id)
+    }
+    return { file, sha256: Hash.sha256(text), set }
+  })

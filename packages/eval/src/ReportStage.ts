@@ -1,0 +1,224 @@
+/**
+ * The `report` stage: gathers the `EvalRun` of every evaluated model version (and the probe
+ * report) into the leaderboard — one row per version, a column per metric with its CI, the
+ * held-out bits per byte the fine-tune measured, paired deltas against the base, the metric
+ * cards, a few answers of each version — written as `index.html`, `leaderboard.md` and
+ * `leaderboard.json` and exported to `reports/leaderboard/`.
+ */
+import { EvalRun } from "@hyperwords/core/Artifacts"
+import { decodeJsonlFile, decodeValue } from "@hyperwords/core/Decode"
+import { Progress } from "@hyperwords/core/Progress"
+import { defineStage, type InputRef, type LoadedArtifact } from "@hyperwords/core/Stage"
+import { Effect, Result, Schema } from "effect"
+import {
+  buildLeaderboard,
+  type Example,
+  type LeaderboardEntry,
+  type MetricInfo,
+  writeLeaderboard
+} from "./Leaderboard.ts"
+import { loadMetrics, type MetricEntry } from "./Metric.ts"
+import { GenerationRecord, type MetricSummary, type SampleScores } from "./Scoring.ts"
+
+/** Params of the `report` stage. */
+export const ReportParams = Schema.Struct({
+  title: Schema.optionalKey(Schema.String),
+  /** Answers shown per model version. */
+  examples: Schema.optionalKey(Schema.Int),
+  /** Seed of the paired bootstrap. */
+  seed: Schema.optionalKey(Schema.Int),
+  /** Resamples of the paired bootstrap. */
+  resamples: Schema.optionalKey(Schema.Int)
+})
+export type ReportParams = typeof ReportParams.Type
+
+/** Options of `reportStage`. */
+export interface ReportStageOptions {
+  /** The `evaluate` stages whose runs make the rows, in row order. */
+  readonly evaluations: ReadonlyArray<string>
+  /** The probe stage whose report the rows link to (none: no links). */
+  readonly probe?: string
+  /** Where the probe report is, relative to the leaderboard's folder. */
+  readonly probeLink?: string
+  /** The registered metric plugins (their descriptions and cards go on the page). */
+  readonly metrics: ReadonlyArray<MetricEntry>
+}
+
+/** The held-out bits-per-byte column. */
+export const bitsPerByteInfo: MetricInfo = {
+  name: "held-out-bpb",
+  version: "1",
+  higherIsBetter: false,
+  description:
+    "bits per byte on held-out text that was never trained on (lower is better), measured by the fine-tune for the tuned version and its base"
+}
+
+const bpbSummary = (value: number): MetricSummary => ({
+  name: bitsPerByteInfo.name,
+  version: bitsPerByteInfo.version!,
+  id: `${bitsPerByteInfo.name}@1`,
+  status: "ok",
+  mean: value,
+  n: 1,
+  higherIsBetter: false
+})
+
+interface LoadedRun {
+  readonly stage: string
+  readonly run: typeof EvalRun.Type
+  readonly rows: ReadonlyArray<SampleScores>
+  readonly generations: ReadonlyArray<GenerationRecord>
+}
+
+const SampleRow = Schema.Struct({
+  id: Schema.String,
+  promptId: Schema.optionalKey(Schema.String),
+  words: Schema.Number,
+  scores: Schema.Record(Schema.String, Schema.NullOr(Schema.Number)),
+  details: Schema.optionalKey(Schema.Record(Schema.String, Schema.Record(Schema.String, Schema.Unknown)))
+})
+
+const readRun = (stage: string, scores: LoadedArtifact, generations: LoadedArtifact) =>
+  Effect.gen(function* () {
+    const decoded = decodeValue(EvalRun, scores.data, { file: `${stage} scores` })
+    if (Result.isFailure(decoded)) return yield* Effect.fail(decoded.failure)
+    const run = decoded.success
+    const rows = yield* decodeJsonlFile(SampleRow, scores.file(run.file))
+    const gens = yield* decodeJsonlFile(
+      GenerationRecord,
+      generations.file((generations.data as { file?: string }).file ?? "generations.jsonl")
+    )
+    return { stage, run, rows, generations: gens } satisfies LoadedRun
+  })
+
+const sameModel = (a: { id: string; revision: string }, b: { id: string; revision: string } | undefined) =>
+  b !== undefined && a.id === b.id && a.revision === b.revision
+
+/** A few answers of a version: sample 0 of the image and invented-word prompts first. */
+export const pickExamples = (r: LoadedRun, count: number): Array<Example> => {
+  const used = new Map(
+    r.rows.map((row) => [row.id, (row.details?.["hyperword-usage"]?.used as ReadonlyArray<string>) ?? []])
+  )
+  const order = ["invent-words", "describe-image", "continue-line", "ten-words"]
+  return r.generations
+    .filter((g) => g.sample === undefined || g.sample === 0)
+    .filter((g) => g.text.trim() !== "")
+    .sort((a, b) => order.indexOf(a.task ?? "") - order.indexOf(b.task ?? ""))
+    .slice(0, count)
+    .map((g) => ({
+      prompt: g.prompt ?? g.promptId,
+      text: g.text,
+      ...((used.get(g.id)?.length ?? 0) > 0 ? { hyperwords: used.get(g.id)! } : {})
+    }))
+}
+
+/** The leaderboard's rows from the loaded runs: bases paired by model, bits per byte carried to the base. */
+export const entriesOf = (
+  runs: ReadonlyArray<LoadedRun>,
+  options: { readonly probeReport?: string; readonly examples: number }
+): Array<LeaderboardEntry> => {
+  const nameOf = (r: LoadedRun) => r.run.name ?? r.run.model.id
+  return runs.map((r) => {
+    const base = runs.find((o) => o !== r && sameModel(o.run.model, r.run.base))
+    const ownBpb = r.run.heldOut?.bitsPerByte
+    const asBase = runs.find(
+      (o) => sameModel(r.run.model, o.run.base) && o.run.heldOut?.baseBitsPerByte !== undefined
+    )
+    const bpb = ownBpb ?? asBase?.run.heldOut?.baseBitsPerByte
+    return {
+      name: nameOf(r),
+      model: r.run.model,
+      ...(base === undefined ? {} : { base: nameOf(base) }),
+      summaries: [
+        ...(r.run.metrics as ReadonlyArray<MetricSummary>),
+        ...(bpb === undefined ? [] : [bpbSummary(bpb)])
+      ],
+      rows: r.rows,
+      ...(options.probeReport === undefined ? {} : { probeReport: options.probeReport }),
+      examples: pickExamples(r, options.examples)
+    }
+  })
+}
+
+/** The `report` stage. */
+export const reportStage = (options: ReportStageOptions) => {
+  const inputs: Record<string, InputRef> = {}
+  for (const stage of options.evaluations) {
+    inputs[`scores:${stage}`] = { stage, output: "scores" }
+    inputs[`generations:${stage}`] = { stage, output: "generations" }
+  }
+  if (options.probe !== undefined) inputs.probe = { stage: options.probe, output: "report" }
+  return defineStage<ReportParams>({
+    id: "report",
+    description: "the leaderboard: a row per model version, a column per metric, deltas against the base",
+    codeVersion: "1",
+    params: ReportParams,
+    inputs,
+    outputs: { leaderboard: "Leaderboard" },
+    exports: [
+      { output: "leaderboard", file: "index.html", to: "leaderboard/index.html" },
+      { output: "leaderboard", file: "leaderboard.md", to: "leaderboard/leaderboard.md" },
+      { output: "leaderboard", file: "leaderboard.json", to: "leaderboard/leaderboard.json" }
+    ],
+    run: (ctx) =>
+      Effect.gen(function* () {
+        const progress = yield* Progress
+        const runs: Array<LoadedRun> = []
+        for (const stage of options.evaluations) {
+          runs.push(
+            yield* readRun(stage, ctx.inputs[`scores:${stage}`]!, ctx.inputs[`generations:${stage}`]!)
+          )
+        }
+        const metrics = yield* loadMetrics(options.metrics)
+        const info: Array<MetricInfo> = [
+          ...metrics.map(({ metric }) => ({
+            name: metric.name,
+            version: metric.version,
+            description: metric.description,
+            higherIsBetter: metric.higherIsBetter ?? true,
+            ...(metric.card === undefined ? {} : { card: metric.card })
+          })),
+          bitsPerByteInfo
+        ]
+        const probeReport =
+          options.probe === undefined ? undefined : (options.probeLink ?? "../probe/index.html")
+        const data = buildLeaderboard({
+          title: ctx.params.title ?? "hyperwords leaderboard",
+          entries: entriesOf(runs, {
+            ...(probeReport === undefined ? {} : { probeReport }),
+            examples: ctx.params.examples ?? 6
+          }),
+          metrics: info,
+          seed: ctx.params.seed ?? 1,
+          ...(ctx.params.resamples === undefined ? {} : { resamples: ctx.params.resamples })
+        })
+        writeLeaderboard(ctx.outputDir("leaderboard"), data)
+        for (const row of data.rows) {
+          const cells = Object.entries(row.cells)
+            .map(([name, c]) =>
+              c.status === "ok"
+                ? `${name} ${c.mean?.toFixed(3) ?? "n/a"}${c.delta ? ` (${c.delta.delta >= 0 ? "+" : ""}${c.delta.delta.toFixed(3)}${c.delta.mark})` : ""}`
+                : `${name} ${c.status}`
+            )
+            .join(", ")
+          progress.log(`  report: ${row.name}: ${cells}`)
+        }
+        return {
+          leaderboard: {
+            data: {
+              schemaVersion: 1,
+              rows: data.rows.map((r) => ({
+                model: r.model,
+                name: r.name,
+                metrics: r.cells,
+                ...(r.probeReport === undefined ? {} : { probeReport: r.probeReport })
+              })),
+              html: "index.html",
+              markdown: "leaderboard.md",
+              json: "leaderboard.json"
+            }
+          }
+        }
+      })
+  })
+}

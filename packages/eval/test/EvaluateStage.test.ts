@@ -1,0 +1,218 @@
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { pathToFileURL } from "node:url"
+import { EvalRun, Generations } from "@hyperwords/core/Artifacts"
+import { Progress } from "@hyperwords/core/Progress"
+import type { LoadedArtifact, StageContext } from "@hyperwords/core/Stage"
+import { Store } from "@hyperwords/core/Store"
+import { Effect, Layer, Schema } from "effect"
+import { afterAll, describe, expect, it } from "vitest"
+import {
+  cleanAnswer,
+  type EvaluateParams,
+  evaluateStage,
+  jobsOf,
+  readDone,
+  sampleSeed
+} from "../src/EvaluateStage.ts"
+import { builtinPromptSet, loadPromptSet, tasks } from "../src/PromptSet.ts"
+import { failing, good } from "./fixtures/metrics.ts"
+
+const tmp = join(import.meta.dirname, ".tmp", "evaluate")
+const repoDir = join(import.meta.dirname, "..", "..", "..")
+const bridgeFixture = join(repoDir, "packages", "models", "test", "fixtures", "bridge.ts")
+
+interface BridgeFixture {
+  readonly bridgeMissing: () => string | undefined
+  readonly tinyModel: (arch: "llama" | "gemma3_text") => Promise<string>
+}
+const fixture = () => import(pathToFileURL(bridgeFixture).href) as Promise<BridgeFixture>
+
+const artifact = (data: unknown, files: Record<string, string> = {}): LoadedArtifact => ({
+  hash: "0".repeat(64),
+  manifest: {} as LoadedArtifact["manifest"],
+  data,
+  file: (p) => files[p] ?? join(tmp, p)
+})
+
+const version = (name: string, dir: string, extra: Record<string, unknown> = {}) => ({
+  schemaVersion: 1,
+  name,
+  model: { id: name, revision: "test" },
+  architecture: "llama",
+  source: { kind: "local", detail: dir },
+  dir,
+  files: {},
+  ...extra
+})
+
+const promptSet = {
+  id: "test",
+  version: "1",
+  prompts: [
+    {
+      id: "en-a",
+      lang: "en",
+      task: "describe-image",
+      request: "warm soft",
+      prompt: "Sensations: warm, soft.\n"
+    },
+    { id: "ru-a", lang: "ru", task: "continue-line", prompt: "Люблю грозу в начале мая,\n" },
+    { id: "en-b", lang: "en", task: "ten-words", prompt: "Ten nouns:\n1." }
+  ]
+}
+
+describe("the prompt set", () => {
+  it("ships a versioned set in Russian and English covering every task", async () => {
+    const set = await Effect.runPromise(loadPromptSet())
+    expect(set.file).toBe(builtinPromptSet)
+    expect(set.sha256).toMatch(/^[0-9a-f]{64}$/)
+    for (const task of tasks) {
+      for (const lang of ["ru", "en"]) {
+        expect(
+          set.set.prompts.some((p) => p.task === task && p.lang === lang),
+          `${task} ${lang}`
+        ).toBe(true)
+      }
+    }
+    expect(set.set.prompts.filter((p) => p.task === "describe-image").every((p) => p.request)).toBe(true)
+  })
+
+  it("names the file on a bad set and on a duplicate id", async () => {
+    mkdirSync(tmp, { recursive: true })
+    const dup = join(tmp, "dup.json")
+    writeFileSync(
+      dup,
+      JSON.stringify({ ...promptSet, prompts: [promptSet.prompts[0], promptSet.prompts[0]] })
+    )
+    const e1 = await Effect.runPromise(Effect.flip(loadPromptSet(dup)))
+    expect(e1.message).toContain(dup)
+    expect(e1.message).toContain('"en-a" appears twice')
+    const bad = join(tmp, "bad.json")
+    writeFileSync(bad, '{"id": "x", "version": "1", "prompts": [{"id": "a"}]}')
+    const e2 = await Effect.runPromise(Effect.flip(loadPromptSet(bad)))
+    expect(e2.message).toContain(bad)
+    writeFileSync(bad, "{not json")
+    expect((await Effect.runPromise(Effect.flip(loadPromptSet(bad)))).message).toContain("not valid JSON")
+  })
+})
+
+describe("evaluate helpers", () => {
+  it("gives every prompt × sample its own seed, the same for every version", async () => {
+    mkdirSync(tmp, { recursive: true })
+    const file = join(tmp, "set.json")
+    writeFileSync(file, JSON.stringify(promptSet))
+    const set = await Effect.runPromise(loadPromptSet(file))
+    const jobs = jobsOf(set, { samples: 2, seed: 1 })
+    expect(jobs.map((j) => j.id)).toEqual(["en-a#0", "en-a#1", "ru-a#0", "ru-a#1", "en-b#0", "en-b#1"])
+    expect(new Set(jobs.map((j) => j.seed)).size).toBe(6)
+    expect(jobsOf(set, { samples: 2, seed: 1 })).toEqual(jobs)
+    expect(sampleSeed(2, "en-a", 0)).not.toBe(sampleSeed(1, "en-a", 0))
+    expect(jobsOf(set, { samples: 1, seed: 1, tasks: ["ten-words"] }).map((j) => j.id)).toEqual(["en-b#0"])
+  })
+
+  it("keeps the answers of a stopped run and drops a torn last line", () => {
+    mkdirSync(tmp, { recursive: true })
+    const file = join(tmp, "partial.jsonl")
+    writeFileSync(
+      file,
+      `${JSON.stringify({ id: "en-a#0", promptId: "en-a", text: "warm fur" })}\n{"id": "en-a#1", "promp`
+    )
+    expect(readDone(file).map((r) => r.id)).toEqual(["en-a#0"])
+    expect(readDone(join(tmp, "absent.jsonl"))).toEqual([])
+  })
+
+  it("cuts an answer at a run of blank lines", () => {
+    expect(cleanAnswer("  warm fur\nsoft paw\n\n\n\nunrelated page text")).toBe("warm fur\nsoft paw")
+    expect(cleanAnswer("one\n\ntwo")).toBe("one\n\ntwo")
+  })
+})
+
+describe("the evaluate stage", async () => {
+  const missing = existsSync(bridgeFixture)
+    ? (await fixture()).bridgeMissing()
+    : `no fixture at ${bridgeFixture}`
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }))
+
+  const run = (context: StageContext<EvaluateParams>, metrics = [good, failing]) =>
+    Effect.runPromise(
+      evaluateStage({ metrics }).run!(context).pipe(
+        Effect.provide(Layer.mergeAll(Progress.silent, Store.layer(join(tmp, "store"))))
+      ) as Effect.Effect<Record<string, { data: unknown }>>
+    )
+
+  it("answers every prompt, scores every answer, keeps a failed metric's reason, and resumes a stopped run", async (ctx) => {
+    if (missing) return ctx.skip(missing)
+    const { tinyModel } = await fixture()
+    const [tuned, judge] = [await tinyModel("llama"), await tinyModel("gemma3_text")]
+    mkdirSync(tmp, { recursive: true })
+    const setFile = join(tmp, "set.json")
+    writeFileSync(setFile, JSON.stringify(promptSet))
+    const jsonl = join(tmp, "poem_hyperwords.jsonl")
+    writeFileSync(jsonl, `${JSON.stringify({ surface: "warmsoft" })}\n`)
+    const out = join(tmp, "out")
+    const context: StageContext<EvaluateParams> = {
+      stage: "evaluate",
+      params: { promptSet: "set.json", samples: 2, maxNewTokens: 6 },
+      inputs: {
+        model: artifact(
+          version("tiny-tuned", tuned, {
+            base: { id: "tiny-base", revision: "test" },
+            training: { bpb_base: 3.2, bpb_tuned: 3.1 }
+          })
+        ),
+        judge: artifact(version("tiny-judge", judge)),
+        hyperwords: artifact({ file: "poem_hyperwords.jsonl" }, { "poem_hyperwords.jsonl": jsonl })
+      },
+      outputDir: (o) => {
+        const d = join(out, o)
+        mkdirSync(d, { recursive: true })
+        return d
+      },
+      runId: "test",
+      key: "a".repeat(64),
+      reportsDir: join(tmp, "reports"),
+      projectDir: tmp
+    }
+    // A stopped run left one answer behind: it is kept, not asked again.
+    const work = join(tmp, "store", "work", "evaluate", "a".repeat(32))
+    mkdirSync(work, { recursive: true })
+    const kept = {
+      id: "ru-a#1",
+      promptId: "ru-a",
+      prompt: "x",
+      text: "kept from before",
+      lang: "ru",
+      task: "continue-line"
+    }
+    appendFileSync(join(work, "generations.jsonl"), `${JSON.stringify(kept)}\n`)
+
+    const result = await run(context)
+    const generations = Schema.decodeUnknownSync(Generations)(result.generations!.data)
+    expect(generations.samples).toBe(6)
+    expect(generations.promptSet.id).toBe("test")
+    const lines = readFileSync(join(out, "generations", "generations.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+    const records = lines.map((l) => JSON.parse(l))
+    expect(records.map((r) => r.id)).toEqual(["en-a#0", "en-a#1", "ru-a#0", "ru-a#1", "en-b#0", "en-b#1"])
+    expect(records.find((r) => r.id === "ru-a#1").text).toBe("kept from before")
+    expect(records[0].request).toBe("warm soft")
+    expect(records[0].seed).not.toBe(records[1].seed)
+
+    const evalRun = Schema.decodeUnknownSync(EvalRun)(result.scores!.data)
+    expect(evalRun.name).toBe("tiny-tuned")
+    expect(evalRun.judge?.id).toBe("tiny-judge")
+    expect(evalRun.heldOut).toEqual({ bitsPerByte: 3.1, baseBitsPerByte: 3.2 })
+    const byName = new Map(evalRun.metrics.map((m) => [m.name, m]))
+    expect(byName.get("chars")?.status).toBe("ok")
+    expect(byName.get("chars")?.n).toBe(6)
+    expect(byName.get("fails")?.status).toBe("failed")
+    expect(byName.get("fails")?.reason).toBeTruthy()
+    const rows = readFileSync(join(out, "scores", "scores.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+    expect(rows).toHaveLength(6)
+    expect(JSON.parse(rows[3]!).scores.chars).toBe("kept from before".length)
+  })
+})
