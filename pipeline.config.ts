@@ -73,7 +73,9 @@ export default defineConfig({
       generate: { maxWords: 3, generated: 60 },
       embed: { maxRecords: 60, layoutIterations: 60 },
       finetune: { steps: 30, checkpointEvery: 10 },
-      probe: { items: 8, patchscopeLayers: 4 }
+      probe: { items: 8, patchscopeLayers: 4 },
+      "evaluate-base": { samples: 1, maxNewTokens: 32 },
+      evaluate: { samples: 1, maxNewTokens: 32 }
     },
     full: { embed: { batchSize: 32 } }
   },

@@ -1,9 +1,10 @@
 /**
  * `pnpm bench [SUITE]`: benchmark suites that print ratio tables against anchors measured in the
- * same run. Suites: engine, models, corpus, probe, train.
+ * same run. Suites: engine, models, corpus, probe, train, eval.
  */
 import { corpusSuite } from "./corpus.ts"
 import { engineSuite } from "./engine.ts"
+import { evalOptions, evalSuite } from "./eval.ts"
 import { modelsOptions, modelsSuite } from "./models.ts"
 import { probeOptions, probeSuite } from "./probe.ts"
 import { trainOptions, trainSuite } from "./train.ts"
@@ -14,7 +15,8 @@ const suites: Record<string, () => Promise<string>> = {
   models: () => modelsSuite(modelsOptions()),
   corpus: () => corpusSuite({ runs: Number(process.env.BENCH_RUNS ?? 3) }),
   probe: () => probeSuite(probeOptions()),
-  train: () => trainSuite(trainOptions())
+  train: () => trainSuite(trainOptions()),
+  eval: () => evalSuite(evalOptions())
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))

@@ -217,7 +217,7 @@ const generationsToRescore = (configFile: string, hashes: ReadonlyArray<string>)
  * What the evaluate stages gave the metrics, from the last pipeline run: the folder of the base
  * model (the judge whose vectors they read) and the hyperword set.
  */
-const pipelineContext = (projectDir: string, store: ReturnType<typeof makeStore>) =>
+export const pipelineContext = (projectDir: string, store: ReturnType<typeof makeStore>) =>
   Effect.gen(function* () {
     const lock = yield* readLock(join(projectDir, "pipeline.lock.json"))
     const out: { model?: string; hyperwordsFile?: string } = {}
