@@ -142,6 +142,27 @@ export const assemblyCurve = (
   b: ReadonlyArray<ArrayLike<number>>
 ): Array<number> => a.map((v, l) => cosine(v, b[l]!))
 
+/**
+ * The per-layer mean of many `[L+1][H]` stacks: what every state of a layer shares. Hidden
+ * states are anisotropic (one common direction dominates), so raw cosines sit near 1 at most
+ * layers; subtracting this mean leaves what tells items apart.
+ */
+export const layerMeans = (stacks: ReadonlyArray<ReadonlyArray<ArrayLike<number>>>): Array<Float32Array> =>
+  (stacks[0] ?? []).map((_, l) => meanVector(stacks.map((s) => s[l]!)))
+
+/** Cosine per layer after subtracting each layer's mean from both stacks. */
+export const centredCurve = (
+  a: ReadonlyArray<ArrayLike<number>>,
+  b: ReadonlyArray<ArrayLike<number>>,
+  means: ReadonlyArray<ArrayLike<number>>
+): Array<number> =>
+  a.map((v, l) => {
+    const m = means[l]!
+    const x = Float32Array.from(v, (e, i) => e - m[i]!)
+    const y = Float32Array.from(b[l]!, (e, i) => e - m[i]!)
+    return cosine(x, y)
+  })
+
 /** A tracked token's lens readings per layer at the last position. */
 export interface TrackedToken {
   readonly role: "part" | "gloss"
@@ -183,6 +204,15 @@ export interface ItemMeasure {
   readonly assemblyPhrase: ReadonlyArray<number>
   /** Cosine per layer between the fused last state and the mean of the parts' last states, each read alone. */
   readonly assemblyParts: ReadonlyArray<number>
+  /**
+   * The same two curves centred (each layer's mean state over the whole probe set subtracted
+   * first), and the fused state against its nonword control as the floor to read them against.
+   */
+  readonly centred: {
+    readonly phrase: ReadonlyArray<number>
+    readonly parts: ReadonlyArray<number>
+    readonly nonword?: ReadonlyArray<number>
+  }
   /** Attention of the fused item's last position per layer, head, key position: `[L][heads][T]`. */
   readonly attention: ReadonlyArray<ReadonlyArray<ReadonlyArray<number>>>
 }
@@ -385,15 +415,22 @@ export const measureItems = async (
   const partTexts = [...new Set(items.flatMap((it) => it.parts))]
   const partStates = await readLastStates(model, partTexts)
   const partIndex = new Map(partTexts.map((p, i) => [p, i]))
+  const means = layerMeans([...last.flatMap((x) => Object.values(x)), ...partStates])
   const measures: Array<ItemMeasure> = reads.map((r, i) => {
     const fused = last[i]!.fused!
     const parts = r.item.parts.map((p) => partStates[partIndex.get(p)!]!)
     const meanParts = fused.map((_, l) => meanVector(parts.map((p) => p[l]!)))
+    const control = last[i]!.nonword
     return {
       item: r.item,
       conditions: measured[i] as ItemMeasure["conditions"],
       assemblyPhrase: assemblyCurve(fused, last[i]!.phrase!),
       assemblyParts: assemblyCurve(fused, meanParts),
+      centred: {
+        phrase: centredCurve(fused, last[i]!.phrase!, means),
+        parts: centredCurve(fused, meanParts, means),
+        ...(control === undefined ? {} : { nonword: centredCurve(fused, control, means) })
+      },
       attention: attention[i]!
     }
   })

@@ -79,7 +79,7 @@ const versionOf = (data: unknown, file: string) => {
 export const probeStage = defineStage<ProbeParams>({
   id: "probe",
   description: "per-layer measurements and the visual report, base against tuned",
-  codeVersion: "1",
+  codeVersion: "2",
   params: ProbeParams,
   inputs: {
     hyperwords: { stage: "generate", output: "hyperwords" },

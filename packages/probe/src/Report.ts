@@ -252,7 +252,7 @@ export const reportCharts = (input: ReportInput): Array<Chart> => {
   charts.push({
     id: "assembly",
     title: "Assembly curves",
-    note: "cosine per layer between the hyperword's last-position state and the phrase's, and the mean of its parts' states each read alone; mean over the probe set with a bootstrap 95% band",
+    note: "cosine per layer between the hyperword's last-position state and the phrase's, and the mean of its parts' states each read alone; mean over the probe set with a bootstrap 95% band. Raw cosines of hidden states sit high at most layers (one common direction dominates); the centred panel subtracts each layer's mean state over the probe set, with the nonword control as the floor",
     panels: [
       {
         label: runs.map((r) => r.label).join(" vs "),
@@ -272,6 +272,24 @@ export const reportCharts = (input: ReportInput): Array<Chart> => {
             ]
           }),
           { yLabel: "cosine" }
+        )
+      },
+      {
+        label: `centred (each layer's mean state subtracted) · ${runs.map((r) => r.label).join(" vs ")}`,
+        svg: lineChart(
+          runs.flatMap((r, k) => {
+            const curves: Array<[string, ReadonlyArray<ReadonlyArray<number>>]> = [
+              ["fused ~ phrase", r.measure.items.map((i) => i.centred.phrase)],
+              ["fused ~ mean(parts)", r.measure.items.map((i) => i.centred.parts)]
+            ]
+            if (r.measure.items.every((i) => i.centred.nonword))
+              curves.push(["fused ~ nonword (floor)", r.measure.items.map((i) => i.centred.nonword!)])
+            return curves.map(([label, values]) => {
+              const band = bootstrapBand(values, seed)
+              return { name: name(r, label), values: band.mean, band, dashed: k > 0 }
+            })
+          }),
+          { yLabel: "centred cosine" }
         )
       }
     ]

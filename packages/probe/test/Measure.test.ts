@@ -129,6 +129,12 @@ describe("measurements on a tiny model", async () => {
     // fused == its only part read alone: the assembly cosine is 1 at every layer
     for (const c of m.items[2]!.assemblyParts) expect(c).toBeCloseTo(1, 5)
     for (const c of m.items[2]!.assemblyPhrase) expect(c).toBeCloseTo(1, 5)
+    // centring keeps identical states identical and gives every measured item its nonword floor
+    for (const c of m.items[2]!.centred.parts) expect(c).toBeCloseTo(1, 4)
+    for (const it of m.items) {
+      expect(it.centred.phrase).toHaveLength(layers)
+      expect(it.centred.nonword).toHaveLength(layers)
+    }
     const ps = m.patchscope!
     expect(ps.layers).toEqual([0, 1, 3])
     expect(ps.ranks).toHaveLength(3)
@@ -178,5 +184,17 @@ describe("measurements on a tiny model", async () => {
         expect(n).toBeCloseTo(all.items[i]!.conditions.fused.norm[l]!, 2)
       })
     })
+  })
+})
+
+describe("centred cosines", () => {
+  it("subtract each layer's mean before the cosine", async () => {
+    const { centredCurve, layerMeans } = await import("../src/Measure.ts")
+    // two states that share a large common direction: raw cosine near 1, centred they are opposite
+    const a = [Float32Array.from([10, 1, 0])]
+    const b = [Float32Array.from([10, -1, 0])]
+    const means = layerMeans([a, b])
+    expect(Array.from(means[0]!)).toEqual([10, 0, 0])
+    expect(centredCurve(a, b, means)[0]).toBeCloseTo(-1, 6)
   })
 })
