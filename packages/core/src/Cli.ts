@@ -128,7 +128,8 @@ const gcCommand = Command.make("gc", { config: configFlag }, (args) =>
       const r = yield* store.gc(roots)
       yield* Console.log(
         `store gc: kept ${r.keptManifests} artifacts (${r.keptObjects} objects); removed ${r.removedManifests} artifacts, ` +
-          `${r.removedObjects} objects (${(r.removedBytes / 1e6).toFixed(1)} MB), ${r.removedStaging} staging leftovers`
+          `${r.removedObjects} objects (${(r.removedBytes / 1e6).toFixed(1)} MB), ${r.removedStaging} staging leftovers, ` +
+          `${r.removedWork} work folders of finished runs and ${r.removedModels} unreferenced tuned-model folders (${(r.removedFolderBytes / 1e6).toFixed(1)} MB)`
       )
     })
   ).pipe((e) => withStoreFromConfig(args.config, e))

@@ -22,7 +22,7 @@ import {
   writeSync
 } from "node:fs"
 import { hostname } from "node:os"
-import { join, relative, sep } from "node:path"
+import { join, relative, resolve, sep } from "node:path"
 import { Context, Effect, Layer, Result, Schema, type Scope } from "effect"
 import { type ArtifactKind, ArtifactKinds } from "./Artifacts.ts"
 import { decodeJsonText } from "./Decode.ts"
@@ -104,7 +104,28 @@ export interface GcReport {
   readonly keptManifests: number
   readonly removedManifests: number
   readonly removedStaging: number
+  /**
+   * Work folders (`work/<stage>/<key>`) of stage runs that finished (a run record has their key):
+   * checkpoints that nothing resumes from any more. Those of stopped runs are kept.
+   */
+  readonly removedWork: number
+  /** Model folders (`models/<stage>-<key12>`) a stage wrote that no kept artifact points to. */
+  readonly removedModels: number
+  /** Bytes of the removed work and model folders. */
+  readonly removedFolderBytes: number
 }
+
+/** A model folder a stage wrote (`<stage>-<12 hex of its key>`), as opposed to a pulled one. */
+const stageModelFolder = /^[a-z0-9][a-z0-9-]*-[0-9a-f]{12}$/
+
+const folderBytes = (dir: string): number =>
+  listFilesRecursive(dir).reduce((n, f) => {
+    try {
+      return n + statSync(f).size
+    } catch {
+      return n
+    }
+  }, 0)
 
 /** The artifact hash: a digest of kind, data and the files' names and hashes. */
 export const artifactHash = (kind: string, data: unknown, files: ReadonlyArray<ArtifactFile>): string =>
@@ -373,11 +394,16 @@ export const makeStore = (root: string): Store["Service"] => {
     gc: (roots) =>
       tryStore(root, () => {
         const keepManifests = new Set<string>(roots)
+        const finishedKeys: Array<string> = []
         for (const file of listFilesRecursive(runsDir).filter((f) => f.endsWith(".json"))) {
           const r = decodeJsonText(RunRecord, readFileSync(file, "utf8"), file)
-          if (Result.isSuccess(r)) for (const h of Object.values(r.success.outputs)) keepManifests.add(h)
+          if (Result.isSuccess(r)) {
+            finishedKeys.push(r.success.key)
+            for (const h of Object.values(r.success.outputs)) keepManifests.add(h)
+          }
         }
         const keepObjects = new Set<string>()
+        const keepDirs = new Set<string>()
         let keptManifests = 0
         let removedManifests = 0
         for (const file of listFilesRecursive(artifactsDir)) {
@@ -386,6 +412,8 @@ export const makeStore = (root: string): Store["Service"] => {
           if (keepManifests.has(hash) && Result.isSuccess(m)) {
             keptManifests++
             for (const f of m.success.files) keepObjects.add(f.sha256)
+            const dir = (m.success.data as { dir?: unknown } | null)?.dir
+            if (typeof dir === "string") keepDirs.add(resolve(dir))
           } else {
             unlinkSync(file)
             removedManifests++
@@ -410,7 +438,46 @@ export const makeStore = (root: string): Store["Service"] => {
             removedStaging++
           }
         }
-        return { keptObjects, removedObjects, removedBytes, keptManifests, removedManifests, removedStaging }
+        let removedWork = 0
+        let removedModels = 0
+        let removedFolderBytes = 0
+        const remove = (dir: string) => {
+          removedFolderBytes += folderBytes(dir)
+          rmSync(dir, { recursive: true, force: true })
+        }
+        const workDir = join(root, "work")
+        if (existsSync(workDir)) {
+          for (const stage of readdirSync(workDir)) {
+            if (!statSync(join(workDir, stage)).isDirectory()) continue
+            for (const key of readdirSync(join(workDir, stage))) {
+              if (key.length >= 12 && finishedKeys.some((k) => k.startsWith(key))) {
+                remove(join(workDir, stage, key))
+                removedWork++
+              }
+            }
+          }
+        }
+        const modelsDir = join(root, "models")
+        if (existsSync(modelsDir)) {
+          for (const name of readdirSync(modelsDir)) {
+            const dir = join(modelsDir, name)
+            if (!stageModelFolder.test(name) || keepDirs.has(resolve(dir)) || !statSync(dir).isDirectory())
+              continue
+            remove(dir)
+            removedModels++
+          }
+        }
+        return {
+          keptObjects,
+          removedObjects,
+          removedBytes,
+          keptManifests,
+          removedManifests,
+          removedStaging,
+          removedWork,
+          removedModels,
+          removedFolderBytes
+        }
       })
   }
   return service

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, describe, it } from "@effect/vitest"
@@ -117,6 +117,62 @@ describe("Store", () => {
       report = yield* store.verify()
       assert.strictEqual(report.problems.length, 1)
       assert.match(report.problems[0]!, /is corrupt/)
+    })
+  )
+
+  it.effect("gc removes the work folders of finished runs and tuned-model folders nothing points to", () =>
+    Effect.gen(function* () {
+      const { root: tmp, store } = fresh()
+      const root = join(tmp, "store")
+      const finished = "a".repeat(64)
+      const stopped = "b".repeat(64)
+      const kept = join(root, "models", `finetune-${"c".repeat(12)}`)
+      const orphan = join(root, "models", `finetune-${"d".repeat(12)}`)
+      const pulled = join(root, "models", "gemma-3-270m")
+      for (const d of [
+        join(root, "work", "finetune", finished.slice(0, 32), "checkpoints"),
+        join(root, "work", "finetune", stopped.slice(0, 32), "checkpoints"),
+        kept,
+        orphan,
+        pulled
+      ]) {
+        mkdirSync(d, { recursive: true })
+        writeFileSync(join(d, "weights.bin"), "0123456789")
+      }
+      const version = yield* store.writeArtifact({
+        kind: "ModelVersion",
+        data: {
+          schemaVersion: 1,
+          name: "finetune",
+          model: { id: "finetune", revision: "r" },
+          architecture: "gemma3_text",
+          source: { kind: "finetune", detail: "test" },
+          dir: kept,
+          files: {}
+        },
+        files: [],
+        lineage
+      })
+      yield* store.writeRun({
+        recordVersion: 1,
+        stage: "finetune",
+        key: finished,
+        contributors: {},
+        outputs: { model: version.hash },
+        runId: "r",
+        startedAt: "2026-01-01T00:00:00Z",
+        finishedAt: "2026-01-01T00:00:01Z",
+        durationMs: 1000
+      })
+      const gc = yield* store.gc([])
+      assert.strictEqual(gc.removedWork, 1)
+      assert.strictEqual(gc.removedModels, 1)
+      assert.strictEqual(gc.removedFolderBytes, 20)
+      assert.isFalse(existsSync(join(root, "work", "finetune", finished.slice(0, 32))))
+      assert.isTrue(existsSync(join(root, "work", "finetune", stopped.slice(0, 32), "checkpoints")))
+      assert.isFalse(existsSync(orphan))
+      assert.isTrue(existsSync(kept))
+      assert.isTrue(existsSync(pulled))
     })
   )
 })
