@@ -22,7 +22,7 @@ import { defineStage, readHyperwords, type Stage } from "@hyperwords/core/Stage"
 import { Store } from "@hyperwords/core/Store"
 import { Effect, Result, Schema } from "effect"
 import { Bridge } from "./Bridge.ts"
-import { missingFiles, readModelDir } from "./ModelDir.ts"
+import { missingFiles, readModelDir, tunedFiles } from "./ModelDir.ts"
 import { trainingTexts } from "./Training.ts"
 
 /** Params of a fine-tune. */
@@ -119,7 +119,7 @@ const exportSteps = (dir: string) => [
   {
     label: "export tuned model to ONNX",
     module: "hyperwords_bridge.export_onnx",
-    args: [dir],
+    args: [dir, "--no-quantize"],
     file: "onnx/model.onnx"
   },
   {
@@ -145,7 +145,7 @@ export const finetuneStage = (
     description:
       options.description ??
       "teach the model hyperwords as words of its own (added tokens from their parts + LoRA, through the Python bridge)",
-    codeVersion: "1",
+    codeVersion: "2",
     params: FinetuneParams,
     inputs: {
       hyperwords: { stage: "generate", output: "hyperwords" },
@@ -154,7 +154,7 @@ export const finetuneStage = (
     outputs: { model: "ModelVersion" },
     restorable: (outputs) => {
       const dir = (outputs.model?.data as { dir?: string } | undefined)?.dir
-      return dir !== undefined && missingFiles(dir).length === 0
+      return dir !== undefined && missingFiles(dir, tunedFiles).length === 0
     },
     run: (ctx) =>
       Effect.gen(function* () {

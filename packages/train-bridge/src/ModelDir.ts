@@ -29,9 +29,15 @@ export const requiredFiles = [
   "onnx/embed.onnx"
 ] as const
 
+/**
+ * Files a tuned version's folder has: no q8 graph — dynamic int8 quantisation does not keep the
+ * tuned models' top-1 token (fp32 does), and skipping it saves a minute and 440 MB per Gemma version.
+ */
+export const tunedFiles: ReadonlyArray<string> = requiredFiles.filter((f) => f !== "onnx/model_quantized.onnx")
+
 /** The required files a directory lacks. */
-export const missingFiles = (dir: string): Array<string> =>
-  requiredFiles.filter((f) => !existsSync(join(dir, f)))
+export const missingFiles = (dir: string, files: ReadonlyArray<string> = requiredFiles): Array<string> =>
+  files.filter((f) => !existsSync(join(dir, f)))
 
 /** The folder of a model under a models home. */
 export const modelDir = (home: string, name: string): string => join(home, "models", name)
