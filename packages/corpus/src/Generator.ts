@@ -40,7 +40,7 @@ export interface GenerateOptions {
   readonly maxNewTokens?: number
   /** Surfaces not to make again (e.g. words of earlier runs). */
   readonly exclude?: ReadonlySet<string>
-  /** Scenes composed in one batch (default 8). */
+  /** Scenes composed in one batch at most (default 16). */
   readonly batchSize?: number
   /** Called after each finished hyperword. */
   readonly onWord?: (done: number) => void
@@ -73,23 +73,32 @@ export const wordSeed = (seed: number, i: number): number => {
   return (h ^ (h >>> 15)) & 0x7fffffff
 }
 
-const prompts: Readonly<Record<Lang, (words: ReadonlyArray<string>) => string>> = {
-  en: (w) =>
+/** The examples every scene prompt of a language starts with. */
+const examples: Readonly<Record<Lang, string>> = {
+  en:
     "Words: moon, river, silver\nScene: the silver moon floats down the sleepy river\n" +
-    "Words: bread, warm, hands\nScene: warm bread breaking in her cold hands\n" +
-    `Words: ${w.join(", ")}\nScene:`,
-  ru: (w) =>
+    "Words: bread, warm, hands\nScene: warm bread breaking in her cold hands\n",
+  ru:
     "Слова: луна, река, серебро\nСцена: серебряная луна плывёт по сонной реке\n" +
-    "Слова: хлеб, тёплый, руки\nСцена: тёплый хлеб ломается в холодных руках\n" +
-    `Слова: ${w.join(", ")}\nСцена:`
+    "Слова: хлеб, тёплый, руки\nСцена: тёплый хлеб ломается в холодных руках\n"
+}
+
+const wordsLines: Readonly<Record<Lang, (words: ReadonlyArray<string>) => string>> = {
+  en: (w) => `Words: ${w.join(", ")}\nScene:`,
+  ru: (w) => `Слова: ${w.join(", ")}\nСцена:`
 }
 
 /**
  * The prompt the model composes a scene from: two examples and the words. Kept short on purpose:
- * the prompt's forward pass (logits at every position over Gemma's 262k vocabulary) is most of a
- * scene's cost.
+ * the graph computes logits over Gemma's 262k vocabulary at every position it is fed. The
+ * examples (`scenePrefix`) are run once per model and their cache shared by every scene, so a
+ * scene pays only for its words line.
  */
-export const scenePrompt = (lang: Lang, words: ReadonlyArray<string>): string => prompts[lang](words)
+export const scenePrompt = (lang: Lang, words: ReadonlyArray<string>): string =>
+  examples[lang] + wordsLines[lang](words)
+
+/** The start of every scene prompt of a language: its examples. */
+export const scenePrefix = (lang: Lang): string => examples[lang]
 
 /** Content words of a scene, lower-cased, stopwords dropped, at most `max`. */
 export const contentWords = (lang: Lang, text: string, max = 5): Array<string> => {
@@ -171,9 +180,17 @@ export const imageWords = (
   return [...seeds, ...mined]
 }
 
+/**
+ * Tokens that end a scene's line: the newline and runs of newlines that are one token ("\n\n"
+ * in Gemma's vocabulary). Only the scene's first line is kept, so a row stops at any of them.
+ */
 const newlineIds = (model: Model): Array<number> => {
-  const ids = model.encode("\n", { addSpecialTokens: false })
-  return ids.length === 1 ? ids : []
+  const ids = new Set<number>()
+  for (let k = 1; k <= 32; k++) {
+    const run = model.encode("\n".repeat(k), { addSpecialTokens: false })
+    if (run.length === 1) ids.add(run[0]!)
+  }
+  return [...ids]
 }
 
 /** Generate `n` living words from a sensation. */
@@ -222,7 +239,7 @@ export const generateWords = async (
   const centred = (v: Float32Array) => Float64Array.from(v, (x, j) => x - centreVector[j]!)
   const out: Array<GeneratedHyperword> = []
   const surfaces = new Set<string>(options.exclude)
-  const batchSize = options.batchSize ?? 8
+  const batchSize = options.batchSize ?? 16
   const draw = (seed: number): Array<string> => {
     const random = rng(seed)
     // k image words, weighted towards the best fitting; the given words count double
@@ -245,14 +262,25 @@ export const generateWords = async (
     return picked
   }
   const stopIds = newlineIds(model)
-  for (let start = 0; out.length < options.n && start < options.n * 3; start += batchSize) {
-    // scenes are composed a batch at a time; the batches are fixed by the seed, so runs repeat
-    const seeds = Array.from({ length: batchSize }, (_, i) => wordSeed(options.seed, start + i))
+  for (let start = 0, size = batchSize; out.length < options.n && start < options.n * 3; start += size) {
+    // The i-th scene comes from the i-th seed in whatever batch it runs, so batches only size the
+    // work: once some scenes have made words, a batch asks for about as many scenes as the words
+    // still missing need at the yield so far, not a full batch for the last word or two.
+    if (out.length > 0)
+      size = Math.min(batchSize, Math.ceil((options.n - out.length) * (start / out.length)) + 2)
+    const seeds = Array.from({ length: size }, (_, i) => wordSeed(options.seed, start + i))
     const picks = seeds.map(draw)
     const texts = await generateBatch(
       model,
       picks.map((p) => scenePrompt(lang, p)),
-      { maxNewTokens: options.maxNewTokens ?? 16, temperature: 0.8, topP: 0.95, seeds, stopIds }
+      {
+        maxNewTokens: options.maxNewTokens ?? 16,
+        temperature: 0.8,
+        topP: 0.95,
+        seeds,
+        stopIds,
+        prefix: scenePrefix(lang)
+      }
     )
     const scenes = texts.map((text) =>
       text
@@ -260,16 +288,18 @@ export const generateWords = async (
         .trim()
         .replace(/^["«“]|["»”]$/g, "")
     )
-    const sceneProfiles = await estimator.profiles(
-      scenes.map((scene, b) => (scene.length > 0 ? scene : picks[b]!.join(" "))),
-      lang
-    )
+    const sceneTexts = scenes.map((scene, b) => (scene.length > 0 ? scene : picks[b]!.join(" ")))
+    const partsOf = scenes.map((scene) => contentWords(lang, scene))
+    // a scene of fewer than two content words, or one copied from the prompt's examples, is no image
+    const isImage = partsOf.map((parts) => parts.length >= 2 && !copiesExample(lang, parts))
+    // the scenes and the parts of every image in one pass of the model (vectors are cached per text)
+    await vectors.vectors([...sceneTexts, ...partsOf.filter((_, b) => isImage[b]).flat()])
+    const sceneProfiles = await estimator.profiles(sceneTexts, lang)
     for (const [b, scene] of scenes.entries()) {
       if (out.length >= options.n) break
       const seed = seeds[b]!
-      const parts = contentWords(lang, scene)
-      // a scene of fewer than two content words, or one copied from the prompt's examples, is no image
-      if (parts.length < 2 || copiesExample(lang, parts)) continue
+      const parts = partsOf[b]!
+      if (!isImage[b]) continue
       const surface = fuse(parts)
       if (surfaces.has(surface)) continue
       const lemmas = parts.map((p) => (lemmatizer ? lemmatizer.analyse(p).lemma : foldYo(p)))

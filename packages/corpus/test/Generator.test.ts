@@ -6,7 +6,16 @@ import { resolveModelDir } from "@hyperwords/models/ModelDir"
 import { Effect, Schema } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { parseSensation } from "../src/Commands.ts"
-import { contentWords, fuse, generateWords, rng, wordSeed } from "../src/Generator.ts"
+import {
+  contentWords,
+  fuse,
+  generateWords,
+  rng,
+  scenePrefix,
+  scenePrompt,
+  wordSeed
+} from "../src/Generator.ts"
+import { generateBatch } from "../src/internal/batchGenerate.ts"
 import { lemmatizer } from "../src/Segment.ts"
 import { zeroShot } from "../src/Senses.ts"
 import { commandProject, removeCommandProjects, runBin } from "./fixtures/cli.ts"
@@ -82,6 +91,43 @@ describe.skipIf(missing !== undefined)(
       const again = await generateWords({ ...ctx, corpus: [known] }, options)
       const same = again.find((r) => r.surface === known.surface)
       if (same) expect(same.scores.novelty).toBe(0)
+    })
+
+    it("a batch over the examples' cache gives each scene the tokens it has alone", async () => {
+      const model = await loadModel(testModel)
+      const words = [["moon"], ["cat", "dusk"], ["warm", "soft", "purring", "dusk"], ["salt", "sea", "gulls"]]
+      const prompts = words.map((w) => scenePrompt("en", w))
+      const prefixIds = model.encode(scenePrefix("en"))
+      // the cache path is taken: every prompt starts with the prefix's tokens, at different lengths
+      for (const p of prompts) expect(model.encode(p).slice(0, prefixIds.length)).toEqual(prefixIds)
+      expect(new Set(prompts.map((p) => model.encode(p).length)).size).toBeGreaterThan(2)
+      const stopIds = [
+        ...new Set(["\n", "\n\n"].flatMap((s) => model.encode(s, { addSpecialTokens: false })))
+      ]
+      const seeds = [11, 12, 13, 14]
+      const options = { maxNewTokens: 16, temperature: 0.8, topP: 0.95, seeds, stopIds }
+      const alone: Array<string> = []
+      for (const [i, p] of prompts.entries()) {
+        const stop = new Set([...model.config.eosTokenIds, ...stopIds])
+        const g = await model.generate(p, {
+          maxNewTokens: 16,
+          sampling: { temperature: 0.8, topP: 0.95, seed: seeds[i]! },
+          eosTokenIds: [...stop]
+        })
+        alone.push(model.decode(g.ids.filter((id) => !stop.has(id))))
+      }
+      expect(await generateBatch(model, prompts, { ...options, prefix: scenePrefix("en") })).toEqual(alone)
+      expect(await generateBatch(model, prompts, options)).toEqual(alone)
+    })
+
+    it("the batch size only sizes the work: the same words for a seed", async () => {
+      const model = await loadModel(testModel)
+      const lem = await Effect.runPromise(lemmatizer("en"))
+      const ctx = { model, estimator: zeroShot(model), lemmatizers: { en: lem } }
+      const options = { sensation: "cold ringing blue dawn", lang: "en" as const, n: 4, seed: 9 }
+      const one = await generateWords(ctx, { ...options, batchSize: 16 })
+      expect(one.length).toBe(4)
+      expect(await generateWords(ctx, { ...options, batchSize: 3 })).toEqual(one)
     })
 
     it("hyperwords feel through the real bin", () => {

@@ -2,8 +2,16 @@
  * Sampled generation of several prompts in one batch over the generation graph's key/value cache.
  * Each decode step reads the whole output projection once for the batch instead of once per
  * prompt (Gemma's is 262k x 640 floats: most of a step's cost), so scenes come several times
- * faster than one by one. Rows are left-padded; each row samples from its own seeded stream, so a
- * row's tokens depend on its seed and the batch it runs in, both fixed by the caller's seed.
+ * faster than one by one.
+ *
+ * Two more things keep a batch cheap:
+ * - the text every prompt starts with (`prefix`, the generator's examples) is run once per model
+ *   and its cache reused by every batch: the graph computes logits at every position it is fed,
+ *   so a long prompt's forward pass costs more than its whole scene;
+ * - a row that has stopped leaves the batch: it is neither run nor sampled again.
+ *
+ * Rows are left-padded, each token at the position it has alone, and each row samples from its
+ * own seeded stream, so a row's tokens are those of its prompt and seed generated alone.
  */
 import type { Model } from "@hyperwords/models/Model"
 import { sampleToken, seededUniform } from "@hyperwords/models/Sampling"
@@ -18,10 +26,114 @@ export interface BatchOptions {
   readonly seeds: ReadonlyArray<number>
   /** Ids that end a row (besides the model's end-of-sequence ids). */
   readonly stopIds?: ReadonlyArray<number>
+  /** Text every prompt starts with; its cache is computed once per model and reused. */
+  readonly prefix?: string
 }
+
+/** A `[1, H, T, D]` key/value cache, by graph input name. */
+type Cache = Readonly<Record<string, ort.Tensor>>
 
 const int64 = (values: ArrayLike<number>, dims: ReadonlyArray<number>) =>
   new ort.Tensor("int64", BigInt64Array.from(Array.from(values, (v) => BigInt(v))), dims)
+
+const emptyPast = (
+  pastNames: ReadonlyArray<string>,
+  b: number,
+  config: { readonly numKeyValueHeads: number; readonly headDim: number }
+): Record<string, ort.Tensor> =>
+  Object.fromEntries(
+    pastNames.map((n) => [
+      n,
+      new ort.Tensor("float32", new Float32Array(0), [b, config.numKeyValueHeads, 0, config.headDim])
+    ])
+  )
+
+const presentsOf = (res: ort.InferenceSession.ReturnType, pastNames: ReadonlyArray<string>) =>
+  Object.fromEntries(pastNames.map((n) => [n, res[n.replace("past_key_values.", "present.")]!]))
+
+/** The first `length` slots of a `[1, H, T, D]` cache tensor. */
+const firstSlots = (tensor: ort.Tensor, length: number): ort.Tensor => {
+  const [, heads, t, dim] = tensor.dims as [number, number, number, number]
+  const data = tensor.data as Float32Array
+  const out = new Float32Array(heads * length * dim)
+  for (let h = 0; h < heads; h++)
+    out.set(data.subarray(h * t * dim, (h * t + length) * dim), h * length * dim)
+  return new ort.Tensor("float32", out, [1, heads, length, dim])
+}
+
+/** Prefix caches per session (dropped with it), by shift and prefix text. */
+const prefixCaches = new WeakMap<ort.InferenceSession, Map<string, Promise<Cache>>>()
+
+/**
+ * The cache of `ids` after `shift` pad tokens, cut to `ids.length` slots: the first slots of a
+ * row left-padded by `shift`. The pads are run, not left as zeros: what the masked slots hold
+ * changes the graph's result, so they must hold what a left-padded row computes there.
+ */
+const prefixCache = (model: Model, prefix: string, ids: ReadonlyArray<number>, shift: number) =>
+  model.generationGraph().then(({ session, config }) => {
+    let bySession = prefixCaches.get(session)
+    if (bySession === undefined) {
+      bySession = new Map()
+      prefixCaches.set(session, bySession)
+    }
+    const entries = bySession
+    const key = `${shift}\0${prefix}`
+    let cached = entries.get(key)
+    if (cached === undefined) {
+      const pastNames = session.inputNames.filter((n) => n.startsWith("past_key_values."))
+      const row = [...new Array<number>(shift).fill(config.padTokenId ?? 0), ...ids]
+      const feeds: Record<string, ort.Tensor> = {
+        input_ids: int64(row, [1, row.length]),
+        attention_mask: int64(
+          row.map((_, j) => (j < shift ? 0 : 1)),
+          [1, row.length]
+        ),
+        ...emptyPast(pastNames, 1, config)
+      }
+      if (session.inputNames.includes("position_ids"))
+        feeds.position_ids = int64(
+          row.map((_, j) => Math.max(0, j - shift)),
+          [1, row.length]
+        )
+      cached = session.run(feeds).then((res) => {
+        const presents = presentsOf(res, pastNames)
+        return Object.fromEntries(pastNames.map((n) => [n, firstSlots(presents[n]!, ids.length)]))
+      })
+      cached.catch(() => entries.delete(key))
+      entries.set(key, cached)
+    }
+    return cached
+  })
+
+/** The rows `keep` of a `[B, ...]` float tensor (the tensor itself when every row is kept). */
+const selectRows = (tensor: ort.Tensor, keep: ReadonlyArray<number>): ort.Tensor => {
+  const [b, ...rest] = tensor.dims as ReadonlyArray<number>
+  if (keep.length === b) return tensor
+  const size = rest.reduce((n, d) => n * d, 1)
+  const data = tensor.data as Float32Array
+  const out = new Float32Array(keep.length * size)
+  keep.forEach((row, i) => {
+    out.set(data.subarray(row * size, (row + 1) * size), i * size)
+  })
+  return new ort.Tensor("float32", out, [keep.length, ...rest])
+}
+
+/** `[1, ...]` caches stacked into one `[B, ...]` cache. */
+const stackRows = (names: ReadonlyArray<string>, rows: ReadonlyArray<Cache>): Record<string, ort.Tensor> =>
+  Object.fromEntries(
+    names.map((n) => {
+      const [, ...rest] = rows[0]![n]!.dims as ReadonlyArray<number>
+      const size = rest.reduce((k, d) => k * d, 1)
+      const out = new Float32Array(rows.length * size)
+      rows.forEach((r, i) => {
+        out.set(r[n]!.data as Float32Array, i * size)
+      })
+      return [n, new ort.Tensor("float32", out, [rows.length, ...rest])]
+    })
+  )
+
+const startsWith = (ids: ReadonlyArray<number>, prefix: ReadonlyArray<number>): boolean =>
+  ids.length > prefix.length && prefix.every((id, i) => ids[i] === id)
 
 /** The generated text of each prompt (stop tokens excluded). */
 export const generateBatch = async (
@@ -29,68 +141,80 @@ export const generateBatch = async (
   prompts: ReadonlyArray<string>,
   options: BatchOptions
 ): Promise<Array<string>> => {
-  const graph = await model.generationGraph()
-  const { session, config } = graph
+  const { session, config } = await model.generationGraph()
   const b = prompts.length
   const rows = prompts.map((p) => model.encode(p))
-  const t0 = Math.max(...rows.map((r) => r.length))
+  const pastNames = session.inputNames.filter((n) => n.startsWith("past_key_values."))
+  const hasPositions = session.inputNames.includes("position_ids")
   const pad = config.padTokenId ?? 0
   const stop = new Set([...config.eosTokenIds, ...(options.stopIds ?? [])])
   const uniforms = options.seeds.map((s) => seededUniform(s))
   const sampling = { temperature: options.temperature, topP: options.topP }
 
-  const mask: Array<Array<number>> = rows.map((r) => [
-    ...new Array<number>(t0 - r.length).fill(0),
-    ...r.map(() => 1)
-  ])
-  const positions = mask.map((m) => {
-    let p = -1
-    return m.map((x) => (x === 1 ? ++p : 0))
-  })
-  const names = session.inputNames
-  const pastNames = names.filter((n) => n.startsWith("past_key_values."))
-  let past: Record<string, ort.Tensor> = Object.fromEntries(
-    pastNames.map((n) => [
-      n,
-      new ort.Tensor("float32", new Float32Array(0), [b, config.numKeyValueHeads, 0, config.headDim])
-    ])
+  // A row shorter than the longest by d tokens is left-padded by d. With a prefix of p tokens,
+  // its cache is the prefix's after d pads, cut to p slots, and it feeds the prefix's last d
+  // tokens again: every row then has p cached slots and the same number of tokens to feed.
+  const longest = Math.max(...rows.map((r) => r.length))
+  const shift = rows.map((r) => longest - r.length)
+  const prefix = options.prefix
+  const prefixIds = prefix === undefined ? [] : model.encode(prefix)
+  const p =
+    prefix !== undefined && rows.every((r, i) => startsWith(r, prefixIds) && shift[i]! <= prefixIds.length)
+      ? prefixIds.length
+      : 0
+  let past =
+    p > 0
+      ? stackRows(pastNames, await Promise.all(shift.map((d) => prefixCache(model, prefix!, prefixIds, d))))
+      : emptyPast(pastNames, b, config)
+  let input: Array<Array<number>> = rows.map((r, i) =>
+    p > 0
+      ? [...prefixIds.slice(p - shift[i]!), ...r.slice(p)]
+      : [...new Array<number>(shift[i]!).fill(pad), ...r]
   )
-  let input: Array<Array<number>> = rows.map((r) => [...new Array<number>(t0 - r.length).fill(pad), ...r])
-  let pos: Array<Array<number>> = positions
+  let mask: Array<Array<number>> = rows.map((_, i) =>
+    p > 0
+      ? [
+          ...new Array<number>(shift[i]!).fill(0),
+          ...new Array<number>(p - shift[i]! + input[i]!.length).fill(1)
+        ]
+      : input[i]!.map((_, j) => (j < shift[i]! ? 0 : 1))
+  )
+  let pos: Array<Array<number>> = input.map((r, i) => r.map((_, j) => Math.max(0, p + j - shift[i]!)))
+  // the rows still running, by prompt index
+  let active = rows.map((_, i) => i)
   const out: Array<Array<number>> = rows.map(() => [])
-  const done = rows.map(() => false)
-  for (let step = 0; step < options.maxNewTokens && done.some((d) => !d); step++) {
+  for (let step = 0; step < options.maxNewTokens && active.length > 0; step++) {
+    const n = active.length
     const t = input[0]!.length
     const feeds: Record<string, ort.Tensor> = {
-      input_ids: int64(input.flat(), [b, t]),
-      attention_mask: int64(mask.flat(), [b, mask[0]!.length]),
+      input_ids: int64(input.flat(), [n, t]),
+      attention_mask: int64(mask.flat(), [n, mask[0]!.length]),
       ...past
     }
-    if (names.includes("position_ids")) feeds.position_ids = int64(pos.flat(), [b, t])
+    if (hasPositions) feeds.position_ids = int64(pos.flat(), [n, t])
     const res = await session.run(feeds)
     const logits = res.logits!
     const vocab = logits.dims[2]!
     const data = logits.data as Float32Array
+    const keep: Array<number> = []
     const next: Array<number> = []
-    for (let i = 0; i < b; i++) {
-      const row = data.subarray((i * t + t - 1) * vocab, (i * t + t) * vocab)
-      const id = sampleToken(row, sampling, uniforms[i]!)
+    for (const [k, i] of active.entries()) {
+      const id = sampleToken(
+        data.subarray((k * t + t - 1) * vocab, (k * t + t) * vocab),
+        sampling,
+        uniforms[i]!
+      )
+      if (stop.has(id)) continue
+      out[i]!.push(id)
+      keep.push(k)
       next.push(id)
-      if (!done[i]) {
-        if (stop.has(id)) done[i] = true
-        else out[i]!.push(id)
-      }
     }
-    const nextPast: Record<string, ort.Tensor> = {}
-    for (const n of pastNames) nextPast[n] = res[n.replace("past_key_values.", "present.")]!
-    past = nextPast
+    const presents = presentsOf(res, pastNames)
+    past = Object.fromEntries(pastNames.map((name) => [name, selectRows(presents[name]!, keep)]))
+    mask = keep.map((k) => [...mask[k]!, 1])
+    pos = keep.map((k) => [pos[k]!.at(-1)! + 1])
     input = next.map((id) => [id])
-    for (const m of mask) m.push(1)
-    pos = positions.map((p) => [lastPosition(p, step)])
+    active = keep.map((k) => active[k]!)
   }
   return out.map((ids) => model.decode(ids))
 }
-
-/** The position of the token fed at `step` (0-based) after a prompt whose positions end at max. */
-const lastPosition = (promptPositions: ReadonlyArray<number>, step: number): number =>
-  Math.max(...promptPositions) + 1 + step
