@@ -31,10 +31,12 @@ const formatAmount = (n: number, unit: string): string => {
   return `${Number.isInteger(n) ? n : n.toFixed(1)}${unit ? ` ${unit}` : ""}`
 }
 
-const formatSeconds = (s: number): string => {
-  if (!Number.isFinite(s)) return "?"
-  if (s < 60) return `${Math.round(s)}s`
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, "0")}s`
+/** A duration as `42s`, `3m05s` or `1h02m` (rounded to the second first, so 179.6 s is 3m00s). */
+export const formatSeconds = (seconds: number): string => {
+  if (!Number.isFinite(seconds)) return "?"
+  const s = Math.round(seconds)
+  if (s < 60) return `${s}s`
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`
 }
 

@@ -30,3 +30,14 @@ describe("Progress", () => {
     task.finish()
   })
 })
+
+describe("formatSeconds", () => {
+  it("rounds before splitting minutes, so no 2m60s", async () => {
+    const { formatSeconds } = await import("../src/Progress.ts")
+    expect(formatSeconds(179.6)).toBe("3m00s")
+    expect(formatSeconds(59.6)).toBe("1m00s")
+    expect(formatSeconds(125)).toBe("2m05s")
+    expect(formatSeconds(3725)).toBe("1h02m")
+    expect(formatSeconds(Number.NaN)).toBe("?")
+  })
+})
