@@ -8,8 +8,8 @@
  */
 import type { HyperwordRecord } from "@hyperwords/core/Artifacts"
 import { mulberry32 } from "@hyperwords/core/Random"
+import { generateBatch } from "@hyperwords/models/Batch"
 import type { Model } from "@hyperwords/models/Model"
-import { generateBatch } from "./internal/batchGenerate.ts"
 import type { Lemmatizer } from "./Segment.ts"
 import { WordSegmenter } from "./Segment.ts"
 import { type Channel, foldYo, type Lang, sensationSeeds } from "./SensationSeeds.ts"

@@ -1,6 +1,7 @@
 import { copyFileSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { HyperwordRecord } from "@hyperwords/core/Artifacts"
+import { generateBatch } from "@hyperwords/models/Batch"
 import { loadModel } from "@hyperwords/models/Model"
 import { resolveModelDir } from "@hyperwords/models/ModelDir"
 import { Effect, Schema } from "effect"
@@ -15,7 +16,6 @@ import {
   scenePrompt,
   wordSeed
 } from "../src/Generator.ts"
-import { generateBatch } from "../src/internal/batchGenerate.ts"
 import { lemmatizer } from "../src/Segment.ts"
 import { zeroShot } from "../src/Senses.ts"
 import { commandProject, removeCommandProjects, runBin } from "./fixtures/cli.ts"

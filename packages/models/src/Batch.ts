@@ -13,9 +13,10 @@
  * Rows are left-padded, each token at the position it has alone, and each row samples from its
  * own seeded stream, so a row's tokens are those of its prompt and seed generated alone.
  */
-import type { Model } from "@hyperwords/models/Model"
-import { sampleToken, seededUniform } from "@hyperwords/models/Sampling"
+
 import * as ort from "onnxruntime-node"
+import type { Model } from "./Model.ts"
+import { sampleToken, seededUniform } from "./Sampling.ts"
 
 /** How to generate a batch. */
 export interface BatchOptions {

@@ -1,0 +1,39 @@
+import { describe, expect, it } from "@effect/vitest"
+import { generateBatch } from "../src/Batch.ts"
+import { loadModel } from "../src/Model.ts"
+import { bridgeMissing, tinyModel } from "./fixtures/bridge.ts"
+
+const missing = bridgeMissing()
+
+describe.skipIf(missing !== undefined)(
+  `generateBatch on tiny models (${missing ?? "bridge present"})`,
+  () => {
+    // prompts of different lengths (left padding), one sharing a prefix, Russian and English
+    const prompts = [
+      "The cat sat on the warm windowsill",
+      "The cat",
+      "Кошка мурчит на тёплом подоконнике, и вечер",
+      "The cat sat on the"
+    ]
+    const seeds = [3, 5, 7, 11]
+
+    it.each(["llama", "gemma3_text"] as const)(
+      "gives each prompt the tokens it gets alone with its seed, with and without a shared prefix (%s)",
+      async (arch) => {
+        const model = await loadModel(await tinyModel(arch))
+        const alone: Array<string> = []
+        for (const [i, p] of prompts.entries()) {
+          const g = await model.generate(p, {
+            maxNewTokens: 12,
+            sampling: { temperature: 0.8, topP: 0.95, seed: seeds[i]! }
+          })
+          const eos = new Set(model.config.eosTokenIds)
+          alone.push(model.decode(g.ids.filter((id) => !eos.has(id))))
+        }
+        const options = { maxNewTokens: 12, temperature: 0.8, topP: 0.95, seeds }
+        expect(await generateBatch(model, prompts, options)).toEqual(alone)
+        expect(await generateBatch(model, prompts, { ...options, prefix: "The cat" })).toEqual(alone)
+      }
+    )
+  }
+)
