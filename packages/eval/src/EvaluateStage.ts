@@ -17,6 +17,7 @@ import { decodeValue } from "@hyperwords/core/Decode"
 import { Progress } from "@hyperwords/core/Progress"
 import { defineStage, type InputRef, type LoadedArtifact } from "@hyperwords/core/Stage"
 import { Store } from "@hyperwords/core/Store"
+import { generateBatch } from "@hyperwords/models/Batch"
 import { loadModel } from "@hyperwords/models/Model"
 import { Effect, Result, Schema } from "effect"
 import { loadMetrics, type MetricEntry, metricIds } from "./Metric.ts"
@@ -37,6 +38,8 @@ export const EvaluateParams = Schema.Struct({
   seed: Schema.optionalKey(Schema.Int),
   /** Only prompts of these tasks (default: all). */
   tasks: Schema.optionalKey(Schema.Array(Schema.String)),
+  /** Answers generated at once (one batch over the model's cache; a batch gives each answer the tokens it gets alone). */
+  batchSize: Schema.optionalKey(Schema.Int),
   /** Metrics run at once. */
   concurrency: Schema.optionalKey(Schema.Int)
 })
@@ -49,6 +52,7 @@ export const evaluateDefaults = {
   temperature: 0.8,
   topP: 0.95,
   seed: 1,
+  batchSize: 8,
   concurrency: 2
 } as const
 
@@ -168,33 +172,43 @@ export const evaluateStage = (options: EvaluateStageOptions) => {
           task.update(jobs.length - todo.length)
           const started = Date.now()
           let tokens = 0
+          const batches = Array.from({ length: Math.ceil(todo.length / p.batchSize) }, (_, k) =>
+            todo.slice(k * p.batchSize, (k + 1) * p.batchSize)
+          )
           yield* Effect.forEach(
-            todo,
-            (job) =>
+            batches,
+            (batch) =>
               Effect.tryPromise({
-                try: (signal) =>
-                  model.generate(job.prompt.prompt, {
-                    maxNewTokens: p.maxNewTokens,
-                    sampling: { temperature: p.temperature, topP: p.topP, seed: job.seed },
-                    signal
-                  }),
+                try: () =>
+                  generateBatch(
+                    model,
+                    batch.map((job) => job.prompt.prompt),
+                    {
+                      maxNewTokens: p.maxNewTokens,
+                      temperature: p.temperature,
+                      topP: p.topP,
+                      seeds: batch.map((job) => job.seed)
+                    }
+                  ),
                 catch: (e) => e
               }).pipe(
-                Effect.tap((g) => {
-                  tokens += g.ids.length
-                  const record: GenerationRecord = {
-                    id: job.id,
-                    promptId: job.prompt.id,
-                    prompt: job.prompt.prompt,
-                    text: cleanAnswer(g.text),
-                    lang: job.prompt.lang,
-                    task: job.prompt.task,
-                    ...(job.prompt.request === undefined ? {} : { request: job.prompt.request }),
-                    seed: job.seed,
-                    sample: job.sample
-                  }
-                  appendFileSync(partial, `${JSON.stringify(record)}\n`)
-                  done.set(job.id, record)
+                Effect.tap((texts) => {
+                  batch.forEach((job, i) => {
+                    tokens += model.encode(texts[i]!, { addSpecialTokens: false }).length
+                    const record: GenerationRecord = {
+                      id: job.id,
+                      promptId: job.prompt.id,
+                      prompt: job.prompt.prompt,
+                      text: cleanAnswer(texts[i]!),
+                      lang: job.prompt.lang,
+                      task: job.prompt.task,
+                      ...(job.prompt.request === undefined ? {} : { request: job.prompt.request }),
+                      seed: job.seed,
+                      sample: job.sample
+                    }
+                    appendFileSync(partial, `${JSON.stringify(record)}\n`)
+                    done.set(job.id, record)
+                  })
                   task.update(done.size)
                   return Effect.void
                 })

@@ -153,7 +153,7 @@ describe("the evaluate stage", async () => {
     const out = join(tmp, "out")
     const context: StageContext<EvaluateParams> = {
       stage: "evaluate",
-      params: { promptSet: "set.json", samples: 2, maxNewTokens: 6 },
+      params: { promptSet: "set.json", samples: 2, maxNewTokens: 6, batchSize: 4 },
       inputs: {
         model: artifact(
           version("tiny-tuned", tuned, {
