@@ -33,7 +33,9 @@ export const requiredFiles = [
  * Files a tuned version's folder has: no q8 graph — dynamic int8 quantisation does not keep the
  * tuned models' top-1 token (fp32 does), and skipping it saves a minute and 440 MB per Gemma version.
  */
-export const tunedFiles: ReadonlyArray<string> = requiredFiles.filter((f) => f !== "onnx/model_quantized.onnx")
+export const tunedFiles: ReadonlyArray<string> = requiredFiles.filter(
+  (f) => f !== "onnx/model_quantized.onnx"
+)
 
 /** The required files a directory lacks. */
 export const missingFiles = (dir: string, files: ReadonlyArray<string> = requiredFiles): Array<string> =>
