@@ -6,8 +6,9 @@
 
 import { Effect, type FileSystem, type Path, Schema } from "effect"
 import type { ChildProcessSpawner } from "effect/process"
-import { type ArtifactKind, HyperwordRecord } from "./Artifacts.ts"
-import { decodeJsonlText, readText } from "./Decode.ts"
+import { type ArtifactKind, HyperwordRecord, ModelVersion } from "./Artifacts.ts"
+import { decodeJsonlText, decodeValue, readText } from "./Decode.ts"
+import { DecodeError } from "./Errors.ts"
 import type { Progress } from "./Progress.ts"
 import type { Manifest, Store } from "./Store.ts"
 
@@ -114,3 +115,20 @@ export const readHyperwords = (set: LoadedArtifact) => {
     Effect.fromResult(decodeJsonlText(HyperwordRecord, text, file))
   )
 }
+
+/**
+ * The `ModelVersion` of an input with the folder its model loads from; a missing input, a bad
+ * document or a version without a folder fails naming `what` (e.g. "base").
+ */
+export const readModelVersion = (input: LoadedArtifact | undefined, what: string) =>
+  Effect.gen(function* () {
+    if (input === undefined)
+      return yield* new DecodeError({ file: what, detail: "the stage has no such input" })
+    const v = yield* Effect.fromResult(decodeValue(ModelVersion, input.data, { file: what }))
+    if (v.dir === undefined)
+      return yield* new DecodeError({
+        file: what,
+        detail: `model ${v.name} has no folder to load it from (its ModelVersion has no dir)`
+      })
+    return { ...v, dir: v.dir }
+  })

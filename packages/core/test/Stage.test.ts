@@ -3,7 +3,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
-import { type LoadedArtifact, readHyperwords } from "../src/Stage.ts"
+import { type LoadedArtifact, readHyperwords, readModelVersion } from "../src/Stage.ts"
 
 const artifact = (lines: ReadonlyArray<string>): { set: LoadedArtifact; cleanup: () => void } => {
   const dir = mkdtempSync(join(tmpdir(), "hw-set-"))
@@ -42,5 +42,36 @@ describe("readHyperwords", () => {
       expect(Exit.isFailure(exit)).toBe(true)
       expect(String(Exit.isFailure(exit) ? exit.cause : "")).toMatch(/poem_hyperwords\.jsonl:2/)
     }
+  })
+})
+
+describe("readModelVersion", () => {
+  const version = {
+    schemaVersion: 1,
+    name: "finetune",
+    model: { id: "m", revision: "r" },
+    architecture: "llama",
+    source: { kind: "finetune", detail: "d" },
+    files: {}
+  }
+  const input = (data: unknown): LoadedArtifact => ({
+    hash: "h",
+    manifest: {} as LoadedArtifact["manifest"],
+    data,
+    file: (p) => p
+  })
+
+  it("gives the version with its folder", async () => {
+    const v = await Effect.runPromise(readModelVersion(input({ ...version, dir: "/models/x" }), "model"))
+    expect(v.dir).toBe("/models/x")
+    expect(v.name).toBe("finetune")
+  })
+
+  it("fails naming the input when it is missing, malformed or has no folder", async () => {
+    const fail = async (a: LoadedArtifact | undefined) =>
+      (await Effect.runPromise(Effect.flip(readModelVersion(a, "base")))).message
+    expect(await fail(undefined)).toMatch(/^base: the stage has no such input/)
+    expect(await fail(input({ ...version, dir: "/x", schemaVersion: 2 }))).toMatch(/^base/)
+    expect(await fail(input(version))).toMatch(/^base: model finetune has no folder/)
   })
 })

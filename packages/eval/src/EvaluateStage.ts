@@ -12,10 +12,9 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Hash } from "@hyperwords/core"
-import { ModelVersion } from "@hyperwords/core/Artifacts"
 import { decodeValue } from "@hyperwords/core/Decode"
 import { Progress } from "@hyperwords/core/Progress"
-import { defineStage, type InputRef, type LoadedArtifact } from "@hyperwords/core/Stage"
+import { defineStage, type InputRef, readModelVersion } from "@hyperwords/core/Stage"
 import { Store } from "@hyperwords/core/Store"
 import { generateBatch } from "@hyperwords/models/Batch"
 import { loadModel } from "@hyperwords/models/Model"
@@ -93,17 +92,6 @@ export const readDone = (file: string): Array<GenerationRecord> => {
 /** The text a generation ends with: trimmed, cut at a run of three blank lines. */
 export const cleanAnswer = (text: string): string => text.replace(/\n\s*\n\s*\n[\s\S]*$/, "").trim()
 
-const versionOf = (input: LoadedArtifact | undefined, what: string) => {
-  if (input === undefined) return Effect.fail(new Error(`the evaluate stage has no ${what} input`))
-  const v = decodeValue(ModelVersion, input.data, { file: what })
-  if (Result.isFailure(v)) return Effect.fail(v.failure)
-  if (v.success.dir === undefined)
-    return Effect.fail(
-      new Error(`model ${v.success.name} has no folder to load it from (its ModelVersion has no dir)`)
-    )
-  return Effect.succeed({ ...v.success, dir: v.success.dir })
-}
-
 /** The jobs of a run: every prompt × sample, with its id and seed. */
 export const jobsOf = (
   set: LoadedPromptSet,
@@ -143,8 +131,8 @@ export const evaluateStage = (options: EvaluateStageOptions) => {
         const progress = yield* Progress
         const store = yield* Store
         const p = { ...evaluateDefaults, ...ctx.params }
-        const version = yield* versionOf(ctx.inputs.model, "model")
-        const judge = yield* versionOf(ctx.inputs.judge, "judge")
+        const version = yield* readModelVersion(ctx.inputs.model, "model")
+        const judge = yield* readModelVersion(ctx.inputs.judge, "judge")
         const set = yield* loadPromptSet(
           p.promptSet === undefined ? builtinPromptSet : join(ctx.projectDir, p.promptSet)
         )

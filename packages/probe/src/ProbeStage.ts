@@ -4,13 +4,12 @@
  * report (`report.html`, `report.json`, one PNG per chart), exported to `reports/probe/index.html`.
  */
 import { existsSync } from "node:fs"
-import { type HyperwordRecord, ModelVersion } from "@hyperwords/core/Artifacts"
-import { decodeValue } from "@hyperwords/core/Decode"
+import type { HyperwordRecord } from "@hyperwords/core/Artifacts"
 import { Progress } from "@hyperwords/core/Progress"
 import { mulberry32 } from "@hyperwords/core/Random"
-import { defineStage, readHyperwords } from "@hyperwords/core/Stage"
+import { defineStage, readHyperwords, readModelVersion } from "@hyperwords/core/Stage"
 import { loadModel } from "@hyperwords/models/Model"
-import { Effect, Result, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { measureFindings } from "./Findings.ts"
 import { measureItems, type ProbeItem, spreadLayers } from "./Measure.ts"
 import { chromiumPath, type ReportRun, writeReport } from "./Report.ts"
@@ -66,15 +65,6 @@ export const drawItems = (
   }))
 }
 
-const versionOf = (data: unknown, file: string) => {
-  const v = decodeValue(ModelVersion, data, { file })
-  if (Result.isFailure(v)) return Effect.fail(v.failure)
-  const { dir, name } = v.success
-  if (dir === undefined)
-    return Effect.fail(new Error(`model ${name} has no folder to load it from (its ModelVersion has no dir)`))
-  return Effect.succeed({ ...v.success, dir })
-}
-
 /** The `probe` stage. */
 export const probeStage = defineStage<ProbeParams>({
   id: "probe",
@@ -92,8 +82,8 @@ export const probeStage = defineStage<ProbeParams>({
     Effect.gen(function* () {
       const progress = yield* Progress
       const p = { ...probeDefaults, ...ctx.params }
-      const tuned = yield* versionOf(ctx.inputs.model!.data, "model")
-      const base = yield* versionOf(ctx.inputs.base!.data, "base")
+      const tuned = yield* readModelVersion(ctx.inputs.model, "model")
+      const base = yield* readModelVersion(ctx.inputs.base, "base")
 
       const records = yield* readHyperwords(ctx.inputs.hyperwords!)
       const items = drawItems(records, p.items, p.seed)
