@@ -44,7 +44,7 @@ export interface LoadedPromptSet {
 }
 
 /** The file of the built-in `imagery` set. */
-export const builtinPromptSet: string = fileURLToPath(new URL("../prompts/imagery-v1.json", import.meta.url))
+export const builtinPromptSet: string = fileURLToPath(new URL("../prompts/imagery-v2.json", import.meta.url))
 
 /** Read and check a prompt set; errors name the file (and the duplicate id). */
 export const loadPromptSet = (file: string = builtinPromptSet): Effect.Effect<LoadedPromptSet, DecodeError> =>
