@@ -19,6 +19,35 @@ export interface ProbeItem {
   readonly lang: string
   /** An English gloss (tracked for Russian items). */
   readonly gloss?: string
+  /** The word that follows the image in its line or scene (tracked: when does the model expect it?). */
+  readonly next?: string
+}
+
+/** The roles of tracked tokens. */
+export type TrackedRole = "part" | "gloss" | "next"
+
+const wordSegmenter = new Intl.Segmenter(undefined, { granularity: "word" })
+
+/**
+ * The word after the image's last part in a text (a line of poetry or a generated scene), when the
+ * parts occur there in order; undefined otherwise.
+ */
+export const nextWord = (text: string, parts: ReadonlyArray<string>): string | undefined => {
+  const words = [...wordSegmenter.segment(text)].filter((w) => w.isWordLike).map((w) => w.segment)
+  const lower = words.map((w) => w.toLocaleLowerCase())
+  const want = parts.map((p) => p.toLocaleLowerCase())
+  for (let start = 0; start < lower.length; start++) {
+    if (lower[start] !== want[0]) continue
+    // the other parts follow in order, each within three words of the one before
+    let at = start
+    for (const w of want.slice(1)) {
+      const found = lower.indexOf(w, at + 1)
+      at = found < 0 || found - at > 3 ? -1 : found
+      if (at < 0) break
+    }
+    if (at >= 0 && at + 1 < words.length) return words[at + 1]
+  }
+  return undefined
 }
 
 /** The ways an item is read. */
@@ -165,7 +194,7 @@ export const centredCurve = (
 
 /** A tracked token's lens readings per layer at the last position. */
 export interface TrackedToken {
-  readonly role: "part" | "gloss"
+  readonly role: TrackedRole
   readonly word: string
   readonly id: number
   readonly token: string
@@ -304,11 +333,16 @@ const nested = (
     })
   )
 
-/** The tracked words of an item: each part's first token, and the gloss's first word for a Russian item. */
-export const trackedWords = (item: ProbeItem): Array<{ role: "part" | "gloss"; word: string }> => {
-  const parts = item.parts.map((word) => ({ role: "part" as const, word }))
+/**
+ * The tracked words of an item: each part's first token, the gloss's first word for a Russian
+ * item, and the word that follows the image in its line or scene.
+ */
+export const trackedWords = (item: ProbeItem): Array<{ role: TrackedRole; word: string }> => {
+  const out: Array<{ role: TrackedRole; word: string }> = item.parts.map((word) => ({ role: "part", word }))
   const gloss = item.gloss?.trim().split(/\s+/)[0]
-  return item.lang === "ru" && gloss ? [...parts, { role: "gloss" as const, word: gloss }] : parts
+  if (item.lang === "ru" && gloss) out.push({ role: "gloss", word: gloss })
+  if (item.next) out.push({ role: "next", word: item.next })
+  return out
 }
 
 /** One condition's measures from row `b` of a probe result. */
@@ -318,7 +352,7 @@ const conditionMeasure = (
   b: number,
   read: ReadIds,
   text: string,
-  tracked: ReadonlyArray<{ role: "part" | "gloss"; word: string; id: number }>
+  tracked: ReadonlyArray<{ role: TrackedRole; word: string; id: number }>
 ): ConditionMeasure => {
   const [layers, rows, t] = res.hiddenStates.dims as [number, number, number, number]
   const k = res.lensTopkIds.dims[3]!

@@ -11,7 +11,7 @@ import { defineStage, readHyperwords, readModelVersion } from "@hyperwords/core/
 import { loadModel } from "@hyperwords/models/Model"
 import { Effect, Schema } from "effect"
 import { measureFindings } from "./Findings.ts"
-import { measureItems, type ProbeItem, spreadLayers } from "./Measure.ts"
+import { measureItems, nextWord, type ProbeItem, spreadLayers } from "./Measure.ts"
 import { chromiumPath, type ReportRun, writeReport } from "./Report.ts"
 
 /** Params of the `probe` stage. */
@@ -56,20 +56,25 @@ export const drawItems = (
   const rand = mulberry32(seed)
   const keyed = records.map((r) => ({ r, key: rand() }))
   keyed.sort((a, b) => Number(b.r.parts.length > 1) - Number(a.r.parts.length > 1) || a.key - b.key)
-  return keyed.slice(0, count).map(({ r }) => ({
-    id: r.id,
-    surface: r.surface,
-    parts: r.parts,
-    lang: r.lang,
-    ...(r.gloss === undefined ? {} : { gloss: r.gloss })
-  }))
+  return keyed.slice(0, count).map(({ r }) => {
+    const texts = [...(r.evidence ?? []).map((e) => e.text), ...(r.gloss === undefined ? [] : [r.gloss])]
+    const next = texts.map((t) => nextWord(t, r.parts)).find((w) => w !== undefined)
+    return {
+      id: r.id,
+      surface: r.surface,
+      parts: r.parts,
+      lang: r.lang,
+      ...(r.gloss === undefined ? {} : { gloss: r.gloss }),
+      ...(next === undefined ? {} : { next })
+    }
+  })
 }
 
 /** The `probe` stage. */
 export const probeStage = defineStage<ProbeParams>({
   id: "probe",
   description: "per-layer measurements and the visual report, base against tuned",
-  codeVersion: "2",
+  codeVersion: "3",
   params: ProbeParams,
   inputs: {
     hyperwords: { stage: "generate", output: "hyperwords" },

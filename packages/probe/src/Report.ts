@@ -294,6 +294,43 @@ export const reportCharts = (input: ReportInput): Array<Chart> => {
       }
     ]
   })
+  const roles = [
+    ["part", "parts (each part's first token)"],
+    ["next", "next word (after the image in its line or scene)"],
+    ["gloss", "English gloss (Russian items)"]
+  ] as const
+  const tracked = (r: ReportRun, role: string, cond: "fused" | "phrase") =>
+    r.measure.items.flatMap((i) =>
+      i.conditions[cond].tracked.filter((t) => t.role === role).map((t) => t.logprob)
+    )
+  if (runs.some((r) => roles.some(([role]) => tracked(r, role, "fused").length > 0))) {
+    charts.push({
+      id: "tracked",
+      title: "Tracked tokens through the layers",
+      note: "logit-lens log-probability at the hyperword's last position, per layer: its parts, the word that follows the image, and an English gloss for Russian items; mean over the probe set with a bootstrap 95% band. Solid: read fused; dotted: the same words read as a phrase",
+      panels: runs.map((r) => ({
+        label: `${r.label} (${r.measure.model})`,
+        svg: lineChart(
+          roles.flatMap(([role, label]) =>
+            (["fused", "phrase"] as const).flatMap((cond) => {
+              const rows = tracked(r, role, cond)
+              if (rows.length === 0) return []
+              const band = bootstrapBand(rows, seed)
+              return [
+                {
+                  name: `${label}${cond === "phrase" ? " · phrase" : ""}`,
+                  values: band.mean,
+                  band,
+                  dashed: cond === "phrase"
+                }
+              ]
+            })
+          ),
+          { yLabel: "lens log-prob" }
+        )
+      }))
+    })
+  }
   charts.push({
     id: "norm",
     title: "Activation-norm profile",

@@ -198,3 +198,23 @@ describe("centred cosines", () => {
     expect(centredCurve(a, b, means)[0]).toBeCloseTo(-1, 6)
   })
 })
+
+describe("nextWord and trackedWords", () => {
+  it("finds the word after the parts when they come in order, within three words of each other", async () => {
+    const { nextWord, trackedWords } = await import("../src/Measure.ts")
+    expect(nextWord("Кошка шла вкусно есть, и вечер тих", ["кошка", "шла", "вкусно"])).toBe("есть")
+    expect(nextWord("the frost and snow were falling", ["frost", "snow"])).toBe("were")
+    expect(nextWord("the frost was on the hill far from any snow", ["frost", "snow"])).toBeUndefined()
+    expect(nextWord("snow then frost", ["frost", "snow"])).toBeUndefined()
+    expect(nextWord("warm lap", ["warm", "lap"])).toBeUndefined()
+    const roles = trackedWords({
+      id: "x",
+      surface: "кошкашла",
+      parts: ["кошка", "шла"],
+      lang: "ru",
+      gloss: "cat walked",
+      next: "есть"
+    })
+    expect(roles.map((r) => r.role)).toEqual(["part", "part", "gloss", "next"])
+  })
+})

@@ -56,6 +56,23 @@ describe("drawItems", () => {
     expect(items.find((i) => i.lang === "ru")?.gloss).toBe("a cat walking to eat")
     expect(drawItems(records, 10, 2)).toHaveLength(4)
   })
+
+  it("tracks the word that follows the image in its line or scene", () => {
+    const withLine: HyperwordRecord = {
+      ...record(["frost", "snow"], "en"),
+      evidence: [{ doc: "d", line: 1, text: "The frost and snow were falling on the hill" }]
+    }
+    const withScene: HyperwordRecord = {
+      ...record(["warm", "lap"], "en"),
+      origin: "generated",
+      gloss: "a warm lap at dusk"
+    }
+    const items = drawItems([withLine, withScene, record(["moon", "tide"], "en")], 3, 1)
+    const byId = new Map(items.map((i) => [i.id, i]))
+    expect(byId.get(withLine.id)?.next).toBe("were")
+    expect(byId.get(withScene.id)?.next).toBe("at")
+    expect(byId.get("en:moon+tide")?.next).toBeUndefined()
+  })
 })
 
 describe("the probe stage", async () => {

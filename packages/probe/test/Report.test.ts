@@ -80,6 +80,7 @@ describe("the report page", () => {
       "lens-fused",
       "lens-phrase",
       "assembly",
+      "tracked",
       "norm",
       "attention-own",
       "attention-heads",
@@ -99,7 +100,7 @@ describe("the report page", () => {
     if (missing || !browser) return ctx.skip(missing)
     mkdirSync(out, { recursive: true })
     const written = await writeReport(input, out)
-    expect(written.png).toHaveLength(9)
+    expect(written.png).toHaveLength(10)
     const tab = await browser.newPage({ viewport: { width: 1400, height: 900 } })
     const problems: Array<string> = []
     tab.on("pageerror", (e) => problems.push(e.message))
