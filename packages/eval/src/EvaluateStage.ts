@@ -17,7 +17,7 @@ import { Progress } from "@hyperwords/core/Progress"
 import { defineStage, type InputRef, readModelVersion } from "@hyperwords/core/Stage"
 import { Store } from "@hyperwords/core/Store"
 import { generateBatch } from "@hyperwords/models/Batch"
-import { loadModel } from "@hyperwords/models/Model"
+import { loadModel, releaseModel } from "@hyperwords/models/Model"
 import { Effect, Result, Schema } from "effect"
 import { loadMetrics, type MetricEntry, metricIds } from "./Metric.ts"
 import { builtinPromptSet, type LoadedPromptSet, loadPromptSet, type Prompt } from "./PromptSet.ts"
@@ -210,6 +210,8 @@ export const evaluateStage = (options: EvaluateStageOptions) => {
           progress.log(
             `  ${ctx.stage}: ${todo.length} answers, ${tokens} tokens in ${((Date.now() - started) / 1000).toFixed(1)}s`
           )
+          // scoring runs in child processes: this process need not keep the version's graphs
+          yield* Effect.promise(() => releaseModel(version.dir))
         }
 
         const records = jobs.map((j) => done.get(j.id)!)

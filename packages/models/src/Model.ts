@@ -15,7 +15,7 @@ import {
   type GenerationGraph,
   generateIds
 } from "./Generate.ts"
-import { getSession } from "./internal/sessions.ts"
+import { getSession, releaseSessionsUnder } from "./internal/sessions.ts"
 import { checkModelDir, type Dtype, type ModelConfig, resolveModelDir } from "./ModelDir.ts"
 import { type ProbeGraph, type ProbeInput, type ProbeResult, readProbeSpec, runProbe } from "./Probe.ts"
 import { loadTokenizer, type Tokenizer } from "./Tokenizer.ts"
@@ -96,7 +96,7 @@ export class Model {
   probeGraphSession(): Promise<ProbeGraph> {
     this.probeGraph ??= (async () => {
       const { path, spec } = readProbeSpec(this.dir)
-      const session = await getSession(this.dir, path)
+      const session = await getSession(this.dir, path, { arena: false })
       return { dir: this.dir, path, session, spec, padTokenId: this.config.padTokenId ?? 0 }
     })()
     this.probeGraph.catch(() => {
@@ -115,13 +115,24 @@ export class Model {
       const path = join(this.dir, "onnx", "embed.onnx")
       if (!existsSync(path)) return this.probeGraphSession()
       const { spec } = readProbeSpec(this.dir)
-      const session = await getSession(this.dir, path)
+      const session = await getSession(this.dir, path, { arena: false })
       return { dir: this.dir, path, session, spec, padTokenId: this.config.padTokenId ?? 0 }
     })()
     this.statesGraph.catch(() => {
       this.statesGraph = undefined
     })
     return this.statesGraph
+  }
+
+  /**
+   * Release this model's graph sessions and the memory onnxruntime grew them to; the next use
+   * opens them again.
+   */
+  async release(): Promise<void> {
+    this.generation = undefined
+    this.probeGraph = undefined
+    this.statesGraph = undefined
+    await releaseSessionsUnder(this.dir)
   }
 
   /** Generate a continuation of a prompt; `onToken` sees each token as it is produced. */
@@ -217,3 +228,18 @@ export const loadModel = (nameOrDir: string, options: LoadOptions = {}): Promise
 
 /** Forget cached models (their sessions stay cached until `releaseSessions`). */
 export const forgetModels = (): void => models.clear()
+
+/**
+ * Free a model's memory: forget it and release its graphs' sessions (onnxruntime keeps the memory
+ * a session has grown to until it is released). The next `loadModel` of the folder starts afresh;
+ * a `Model` still held elsewhere opens its sessions again when used.
+ */
+export const releaseModel = async (nameOrDir: string): Promise<void> => {
+  const dir = resolveModelDir(nameOrDir)
+  for (const [key, loading] of [...models.entries()]) {
+    if (!key.startsWith(`${dir}\0`)) continue
+    models.delete(key)
+    await loading.then((m) => m.release()).catch(() => undefined)
+  }
+  await releaseSessionsUnder(dir)
+}

@@ -37,6 +37,20 @@ describe.skipIf(missing !== undefined)(`Generate on tiny models (${missing ?? "b
     expect(cachedSessionPaths().filter((p) => p.startsWith(dir))).toEqual([`${dir}/onnx/model.onnx`])
   })
 
+  it("releaseModel frees the sessions; the model and a held reference open them again", async () => {
+    const { releaseModel } = await import("../src/Model.ts")
+    const dir = dirs.llama!
+    const held = await loadModel(dir)
+    const before = await held.generate("a", { maxNewTokens: 3 })
+    await releaseModel(dir)
+    expect(cachedSessionPaths().filter((p) => p.startsWith(dir))).toEqual([])
+    expect((await held.generate("a", { maxNewTokens: 3 })).ids).toEqual(before.ids)
+    const again = await loadModel(dir)
+    expect(again).not.toBe(held)
+    expect((await again.generate("a", { maxNewTokens: 3 })).ids).toEqual(before.ids)
+    models.llama = again
+  })
+
   it("seeded sampling repeats itself and differs between seeds", async () => {
     const model = models.llama!
     const sample = (seed: number) =>

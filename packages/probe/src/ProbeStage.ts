@@ -8,7 +8,7 @@ import type { HyperwordRecord } from "@hyperwords/core/Artifacts"
 import { Progress } from "@hyperwords/core/Progress"
 import { mulberry32 } from "@hyperwords/core/Random"
 import { defineStage, readHyperwords, readModelVersion } from "@hyperwords/core/Stage"
-import { loadModel } from "@hyperwords/models/Model"
+import { loadModel, releaseModel } from "@hyperwords/models/Model"
 import { Effect, Schema } from "effect"
 import { measureFindings } from "./Findings.ts"
 import { measureItems, nextWord, type ProbeItem, spreadLayers } from "./Measure.ts"
@@ -143,6 +143,8 @@ export const probeStage = defineStage<ProbeParams>({
             findings.map((f) => `${f.id} ${f.reproduced ? "reproduced" : "not reproduced"}`).join(", ")
         )
         runs.push({ label, measure, findings })
+        // the next version must not find this one's graphs still holding their memory
+        yield* Effect.promise(() => releaseModel(v.dir))
       }
 
       const dir = ctx.outputDir("report")

@@ -2,28 +2,43 @@
  * One onnxruntime InferenceSession per graph file per process. Sessions are created on first
  * use and shared by every caller; a file that onnxruntime cannot load becomes a ModelDirError.
  */
-import { relative } from "node:path"
+import { relative, sep } from "node:path"
 import * as ort from "onnxruntime-node"
 import { ModelDirError, ModelRunError } from "../Errors.ts"
 import { pullCommand } from "../ModelDir.ts"
 
 const sessions = new Map<string, Promise<ort.InferenceSession>>()
 
+/** How a graph is run. */
+export interface GraphOptions {
+  /**
+   * Keep onnxruntime's CPU memory arena (default true). The probe and embedding graphs are run
+   * with rows of many shapes and full-vocabulary temporaries; an arena keeps the largest it ever
+   * needed for each, which grew one Gemma probe run past 20 GB, so they run without it.
+   */
+  readonly arena?: boolean
+}
+
 /** Session options shared by every graph: all graph optimisations, threads from HYPERWORDS_THREADS. */
-const sessionOptions = (): ort.InferenceSession.SessionOptions => {
+const sessionOptions = (options: GraphOptions): ort.InferenceSession.SessionOptions => {
   const threads = Number(process.env.HYPERWORDS_THREADS ?? 0)
   return {
     graphOptimizationLevel: "all",
     executionMode: "sequential",
+    ...(options.arena === false ? { enableCpuMemArena: false } : {}),
     ...(threads > 0 ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {})
   }
 }
 
 /** The process's session for `path` (inside model directory `dir`), created on first use. */
-export const getSession = (dir: string, path: string): Promise<ort.InferenceSession> => {
+export const getSession = (
+  dir: string,
+  path: string,
+  options: GraphOptions = {}
+): Promise<ort.InferenceSession> => {
   const cached = sessions.get(path)
   if (cached) return cached
-  const created = ort.InferenceSession.create(path, sessionOptions()).catch((e: unknown) => {
+  const created = ort.InferenceSession.create(path, sessionOptions(options)).catch((e: unknown) => {
     sessions.delete(path)
     throw new ModelDirError({
       path: dir,
@@ -41,6 +56,20 @@ export const releaseSessions = async (): Promise<void> => {
   const all = [...sessions.values()]
   sessions.clear()
   for (const s of all) {
+    try {
+      await (await s).release()
+    } catch {
+      // a session that failed to load has nothing to release
+    }
+  }
+}
+
+/** Release the cached sessions of the graphs under `dir` (a model folder). */
+export const releaseSessionsUnder = async (dir: string): Promise<void> => {
+  const prefix = dir.endsWith(sep) ? dir : `${dir}${sep}`
+  const mine = [...sessions.entries()].filter(([path]) => path.startsWith(prefix))
+  for (const [path] of mine) sessions.delete(path)
+  for (const [, s] of mine) {
     try {
       await (await s).release()
     } catch {
