@@ -295,10 +295,12 @@ export const reportCharts = (input: ReportInput): Array<Chart> => {
     ]
   })
   const roles = [
-    ["part", "parts (each part's first token)"],
-    ["next", "next word (after the image in its line or scene)"],
-    ["gloss", "English gloss (Russian items)"]
+    ["part", "parts"],
+    ["next", "next word"],
+    ["gloss", "gloss (ru)"]
   ] as const
+  // layer 0's lens is far below every later one (-400 on Gemma): the chart starts at -30
+  const floor = -30
   const tracked = (r: ReportRun, role: string, cond: "fused" | "phrase") =>
     r.measure.items.flatMap((i) =>
       i.conditions[cond].tracked.filter((t) => t.role === role).map((t) => t.logprob)
@@ -307,13 +309,13 @@ export const reportCharts = (input: ReportInput): Array<Chart> => {
     charts.push({
       id: "tracked",
       title: "Tracked tokens through the layers",
-      note: "logit-lens log-probability at the hyperword's last position, per layer: its parts, the word that follows the image, and an English gloss for Russian items; mean over the probe set with a bootstrap 95% band. Solid: read fused; dotted: the same words read as a phrase",
+      note: "logit-lens log-probability at the hyperword's last position, per layer (each part's first token; the word that follows the image in its line or scene, when the item has one; the first word of a Russian item's gloss), mean over the probe set with a bootstrap 95% band, values below -30 drawn at -30. Solid: read fused; dotted: the same words read as a phrase",
       panels: runs.map((r) => ({
         label: `${r.label} (${r.measure.model})`,
         svg: lineChart(
           roles.flatMap(([role, label]) =>
             (["fused", "phrase"] as const).flatMap((cond) => {
-              const rows = tracked(r, role, cond)
+              const rows = tracked(r, role, cond).map((v) => v.map((x) => Math.max(floor, x)))
               if (rows.length === 0) return []
               const band = bootstrapBand(rows, seed)
               return [
@@ -326,7 +328,7 @@ export const reportCharts = (input: ReportInput): Array<Chart> => {
               ]
             })
           ),
-          { yLabel: "lens log-prob" }
+          { yLabel: "lens log-prob", yMin: floor }
         )
       }))
     })
