@@ -14,7 +14,8 @@
  * own seeded stream, so a row's tokens are those of its prompt and seed generated alone.
  */
 
-import * as ort from "onnxruntime-node"
+import { ort, runSession } from "./internal/sessions.ts"
+import { emptyPast, int64 } from "./internal/tensors.ts"
 import type { Model } from "./Model.ts"
 import { sampleToken, seededUniform } from "./Sampling.ts"
 
@@ -33,21 +34,6 @@ export interface BatchOptions {
 
 /** A `[1, H, T, D]` key/value cache, by graph input name. */
 type Cache = Readonly<Record<string, ort.Tensor>>
-
-const int64 = (values: ArrayLike<number>, dims: ReadonlyArray<number>) =>
-  new ort.Tensor("int64", BigInt64Array.from(Array.from(values, (v) => BigInt(v))), dims)
-
-const emptyPast = (
-  pastNames: ReadonlyArray<string>,
-  b: number,
-  config: { readonly numKeyValueHeads: number; readonly headDim: number }
-): Record<string, ort.Tensor> =>
-  Object.fromEntries(
-    pastNames.map((n) => [
-      n,
-      new ort.Tensor("float32", new Float32Array(0), [b, config.numKeyValueHeads, 0, config.headDim])
-    ])
-  )
 
 const presentsOf = (res: ort.InferenceSession.ReturnType, pastNames: ReadonlyArray<string>) =>
   Object.fromEntries(pastNames.map((n) => [n, res[n.replace("past_key_values.", "present.")]!]))
@@ -71,7 +57,7 @@ const prefixCaches = new WeakMap<ort.InferenceSession, Map<string, Promise<Cache
  * changes the graph's result, so they must hold what a left-padded row computes there.
  */
 const prefixCache = (model: Model, prefix: string, ids: ReadonlyArray<number>, shift: number) =>
-  model.generationGraph().then(({ session, config }) => {
+  model.generationGraph().then(({ session, config, path }) => {
     let bySession = prefixCaches.get(session)
     if (bySession === undefined) {
       bySession = new Map()
@@ -96,7 +82,7 @@ const prefixCache = (model: Model, prefix: string, ids: ReadonlyArray<number>, s
           row.map((_, j) => Math.max(0, j - shift)),
           [1, row.length]
         )
-      cached = session.run(feeds).then((res) => {
+      cached = runSession(session, path, feeds).then((res) => {
         const presents = presentsOf(res, pastNames)
         return Object.fromEntries(pastNames.map((n) => [n, firstSlots(presents[n]!, ids.length)]))
       })
@@ -142,7 +128,7 @@ export const generateBatch = async (
   prompts: ReadonlyArray<string>,
   options: BatchOptions
 ): Promise<Array<string>> => {
-  const { session, config } = await model.generationGraph()
+  const { session, config, path } = await model.generationGraph()
   const b = prompts.length
   const rows = prompts.map((p) => model.encode(p))
   const pastNames = session.inputNames.filter((n) => n.startsWith("past_key_values."))
@@ -193,7 +179,7 @@ export const generateBatch = async (
       ...past
     }
     if (hasPositions) feeds.position_ids = int64(pos.flat(), [n, t])
-    const res = await session.run(feeds)
+    const res = await runSession(session, path, feeds)
     const logits = res.logits!
     const vocab = logits.dims[2]!
     const data = logits.data as Float32Array

@@ -6,7 +6,8 @@
  * 1-based ones).
  */
 import { randomInt } from "node:crypto"
-import { ort, runSession } from "./internal/sessions.ts"
+import { type ort, runSession } from "./internal/sessions.ts"
+import { emptyPast, int64 } from "./internal/tensors.ts"
 import type { ModelConfig } from "./ModelDir.ts"
 import { argmax, type SamplingOptions, sampleToken, seededUniform } from "./Sampling.ts"
 import type { Tokenizer } from "./Tokenizer.ts"
@@ -55,9 +56,6 @@ export interface GenerationGraph {
   readonly config: ModelConfig
 }
 
-const int64 = (values: ArrayLike<number>, dims: ReadonlyArray<number>) =>
-  new ort.Tensor("int64", BigInt64Array.from(Array.from(values, BigInt)), dims)
-
 const abortError = (signal: AbortSignal) =>
   signal.reason instanceof Error ? signal.reason : new DOMException("generation aborted", "AbortError")
 
@@ -81,13 +79,7 @@ export async function* decodeIds(
   const inputNames = session.inputNames
   const hasPositions = inputNames.includes("position_ids")
   const pastNames = inputNames.filter((n) => n.startsWith("past_key_values."))
-  const emptyPast = new Float32Array(0)
-  let past: Record<string, ort.Tensor> = Object.fromEntries(
-    pastNames.map((n) => [
-      n,
-      new ort.Tensor("float32", emptyPast, [1, config.numKeyValueHeads, 0, config.headDim])
-    ])
-  )
+  let past: Record<string, ort.Tensor> = emptyPast(pastNames, 1, config)
   let current: ReadonlyArray<number> = promptIds
   let pastLength = 0
   for (let step = 0; step < maxNewTokens; step++) {
