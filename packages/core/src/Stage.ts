@@ -108,9 +108,17 @@ export const plannedStage = (stage: {
 
 const PlannedParams = Schema.Record(Schema.String, Schema.Unknown)
 
+/** The data file an artifact's index names in its `file` field, or `fallback`. */
+export const artifactFile = (artifact: LoadedArtifact, fallback: string): string =>
+  (artifact.data as { file?: string }).file ?? fallback
+
+/** The path of a `HyperwordSet` input's `poem_hyperwords.jsonl`. */
+export const hyperwordsPath = (set: LoadedArtifact): string =>
+  set.file(artifactFile(set, "poem_hyperwords.jsonl"))
+
 /** The records of a `HyperwordSet` input, decoded line by line (a bad line fails naming the file and line). */
 export const readHyperwords = (set: LoadedArtifact) => {
-  const file = (set.data as { file?: string }).file ?? "poem_hyperwords.jsonl"
+  const file = artifactFile(set, "poem_hyperwords.jsonl")
   return Effect.flatMap(readText(set.file(file)), (text) =>
     Effect.fromResult(decodeJsonlText(HyperwordRecord, text, file))
   )

@@ -202,7 +202,6 @@ const generationsToRescore = (configFile: string, hashes: ReadonlyArray<string>)
       }
       found.push({ hash, data: data.success, path: store.objectPath(file.sha256) })
     }
-    const context = yield* pipelineContext(loaded.projectDir, store)
     if (found.length === 0) {
       return yield* new UsageError({
         detail:
@@ -210,7 +209,7 @@ const generationsToRescore = (configFile: string, hashes: ReadonlyArray<string>)
           "and no --generations HASH was given"
       })
     }
-    return { loaded, found, context }
+    return { loaded, found, context: yield* pipelineContext(loaded.projectDir, store) }
   })
 
 /**

@@ -14,7 +14,7 @@ import { join } from "node:path"
 import { Hash } from "@hyperwords/core"
 import { decodeValue } from "@hyperwords/core/Decode"
 import { Progress } from "@hyperwords/core/Progress"
-import { defineStage, type InputRef, readModelVersion } from "@hyperwords/core/Stage"
+import { defineStage, hyperwordsPath, type InputRef, readModelVersion } from "@hyperwords/core/Stage"
 import { Store } from "@hyperwords/core/Store"
 import { generateBatch } from "@hyperwords/models/Batch"
 import { loadModel, releaseModel } from "@hyperwords/models/Model"
@@ -229,9 +229,7 @@ export const evaluateStage = (options: EvaluateStageOptions) => {
           ctx: {
             seed: p.seed,
             model: judge.dir,
-            hyperwordsFile: ctx.inputs.hyperwords!.file(
-              (ctx.inputs.hyperwords!.data as { file?: string }).file ?? "poem_hyperwords.jsonl"
-            )
+            hyperwordsFile: hyperwordsPath(ctx.inputs.hyperwords!)
           }
         }).pipe(Effect.onExit(() => Effect.sync(() => scoring.finish("done"))))
         for (const s of scored.summaries) {

@@ -8,7 +8,7 @@
 import { EvalRun } from "@hyperwords/core/Artifacts"
 import { decodeJsonlFile, decodeValue } from "@hyperwords/core/Decode"
 import { Progress } from "@hyperwords/core/Progress"
-import { defineStage, type InputRef, type LoadedArtifact } from "@hyperwords/core/Stage"
+import { artifactFile, defineStage, type InputRef, type LoadedArtifact } from "@hyperwords/core/Stage"
 import { Effect, Result, Schema } from "effect"
 import {
   buildLeaderboard,
@@ -18,7 +18,7 @@ import {
   writeLeaderboard
 } from "./Leaderboard.ts"
 import { loadMetrics, type MetricEntry } from "./Metric.ts"
-import { GenerationRecord, type MetricSummary, type SampleScores } from "./Scoring.ts"
+import { GenerationRecord, type MetricSummary, SampleScores } from "./Scoring.ts"
 
 /** Params of the `report` stage. */
 export const ReportParams = Schema.Struct({
@@ -70,23 +70,15 @@ interface LoadedRun {
   readonly generations: ReadonlyArray<GenerationRecord>
 }
 
-const SampleRow = Schema.Struct({
-  id: Schema.String,
-  promptId: Schema.optionalKey(Schema.String),
-  words: Schema.Number,
-  scores: Schema.Record(Schema.String, Schema.NullOr(Schema.Number)),
-  details: Schema.optionalKey(Schema.Record(Schema.String, Schema.Record(Schema.String, Schema.Unknown)))
-})
-
 const readRun = (stage: string, scores: LoadedArtifact, generations: LoadedArtifact) =>
   Effect.gen(function* () {
     const decoded = decodeValue(EvalRun, scores.data, { file: `${stage} scores` })
     if (Result.isFailure(decoded)) return yield* Effect.fail(decoded.failure)
     const run = decoded.success
-    const rows = yield* decodeJsonlFile(SampleRow, scores.file(run.file))
+    const rows = yield* decodeJsonlFile(SampleScores, scores.file(run.file))
     const gens = yield* decodeJsonlFile(
       GenerationRecord,
-      generations.file((generations.data as { file?: string }).file ?? "generations.jsonl")
+      generations.file(artifactFile(generations, "generations.jsonl"))
     )
     return { stage, run, rows, generations: gens } satisfies LoadedRun
   })

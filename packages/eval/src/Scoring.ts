@@ -66,14 +66,15 @@ export interface MetricSummary {
   }
 }
 
-/** A row of the per-sample scores file. */
-export interface SampleScores {
-  readonly id: string
-  readonly promptId?: string
-  readonly words: number
-  readonly scores: Readonly<Record<string, number | null>>
-  readonly details?: Readonly<Record<string, Readonly<Record<string, unknown>>>>
-}
+/** A row of the per-sample scores file (`scores.jsonl` of an `EvalRun`). */
+export const SampleScores = Schema.Struct({
+  id: Schema.String,
+  promptId: Schema.optionalKey(Schema.String),
+  words: Schema.Number,
+  scores: Schema.Record(Schema.String, Schema.NullOr(Schema.Number)),
+  details: Schema.optionalKey(Schema.Record(Schema.String, Schema.Record(Schema.String, Schema.Unknown)))
+})
+export type SampleScores = typeof SampleScores.Type
 
 /** Everything scoring a set produced. */
 export interface ScoredSet {
