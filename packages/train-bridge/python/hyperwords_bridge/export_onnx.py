@@ -35,6 +35,8 @@ from typing import Any
 
 # NDJSON events go through the bridge's shared helper (hyperwords_bridge.events).
 from hyperwords_bridge import events
+from hyperwords_bridge.diskspace import disk_full_error, require_free
+from hyperwords_bridge.events import BridgeError
 
 emit = events.emit
 
@@ -311,6 +313,19 @@ def verify_generation(model_dir: Path, steps: int = 8) -> dict[str, Any]:
     return result
 
 
+def graph_bytes_estimate(model_dir: Path) -> int:
+    """About how large the fp32 ONNX graph of ``model_dir`` will be.
+
+    The weights at 4 bytes a parameter, times 1.7: the graph stores the tied output projection
+    apart from the embedding (Gemma 3 270M: 1.07 GB of safetensors, a 1.74 GB graph).
+    """
+    config = json.loads((model_dir / "config.json").read_text("utf-8"))
+    dtype = str(config.get("torch_dtype") or config.get("dtype") or "float32")
+    scale = 4 / {"float32": 4, "float16": 2, "bfloat16": 2}.get(dtype, 4)
+    weights = sum(p.stat().st_size for p in model_dir.glob("*.safetensors"))
+    return int(weights * scale * 1.7)
+
+
 def export_generation(
     model_dir: Path,
     *,
@@ -322,6 +337,13 @@ def export_generation(
     model_dir = Path(model_dir).resolve()
     check_model_dir(model_dir)
     onnx_dir = model_dir / "onnx"
+    graph = graph_bytes_estimate(model_dir)
+    # The exporter's temp copy and the final graph; quantising adds the q8 graph here and
+    # onnxruntime's shape-inferred copy in the temp folder.
+    needs = [(onnx_dir, 2 * graph + (graph // 4 if quantize else 0))]
+    if quantize:
+        needs.append((Path(tempfile.gettempdir()), graph))
+    require_free(f"export {model_dir.name} to ONNX", needs)
     onnx_dir.mkdir(exist_ok=True)
     total = 1 + int(quantize) + int(verify)
     task = "export-onnx"
@@ -396,7 +418,16 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as e:
         events.error(str(e), code="bad-model-dir")
         return 2
+    except BridgeError as e:
+        events.error(str(e), code=e.code)
+        return 1
     except Exception as e:  # noqa: BLE001
+        full = disk_full_error(
+            f"the ONNX export of {args.model_dir}", e, [args.model_dir, Path(tempfile.gettempdir())]
+        )
+        if full is not None:
+            events.error(str(full), code=full.code)
+            return 1
         events.error(f"{type(e).__name__}: {e}", code="export-failed")
         raise
     done(result)
