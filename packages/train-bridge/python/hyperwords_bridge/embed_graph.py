@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .events import done, error, log, progress
+from .scratch import sigterm_as_interrupt
 
 KEEP = "hidden_states"
 
@@ -131,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("model_dir", type=Path)
     p.add_argument("--no-verify", action="store_true")
     args = p.parse_args(argv)
+    sigterm_as_interrupt()
     model_dir = args.model_dir.resolve()
     task = "embed-graph"
     steps = 1 if args.no_verify else 2

@@ -37,6 +37,7 @@ from typing import Any
 from hyperwords_bridge import events
 from hyperwords_bridge.diskspace import disk_full_error, require_free
 from hyperwords_bridge.events import BridgeError
+from hyperwords_bridge.scratch import scratch, sigterm_as_interrupt
 
 emit = events.emit
 
@@ -352,8 +353,7 @@ def export_generation(
 
     t0 = time.time()
     result: dict[str, Any] = {"model_dir": str(model_dir), "files": {}}
-    with tempfile.TemporaryDirectory(prefix=".export-", dir=onnx_dir) as tmp:
-        tmp_out = Path(tmp)
+    with scratch(onnx_dir, "export") as tmp_out:
         with stdout_to_stderr():
             _export_with_optimum(model_dir, tmp_out, opset)
         fp32 = _move_onnx(tmp_out, onnx_dir, "model.onnx")
@@ -411,6 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-verify", action="store_true", help="skip the onnxruntime vs PyTorch check")
     args = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    sigterm_as_interrupt()
     try:
         result = export_generation(
             args.model_dir, opset=args.opset, quantize=not args.no_quantize, verify=not args.no_verify
@@ -421,6 +422,9 @@ def main(argv: list[str] | None = None) -> int:
     except BridgeError as e:
         events.error(str(e), code=e.code)
         return 1
+    except KeyboardInterrupt:
+        events.error("interrupted", code="cancelled")
+        return 130
     except Exception as e:  # noqa: BLE001
         full = disk_full_error(
             f"the ONNX export of {args.model_dir}", e, [args.model_dir, Path(tempfile.gettempdir())]

@@ -39,7 +39,6 @@ import inspect
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -48,6 +47,7 @@ import torch
 from torch import nn
 
 from hyperwords_bridge import events
+from hyperwords_bridge.scratch import scratch, sigterm_as_interrupt
 from hyperwords_bridge.export_onnx import (
     artifact,
     check_model_dir,
@@ -341,8 +341,8 @@ def export_probe(model_dir: Path, *, k: int = DEFAULT_K, opset: int = DEFAULT_OP
         f"hidden {config.hidden_size}, k={k}, opset {opset})"
     )
     t0 = time.time()
-    with tempfile.TemporaryDirectory(prefix=".probe-", dir=onnx_dir) as tmp:
-        tmp_path = Path(tmp) / "probe.onnx"
+    with scratch(onnx_dir, "probe") as tmp:
+        tmp_path = tmp / "probe.onnx"
         with stdout_to_stderr(), torch.no_grad():
             import warnings
 
@@ -729,6 +729,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--prompt", action="append", help="a parity prompt (repeatable; default: 4 fixed RU/EN prompts)")
     args = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    sigterm_as_interrupt()
     model_dir = args.model_dir.resolve()
     try:
         check_model_dir(model_dir)

@@ -20,7 +20,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 from . import __version__, events, paths  # noqa: E402
+from .scratch import pid_alive, sigterm_as_interrupt  # noqa: E402
 from .events import BridgeError  # noqa: E402
 from .gguf_meta import GgufFormatError, check_header, has_gguf_magic  # noqa: E402
 
@@ -419,19 +419,9 @@ def _safe_to_replace(folder: Path) -> bool:
 def _clean_stale_partials(out: Path) -> None:
     for stale in out.parent.glob(f".{out.name}.partial-*"):
         pid = stale.name.rsplit("-", 1)[-1].split(".")[0]
-        if pid.isdigit() and _pid_alive(int(pid)):
+        if pid.isdigit() and pid_alive(int(pid)):
             continue
         shutil.rmtree(stale, ignore_errors=True)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def pull(name: str, out: Path | None = None, force: bool = False) -> dict[str, Any]:
@@ -529,10 +519,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true", help="rebuild even if the folder is complete")
     args = parser.parse_args(argv)
 
-    def on_term(signum, frame):  # turn SIGTERM into an exception so temp folders are removed
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
+    sigterm_as_interrupt()  # so temp folders are removed
     try:
         if args.command == "list":
             events.done({"models": list_models()})
