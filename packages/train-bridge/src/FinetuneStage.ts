@@ -21,8 +21,8 @@ import { Progress } from "@hyperwords/core/Progress"
 import { defineStage, readHyperwords, type Stage } from "@hyperwords/core/Stage"
 import { Store } from "@hyperwords/core/Store"
 import { Effect, Result, Schema } from "effect"
-import { Bridge } from "./Bridge.ts"
-import { missingFiles, readModelDir, tunedFiles } from "./ModelDir.ts"
+import { Bridge, BridgeError } from "./Bridge.ts"
+import { dirBytes, diskShortfall, missingFiles, readModelDir, tunedFiles } from "./ModelDir.ts"
 import { trainingTexts } from "./Training.ts"
 
 /** Params of a fine-tune. */
@@ -187,6 +187,12 @@ export const finetuneStage = (
 
         const work = join(store.root, "work", ctx.stage, ctx.key.slice(0, 32))
         const out = join(store.root, "models", `${ctx.stage}-${ctx.key.slice(0, 12)}`)
+        if (missingFiles(out, tunedFiles).length > 0) {
+          // the merged weights (in the work folder and the model's), its graphs and the exporter's copies
+          const need = dirBytes(baseDir) * 1.3 - dirBytes(out)
+          const short = diskShortfall(store.root, need, `fine-tune ${base.success.name}`)
+          if (short) return yield* new BridgeError({ job: ctx.stage, detail: short })
+        }
         mkdirSync(work, { recursive: true })
         const resume = existsSync(join(work, "checkpoints"))
         if (resume) progress.log(`  ${ctx.stage}: resuming from the checkpoints in ${work}`)
