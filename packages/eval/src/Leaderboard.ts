@@ -225,15 +225,18 @@ const STYLE = `
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); margin: 2rem auto; max-width: 1200px; padding: 0 1rem; }
 h1 { font-size: 1.6rem; margin: 0 0 .25rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
 .meta { color: var(--muted); margin: 0 0 1.5rem; }
+.board { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; }
 th, td { border-bottom: 1px solid var(--line); padding: .5rem .6rem; text-align: left; vertical-align: top; }
 th { background: #f3f5f8; font-weight: 600; white-space: nowrap; }
+#board thead th:first-child, #board tbody th { position: sticky; left: 0; z-index: 1; background: #f3f5f8; box-shadow: 1px 0 0 var(--line); }
+#board thead th { white-space: normal; } #board thead th .ci { white-space: nowrap; font-weight: 400; }
 th[data-sort] { cursor: pointer; } th[data-sort]::after { content: " \\21C5"; color: var(--muted); }
 th[aria-sort="ascending"]::after { content: " \\25B2"; } th[aria-sort="descending"]::after { content: " \\25BC"; }
 td.num { font-variant-numeric: tabular-nums; }
 .value { font-weight: 600; } .ci { color: var(--muted); font-size: .85em; }
 .delta { font-size: .85em; } .delta.better { color: var(--good); } .delta.worse { color: var(--bad); }
-.failed { color: var(--bad); font-weight: 600; } .reason { color: var(--muted); font-size: .8em; max-width: 22rem; overflow-wrap: anywhere; }
+.failed { color: var(--bad); font-weight: 600; } .reason { color: var(--muted); font-size: .8em; max-width: 14rem; overflow-wrap: anywhere; }
 .lc { color: var(--muted); font-size: .8em; }
 svg.bar { display: block; margin-top: .2rem; }
 .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(18rem, 1fr)); gap: 1rem; }
@@ -372,12 +375,12 @@ ${pageHead({ title: data.title, csp, style: STYLE })}
 <h1>${escapeHtml(data.title)}</h1>
 <p class="meta">Generated ${escapeHtml(data.generatedAt)}. Means with 95% bootstrap intervals; Δ is the paired
 difference against the base on shared prompts (* p &lt; 0.05, ** p &lt; 0.01, *** p &lt; 0.001).</p>
-<table id="board">
+<div class="board"><table id="board">
 <thead><tr><th data-sort="name">model version</th><th>base</th>${head}<th>probe</th></tr></thead>
 <tbody>
 ${body}
 </tbody>
-</table>
+</table></div>
 <h2>Metric cards</h2>
 <div class="cards">${data.metrics.map(renderCard).join("\n")}</div>
 ${data.examples.length > 0 ? `<h2>Examples</h2>\n${data.examples.map(renderExample).join("\n")}` : ""}

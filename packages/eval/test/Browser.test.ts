@@ -9,7 +9,7 @@ import { pathToFileURL } from "node:url"
 import { type Browser, chromium, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { buildLeaderboard, renderHtml } from "../src/Leaderboard.ts"
-import { hostileInput, payloads } from "./fixtures/leaderboard.ts"
+import { hostileInput, payloads, wideInput } from "./fixtures/leaderboard.ts"
 
 // The page.evaluate callbacks run in the page, where these globals exist; Node's types lack them.
 // biome-ignore lint/suspicious/noExplicitAny: page globals, checked by the browser when the test runs
@@ -173,6 +173,27 @@ describe("leaderboard in Chromium", () => {
       const spread = await pixelSpread(v.page, shot)
       expect(spread.sd).toBeGreaterThan(10)
       expect(spread.distinct).toBeGreaterThan(20)
+    } finally {
+      await v.page.close()
+    }
+  })
+
+  it("fits a 1280-px window with the default's six metrics: the table scrolls inside, the version column stays", async () => {
+    const v = await visit(renderHtml(buildLeaderboard(wideInput)), "leaderboard-wide")
+    try {
+      const widths = await v.page.evaluate(() => ({
+        page: document.documentElement.scrollWidth,
+        window: window.innerWidth
+      }))
+      expect(widths.page).toBeLessThanOrEqual(widths.window)
+      const first = v.page.locator("#board tbody th").first()
+      const before = (await first.boundingBox())!.x
+      await v.page.evaluate(() => {
+        const wrap = document.querySelector("#board").parentElement
+        wrap.scrollLeft = wrap.scrollWidth
+      })
+      expect(Math.abs((await first.boundingBox())!.x - before)).toBeLessThan(2)
+      await v.page.screenshot({ path: join(tmp, "leaderboard-wide.png"), fullPage: true })
     } finally {
       await v.page.close()
     }
