@@ -374,7 +374,7 @@ ${pageHead({ title: data.title, csp, style: STYLE })}
 <body>
 <h1>${escapeHtml(data.title)}</h1>
 <p class="meta">Generated ${escapeHtml(data.generatedAt)}. Means with 95% bootstrap intervals; Δ is the paired
-difference against the base on shared prompts (* p &lt; 0.05, ** p &lt; 0.01, *** p &lt; 0.001).</p>
+difference against the base on shared prompts (sign-flip test: * p &lt; 0.05, ** p &lt; 0.01, *** p &lt; 0.001).</p>
 <div class="board"><table id="board">
 <thead><tr><th data-sort="name">model version</th><th>base</th>${head}<th>probe</th></tr></thead>
 <tbody>
@@ -425,7 +425,7 @@ export const renderMarkdown = (data: LeaderboardData): string => {
   return [
     `# ${md(data.title)}`,
     "",
-    `Generated ${md(data.generatedAt)}. Means with 95% bootstrap intervals; Δ is the paired difference against the base on shared prompts (\\* p < 0.05, \\*\\* p < 0.01, \\*\\*\\* p < 0.001).`,
+    `Generated ${md(data.generatedAt)}. Means with 95% bootstrap intervals; Δ is the paired difference against the base on shared prompts (sign-flip test: \\* p < 0.05, \\*\\* p < 0.01, \\*\\*\\* p < 0.001).`,
     "",
     header,
     rule,

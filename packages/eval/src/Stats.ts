@@ -92,8 +92,10 @@ export interface PairedDelta {
 /**
  * Paired bootstrap of the mean difference between two score sets on the items (prompt ids) they
  * share. Scores of several samples of one prompt are averaged first, so the prompt is the unit
- * that is resampled. The p-value comes from the bootstrap distribution shifted to the null
- * (mean zero): p = (1 + #{|d* − d̄| ≥ |d̄|}) / (B + 1).
+ * that is resampled. The interval is the bootstrap's; the p-value is a paired sign-flip
+ * (randomisation) test of "no difference", exact over all 2^n sign patterns when they are no more
+ * than the resamples, else (1 + #{|mean of sign-flipped d| ≥ |d̄|}) / (B + 1). A bootstrap
+ * p-value would be 1/(B + 1) for a single prompt, whose resamples are all the same point.
  */
 export const pairedBootstrap = (
   version: ReadonlyArray<{ readonly item: string; readonly score: number }>,
@@ -111,14 +113,36 @@ export const pairedBootstrap = (
   const d = mean(diffs)
   const boots = bootstrapMeans(diffs, options)
   const alpha = 1 - (options.level ?? 0.95)
-  let extreme = 0
-  for (const x of boots) if (Math.abs(x - d) >= Math.abs(d)) extreme++
   return {
     delta: d,
     ci: [quantileSorted(boots, alpha / 2), quantileSorted(boots, 1 - alpha / 2)],
-    p: (1 + extreme) / (boots.length + 1),
+    p: signFlipP(diffs, options),
     n: diffs.length
   }
+}
+
+/** Two-sided p-value of a paired sign-flip test on the differences (see `pairedBootstrap`). */
+const signFlipP = (diffs: ReadonlyArray<number>, options: BootstrapOptions): number => {
+  const n = diffs.length
+  const b = options.resamples ?? 2000
+  const observed = Math.abs(diffs.reduce((s, x) => s + x, 0))
+  // sums equal in exact arithmetic may differ in the last bits
+  const tol = 1e-9 * diffs.reduce((s, x) => s + Math.abs(x), 0)
+  const flippedSum = (signs: (i: number) => boolean): number => {
+    let s = 0
+    for (let i = 0; i < n; i++) s += signs(i) ? -diffs[i]! : diffs[i]!
+    return Math.abs(s)
+  }
+  if (2 ** n <= b) {
+    let extreme = 0
+    for (let mask = 0; mask < 2 ** n; mask++)
+      if (flippedSum((i) => ((mask >> i) & 1) === 1) >= observed - tol) extreme++
+    return extreme / 2 ** n
+  }
+  const rng = makeRng((options.seed ?? 1) + 7919)
+  let extreme = 0
+  for (let r = 0; r < b; r++) if (flippedSum(() => rng() < 0.5) >= observed - tol) extreme++
+  return (1 + extreme) / (b + 1)
 }
 
 const meanByItem = (

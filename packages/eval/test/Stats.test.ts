@@ -71,6 +71,25 @@ describe("Stats", () => {
     expect(pairedBootstrap([], b).n).toBe(0)
   })
 
+  it("claims nothing from a handful of prompts: the p-value is an exact sign-flip test there", () => {
+    // One shared prompt: the bootstrap distribution is a single point; the old shifted-bootstrap
+    // p-value put it at 1/(B + 1) and the leaderboard showed "***" for one answer against one.
+    const one = pairedBootstrap([{ item: "p1", score: 91.13 }], [{ item: "p1", score: 92.705 }])
+    expect(one.p).toBe(1)
+    const three = ["a", "b", "c"]
+    const up = pairedBootstrap(
+      three.map((item, i) => ({ item, score: 2 + i })),
+      three.map((item, i) => ({ item, score: 1 + i }))
+    )
+    expect(up.p).toBe(2 / 8) // all +1 and all −1 of the 8 sign patterns are as extreme
+    const five = pairedBootstrap(
+      ["a", "b", "c", "d", "e"].map((item) => ({ item, score: 1 })),
+      ["a", "b", "c", "d", "e"].map((item) => ({ item, score: 0 }))
+    )
+    expect(five.p).toBe(2 / 32)
+    expect(significanceMark(five.p)).toBe("")
+  })
+
   it("finds a clear effect significant and a small noisy one not", () => {
     const rng = makeRng(3)
     const base = Array.from({ length: 60 }, (_, i) => ({ item: `p${i}`, score: rng() }))
