@@ -143,7 +143,7 @@ export const reportStage = (options: ReportStageOptions) => {
   return defineStage<ReportParams>({
     id: "report",
     description: "the leaderboard: a row per model version, a column per metric, deltas against the base",
-    codeVersion: "1",
+    codeVersion: "2",
     params: ReportParams,
     inputs,
     outputs: { leaderboard: "Leaderboard" },
