@@ -93,8 +93,8 @@ export interface PairedDelta {
  * Paired bootstrap of the mean difference between two score sets on the items (prompt ids) they
  * share. Scores of several samples of one prompt are averaged first, so the prompt is the unit
  * that is resampled. The interval is the bootstrap's; the p-value is a paired sign-flip
- * (randomisation) test of "no difference", exact over all 2^n sign patterns when they are no more
- * than the resamples, else (1 + #{|mean of sign-flipped d| ≥ |d̄|}) / (B + 1). A bootstrap
+ * (randomisation) test of "no difference", exact over all 2^n sign patterns for up to 20 items,
+ * else (1 + #{|mean of sign-flipped d| ≥ |d̄|}) / (B + 1) over B random patterns. A bootstrap
  * p-value would be 1/(B + 1) for a single prompt, whose resamples are all the same point.
  */
 export const pairedBootstrap = (
@@ -121,6 +121,9 @@ export const pairedBootstrap = (
   }
 }
 
+/** Up to this many paired items the sign-flip test enumerates every pattern (2^20 ≈ 1M sums). */
+const EXACT_SIGN_FLIP_ITEMS = 20
+
 /** Two-sided p-value of a paired sign-flip test on the differences (see `pairedBootstrap`). */
 const signFlipP = (diffs: ReadonlyArray<number>, options: BootstrapOptions): number => {
   const n = diffs.length
@@ -133,7 +136,7 @@ const signFlipP = (diffs: ReadonlyArray<number>, options: BootstrapOptions): num
     for (let i = 0; i < n; i++) s += signs(i) ? -diffs[i]! : diffs[i]!
     return Math.abs(s)
   }
-  if (2 ** n <= b) {
+  if (n <= EXACT_SIGN_FLIP_ITEMS) {
     let extreme = 0
     for (let mask = 0; mask < 2 ** n; mask++)
       if (flippedSum((i) => ((mask >> i) & 1) === 1) >= observed - tol) extreme++

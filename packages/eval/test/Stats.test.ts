@@ -88,6 +88,13 @@ describe("Stats", () => {
     )
     expect(five.p).toBe(2 / 32)
     expect(significanceMark(five.p)).toBe("")
+    // 17 prompts (the default prompt set), all better by one: exact, 2 of 2^17 patterns
+    const items = Array.from({ length: 17 }, (_, i) => `p${i}`)
+    const all = pairedBootstrap(
+      items.map((item) => ({ item, score: 1 })),
+      items.map((item) => ({ item, score: 0 }))
+    )
+    expect(all.p).toBe(2 / 2 ** 17)
   })
 
   it("finds a clear effect significant and a small noisy one not", () => {
