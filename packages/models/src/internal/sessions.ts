@@ -51,11 +51,11 @@ export const getSession = (
   return created
 }
 
-/** Release every cached session (their memory is freed once no run is using them). */
-export const releaseSessions = async (): Promise<void> => {
-  const all = [...sessions.values()]
-  sessions.clear()
-  for (const s of all) {
+/** Take the cached sessions whose path passes `keep` out of the cache and release them. */
+const releaseWhere = async (keep: (path: string) => boolean): Promise<void> => {
+  const taken = [...sessions.entries()].filter(([path]) => keep(path))
+  for (const [path] of taken) sessions.delete(path)
+  for (const [, s] of taken) {
     try {
       await (await s).release()
     } catch {
@@ -64,18 +64,13 @@ export const releaseSessions = async (): Promise<void> => {
   }
 }
 
+/** Release every cached session (their memory is freed once no run is using them). */
+export const releaseSessions = (): Promise<void> => releaseWhere(() => true)
+
 /** Release the cached sessions of the graphs under `dir` (a model folder). */
-export const releaseSessionsUnder = async (dir: string): Promise<void> => {
+export const releaseSessionsUnder = (dir: string): Promise<void> => {
   const prefix = dir.endsWith(sep) ? dir : `${dir}${sep}`
-  const mine = [...sessions.entries()].filter(([path]) => path.startsWith(prefix))
-  for (const [path] of mine) sessions.delete(path)
-  for (const [, s] of mine) {
-    try {
-      await (await s).release()
-    } catch {
-      // a session that failed to load has nothing to release
-    }
-  }
+  return releaseWhere((path) => path.startsWith(prefix))
 }
 
 /** Paths of the sessions currently cached (for tests). */
