@@ -7,10 +7,8 @@
  */
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { ModelVersion } from "@hyperwords/core/Artifacts"
-import { decodeValue } from "@hyperwords/core/Decode"
 import { Progress } from "@hyperwords/core/Progress"
-import { defineStage, readHyperwords } from "@hyperwords/core/Stage"
+import { defineStage, readHyperwords, readModelVersion } from "@hyperwords/core/Stage"
 import { loadModel } from "@hyperwords/models/Model"
 import {
   Field as ArrowField,
@@ -23,7 +21,7 @@ import {
   Utf8,
   vectorFromArray
 } from "apache-arrow"
-import { Effect, Result, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { applyTemplate, meaningTemplate, type Pooling, poolTexts } from "./Embedding.ts"
 import { explorerData, renderExplorer } from "./Explorer.ts"
 import { buildField, defaultFieldOptions, type Field, fieldTexts } from "./Field.ts"
@@ -144,14 +142,7 @@ export const embedStage = defineStage<EmbedParams>({
     Effect.gen(function* () {
       const progress = yield* Progress
       const p = ctx.params
-      const modelInput = ctx.inputs.model!
-      const version = decodeValue(ModelVersion, modelInput.data, { file: "model" })
-      if (Result.isFailure(version)) return yield* Effect.fail(version.failure)
-      const { dir, model: modelRef, name } = version.success
-      if (dir === undefined)
-        return yield* Effect.fail(
-          new Error(`model ${name} has no folder to load it from (its ModelVersion has no dir)`)
-        )
+      const { dir, model: modelRef, name } = yield* readModelVersion(ctx.inputs.model, "model")
 
       const all = yield* readHyperwords(ctx.inputs.hyperwords!)
       const records = p.maxRecords === undefined ? all : all.slice(0, p.maxRecords)

@@ -15,12 +15,10 @@
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { ModelVersion } from "@hyperwords/core/Artifacts"
-import { decodeValue } from "@hyperwords/core/Decode"
 import { Progress } from "@hyperwords/core/Progress"
-import { defineStage, readHyperwords, type Stage } from "@hyperwords/core/Stage"
+import { defineStage, readHyperwords, readModelVersion, type Stage } from "@hyperwords/core/Stage"
 import { Store } from "@hyperwords/core/Store"
-import { Effect, Result, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { Bridge, BridgeError } from "./Bridge.ts"
 import { dirBytes, diskShortfall, missingFiles, readModelDir, tunedFiles } from "./ModelDir.ts"
 import { trainingTexts } from "./Training.ts"
@@ -162,13 +160,8 @@ export const finetuneStage = (
         const progress = yield* Progress
         const bridge = yield* Bridge
         const p = { ...finetuneDefaults, ...ctx.params }
-        const base = decodeValue(ModelVersion, ctx.inputs.base!.data, { file: "base model" })
-        if (Result.isFailure(base)) return yield* Effect.fail(base.failure)
-        const baseDir = base.success.dir
-        if (baseDir === undefined)
-          return yield* Effect.fail(
-            new Error(`base model ${base.success.name} has no folder (its ModelVersion has no dir)`)
-          )
+        const base = yield* readModelVersion(ctx.inputs.base, "base model")
+        const baseDir = base.dir
 
         const records = yield* readHyperwords(ctx.inputs.hyperwords!)
         const used = p.maxRecords === undefined ? records : records.slice(0, p.maxRecords)
@@ -190,7 +183,7 @@ export const finetuneStage = (
         if (missingFiles(out, tunedFiles).length > 0) {
           // the merged weights (in the work folder and the model's), its graphs and the exporter's copies
           const need = dirBytes(baseDir) * 1.3 - dirBytes(out)
-          const short = diskShortfall(store.root, need, `fine-tune ${base.success.name}`)
+          const short = diskShortfall(store.root, need, `fine-tune ${base.name}`)
           if (short) return yield* new BridgeError({ job: ctx.stage, detail: short })
         }
         mkdirSync(work, { recursive: true })
@@ -295,12 +288,12 @@ export const finetuneStage = (
             data: {
               schemaVersion: 1,
               name: ctx.stage,
-              model: { id: `${base.success.model.id}+${ctx.stage}`, revision },
-              architecture: base.success.architecture,
-              base: base.success.model,
+              model: { id: `${base.model.id}+${ctx.stage}`, revision },
+              architecture: base.architecture,
+              base: base.model,
               source: {
                 kind: "finetune",
-                detail: `${ctx.stage} of ${base.success.model.id}@${base.success.model.revision.slice(0, 12)}`
+                detail: `${ctx.stage} of ${base.model.id}@${base.model.revision.slice(0, 12)}`
               },
               dir: out,
               files,
