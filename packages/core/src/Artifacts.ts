@@ -81,6 +81,36 @@ export const HyperwordSet = Schema.Struct({
   )
 })
 
+/**
+ * The poetry a run read, split into training and held-out documents after normalising and
+ * deduplicating lines across every corpus: `train.jsonl` and `heldout.jsonl` hold one document a
+ * line (`{doc, lang, lines: [{line, text}]}`). Hyperwords are mined from the training documents
+ * only; no normalised held-out line occurs in a training document.
+ */
+export const PoetrySplit = Schema.Struct({
+  schemaVersion: Schema.Literal(1),
+  train: Schema.String,
+  heldout: Schema.String,
+  /** Share of document groups held out, and the salt of the split. */
+  fraction: Schema.Finite,
+  seed: Schema.Int,
+  counts: Schema.Struct({
+    docs: Count,
+    groups: Count,
+    trainDocs: Count,
+    heldoutDocs: Count,
+    trainLines: Count,
+    heldoutLines: Count,
+    /** Lines dropped as duplicates of a line read before (in any corpus). */
+    duplicateLines: Count,
+    /** Held-out lines dropped because their normalised form also occurs in training. */
+    droppedHeldoutLines: Count,
+    /** Documents held out because they hold a pinned line (a prompt's line). */
+    pinnedDocs: Count
+  }),
+  byLang: Schema.Record(Schema.String, Schema.Struct({ trainDocs: Count, heldoutDocs: Count }))
+})
+
 /** Vectors of hyperwords and their parts at one layer of a model. */
 export const EmbeddingSet = Schema.Struct({
   schemaVersion: Schema.Literal(1),
@@ -210,6 +240,7 @@ export const Leaderboard = Schema.Struct({
 /** Every artifact kind by name, with the schema of its index document. */
 export const ArtifactKinds = {
   HyperwordSet,
+  PoetrySplit,
   EmbeddingSet,
   AssociativeField,
   ModelVersion,
