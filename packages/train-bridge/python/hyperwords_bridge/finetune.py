@@ -11,6 +11,9 @@ The job (JSON object; unknown top-level keys are rejected, extra keys inside a h
     hyperwords       list, required  [{"surface": str without whitespace, "parts": [str, ...]}, ...]
     train_texts      list[str], required, non-empty   hyperword spans already fused into the surface
     heldout_texts    list[str], required, non-empty   never trained on (none may equal a train text)
+    heldout_docs     list[int] | null = null   the document of each held-out text (same length): bits per
+                                      byte get a bootstrap CI over documents (null: each text its own)
+    curve_every      int = 0          score the held-out texts every N steps (the learning curve; 0: never)
     steps            int >= 1, required
     add_tokens       bool = true      hyperwords become added (normal, not special) tokens
     init             "parts-mean" | "default" = "parts-mean"   ("default": transformers' mean-resizing)
@@ -115,6 +118,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 from . import __version__, events  # noqa: E402
+from . import heldout as heldout_stats  # noqa: E402
 from .events import BridgeError  # noqa: E402
 from .weights import MANIFEST, MANIFEST_SCHEMA_VERSION, folder_digest, sha256_file  # noqa: E402
 
@@ -174,6 +178,8 @@ class Job:
     train_texts: tuple[str, ...]
     heldout_texts: tuple[str, ...]
     steps: int
+    heldout_docs: tuple[int, ...] | None = None
+    curve_every: int = 0
     add_tokens: bool = True
     init: str = "parts-mean"
     lora: Lora = field(default_factory=Lora)
@@ -310,6 +316,12 @@ def parse_job(raw: Any) -> Job:
         if t in train_set:
             raise _bad(f"heldout_texts[{i}]", "also appears in train_texts; held-out text is never trained on")
 
+    heldout_docs = top.get("heldout_docs")
+    if heldout_docs is not None:
+        if not isinstance(heldout_docs, list) or len(heldout_docs) != len(heldout):
+            raise _bad("heldout_docs", f"expected a list of {len(heldout)} document ids, one per held-out text")
+        heldout_docs = tuple(_int(d, f"heldout_docs[{j}]", 0) for j, d in enumerate(heldout_docs))
+
     lora_raw = _obj(top.get("lora"), "lora", Lora.__dataclass_fields__)
     tm = lora_raw.get("target_modules", list(DEFAULT_TARGET_MODULES))
     if tm != "all-linear":
@@ -343,6 +355,8 @@ def parse_job(raw: Any) -> Job:
         train_texts=train,
         heldout_texts=heldout,
         steps=_int(top["steps"], "steps", 1),
+        heldout_docs=heldout_docs,
+        curve_every=_int(top.get("curve_every", 0), "curve_every", 0),
         add_tokens=_bool(top.get("add_tokens", True), "add_tokens"),
         init=_str(top.get("init", "parts-mean"), "init", ["parts-mean", "default"]),
         lora=lora,
@@ -557,13 +571,20 @@ def score_texts(model, tokenizer, texts: Iterable[str], track_ids: Iterable[int]
     device = model_device(model)
     track = torch.tensor(sorted(set(track_ids)), dtype=torch.long, device=device)
     windows: list[list[int]] = []
+    owner: list[int] = []
     n_bytes = 0
-    for t in texts:
-        n_bytes += len(t.encode("utf-8"))
+    text_bytes: list[int] = []
+    for k, t in enumerate(texts):
+        text_bytes.append(len(t.encode("utf-8")))
+        n_bytes += text_bytes[-1]
         seq = [sep] + encode(tokenizer, t)
         for start in range(0, len(seq) - 1, EVAL_WINDOW):
             windows.append(seq[start : start + EVAL_WINDOW + 1])
-    windows.sort(key=len, reverse=True)
+            owner.append(k)
+    by_length = sorted(range(len(windows)), key=lambda j: len(windows[j]), reverse=True)
+    owner = [owner[j] for j in by_length]
+    windows = [windows[j] for j in by_length]
+    per_text = [0.0] * len(text_bytes)
     nll = tracked_nll = 0.0
     tokens = tracked = 0
     was_training = model.training
@@ -585,6 +606,9 @@ def score_texts(model, tokenizer, texts: Iterable[str], track_ids: Iterable[int]
             target = ids[:, 1:]
             valid = mask[:, 1:].bool()
             token_nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), target, reduction="none")
+            row_nll = (token_nll * valid).sum(dim=1, dtype=torch.float64).tolist()
+            for r, v in enumerate(row_nll):
+                per_text[owner[i - len(chunk) + r]] += v
             nll += float(token_nll[valid].sum(dtype=torch.float64))
             tokens += int(valid.sum())
             if len(track):
@@ -601,6 +625,8 @@ def score_texts(model, tokenizer, texts: Iterable[str], track_ids: Iterable[int]
         "bits_per_byte": bits / n_bytes if n_bytes else float("nan"),
         "hyperword_nll": tracked_nll / tracked if tracked else None,
         "hyperword_targets": tracked,
+        "per_text_nats": per_text,
+        "per_text_bytes": text_bytes,
     }
 
 
@@ -1236,7 +1262,10 @@ def train(job: Job, stop: StopSignals, rt: Runtime | None = None) -> dict[str, A
         "train_seconds": 0.0,
         "train_tokens": 0,
         "measures": built["measures"],
+        "curve": [],
     }
+    if "bpb_base" in built["measures"]:
+        state["curve"].append({"step": 0, "bpb": built["measures"]["bpb_base"]["bits_per_byte"]})
     step = 0
     if resume_from is not None:
         state = {**state, **load_checkpoint(resume_from, model, optimizer, scheduler, rt, job.seed)}
@@ -1304,6 +1333,10 @@ def train(job: Job, stop: StopSignals, rt: Runtime | None = None) -> dict[str, A
         events.emit({"type": "log", "level": "debug", "message": json.dumps(metrics)})
         # read once: a signal arriving later is seen after the next step; the main process decides for all
         stopping = rt.main_says(stop.requested)
+        if job.curve_every and step % job.curve_every == 0 and rt.main and not rt.distributed:
+            curve_bpb = score_texts(model, tokenizer, job.heldout_texts)["bits_per_byte"]
+            state.setdefault("curve", []).append({"step": step, "bpb": curve_bpb})
+            events.log(f"step {step}/{job.steps}: held-out bits per byte {curve_bpb:.4f}")
         if step % job.checkpoint_every == 0 or step == job.steps or stopping:
             rank_rng = rt.gather(rt.rng_state()) if keep_rng else None
             if rt.main:
@@ -1461,6 +1494,14 @@ def run(job: Job, stop: StopSignals, rt: Runtime | None = None) -> dict[str, Any
 
     measures = state["measures"]
     base = measures["bpb_base"]
+    docs = list(job.heldout_docs) if job.heldout_docs is not None else list(range(len(job.heldout_texts)))
+    heldout_cmp = heldout_stats.compare(
+        heldout_stats.per_document(base["per_text_nats"], base["per_text_bytes"], docs),
+        heldout_stats.per_document(tuned["per_text_nats"], tuned["per_text_bytes"], docs),
+        seed=job.seed,
+    )
+    heldout_cmp["lines"] = len(job.heldout_texts)
+    curve = state.get("curve", [])
     history = state["history"]
     tokens_per_s = state["train_tokens"] / state["train_seconds"] if state["train_seconds"] else 0.0
     base_manifest = _base_manifest(job.base_dir)
@@ -1506,6 +1547,8 @@ def run(job: Job, stop: StopSignals, rt: Runtime | None = None) -> dict[str, Any
         "bpb_base": base["bits_per_byte"],
         "bpb_tuned": tuned["bits_per_byte"],
         "bpb_ratio": tuned["bits_per_byte"] / base["bits_per_byte"],
+        "heldout": heldout_cmp,
+        "curve": curve,
         "emission_rate": emitted["rate"],
         "emission_any": emitted["any"],
         "init_comparison": measures.get("init_comparison"),
@@ -1529,7 +1572,8 @@ def run(job: Job, stop: StopSignals, rt: Runtime | None = None) -> dict[str, Any
         "tokens_per_s": result["tokens_per_s"],
         "train_seconds": round(state["train_seconds"], 3),
         "train_tokens": state["train_tokens"],
-        "heldout": {"base": base, "tuned": tuned},
+        "heldout": {"base": base, "tuned": tuned, "by_documents": heldout_cmp},
+        "heldout_curve": curve,
         "init_comparison": measures.get("init_comparison"),
         "emission": emitted,
         "roundtrip": lineage["checks"]["roundtrip"],

@@ -145,6 +145,8 @@ def _run(job: dict, stop: ft.StopSignals | None = None) -> dict:
         ({"optimizer": {"lr": float("inf")}}, "job.optimizer.lr"),
         ({"schedule": {"name": "step"}}, "job.schedule.name"),
         ({"qlora": "yes"}, "job.qlora"),
+        ({"heldout_docs": [0]}, "job.heldout_docs"),
+        ({"curve_every": -1}, "job.curve_every"),
         ({"checkpointEvery": 5}, "job.checkpointEvery"),
     ],
 )
@@ -257,6 +259,11 @@ def test_bits_per_byte_of_a_uniform_model(untied_base):
     n_bytes = sum(len(t.encode("utf-8")) for t in texts)
     assert got["tokens"] == tokens and got["bytes"] == n_bytes
     assert got["bits_per_byte"] == pytest.approx(tokens * math.log2(len(tok)) / n_bytes, rel=1e-6)
+    # each text's own NLL: its tokens times log V, summing to the whole
+    assert got["per_text_bytes"] == [len(t.encode("utf-8")) for t in texts]
+    for t, nats in zip(texts, got["per_text_nats"]):
+        assert nats == pytest.approx(len(ft.encode(tok, t)) * math.log(len(tok)), rel=1e-6)
+    assert sum(got["per_text_nats"]) == pytest.approx(got["nll_nats"], rel=1e-9)
 
 
 # ---------------------------------------------------------------------------- training
@@ -269,7 +276,8 @@ def test_training_writes_a_usable_model_version(tied_base, tmp_path, event_strea
 
     out = tmp_path / "out"
     job = tmp_path / "job.json"
-    job.write_text(json.dumps(_job(tied_base, out, steps=12, checkpoint_every=4)))
+    docs = [k // 2 for k in range(len(HELDOUT))]
+    job.write_text(json.dumps(_job(tied_base, out, steps=12, checkpoint_every=4, heldout_docs=docs, curve_every=6)))
     assert ft.main(["--job", str(job)]) == 0
     got = event_stream()
     result = got[-1]["result"]
@@ -290,6 +298,14 @@ def test_training_writes_a_usable_model_version(tied_base, tmp_path, event_strea
     assert result["roundtrip"] == {"texts": len(TRAIN) + len(HELDOUT), "failures": 0}
     assert 0 <= result["emission_rate"] <= 1 and result["bpb_base"] > 0 and result["bpb_tuned"] > 0
     assert result["merge_max_abs_diff"] < 1e-4
+    # held-out bits per byte by document, with CIs, and the learning curve on the held-out texts
+    h = result["heldout"]
+    assert h["docs"] == len(set(docs)) and h["lines"] == len(HELDOUT)
+    assert h["bpb_base"] == pytest.approx(result["bpb_base"]) and h["bpb_tuned"] == pytest.approx(result["bpb_tuned"])
+    assert h["ratio_ci"][0] <= h["ratio"] <= h["ratio_ci"][1]
+    assert [p["step"] for p in result["curve"]] == [0, 6, 12]
+    assert result["curve"][0]["bpb"] == pytest.approx(result["bpb_base"])
+    assert training["heldout_curve"] == result["curve"]
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step-12", "step-4", "step-8"]
 
     merged = Path(result["merged_dir"])
