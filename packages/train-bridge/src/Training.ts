@@ -1,36 +1,75 @@
 /**
  * What the fine-tune learns from, built from the hyperword set: poetry lines with each mined
- * hyperword's span fused into its one word, and the generated scenes followed by their word. A
- * held-out part of the poetry (whole documents, chosen by a hash of the document's name, so the
- * split never changes with the set's order) is never trained on: its lines, as the poets wrote
- * them, are the text the bits-per-byte check reads.
+ * hyperword's span fused into its one word, and the generated scenes followed by their word.
+ * Held-out poetry comes from the generate stage's `PoetrySplit` (whole documents, deduplicated
+ * across corpora, never mined); without one, a share of the evidence documents (or of the scenes,
+ * when there is no poetry) is held out by a stable hash, as before the split existed.
+ *
+ * The arms of the experiment see the same lines and differ in one thing each:
+ * - `hyperwords`: image spans fused into their hyperword, which becomes an added token;
+ * - `control`: the same lines with the spans left as plain words, and no added tokens;
+ * - `placebo`: the control's lines with as many added tokens, each fused from a random n-gram of
+ *   the training lines that is not an image, of the same number of words and the nearest
+ *   frequency (see `placeboWords`).
  */
 import { createHash } from "node:crypto"
 import type { HyperwordRecord } from "@hyperwords/core/Artifacts"
 
+/** An arm of the experiment. */
+export type Arm = "hyperwords" | "control" | "placebo"
+export const arms: ReadonlyArray<Arm> = ["hyperwords", "control", "placebo"]
+
+/** A word that becomes an added token: its surface and the parts its row starts from. */
+export interface TokenWord {
+  readonly surface: string
+  readonly parts: ReadonlyArray<string>
+}
+
+/** A held-out poetry document, as the `PoetrySplit` artifact holds it. */
+export interface HeldoutDoc {
+  readonly doc: string
+  readonly lines: ReadonlyArray<{ readonly line: number; readonly text: string }>
+}
+
 /** The texts of one fine-tune. */
 export interface TrainingTexts {
-  /** Lines to train on, hyperword spans fused. */
+  readonly arm: Arm
+  /** Lines to train on (hyperword or placebo spans fused, by arm). */
   readonly train: ReadonlyArray<string>
   /** Held-out lines, unchanged (never trained on). */
   readonly heldout: ReadonlyArray<string>
-  /** The hyperwords that become tokens: their surface and parts. */
-  readonly hyperwords: ReadonlyArray<{ readonly surface: string; readonly parts: ReadonlyArray<string> }>
+  /** The document (index into `heldoutDocNames`) of each held-out line. */
+  readonly heldoutDocs: ReadonlyArray<number>
+  readonly heldoutDocNames: ReadonlyArray<string>
+  /** What the held-out lines are: real poetry, or (with no poetry at all) generated scenes. */
+  readonly heldoutSource: "poetry" | "scenes"
+  /** The words that become tokens (none for the control). */
+  readonly hyperwords: ReadonlyArray<TokenWord>
+  /** Placebo arm: each placebo word with its n-gram's frequency and the hyperword it stands for. */
+  readonly placebo?: ReadonlyArray<{ readonly surface: string; readonly count: number; readonly matches: string; readonly matchCount: number }>
   /** How the train lines came about. */
   readonly counts: {
     readonly fusedLines: number
     readonly appendedLines: number
     readonly scenes: number
     readonly heldoutDocs: number
+    /** Train lines that hold an added token (hyperword or placebo). */
+    readonly linesWithTokens: number
   }
 }
 
-/** Options of the split. */
+/** Options of the texts. */
 export interface TrainingOptions {
-  /** Share of documents (or, with no poetry, of generated scenes) held out, 0–0.5 (default 0.1). */
+  /** Share of documents (or, with no poetry, of generated scenes) held out, 0–0.5 (default 0.1); unused with `heldoutPoetry`. */
   readonly heldoutFraction?: number
-  /** Salt of the split (default 0). */
+  /** Salt of the split and of the placebo's draw (default 0). */
   readonly seed?: number
+  /** The arm (default `hyperwords`). */
+  readonly arm?: Arm
+  /** Held-out poetry documents from the generate stage's split (replaces the hashed share). */
+  readonly heldoutPoetry?: ReadonlyArray<HeldoutDoc>
+  /** At most this many held-out lines, whole documents in a stable hash order (default all). */
+  readonly maxHeldoutLines?: number
 }
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
@@ -53,7 +92,93 @@ export const isHeldOut = (key: string, fraction: number, seed = 0): boolean => {
   return h.readUInt32BE(0) / 2 ** 32 < fraction
 }
 
-/** Build the training and held-out texts of a hyperword set. */
+const wordRe = /[\p{L}\p{N}]+(?:['\u2019][\p{L}\p{N}]+)*/gu
+
+/** The n-grams of `n` words of a line, each separated from the next by spaces only, lower case. */
+const ngramsOf = (line: string, n: number): Array<Array<string>> => {
+  const words = [...line.matchAll(wordRe)]
+  const out: Array<Array<string>> = []
+  for (let i = 0; i + n <= words.length; i++) {
+    let ok = true
+    for (let k = i; k < i + n - 1; k++) {
+      const a = words[k]!
+      const gap = line.slice(a.index + a[0].length, words[k + 1]!.index)
+      if (!/^ +$/.test(gap)) ok = false
+    }
+    if (ok) out.push(words.slice(i, i + n).map((w) => w[0].toLowerCase()))
+  }
+  return out
+}
+
+/** A stable pseudo-random order key. */
+const hashKey = (s: string): number => createHash("sha256").update(s).digest().readUInt32BE(0)
+
+/**
+ * The placebo's words: for each hyperword (in a stable order), an n-gram of the control's
+ * training lines with as many words as the hyperword has parts, whose count of lines is the
+ * nearest to the number of training lines that hold the hyperword, ties broken by a seeded hash.
+ * Never an image: no n-gram that is a hyperword's parts, or that holds one, and no word that is a
+ * part of any hyperword; each n-gram is used once, and none shares a word with another placebo.
+ */
+export const placeboWords = (
+  hyperwords: ReadonlyArray<{ readonly surface: string; readonly parts: ReadonlyArray<string>; readonly count: number }>,
+  controlLines: ReadonlyArray<string>,
+  seed = 0
+): Array<{ surface: string; parts: Array<string>; count: number; matches: string; matchCount: number }> => {
+  const images = hyperwords.map((h) => h.parts.map((p) => p.toLowerCase()))
+  const imageKeys = new Set(images.map((p) => p.join(" ")))
+  const surfaces = new Set(hyperwords.map((h) => h.surface.toLowerCase()))
+  const byLength = new Map<number, Map<string, number>>()
+  for (const n of new Set(images.map((p) => p.length))) {
+    const counts = new Map<string, number>()
+    for (const line of controlLines) {
+      for (const g of new Set(ngramsOf(line, n).map((w) => w.join(" ")))) counts.set(g, (counts.get(g) ?? 0) + 1)
+    }
+    byLength.set(n, counts)
+  }
+  const holdsImage = (g: string) => {
+    for (const key of imageKeys) if (` ${g} `.includes(` ${key} `)) return true
+    return false
+  }
+  const imageWords = new Set(images.flat())
+  const usedWords = new Set<string>()
+  const out: Array<{ surface: string; parts: Array<string>; count: number; matches: string; matchCount: number }> = []
+  const order = [...hyperwords].sort((a, b) => hashKey(`${seed}\0${a.surface}`) - hashKey(`${seed}\0${b.surface}`))
+  for (const h of order) {
+    const counts = byLength.get(h.parts.length)
+    let best: { g: string; c: number; key: number } | undefined
+    for (const [g, c] of counts ?? []) {
+      const words = g.split(" ")
+      if (imageKeys.has(g) || holdsImage(g) || surfaces.has(words.join(""))) continue
+      if (words.some((w) => imageWords.has(w) || usedWords.has(w))) continue
+      const key = hashKey(`${seed}\0${h.surface}\0${g}`)
+      const better =
+        best === undefined ||
+        Math.abs(c - h.count) < Math.abs(best.c - h.count) ||
+        (Math.abs(c - h.count) === Math.abs(best.c - h.count) && key < best.key)
+      if (better) best = { g, c, key }
+    }
+    if (best === undefined) continue
+    const parts = best.g.split(" ")
+    for (const w of parts) usedWords.add(w)
+    counts!.delete(best.g)
+    out.push({ surface: parts.join(""), parts, count: best.c, matches: h.surface, matchCount: h.count })
+  }
+  return out
+}
+
+/** Every span of `parts` in a line fused into `surface` (the first only: `fuseLine`, repeated). */
+const fuseAll = (line: string, parts: ReadonlyArray<string>, surface: string): string => {
+  let out = line
+  for (let i = 0; i < 8; i++) {
+    const next = fuseLine(out, parts, surface)
+    if (next === undefined || next === out) break
+    out = next
+  }
+  return out
+}
+
+/** Build the training and held-out texts of a hyperword set, for one arm. */
 export const trainingTexts = (
   records: ReadonlyArray<HyperwordRecord>,
   options: TrainingOptions = {}
@@ -62,50 +187,107 @@ export const trainingTexts = (
   if (!(fraction >= 0 && fraction <= 0.5))
     throw new RangeError(`heldoutFraction ${fraction} is outside 0..0.5`)
   const seed = options.seed ?? 0
+  const arm = options.arm ?? "hyperwords"
+  const given = options.heldoutPoetry
   const hasPoetry = records.some((r) => (r.evidence ?? []).length > 0)
-  const train = new Set<string>()
-  const heldout = new Set<string>()
-  const heldoutDocs = new Set<string>()
+  const givenDocs = new Set((given ?? []).map((d) => d.doc))
+  const heldOutDoc = (doc: string) => (given === undefined ? isHeldOut(doc, fraction, seed) : givenDocs.has(doc))
+  // the hyperwords arm's lines, and beside each the control's (the same line, spans as plain words)
+  const pairs = new Map<string, string>()
+  const heldout = new Map<string, string>()
   let fusedLines = 0
   let appendedLines = 0
   let scenes = 0
   const words = new Map<string, ReadonlyArray<string>>()
+  const add = (tuned: string, plain: string) => {
+    if (!pairs.has(tuned)) pairs.set(tuned, plain)
+  }
   for (const r of records) {
     words.set(r.surface, r.parts)
+    const plainWord = r.parts.join(" ")
     for (const e of r.evidence ?? []) {
       const line = e.text.trim()
       if (line === "") continue
-      if (isHeldOut(e.doc, fraction, seed)) {
-        heldoutDocs.add(e.doc)
-        heldout.add(line)
+      if (heldOutDoc(e.doc)) {
+        if (given === undefined && !heldout.has(line)) heldout.set(line, e.doc)
         continue
       }
       const fused = fuseLine(line, r.parts, r.surface)
       if (fused !== undefined) {
-        if (!train.has(fused)) fusedLines++
-        train.add(fused)
+        if (!pairs.has(fused)) fusedLines++
+        add(fused, line)
       } else {
         const text = `${line} — ${r.surface}`
-        if (!train.has(text)) appendedLines++
-        train.add(text)
+        if (!pairs.has(text)) appendedLines++
+        add(text, `${line} — ${plainWord}`)
       }
     }
     if (r.origin === "generated" && r.gloss !== undefined && r.gloss.trim() !== "") {
       const scene = r.gloss.trim()
       // with no poetry, a share of the scenes is what the held-out check reads
-      if (!hasPoetry && isHeldOut(`scene:${r.id}`, fraction, seed)) {
-        heldout.add(scene)
+      if (given === undefined && !hasPoetry && isHeldOut(`scene:${r.id}`, fraction, seed)) {
+        heldout.set(scene, `scene:${r.id}`)
         continue
       }
-      train.add(`${scene} — ${r.surface}`)
+      add(`${scene} — ${r.surface}`, `${scene} — ${plainWord}`)
       scenes++
     }
   }
-  for (const h of heldout) train.delete(h)
+  if (given !== undefined) {
+    for (const d of given) for (const l of d.lines) if (l.text.trim() !== "" && !heldout.has(l.text.trim())) heldout.set(l.text.trim(), d.doc)
+  }
+  // at most maxHeldoutLines, whole documents in a stable order
+  let held = [...heldout]
+  if (options.maxHeldoutLines !== undefined && held.length > options.maxHeldoutLines) {
+    const byDoc = new Map<string, Array<[string, string]>>()
+    for (const entry of held) byDoc.set(entry[1], [...(byDoc.get(entry[1]) ?? []), entry])
+    const docs = [...byDoc.keys()].sort((a, b) => hashKey(`${seed}\0${a}`) - hashKey(`${seed}\0${b}`))
+    held = []
+    for (const d of docs) {
+      const lines = byDoc.get(d)!
+      if (held.length > 0 && held.length + lines.length > options.maxHeldoutLines) continue
+      held.push(...lines)
+    }
+  }
+  const heldSet = new Set(held.map(([line]) => line))
+  const docNames = [...new Set(held.map(([, doc]) => doc))]
+  const docIndex = new Map(docNames.map((d, i) => [d, i]))
+
+  const hyperwords = [...words].map(([surface, parts]) => ({ surface, parts }))
+  const tunedLines = [...pairs.keys()].filter((t) => !heldSet.has(t))
+  const controlLines = [...new Set([...pairs.entries()].filter(([t]) => !heldSet.has(t)).map(([, c]) => c))].filter(
+    (c) => !heldSet.has(c)
+  )
+  let train: Array<string>
+  let tokens: ReadonlyArray<TokenWord>
+  let placebo: TrainingTexts["placebo"]
+  if (arm === "hyperwords") {
+    train = tunedLines
+    tokens = hyperwords
+  } else if (arm === "control") {
+    train = controlLines
+    tokens = []
+  } else {
+    const counts = hyperwords.map((h) => ({
+      ...h,
+      count: tunedLines.filter((t) => new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(h.surface)}(?![\\p{L}\\p{N}])`, "u").test(t)).length
+    }))
+    const words = placeboWords(counts, controlLines, seed)
+    train = controlLines.map((line) => words.reduce((l, w) => fuseAll(l, w.parts, w.surface), line))
+    tokens = words.map((w) => ({ surface: w.surface, parts: w.parts }))
+    placebo = words.map(({ surface, count, matches, matchCount }) => ({ surface, count, matches, matchCount }))
+  }
+  const surfaces = tokens.map((t) => t.surface)
+  const linesWithTokens = train.filter((t) => surfaces.some((s) => t.includes(s))).length
   return {
-    train: [...train],
-    heldout: [...heldout],
-    hyperwords: [...words].map(([surface, parts]) => ({ surface, parts })),
-    counts: { fusedLines, appendedLines, scenes, heldoutDocs: heldoutDocs.size }
+    arm,
+    train,
+    heldout: held.map(([line]) => line),
+    heldoutDocs: held.map(([, doc]) => docIndex.get(doc)!),
+    heldoutDocNames: docNames,
+    heldoutSource: given !== undefined || hasPoetry ? "poetry" : "scenes",
+    hyperwords: tokens,
+    ...(placebo === undefined ? {} : { placebo }),
+    counts: { fusedLines, appendedLines, scenes, heldoutDocs: docNames.length, linesWithTokens }
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { HyperwordRecord } from "@hyperwords/core/Artifacts"
-import { fuseLine, isHeldOut, trainingTexts } from "../src/Training.ts"
+import { fuseLine, isHeldOut, placeboWords, trainingTexts } from "../src/Training.ts"
 
 const mined = (surface: string, parts: Array<string>, lines: Array<[string, string]>): HyperwordRecord => ({
   id: `ru:${surface}`,
@@ -106,5 +106,104 @@ describe("trainingTexts", () => {
     const share = docs.filter((d) => isHeldOut(d, 0.5)).length / docs.length
     expect(share).toBeGreaterThan(0.25)
     expect(share).toBeLessThan(0.75)
+  })
+
+  it("reads held-out poetry from the split: its documents, a document index per line, never trained on", () => {
+    const heldoutPoetry = [
+      { doc: "sonnets#XVIII", lines: [{ line: 1, text: "Shall I compare thee to a summer's day?" }, { line: 2, text: "Thou art more lovely and more temperate:" }] },
+      { doc: "sonnets#XIX", lines: [{ line: 1, text: "Devouring Time, blunt thou the lion's paws," }] }
+    ]
+    const t = trainingTexts(records, { heldoutPoetry })
+    expect(t.heldoutSource).toBe("poetry")
+    expect(t.heldout).toEqual([
+      "Shall I compare thee to a summer's day?",
+      "Thou art more lovely and more temperate:",
+      "Devouring Time, blunt thou the lion's paws,"
+    ])
+    expect(t.heldoutDocs).toEqual([0, 0, 1])
+    expect(t.heldoutDocNames).toEqual(["sonnets#XVIII", "sonnets#XIX"])
+    // the evidence documents are all trained on: the split already kept held-out documents out of mining
+    expect(t.train.filter((x) => x.startsWith("белаяберёза")).length).toBe(60)
+    const capped = trainingTexts(records, { heldoutPoetry, maxHeldoutLines: 2 })
+    expect(capped.heldoutDocNames.length).toBe(1)
+    expect(capped.heldout.length).toBeLessThanOrEqual(2)
+  })
+})
+
+describe("arms", () => {
+  const docs = Array.from({ length: 12 }, (_, i) => `poem-${i}`)
+  const tail = ["alpha", "beta", "gamma", "delta", "omega", "sigma"]
+  const lines = docs.map(
+    (d, i) =>
+      [
+        d,
+        i < 6
+          ? `the cold river runs under old stones ${tail[i]}`
+          : `the pale moon hangs over still water ${tail[i - 6]}`
+      ] as [string, string]
+  )
+  const records = [
+    mined("coldriver", ["cold", "river"], lines.slice(0, 6)),
+    mined("palemoon", ["pale", "moon"], lines.slice(6)),
+    generated("warmdusk", ["warm", "dusk"], "warm dusk over the roofs")
+  ]
+  const opts = { heldoutFraction: 0, seed: 2 }
+
+  it("control: the same lines with the spans as plain words, no added tokens", () => {
+    const tuned = trainingTexts(records, { ...opts, arm: "hyperwords" })
+    const control = trainingTexts(records, { ...opts, arm: "control" })
+    expect(control.hyperwords).toEqual([])
+    expect(control.train.length).toBe(tuned.train.length)
+    expect(control.train).toContain(lines[0]![1])
+    expect(control.train).toContain("warm dusk over the roofs — warm dusk")
+    expect(control.train.some((t) => t.includes("coldriver") || t.includes("warmdusk"))).toBe(false)
+    // undo the fusion of every tuned line: the control's lines
+    const unfused = tuned.train
+      .map((t) => t.replace("coldriver", "cold river").replace("palemoon", "pale moon").replace("warmdusk", "warm dusk"))
+      .sort()
+    expect(unfused).toEqual([...control.train].sort())
+  })
+
+  it("placebo: as many added tokens, from non-image n-grams of the same length and near frequency", () => {
+    const tuned = trainingTexts(records, { ...opts, arm: "hyperwords" })
+    const placebo = trainingTexts(records, { ...opts, arm: "placebo" })
+    expect(placebo.hyperwords.length).toBe(tuned.hyperwords.length)
+    const imageWords = new Set(["cold", "river", "pale", "moon", "warm", "dusk"])
+    for (const w of placebo.hyperwords) {
+      expect(w.parts.length).toBe(2)
+      expect(w.parts.some((p) => imageWords.has(p))).toBe(false)
+      expect(w.parts.join("")).toBe(w.surface)
+    }
+    // the placebo words are used in the training lines, as often as the hyperwords they stand for
+    for (const p of placebo.placebo!) {
+      const used = placebo.train.filter((t) => t.includes(p.surface)).length
+      expect(used).toBe(p.count)
+      expect(Math.abs(p.count - p.matchCount)).toBeLessThanOrEqual(1)
+    }
+    expect(placebo.train.length).toBe(tuned.train.length)
+    expect(placebo.counts.linesWithTokens).toBeGreaterThan(0)
+  })
+
+  it("placebo words depend on the seed only, not on the order of the records", () => {
+    const a = trainingTexts(records, { ...opts, arm: "placebo" })
+    const b = trainingTexts([...records].reverse(), { ...opts, arm: "placebo" })
+    expect([...a.hyperwords].map((w) => w.surface).sort()).toEqual([...b.hyperwords].map((w) => w.surface).sort())
+  })
+
+  it("placeboWords never picks an image, a word of its hyperword, or a word twice", () => {
+    const got = placeboWords(
+      [
+        { surface: "redsun", parts: ["red", "sun"], count: 2 },
+        { surface: "bluesea", parts: ["blue", "sea"], count: 1 }
+      ],
+      ["the red sun sets", "the red sun rises", "a blue sea and a wide sky", "a wide sky at dawn"],
+      0
+    )
+    expect(got.length).toBe(2)
+    const words = got.flatMap((g) => g.parts)
+    expect(new Set(words).size).toBe(words.length)
+    for (const g of got) expect(["red sun", "blue sea"]).not.toContain(g.parts.join(" "))
+    expect(words).not.toContain("red")
+    expect(words).not.toContain("sea")
   })
 })
