@@ -9,6 +9,7 @@ import { Effect, Result, type Schema } from "effect"
 import type { Command } from "effect/cli"
 import { decodeValue } from "./Decode.ts"
 import { ConfigError, DecodeError } from "./Errors.ts"
+import { expandStagesWithOrigin, type StageEntry } from "./Families.ts"
 import type { Stage } from "./Stage.ts"
 
 /** The profiles every config knows. */
@@ -21,7 +22,11 @@ export interface RunOptions {
   readonly corpus: ReadonlyArray<string>
 }
 
-/** Params per stage id. */
+/**
+ * Params per stage id. A key ending in `*` applies to every stage whose id starts with what comes
+ * before it (`"evaluate-*"`, or `"*"` for all); within one layer (the params, then the profile's)
+ * the shorter prefix applies first and the exact id last, and a later layer wins over an earlier.
+ */
 export type StageParams = Readonly<Record<string, Readonly<Record<string, unknown>>>>
 
 /** A pipeline configuration, as written in `pipeline.config.ts`. */
@@ -30,8 +35,11 @@ export interface PipelineConfig {
   readonly store?: string
   /** Where exports and reports go, relative to the config file (default `reports`). */
   readonly reports?: string
-  // biome-ignore lint/suspicious/noExplicitAny: stages have params of different types
-  readonly stages: ReadonlyArray<Stage<any>>
+  /**
+   * The stages, and families of stages (`forEachOutput`, `collectOutputs` from `Families.ts`) that
+   * `loadConfig` expands in order: each family sees every stage before it.
+   */
+  readonly stages: ReadonlyArray<StageEntry>
   /** Params per stage for every profile, or a function of the command-line options. */
   readonly params?: StageParams | ((options: RunOptions) => StageParams)
   /** Params per stage that a profile changes. */
@@ -46,14 +54,34 @@ export interface PipelineConfig {
 /** Declare a pipeline configuration. */
 export const defineConfig = (config: PipelineConfig): PipelineConfig => config
 
-/** A loaded config with resolved paths. */
+/** A config whose families are expanded: `stages` holds stages only. */
+export interface ExpandedConfig extends Omit<PipelineConfig, "stages"> {
+  // biome-ignore lint/suspicious/noExplicitAny: stages have params of different types
+  readonly stages: ReadonlyArray<Stage<any>>
+}
+
+/** A loaded config with resolved paths; `config.stages` is the expanded list the runner sees. */
 export interface LoadedConfig {
   readonly file: string
   readonly projectDir: string
   readonly storeDir: string
   readonly reportsDir: string
-  readonly config: PipelineConfig
+  readonly config: ExpandedConfig
 }
+
+/** Expand the families of a config (see `Families.ts`) and check its graph; errors name `file`. */
+export const expandConfig = (
+  file: string,
+  config: PipelineConfig
+): Effect.Effect<ExpandedConfig, ConfigError> =>
+  Effect.gen(function* () {
+    const expanded = expandStagesWithOrigin(config.stages)
+    if (Result.isFailure(expanded)) return yield* new ConfigError({ file, detail: expanded.failure })
+    const out: ExpandedConfig = { ...config, stages: expanded.success.map((e) => e.stage) }
+    const made = new Map(expanded.success.filter((e) => e.made).map((e) => [e.stage.id, e.origin]))
+    yield* checkGraph(file, out, made)
+    return out
+  })
 
 /** Load `pipeline.config.ts` (or another file). */
 export const loadConfig = (file: string): Effect.Effect<LoadedConfig, ConfigError> =>
@@ -77,18 +105,26 @@ export const loadConfig = (file: string): Effect.Effect<LoadedConfig, ConfigErro
       })
     }
     const projectDir = dirname(abs)
-    yield* checkGraph(abs, config)
+    const expanded = yield* expandConfig(abs, config)
     return {
       file: abs,
       projectDir,
       storeDir: resolve(projectDir, process.env.HYPERWORDS_STORE ?? config.store ?? ".hyperwords"),
       reportsDir: resolve(projectDir, config.reports ?? "reports"),
-      config
+      config: expanded
     }
   })
 
-const checkGraph = (file: string, config: PipelineConfig): Effect.Effect<void, ConfigError> =>
+const checkGraph = (
+  file: string,
+  config: ExpandedConfig,
+  made: ReadonlyMap<string, string> = new Map()
+): Effect.Effect<void, ConfigError> =>
   Effect.suspend(() => {
+    const named = (id: string) => {
+      const origin = made.get(id)
+      return origin === undefined ? `stage "${id}"` : `stage "${id}" (made by ${origin})`
+    }
     const ids = new Map<string, Stage<unknown>>()
     for (const [i, stage] of config.stages.entries()) {
       if (typeof stage?.id !== "string") {
@@ -105,7 +141,7 @@ const checkGraph = (file: string, config: PipelineConfig): Effect.Effect<void, C
           return Effect.fail(
             new ConfigError({
               file,
-              detail: `stage "${stage.id}" input "${name}" names unknown stage "${ref.stage}"`
+              detail: `${named(stage.id)} input "${name}" names unknown stage "${ref.stage}"`
             })
           )
         }
@@ -113,7 +149,7 @@ const checkGraph = (file: string, config: PipelineConfig): Effect.Effect<void, C
           return Effect.fail(
             new ConfigError({
               file,
-              detail: `stage "${stage.id}" input "${name}" names output "${ref.output}" that "${ref.stage}" does not produce (it produces: ${Object.keys(up.outputs).join(", ")})`
+              detail: `${named(stage.id)} input "${name}" names output "${ref.output}" that "${ref.stage}" does not produce (it produces: ${Object.keys(up.outputs).join(", ")})`
             })
           )
         }
@@ -156,13 +192,23 @@ export const topoOrder = <S extends Stage<unknown>>(
     return Effect.succeed(out)
   })
 
-const mergeParams = (
-  ...layers: ReadonlyArray<StageParams | undefined>
-): Record<string, Record<string, unknown>> => {
-  const out: Record<string, Record<string, unknown>> = {}
+/**
+ * The raw params of stage `id` from layers of `StageParams`, later layers winning; within a layer,
+ * `prefix*` keys apply shortest prefix first, then the exact id.
+ */
+export const paramsFor = (
+  id: string,
+  layers: ReadonlyArray<StageParams | undefined>
+): Record<string, unknown> => {
+  let out: Record<string, unknown> = {}
   for (const layer of layers) {
     if (!layer) continue
-    for (const [id, p] of Object.entries(layer)) out[id] = { ...(out[id] ?? {}), ...p }
+    const wildcards = Object.entries(layer)
+      .filter(([key]) => key.endsWith("*") && id.startsWith(key.slice(0, -1)))
+      .sort(([a], [b]) => a.length - b.length)
+    for (const [, p] of wildcards) out = { ...out, ...p }
+    const exact = Object.hasOwn(layer, id) ? layer[id] : undefined
+    if (exact) out = { ...out, ...exact }
   }
   return out
 }
@@ -175,10 +221,10 @@ export const resolveParams = (
   Effect.suspend(() => {
     const { config } = loaded
     const base = typeof config.params === "function" ? config.params(options) : config.params
-    const merged = mergeParams(base, config.profiles?.[options.profile])
+    const layers = [base, config.profiles?.[options.profile]]
     const out = new Map<string, unknown>()
     for (const stage of config.stages) {
-      const raw = merged[stage.id] ?? {}
+      const raw = paramsFor(stage.id, layers)
       const r = decodeValue(stage.params as Schema.Codec<unknown, unknown>, raw, { file: loaded.file })
       if (Result.isFailure(r)) {
         const e = r.failure
