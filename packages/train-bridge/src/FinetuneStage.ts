@@ -16,12 +16,13 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Progress } from "@hyperwords/core/Progress"
+import { readPoetry } from "@hyperwords/core/Poetry"
 import { defineStage, readHyperwords, readModelVersion, type Stage } from "@hyperwords/core/Stage"
 import { Store } from "@hyperwords/core/Store"
 import { Effect, Schema } from "effect"
 import { Bridge, BridgeError } from "./Bridge.ts"
 import { dirBytes, diskShortfall, missingFiles, readModelDir, tunedFiles } from "./ModelDir.ts"
-import { trainingTexts } from "./Training.ts"
+import { arms, trainingTexts } from "./Training.ts"
 
 /** Params of a fine-tune. */
 export const FinetuneParams = Schema.Struct({
@@ -50,6 +51,20 @@ export const FinetuneParams = Schema.Struct({
   warmupSteps: Schema.optionalKey(Schema.Int),
   checkpointEvery: Schema.optionalKey(Schema.Int),
   heldoutFraction: Schema.optionalKey(Schema.Finite),
+  /**
+   * The arm of the experiment: `hyperwords` (the version under test), `control` (the same lines,
+   * spans as plain words, no added tokens) or `placebo` (as many added tokens from random
+   * non-image n-grams).
+   */
+  arm: Schema.optionalKey(Schema.Literals(arms)),
+  /** The hyperwords version whose experiment this version belongs to (default: its own id, or `finetune` for a control). */
+  experiment: Schema.optionalKey(Schema.String),
+  /** Fail the stage when tuned/base held-out bits per byte exceeds this (default 1.02). */
+  maxBpbRatio: Schema.optionalKey(Schema.Finite),
+  /** Score the held-out poetry every N steps: the learning curve (default: every checkpoint). */
+  curveEvery: Schema.optionalKey(Schema.Int),
+  /** At most this many held-out lines are scored, whole documents (default 1500). */
+  maxHeldoutLines: Schema.optionalKey(Schema.Int),
   /** Train on the first N records only (quick runs). */
   maxRecords: Schema.optionalKey(Schema.Int),
   seed: Schema.optionalKey(Schema.Int)
@@ -70,8 +85,18 @@ export const finetuneDefaults = {
   warmupSteps: 10,
   checkpointEvery: 25,
   heldoutFraction: 0.1,
+  arm: "hyperwords" as const,
+  maxBpbRatio: 1.02,
+  maxHeldoutLines: 1500,
   seed: 1
 }
+
+/** The held-out learning curve as an SVG (step on x, bits per byte on y). */
+export const heldoutCurveSvg = (curve: ReadonlyArray<{ step: number; bpb: number }>, title: string): string =>
+  lossCurveSvg(
+    curve.map((c) => ({ step: c.step, loss: c.bpb })),
+    title
+  ).replace(": training loss<", ": held-out poetry bits per byte<")
 
 /** Prompts the tuned model answers to measure how often it uses hyperword tokens. */
 export const imagePrompts = [
@@ -112,6 +137,20 @@ export const lossCurveSvg = (
   ].join("")
 }
 
+/** What the worker measured on the held-out texts, by document. */
+interface HeldoutResult {
+  readonly bpb_base: number
+  readonly bpb_tuned: number
+  readonly bpb_base_ci: readonly [number, number]
+  readonly bpb_tuned_ci: readonly [number, number]
+  readonly ratio: number
+  readonly ratio_ci: readonly [number, number]
+  readonly docs: number
+  readonly bytes: number
+}
+
+const fmt = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? "n/a" : x.toFixed(4))
+
 /** Export steps run on the merged model, as for a pulled one. */
 const exportSteps = (dir: string) => [
   {
@@ -143,10 +182,11 @@ export const finetuneStage = (
     description:
       options.description ??
       "teach the model hyperwords as words of its own (added tokens from their parts + LoRA, through the Python bridge)",
-    codeVersion: "2",
+    codeVersion: "3",
     params: FinetuneParams,
     inputs: {
       hyperwords: { stage: "generate", output: "hyperwords" },
+      poetry: { stage: "generate", output: "poetry" },
       base: { stage: "models", output: "model" }
     },
     outputs: { model: "ModelVersion" },
@@ -165,7 +205,22 @@ export const finetuneStage = (
 
         const records = yield* readHyperwords(ctx.inputs.hyperwords!)
         const used = p.maxRecords === undefined ? records : records.slice(0, p.maxRecords)
-        const texts = trainingTexts(used, { heldoutFraction: p.heldoutFraction, seed: p.seed })
+        const heldoutPoetry =
+          ctx.inputs.poetry === undefined ? undefined : (yield* readPoetry(ctx.inputs.poetry, "heldout")).docs
+        const texts = trainingTexts(used, {
+          heldoutFraction: p.heldoutFraction,
+          seed: p.seed,
+          arm: p.arm,
+          maxHeldoutLines: p.maxHeldoutLines,
+          ...(heldoutPoetry !== undefined && heldoutPoetry.length > 0 ? { heldoutPoetry } : {})
+        })
+        const experiment = p.experiment ?? (p.arm === "hyperwords" ? ctx.stage : "finetune")
+        if (texts.heldout.length === 0)
+          return yield* Effect.fail(
+            new Error(
+              `${ctx.stage}: no held-out text to measure bits per byte on (the poetry split held out no document; raise generate.heldoutFraction or add poetry with --corpus)`
+            )
+          )
         if (texts.train.length === 0)
           return yield* Effect.fail(
             new Error(
@@ -173,9 +228,10 @@ export const finetuneStage = (
             )
           )
         progress.log(
-          `  ${ctx.stage}: ${texts.train.length} training texts (${texts.counts.fusedLines} poetry lines fused, ` +
+          `  ${ctx.stage} (${p.arm} arm): ${texts.train.length} training texts (${texts.counts.fusedLines} poetry lines fused, ` +
             `${texts.counts.appendedLines} with the word appended, ${texts.counts.scenes} scenes), ` +
-            `${texts.heldout.length} held out, ${texts.hyperwords.length} hyperwords`
+            `${texts.heldout.length} held-out ${texts.heldoutSource} lines in ${texts.counts.heldoutDocs} documents, ` +
+            `${texts.hyperwords.length} added tokens in ${texts.counts.linesWithTokens} training lines`
         )
 
         const work = join(store.root, "work", ctx.stage, ctx.key.slice(0, 32))
@@ -195,7 +251,9 @@ export const finetuneStage = (
           hyperwords: p.addTokens ? texts.hyperwords : [],
           train_texts: texts.train,
           heldout_texts: texts.heldout,
-          add_tokens: p.addTokens,
+          heldout_docs: texts.heldoutDocs,
+          curve_every: p.curveEvery ?? p.checkpointEvery,
+          add_tokens: p.addTokens && texts.hyperwords.length > 0,
           init: p.init,
           lora: {
             rank: p.lora.rank,
@@ -235,6 +293,17 @@ export const finetuneStage = (
           )
         const r = trained.result as Record<string, unknown>
         const merged = String(r.merged_dir ?? join(work, "merged"))
+        const held = r.heldout as HeldoutResult | undefined
+        const ratio = held?.ratio ?? (r.bpb_ratio as number)
+        if (ratio > p.maxBpbRatio)
+          return yield* Effect.fail(
+            new Error(
+              `${ctx.stage}: held-out ${texts.heldoutSource} bits per byte got worse: base ${fmt(held?.bpb_base ?? (r.bpb_base as number))} → ` +
+                `tuned ${fmt(held?.bpb_tuned ?? (r.bpb_tuned as number))}, ratio ${fmt(ratio)}${held ? ` [${fmt(held.ratio_ci[0])}, ${fmt(held.ratio_ci[1])}]` : ""} ` +
+                `over ${held?.docs ?? "?"} documents exceeds maxBpbRatio ${p.maxBpbRatio}. ` +
+                `Lower finetune.lr or steps, or raise maxBpbRatio in pipeline.config.ts (the tuned weights stay in ${work})`
+            )
+          )
 
         // the tuned model's folder: the merged weights, then its ONNX exports
         mkdirSync(join(store.root, "models"), { recursive: true })
@@ -265,13 +334,35 @@ export const finetuneStage = (
           : []
         if (existsSync(trainingFile)) writeFileSync(join(outDir, "training.json"), readFileSync(trainingFile))
         writeFileSync(join(outDir, "training-curve.svg"), lossCurveSvg(history, ctx.stage))
+        const curve = (r.curve as Array<{ step: number; bpb: number }> | undefined) ?? []
+        if (curve.length > 0) writeFileSync(join(outDir, "heldout-curve.svg"), heldoutCurveSvg(curve, ctx.stage))
         const training = {
+          arm: p.arm,
+          experiment,
           steps: p.steps,
           final_loss: r.final_loss,
           loss_curve: history.map((h) => [h.step, h.loss]),
           bpb_base: r.bpb_base,
           bpb_tuned: r.bpb_tuned,
           bpb_ratio: r.bpb_ratio,
+          ...(held === undefined
+            ? {}
+            : {
+                heldout_poetry: {
+                  source: texts.heldoutSource,
+                  bpb_base: held.bpb_base,
+                  bpb_tuned: held.bpb_tuned,
+                  bpb_base_ci: held.bpb_base_ci,
+                  bpb_tuned_ci: held.bpb_tuned_ci,
+                  ratio: held.ratio,
+                  ratio_ci: held.ratio_ci,
+                  docs: held.docs,
+                  lines: texts.heldout.length,
+                  bytes: held.bytes
+                }
+              }),
+          heldout_curve: curve,
+          ...(texts.placebo === undefined ? {} : { placebo: texts.placebo }),
           emission_rate: r.emission_rate,
           emission_any: r.emission_any,
           tokens_per_s: r.tokens_per_s,

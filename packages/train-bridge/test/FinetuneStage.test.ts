@@ -33,7 +33,7 @@ const records = [
   { surface: "firefly", parts: ["fire", "fly"], doc: "c", text: "a fire fly in the dark" }
 ]
 
-const config = (tiny: string) => `
+const config = (tiny: string, maxBpbRatio = 100) => `
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect, Schema } from "effect"
@@ -48,8 +48,15 @@ const models = defineStage({
 })
 const generate = defineStage({
   id: "generate", description: "a fixture set", codeVersion: "1", params: Schema.Struct({}), inputs: {},
-  outputs: { hyperwords: "HyperwordSet" },
+  outputs: { hyperwords: "HyperwordSet", poetry: "PoetrySplit" },
   run: (ctx) => Effect.sync(() => {
+    const heldout = [
+      { doc: "held#1", lang: "en", lines: [{ line: 1, text: "the grey sea and the long black land" }, { line: 2, text: "and the yellow half moon large and low" }] },
+      { doc: "held#2", lang: "en", lines: [{ line: 1, text: "the startled little waves that leap" }] }
+    ]
+    const poetry = ctx.outputDir("poetry")
+    writeFileSync(join(poetry, "train.jsonl"), "")
+    writeFileSync(join(poetry, "heldout.jsonl"), heldout.map((d) => JSON.stringify(d)).join("\\n") + "\\n")
     const rows = ${JSON.stringify(records)}.flatMap((r, i) => [
       { id: "en:" + r.surface, surface: r.surface, lang: "en", parts: r.parts, lemmas: r.parts, origin: "mined",
         evidence: Array.from({ length: 12 }, (_, k) => ({ doc: r.doc + k, line: k + 1, text: r.text + " " + k })) },
@@ -58,13 +65,19 @@ const generate = defineStage({
     ])
     writeFileSync(join(ctx.outputDir("hyperwords"), "poem_hyperwords.jsonl"), rows.map((r) => JSON.stringify(r)).join("\\n") + "\\n")
     return { hyperwords: { data: { schemaVersion: 1, file: "poem_hyperwords.jsonl", count: rows.length, byLang: { en: rows.length },
-      byOrigin: { mined: 3, generated: 3 }, sources: [] } } }
+      byOrigin: { mined: 3, generated: 3 }, sources: [] } },
+      poetry: { data: { schemaVersion: 1, train: "train.jsonl", heldout: "heldout.jsonl", fraction: 0.1, seed: 1,
+        counts: { docs: 2, groups: 2, trainDocs: 0, heldoutDocs: 2, trainLines: 0, heldoutLines: 3, duplicateLines: 0,
+          droppedHeldoutLines: 0, pinnedDocs: 0 }, byLang: { en: { trainDocs: 0, heldoutDocs: 2 } } } } }
   })
 })
 export default defineConfig({
   store: ".hyperwords",
-  stages: [models, generate, finetuneStage()],
-  params: { finetune: { steps: 4, batchSize: 2, seqLen: 16, checkpointEvery: 2, warmupSteps: 0, heldoutFraction: 0.2 } }
+  stages: [models, generate, finetuneStage(), finetuneStage({ id: "control" })],
+  params: {
+    finetune: { steps: 4, batchSize: 2, seqLen: 16, checkpointEvery: 2, warmupSteps: 0, maxBpbRatio: ${maxBpbRatio} },
+    control: { steps: 4, batchSize: 2, seqLen: 16, checkpointEvery: 2, warmupSteps: 0, maxBpbRatio: ${maxBpbRatio}, arm: "control" }
+  }
 })
 `
 
@@ -109,10 +122,25 @@ describe.skipIf(missing !== undefined)(
       const work = join(project, ".hyperwords", "work", "finetune")
       expect(readdirSync(work)).toHaveLength(1)
       expect(first.output).toMatch(/bpb base [\d.]+ → tuned [\d.]+/)
+      expect(first.output).toMatch(/3 held-out poetry lines in 2 documents/)
+      // the control arm: the same lines, no added tokens
+      expect(first.output).toMatch(/control \(control arm\): .* 0 added tokens/)
+      const [controlName] = readdirSync(models).filter((d) => d.startsWith("control-") && !d.endsWith(".tmp"))
+      const controlTokens = JSON.parse(readFileSync(join(models, controlName!, "tokenizer.json"), "utf8")) as {
+        added_tokens: Array<{ content: string; special: boolean }>
+      }
+      for (const r of records) expect(controlTokens.added_tokens.map((t) => t.content)).not.toContain(r.surface)
 
       const again = await runCli(project, ["pipeline"])
       expect(again.code, again.output).toBe(0)
       expect(again.output).toMatch(/finetune\s+HIT/)
+    }, 900_000)
+
+    it("fails a version whose held-out bits per byte grew past maxBpbRatio, naming both figures", async () => {
+      writeFileSync(join(project, "pipeline.config.ts"), config(join(root, "tiny-llama-base"), 0.01))
+      const run = await runCli(project, ["pipeline", "--only", "finetune"])
+      expect(run.code).not.toBe(0)
+      expect(run.output).toMatch(/base [\d.]+ → tuned [\d.]+, ratio [\d.]+ \[[\d.]+, [\d.]+\] over 2 documents exceeds maxBpbRatio 0\.01/)
     }, 900_000)
   }
 )
