@@ -1,7 +1,9 @@
 /**
- * The `generate` stage, mining half: reads the poetry corpora named in its params, mines image
- * clusters and writes them as hyperword records to `poem_hyperwords.jsonl` (exported to the
- * reports folder). Skipped input is listed in the set's `skipped` field and in `skipped.jsonl`.
+ * The `generate` stage, mining half: reads the poetry corpora named in its params, splits them
+ * into training and held-out documents (lines normalised and deduplicated across corpora, whole
+ * documents held out, the documents of pinned lines always held out: `Split.ts`), mines image
+ * clusters from the training documents only and writes them as hyperword records to
+ * `poem_hyperwords.jsonl` (exported to the reports folder); the split is the `poetry` output. Skipped input is listed in the set's `skipped` field and in `skipped.jsonl`.
  * The living-word generator then makes `generated` new hyperwords from the default sensations
  * (or `feel`), half in each language, with the stage's model (its `data.dir`), and every record
  * — mined or generated — gets its sensory profile from the zero-shot estimator.
@@ -14,12 +16,13 @@ import { Progress } from "@hyperwords/core/Progress"
 import { defineStage } from "@hyperwords/core/Stage"
 import { loadModel } from "@hyperwords/models/Model"
 import { Effect, Result, Schema } from "effect"
-import { formatSkip, readCorpus, type Skip } from "./Corpus.ts"
+import { formatSkip, type Poem, readCorpus, type Skip } from "./Corpus.ts"
 import { generateWords, type Sensation } from "./Generator.ts"
 import { defaultMiningOptions, type MiningOptions, mine } from "./Mining.ts"
 import { type Lemmatizer, lemmatizer } from "./Segment.ts"
 import type { Lang } from "./SensationSeeds.ts"
 import { roundProfile, zeroShot } from "./Senses.ts"
+import { type PoetrySplitResult, splitPoetry } from "./Split.ts"
 
 /** Params of the `generate` stage (mining part). Paths are relative to `pipeline.config.ts`. */
 export const GenerateParams = Schema.Struct({
@@ -44,7 +47,13 @@ export const GenerateParams = Schema.Struct({
   /** Sensations to generate from, as free words (default: `defaultSensations`). */
   feel: Schema.optionalKey(Schema.Array(Schema.String)),
   /** Attach sensory profiles to every record (default true when a model is given). */
-  senses: Schema.optionalKey(Schema.Boolean)
+  senses: Schema.optionalKey(Schema.Boolean),
+  /** Share of poetry documents (groups of documents that share a line) held out, 0–0.5 (default 0.1). */
+  heldoutFraction: Schema.optionalKey(Schema.Finite),
+  /** Salt of the held-out split (default 1). */
+  splitSeed: Schema.optionalKey(Schema.Int),
+  /** Lines whose documents are always held out: the lines the evaluation's prompts quote. */
+  pinned: Schema.optionalKey(Schema.Array(Schema.String))
 })
 export type GenerateParams = typeof GenerateParams.Type
 
@@ -100,10 +109,10 @@ export const miningOptions = (p: GenerateParams): MiningOptions => ({
 export const generateStage = defineStage<GenerateParams>({
   id: "generate",
   description: "mine hyperwords from poetry and make living words from sensations",
-  codeVersion: "2",
+  codeVersion: "3",
   params: GenerateParams,
   inputs: { model: { stage: "models", output: "model" } },
-  outputs: { hyperwords: "HyperwordSet" },
+  outputs: { hyperwords: "HyperwordSet", poetry: "PoetrySplit" },
   sources: (p) => p.corpus,
   exports: [{ output: "hyperwords", file: hyperwordsFile, to: hyperwordsFile }],
   run: (ctx) =>
@@ -115,6 +124,9 @@ export const generateStage = defineStage<GenerateParams>({
       let records: Array<HyperwordRecord> = []
       let skipped: ReadonlyArray<Skip> = []
       let sources: Array<{ path: string; sha256: string }> = []
+      const fraction = p.heldoutFraction ?? 0.1
+      const splitSeed = p.splitSeed ?? 1
+      let split: PoetrySplitResult = splitPoetry([], { fraction, seed: splitSeed })
 
       if (paths.length > 0) {
         const reading = progress.task("generate: reading corpora", {
@@ -134,14 +146,25 @@ export const generateStage = defineStage<GenerateParams>({
         skipped = corpus.skipped
         sources = corpus.files.map((f) => ({ path: displayPath(ctx.projectDir, f.path), sha256: f.sha256 }))
 
+        split = splitPoetry(corpus.poems, { fraction, seed: splitSeed, pinned: p.pinned ?? [] })
+        const c = split.counts
+        progress.log(
+          `generate: ${c.docs} documents in ${c.groups} groups; ${c.trainDocs} documents (${c.trainLines} lines) to mine and train on, ` +
+            `${c.heldoutDocs} (${c.heldoutLines} lines) held out (${c.pinnedDocs} pinned by prompts); ` +
+            `${c.duplicateLines} duplicate lines dropped, ${c.droppedHeldoutLines} held-out lines that also occur in training dropped`
+        )
+        if (split.unmatchedPinned.length > 0)
+          progress.log(
+            `generate: ${split.unmatchedPinned.length} pinned lines are in no corpus read (held out by absence): ${split.unmatchedPinned.slice(0, 3).join(" | ")}`
+          )
         const lemmatizers: Partial<Record<Lang, Lemmatizer>> = {}
-        for (const lang of new Set(corpus.poems.map((poem) => poem.lang)))
+        for (const lang of new Set(split.train.map((poem) => poem.lang)))
           lemmatizers[lang] = yield* lemmatizer(lang)
         const mining = progress.task("generate: mining", {
-          total: corpus.poems.reduce((n, poem) => n + poem.lines.length, 0),
+          total: split.train.reduce((n, poem) => n + poem.lines.length, 0),
           unit: "lines"
         })
-        const mined = mine(corpus.poems, lemmatizers, miningOptions(p), (done) => mining.update(done))
+        const mined = mine(split.train, lemmatizers, miningOptions(p), (done) => mining.update(done))
         mining.finish()
         records = mined.records
         const s = mined.summary
@@ -241,6 +264,11 @@ export const generateStage = defineStage<GenerateParams>({
       if (skipped.length > 0) {
         writeFileSync(join(dir, "skipped.jsonl"), skipped.map((s) => `${JSON.stringify(s)}\n`).join(""))
       }
+      const poetryDir = ctx.outputDir("poetry")
+      const docsJsonl = (docs: ReadonlyArray<Poem>) =>
+        docs.map((d) => `${JSON.stringify({ doc: d.doc, lang: d.lang, lines: d.lines })}\n`).join("")
+      writeFileSync(join(poetryDir, "train.jsonl"), docsJsonl(split.train))
+      writeFileSync(join(poetryDir, "heldout.jsonl"), docsJsonl(split.heldout))
       const byLang: Record<string, number> = {}
       for (const r of records) byLang[r.lang] = (byLang[r.lang] ?? 0) + 1
       const listed: Array<{ file: string; line?: number; reason: string }> = skipped.slice(0, listedSkips)
@@ -264,6 +292,19 @@ export const generateStage = defineStage<GenerateParams>({
         sources,
         ...(skipped.length > 0 ? { skipped: listed } : {})
       }
-      return { hyperwords: { data } }
+      return {
+        hyperwords: { data },
+        poetry: {
+          data: {
+            schemaVersion: 1,
+            train: "train.jsonl",
+            heldout: "heldout.jsonl",
+            fraction,
+            seed: splitSeed,
+            counts: split.counts,
+            byLang: split.byLang
+          }
+        }
+      }
     })
 })
