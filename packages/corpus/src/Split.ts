@@ -158,7 +158,8 @@ export const splitPoetry = (poems: ReadonlyArray<Poem>, options: SplitOptions): 
   let heldoutLines = 0
   docs.forEach(({ poem, norms }, i) => {
     const g = find(i)
-    const lang = (byLang[poem.lang] ??= { trainDocs: 0, heldoutDocs: 0 })
+    if (byLang[poem.lang] === undefined) byLang[poem.lang] = { trainDocs: 0, heldoutDocs: 0 }
+    const lang = byLang[poem.lang]!
     if (!groupHeld.get(g)) {
       if (poem.lines.length === 0) return
       train.push(poem)

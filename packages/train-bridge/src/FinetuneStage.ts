@@ -15,8 +15,8 @@
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { Progress } from "@hyperwords/core/Progress"
 import { readPoetry } from "@hyperwords/core/Poetry"
+import { Progress } from "@hyperwords/core/Progress"
 import { defineStage, readHyperwords, readModelVersion, type Stage } from "@hyperwords/core/Stage"
 import { Store } from "@hyperwords/core/Store"
 import { Effect, Schema } from "effect"
@@ -335,7 +335,8 @@ export const finetuneStage = (
         if (existsSync(trainingFile)) writeFileSync(join(outDir, "training.json"), readFileSync(trainingFile))
         writeFileSync(join(outDir, "training-curve.svg"), lossCurveSvg(history, ctx.stage))
         const curve = (r.curve as Array<{ step: number; bpb: number }> | undefined) ?? []
-        if (curve.length > 0) writeFileSync(join(outDir, "heldout-curve.svg"), heldoutCurveSvg(curve, ctx.stage))
+        if (curve.length > 0)
+          writeFileSync(join(outDir, "heldout-curve.svg"), heldoutCurveSvg(curve, ctx.stage))
         const training = {
           arm: p.arm,
           experiment,

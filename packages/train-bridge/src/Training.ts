@@ -46,7 +46,12 @@ export interface TrainingTexts {
   /** The words that become tokens (none for the control). */
   readonly hyperwords: ReadonlyArray<TokenWord>
   /** Placebo arm: each placebo word with its n-gram's frequency and the hyperword it stands for. */
-  readonly placebo?: ReadonlyArray<{ readonly surface: string; readonly count: number; readonly matches: string; readonly matchCount: number }>
+  readonly placebo?: ReadonlyArray<{
+    readonly surface: string
+    readonly count: number
+    readonly matches: string
+    readonly matchCount: number
+  }>
   /** How the train lines came about. */
   readonly counts: {
     readonly fusedLines: number
@@ -121,7 +126,11 @@ const hashKey = (s: string): number => createHash("sha256").update(s).digest().r
  * part of any hyperword; each n-gram is used once, and none shares a word with another placebo.
  */
 export const placeboWords = (
-  hyperwords: ReadonlyArray<{ readonly surface: string; readonly parts: ReadonlyArray<string>; readonly count: number }>,
+  hyperwords: ReadonlyArray<{
+    readonly surface: string
+    readonly parts: ReadonlyArray<string>
+    readonly count: number
+  }>,
   controlLines: ReadonlyArray<string>,
   seed = 0
 ): Array<{ surface: string; parts: Array<string>; count: number; matches: string; matchCount: number }> => {
@@ -132,7 +141,8 @@ export const placeboWords = (
   for (const n of new Set(images.map((p) => p.length))) {
     const counts = new Map<string, number>()
     for (const line of controlLines) {
-      for (const g of new Set(ngramsOf(line, n).map((w) => w.join(" ")))) counts.set(g, (counts.get(g) ?? 0) + 1)
+      for (const g of new Set(ngramsOf(line, n).map((w) => w.join(" "))))
+        counts.set(g, (counts.get(g) ?? 0) + 1)
     }
     byLength.set(n, counts)
   }
@@ -142,8 +152,16 @@ export const placeboWords = (
   }
   const imageWords = new Set(images.flat())
   const usedWords = new Set<string>()
-  const out: Array<{ surface: string; parts: Array<string>; count: number; matches: string; matchCount: number }> = []
-  const order = [...hyperwords].sort((a, b) => hashKey(`${seed}\0${a.surface}`) - hashKey(`${seed}\0${b.surface}`))
+  const out: Array<{
+    surface: string
+    parts: Array<string>
+    count: number
+    matches: string
+    matchCount: number
+  }> = []
+  const order = [...hyperwords].sort(
+    (a, b) => hashKey(`${seed}\0${a.surface}`) - hashKey(`${seed}\0${b.surface}`)
+  )
   for (const h of order) {
     const counts = byLength.get(h.parts.length)
     let best: { g: string; c: number; key: number } | undefined
@@ -191,7 +209,8 @@ export const trainingTexts = (
   const given = options.heldoutPoetry
   const hasPoetry = records.some((r) => (r.evidence ?? []).length > 0)
   const givenDocs = new Set((given ?? []).map((d) => d.doc))
-  const heldOutDoc = (doc: string) => (given === undefined ? isHeldOut(doc, fraction, seed) : givenDocs.has(doc))
+  const heldOutDoc = (doc: string) =>
+    given === undefined ? isHeldOut(doc, fraction, seed) : givenDocs.has(doc)
   // the hyperwords arm's lines, and beside each the control's (the same line, spans as plain words)
   const pairs = new Map<string, string>()
   const heldout = new Map<string, string>()
@@ -234,7 +253,9 @@ export const trainingTexts = (
     }
   }
   if (given !== undefined) {
-    for (const d of given) for (const l of d.lines) if (l.text.trim() !== "" && !heldout.has(l.text.trim())) heldout.set(l.text.trim(), d.doc)
+    for (const d of given)
+      for (const l of d.lines)
+        if (l.text.trim() !== "" && !heldout.has(l.text.trim())) heldout.set(l.text.trim(), d.doc)
   }
   // at most maxHeldoutLines, whole documents in a stable order
   let held = [...heldout]
@@ -255,9 +276,9 @@ export const trainingTexts = (
 
   const hyperwords = [...words].map(([surface, parts]) => ({ surface, parts }))
   const tunedLines = [...pairs.keys()].filter((t) => !heldSet.has(t))
-  const controlLines = [...new Set([...pairs.entries()].filter(([t]) => !heldSet.has(t)).map(([, c]) => c))].filter(
-    (c) => !heldSet.has(c)
-  )
+  const controlLines = [
+    ...new Set([...pairs.entries()].filter(([t]) => !heldSet.has(t)).map(([, c]) => c))
+  ].filter((c) => !heldSet.has(c))
   let train: Array<string>
   let tokens: ReadonlyArray<TokenWord>
   let placebo: TrainingTexts["placebo"]
@@ -270,12 +291,19 @@ export const trainingTexts = (
   } else {
     const counts = hyperwords.map((h) => ({
       ...h,
-      count: tunedLines.filter((t) => new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(h.surface)}(?![\\p{L}\\p{N}])`, "u").test(t)).length
+      count: tunedLines.filter((t) =>
+        new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(h.surface)}(?![\\p{L}\\p{N}])`, "u").test(t)
+      ).length
     }))
     const words = placeboWords(counts, controlLines, seed)
     train = controlLines.map((line) => words.reduce((l, w) => fuseAll(l, w.parts, w.surface), line))
     tokens = words.map((w) => ({ surface: w.surface, parts: w.parts }))
-    placebo = words.map(({ surface, count, matches, matchCount }) => ({ surface, count, matches, matchCount }))
+    placebo = words.map(({ surface, count, matches, matchCount }) => ({
+      surface,
+      count,
+      matches,
+      matchCount
+    }))
   }
   const surfaces = tokens.map((t) => t.surface)
   const linesWithTokens = train.filter((t) => surfaces.some((s) => t.includes(s))).length

@@ -126,10 +126,13 @@ describe.skipIf(missing !== undefined)(
       // the control arm: the same lines, no added tokens
       expect(first.output).toMatch(/control \(control arm\): .* 0 added tokens/)
       const [controlName] = readdirSync(models).filter((d) => d.startsWith("control-") && !d.endsWith(".tmp"))
-      const controlTokens = JSON.parse(readFileSync(join(models, controlName!, "tokenizer.json"), "utf8")) as {
+      const controlTokens = JSON.parse(
+        readFileSync(join(models, controlName!, "tokenizer.json"), "utf8")
+      ) as {
         added_tokens: Array<{ content: string; special: boolean }>
       }
-      for (const r of records) expect(controlTokens.added_tokens.map((t) => t.content)).not.toContain(r.surface)
+      for (const r of records)
+        expect(controlTokens.added_tokens.map((t) => t.content)).not.toContain(r.surface)
 
       const again = await runCli(project, ["pipeline"])
       expect(again.code, again.output).toBe(0)
@@ -140,7 +143,9 @@ describe.skipIf(missing !== undefined)(
       writeFileSync(join(project, "pipeline.config.ts"), config(join(root, "tiny-llama-base"), 0.01))
       const run = await runCli(project, ["pipeline", "--only", "finetune"])
       expect(run.code).not.toBe(0)
-      expect(run.output).toMatch(/base [\d.]+ → tuned [\d.]+, ratio [\d.]+ \[[\d.]+, [\d.]+\] over 2 documents exceeds maxBpbRatio 0\.01/)
+      expect(run.output).toMatch(
+        /base [\d.]+ → tuned [\d.]+, ratio [\d.]+ \[[\d.]+, [\d.]+\] over 2 documents exceeds maxBpbRatio 0\.01/
+      )
     }, 900_000)
   }
 )

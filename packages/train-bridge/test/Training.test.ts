@@ -110,7 +110,13 @@ describe("trainingTexts", () => {
 
   it("reads held-out poetry from the split: its documents, a document index per line, never trained on", () => {
     const heldoutPoetry = [
-      { doc: "sonnets#XVIII", lines: [{ line: 1, text: "Shall I compare thee to a summer's day?" }, { line: 2, text: "Thou art more lovely and more temperate:" }] },
+      {
+        doc: "sonnets#XVIII",
+        lines: [
+          { line: 1, text: "Shall I compare thee to a summer's day?" },
+          { line: 2, text: "Thou art more lovely and more temperate:" }
+        ]
+      },
       { doc: "sonnets#XIX", lines: [{ line: 1, text: "Devouring Time, blunt thou the lion's paws," }] }
     ]
     const t = trainingTexts(records, { heldoutPoetry })
@@ -159,7 +165,9 @@ describe("arms", () => {
     expect(control.train.some((t) => t.includes("coldriver") || t.includes("warmdusk"))).toBe(false)
     // undo the fusion of every tuned line: the control's lines
     const unfused = tuned.train
-      .map((t) => t.replace("coldriver", "cold river").replace("palemoon", "pale moon").replace("warmdusk", "warm dusk"))
+      .map((t) =>
+        t.replace("coldriver", "cold river").replace("palemoon", "pale moon").replace("warmdusk", "warm dusk")
+      )
       .sort()
     expect(unfused).toEqual([...control.train].sort())
   })
@@ -187,7 +195,9 @@ describe("arms", () => {
   it("placebo words depend on the seed only, not on the order of the records", () => {
     const a = trainingTexts(records, { ...opts, arm: "placebo" })
     const b = trainingTexts([...records].reverse(), { ...opts, arm: "placebo" })
-    expect([...a.hyperwords].map((w) => w.surface).sort()).toEqual([...b.hyperwords].map((w) => w.surface).sort())
+    expect([...a.hyperwords].map((w) => w.surface).sort()).toEqual(
+      [...b.hyperwords].map((w) => w.surface).sort()
+    )
   })
 
   it("placeboWords never picks an image, a word of its hyperword, or a word twice", () => {
