@@ -24,3 +24,12 @@ export const readPoetry = (split: LoadedArtifact, side: "train" | "heldout") =>
     const docs = yield* decodeJsonlFile(PoetryDoc, split.file(side === "train" ? data.train : data.heldout))
     return { data, docs }
   })
+
+/** A line as held-out checks compare it: lower case, ё as е, letters and digits only, single spaces. */
+export const normalizeLine = (text: string): string =>
+  text
+    .normalize("NFKC")
+    .toLowerCase()
+    .replace(/ё/g, "е")
+    .replace(/[^\p{L}\p{N}]+/gu, " ")
+    .trim()

@@ -9,16 +9,11 @@
  * from the held-out side: no normalised held-out line occurs in any training document.
  */
 import { createHash } from "node:crypto"
+import { normalizeLine } from "@hyperwords/core/Poetry"
 import type { Poem } from "./Corpus.ts"
 
-/** A line as the split compares it: lower case, ё as е, letters and digits only, single spaces. */
-export const normalizeLine = (text: string): string =>
-  text
-    .normalize("NFKC")
-    .toLowerCase()
-    .replace(/ё/g, "е")
-    .replace(/[^\p{L}\p{N}]+/gu, " ")
-    .trim()
+/** A line as the split compares it (core's `normalizeLine`: case, ё/е, punctuation, whitespace). */
+export { normalizeLine }
 
 /** Whether a normalised line says enough to tie two documents together (not a formula). */
 const substantive = (normalized: string): boolean =>

@@ -4,6 +4,7 @@
  * package; a user names their own file in the stage's params. Its sha256 goes into the
  * `Generations` artifact, so scores always say exactly what was asked.
  */
+import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { Hash } from "@hyperwords/core"
 import { decodeValue, readText } from "@hyperwords/core/Decode"
@@ -66,3 +67,15 @@ export const loadPromptSet = (file: string = builtinPromptSet): Effect.Effect<Lo
     }
     return { file, sha256: Hash.sha256(text), set }
   })
+
+/**
+ * The poetry lines a prompt set quotes (its `continue-line` prompts, a line each), read at once:
+ * `pipeline.config.ts` pins them to the held-out side of the poetry split, so no prompt continues
+ * a poem the model was trained on.
+ */
+export const quotedLines = (file: string = builtinPromptSet): Array<string> => {
+  const raw = JSON.parse(readFileSync(file, "utf8")) as { prompts?: ReadonlyArray<Partial<Prompt>> }
+  return (raw.prompts ?? [])
+    .filter((p) => p.task === "continue-line" && typeof p.prompt === "string")
+    .flatMap((p) => p.prompt!.split("\n").filter((l) => l.trim() !== ""))
+}

@@ -7,7 +7,7 @@ import { existsSync } from "node:fs"
 import type { HyperwordRecord } from "@hyperwords/core/Artifacts"
 import { Progress } from "@hyperwords/core/Progress"
 import { mulberry32 } from "@hyperwords/core/Random"
-import { defineStage, readHyperwords, readModelVersion } from "@hyperwords/core/Stage"
+import { defineStage, readHyperwords, readModelVersion, type StageContext } from "@hyperwords/core/Stage"
 import { loadModel, releaseModel } from "@hyperwords/models/Model"
 import { Effect, Schema } from "effect"
 import { measureFindings } from "./Findings.ts"
@@ -70,111 +70,135 @@ export const drawItems = (
   })
 }
 
-/** The `probe` stage. */
-export const probeStage = defineStage<ProbeParams>({
+/** Options of `probeStageFor`. */
+export interface ProbeStageOptions {
+  /** The stage id (default `probe-<version stage>`). */
+  readonly id?: string
+  /** The tuned version to probe against its base. */
+  readonly model: { readonly stage: string; readonly output: string }
+  /** The base version (default the `models` stage's model). */
+  readonly base?: { readonly stage: string; readonly output: string }
+  /** Where the report goes under the reports folder (default `probe/<version stage>/index.html`). */
+  readonly to?: string
+}
+
+/** Where a version's probe report is exported, under the reports folder. */
+export const probeReportPath = (versionStage: string): string => `probe/${versionStage}/index.html`
+
+/** A probe stage for one tuned version against its base (a config declares one per version, or a family makes them). */
+export const probeStageFor = (options: ProbeStageOptions) =>
+  defineStage<ProbeParams>({
+    id: options.id ?? `probe-${options.model.stage}`,
+    description: `per-layer measurements and the visual report, base against ${options.model.stage}`,
+    codeVersion: "3",
+    params: ProbeParams,
+    inputs: {
+      hyperwords: { stage: "generate", output: "hyperwords" },
+      model: options.model,
+      base: options.base ?? { stage: "models", output: "model" }
+    },
+    outputs: { report: "ProbeReport" },
+    exports: [
+      { output: "report", file: "report.html", to: options.to ?? probeReportPath(options.model.stage) }
+    ],
+    run: (ctx) => probeRun(ctx)
+  })
+
+/** The `probe` stage of the tuned version `finetune`, exported to `probe/index.html`. */
+export const probeStage = probeStageFor({
   id: "probe",
-  description: "per-layer measurements and the visual report, base against tuned",
-  codeVersion: "3",
-  params: ProbeParams,
-  inputs: {
-    hyperwords: { stage: "generate", output: "hyperwords" },
-    model: { stage: "finetune", output: "model" },
-    base: { stage: "models", output: "model" }
-  },
-  outputs: { report: "ProbeReport" },
-  exports: [{ output: "report", file: "report.html", to: "probe/index.html" }],
-  run: (ctx) =>
-    Effect.gen(function* () {
-      const progress = yield* Progress
-      const p = { ...probeDefaults, ...ctx.params }
-      const tuned = yield* readModelVersion(ctx.inputs.model, "model")
-      const base = yield* readModelVersion(ctx.inputs.base, "base")
+  model: { stage: "finetune", output: "model" },
+  to: "probe/index.html"
+})
 
-      const records = yield* readHyperwords(ctx.inputs.hyperwords!)
-      const items = drawItems(records, p.items, p.seed)
-      if (items.length === 0)
-        return yield* Effect.fail(new Error("the hyperword set has no hyperwords to probe"))
+const probeRun = (ctx: StageContext<ProbeParams>) =>
+  Effect.gen(function* () {
+    const progress = yield* Progress
+    const p = { ...probeDefaults, ...ctx.params }
+    const tuned = yield* readModelVersion(ctx.inputs.model, "model")
+    const base = yield* readModelVersion(ctx.inputs.base, "base")
 
-      const versions =
-        base.dir === tuned.dir
-          ? [{ label: "tuned", v: tuned }]
-          : [
-              { label: "base", v: base },
-              { label: "tuned", v: tuned }
-            ]
-      const runs: Array<ReportRun> = []
-      for (const { label, v } of versions) {
-        const model = yield* Effect.tryPromise({ try: () => loadModel(v.dir), catch: (e) => e })
-        const task = progress.task(`probe: ${label} (${v.name})`, {
-          total: items.length * 4,
-          unit: "readings"
-        })
-        const started = Date.now()
-        const measure = yield* Effect.tryPromise({
-          try: () =>
-            measureItems(model, items, {
-              seed: p.seed,
-              batchSize: p.batchSize,
-              patchscopeLayers:
-                p.patchscopeLayers > 0 ? spreadLayers(model.config.numLayers, p.patchscopeLayers) : [],
-              patchscopeItems: p.patchscopeItems,
-              hitRank: p.hitRank,
-              onProgress: (done) => task.update(done)
-            }),
-          catch: (e) => e
-        }).pipe(
-          Effect.onExit((exit) =>
-            Effect.sync(() => task.finish(exit._tag === "Success" ? "done" : "stopped"))
-          )
-        )
-        const findings = p.findings
-          ? yield* Effect.tryPromise({
-              try: () =>
-                measureFindings(model, {
-                  seed: p.seed,
-                  batchSize: p.batchSize,
-                  words: items.flatMap((i) => i.parts.map((word) => ({ word, lang: i.lang })))
-                }),
-              catch: (e) => e
-            })
-          : []
-        progress.log(
-          `probe: ${label} ${v.name}: ${items.length} hyperwords in ${((Date.now() - started) / 1000).toFixed(1)}s; ` +
-            findings.map((f) => `${f.id} ${f.reproduced ? "reproduced" : "not reproduced"}`).join(", ")
-        )
-        runs.push({ label, measure, findings })
-        // the next version must not find this one's graphs still holding their memory
-        yield* Effect.promise(() => releaseModel(v.dir))
-      }
+    const records = yield* readHyperwords(ctx.inputs.hyperwords!)
+    const items = drawItems(records, p.items, p.seed)
+    if (items.length === 0)
+      return yield* Effect.fail(new Error("the hyperword set has no hyperwords to probe"))
 
-      const dir = ctx.outputDir("report")
-      const png = p.png && existsSync(chromiumPath())
-      if (p.png && !png) progress.log(`probe: no Chromium at ${chromiumPath()}; the report has no PNGs`)
-      const written = yield* Effect.tryPromise({
-        try: () =>
-          writeReport({ title: `hyperwords probe: ${tuned.name}`, runs, seed: p.seed }, dir, { png }),
-        catch: (e) => e
+    const versions =
+      base.dir === tuned.dir
+        ? [{ label: "tuned", v: tuned }]
+        : [
+            { label: "base", v: base },
+            { label: "tuned", v: tuned }
+          ]
+    const runs: Array<ReportRun> = []
+    for (const { label, v } of versions) {
+      const model = yield* Effect.tryPromise({ try: () => loadModel(v.dir), catch: (e) => e })
+      const task = progress.task(`probe: ${label} (${v.name})`, {
+        total: items.length * 4,
+        unit: "readings"
       })
-      const last = runs[runs.length - 1]!
-      return {
-        report: {
-          data: {
-            schemaVersion: 1,
-            model: tuned.model,
-            items: items.length,
-            layers: last.measure.numLayers,
-            html: written.html,
-            json: written.json,
-            png: written.png,
-            findings: runs.flatMap((r) =>
-              r.findings.map((f) => ({
-                claim: f.claim,
-                reproduced: f.reproduced,
-                figure: `${r.label} (${r.measure.model}): ${f.figure}`
-              }))
-            )
-          }
+      const started = Date.now()
+      const measure = yield* Effect.tryPromise({
+        try: () =>
+          measureItems(model, items, {
+            seed: p.seed,
+            batchSize: p.batchSize,
+            patchscopeLayers:
+              p.patchscopeLayers > 0 ? spreadLayers(model.config.numLayers, p.patchscopeLayers) : [],
+            patchscopeItems: p.patchscopeItems,
+            hitRank: p.hitRank,
+            onProgress: (done) => task.update(done)
+          }),
+        catch: (e) => e
+      }).pipe(
+        Effect.onExit((exit) => Effect.sync(() => task.finish(exit._tag === "Success" ? "done" : "stopped")))
+      )
+      const findings = p.findings
+        ? yield* Effect.tryPromise({
+            try: () =>
+              measureFindings(model, {
+                seed: p.seed,
+                batchSize: p.batchSize,
+                words: items.flatMap((i) => i.parts.map((word) => ({ word, lang: i.lang })))
+              }),
+            catch: (e) => e
+          })
+        : []
+      progress.log(
+        `probe: ${label} ${v.name}: ${items.length} hyperwords in ${((Date.now() - started) / 1000).toFixed(1)}s; ` +
+          findings.map((f) => `${f.id} ${f.reproduced ? "reproduced" : "not reproduced"}`).join(", ")
+      )
+      runs.push({ label, measure, findings })
+      // the next version must not find this one's graphs still holding their memory
+      yield* Effect.promise(() => releaseModel(v.dir))
+    }
+
+    const dir = ctx.outputDir("report")
+    const png = p.png && existsSync(chromiumPath())
+    if (p.png && !png) progress.log(`probe: no Chromium at ${chromiumPath()}; the report has no PNGs`)
+    const written = yield* Effect.tryPromise({
+      try: () => writeReport({ title: `hyperwords probe: ${tuned.name}`, runs, seed: p.seed }, dir, { png }),
+      catch: (e) => e
+    })
+    const last = runs[runs.length - 1]!
+    return {
+      report: {
+        data: {
+          schemaVersion: 1,
+          model: tuned.model,
+          items: items.length,
+          layers: last.measure.numLayers,
+          html: written.html,
+          json: written.json,
+          png: written.png,
+          findings: runs.flatMap((r) =>
+            r.findings.map((f) => ({
+              claim: f.claim,
+              reproduced: f.reproduced,
+              figure: `${r.label} (${r.measure.model}): ${f.figure}`
+            }))
+          )
         }
       }
-    })
-})
+    }
+  })

@@ -7,7 +7,7 @@ import { Effect, Schema } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { textView } from "../src/Commands.ts"
 import { measureItems } from "../src/Measure.ts"
-import { drawItems, type ProbeParams, probeStage } from "../src/ProbeStage.ts"
+import { drawItems, type ProbeParams, probeStage, probeStageFor } from "../src/ProbeStage.ts"
 import { chromiumPath } from "../src/Report.ts"
 import { smollmDir, smollmMissing, tinyMissing, tinyModel } from "./fixtures/tiny.ts"
 
@@ -121,6 +121,14 @@ describe("the probe stage", async () => {
     for (const png of report.png) expect(existsSync(join(dir, png))).toBe(true)
     if (existsSync(chromiumPath())) expect(report.png.length).toBeGreaterThanOrEqual(8)
     expect(probeStage.exports).toEqual([{ output: "report", file: "report.html", to: "probe/index.html" }])
+  })
+
+  it("a probe stage per version: its id, its inputs and a report folder of its own", () => {
+    const s = probeStageFor({ model: { stage: "control", output: "model" } })
+    expect(s.id).toBe("probe-control")
+    expect(s.inputs.model).toEqual({ stage: "control", output: "model" })
+    expect(s.inputs.base).toEqual({ stage: "models", output: "model" })
+    expect(s.exports).toEqual([{ output: "report", file: "report.html", to: "probe/control/index.html" }])
   })
 })
 
