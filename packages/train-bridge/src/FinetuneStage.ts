@@ -22,7 +22,7 @@ import { Store } from "@hyperwords/core/Store"
 import { Effect, Schema } from "effect"
 import { Bridge, BridgeError } from "./Bridge.ts"
 import { dirBytes, diskShortfall, missingFiles, readModelDir, tunedFiles } from "./ModelDir.ts"
-import { arms, trainingTexts } from "./Training.ts"
+import { type Arm, arms, trainingTexts } from "./Training.ts"
 
 /** Params of a fine-tune. */
 export const FinetuneParams = Schema.Struct({
@@ -175,14 +175,26 @@ const exportSteps = (dir: string) => [
 
 /** A fine-tune stage (`id` names the version; declare several with different ids and params). */
 export const finetuneStage = (
-  options: { readonly id?: string; readonly description?: string } = {}
+  options: {
+    readonly id?: string
+    readonly description?: string
+    /** The arm when the params do not say (default `hyperwords`). */
+    readonly arm?: Arm
+    /** The hyperwords version a control belongs to, when the params do not say. */
+    readonly experiment?: string
+  } = {}
 ): Stage<FinetuneParams> =>
   defineStage<FinetuneParams>({
     id: options.id ?? "finetune",
     description:
       options.description ??
-      "teach the model hyperwords as words of its own (added tokens from their parts + LoRA, through the Python bridge)",
-    codeVersion: "3",
+      (options.arm === "control"
+        ? "the control arm: the same training with the image spans as plain words and no added tokens"
+        : options.arm === "placebo"
+          ? "the placebo arm: as many added tokens, made from random non-image n-grams"
+          : "teach the model hyperwords as words of its own (added tokens from their parts + LoRA, through the Python bridge)"),
+    // the options' arm and experiment decide the result as params do: they are part of the key
+    codeVersion: ["3", options.arm, options.experiment].filter((x) => x !== undefined).join("/"),
     params: FinetuneParams,
     inputs: {
       hyperwords: { stage: "generate", output: "hyperwords" },
@@ -199,7 +211,12 @@ export const finetuneStage = (
         const store = yield* Store
         const progress = yield* Progress
         const bridge = yield* Bridge
-        const p = { ...finetuneDefaults, ...ctx.params }
+        const p = {
+          ...finetuneDefaults,
+          ...(options.arm === undefined ? {} : { arm: options.arm }),
+          ...(options.experiment === undefined ? {} : { experiment: options.experiment }),
+          ...ctx.params
+        }
         const base = yield* readModelVersion(ctx.inputs.base, "base model")
         const baseDir = base.dir
 
