@@ -1,7 +1,8 @@
 /**
  * Reading poetry corpora: JSONL, JSON (an array of objects), CSV (quoted multi-line fields) and
- * folders of `.txt` files, in Russian and English. Every poem keeps a document id and the
- * number of each of its lines, for evidence. Problems with one record (a malformed JSON line, a
+ * folders of `.txt` files, in Russian and English. A `.txt` file is one poem, unless it is a
+ * Project Gutenberg text, which `Gutenberg.ts` splits into poems or play scenes. Every poem keeps
+ * a document id and the number of each of its lines, for evidence. Problems with one record (a malformed JSON line, a
  * record without text, an overlong line) become counted skips naming the file and line; a file
  * that cannot be read as text at all fails with an error naming the file and line — unless it
  * was found inside a folder, where it is skipped with its reason.
@@ -11,6 +12,7 @@ import { basename, extname, join, relative } from "node:path"
 import { Hash } from "@hyperwords/core"
 import { parse as parseCsv } from "csv-parse/sync"
 import { Effect, Schema } from "effect"
+import { isGutenbergText, readGutenberg } from "./Gutenberg.ts"
 import type { Lang } from "./SensationSeeds.ts"
 
 /** A line of a poem: its number in the poem (1-based) and its text. */
@@ -80,6 +82,20 @@ const titleFields = ["title", "poem_title", "name"]
 export const defaultMaxLineChars = 2000
 
 const corpusExtensions = new Set([".txt", ".jsonl", ".ndjson", ".json", ".csv"])
+
+/** The manifest a pulled corpus keeps at its root (`hyperwords corpora pull`); not poems. */
+export const corpusManifestFile = "corpus.json"
+
+/** Whether a file found in a folder is a pulled corpus's manifest. */
+const isManifest = (file: string): boolean => {
+  if (basename(file) !== corpusManifestFile) return false
+  try {
+    const value = JSON.parse(readFileSync(file, "utf8")) as { kind?: unknown }
+    return value?.kind === "hyperwords-corpus"
+  } catch {
+    return false
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // decoding bytes
@@ -207,6 +223,18 @@ const addPoem = (c: Collector, doc: string, text: string, where: { file: string;
     lines.push({ line: i + 1, text: t })
   }
   if (lines.length > 0) c.poems.push({ doc, lang, lines })
+}
+
+/** A Project Gutenberg text: its poems, or its plays' scenes, each a document. */
+const addGutenberg = (c: Collector, text: string, name: string, where: { file: string }): void => {
+  for (const d of readGutenberg(text, name).docs) {
+    const lang = detectLang(d.lines.map((l) => l.text).join("\n"))
+    if (lang === undefined) {
+      c.skipped.push({ ...where, reason: `${d.doc}: no Russian or English text` })
+      continue
+    }
+    c.poems.push({ doc: d.doc, lang, lines: d.lines })
+  }
 }
 
 const pick = (record: Record<string, unknown>, fields: ReadonlyArray<string>): string | undefined => {
@@ -375,6 +403,10 @@ const readOne = (
       return readJson(c, text, file, name, options.textField)
     case ".csv":
       return readCsv(c, text, file, name, options.textField)
+    case ".txt":
+      if (isGutenbergText(text)) addGutenberg(c, text, name, { file })
+      else addPoem(c, name, text, { file })
+      return undefined
     default:
       addPoem(c, name, text, { file })
       return undefined
@@ -414,6 +446,7 @@ export const readCorpus = (
       }
       for (const file of listFolder(path)) {
         const name = relative(path, file).split("\\").join("/")
+        if (isManifest(file)) continue
         if (!corpusExtensions.has(extname(file).toLowerCase())) {
           c.skipped.push({ file, reason: `not a corpus file (${extname(file) || "no extension"})` })
           continue
