@@ -201,6 +201,12 @@ export const MetricAggregate = Schema.Struct({
   )
 })
 
+/** A confidence interval: [low, high]. */
+const Interval = Schema.Tuple([Schema.Finite, Schema.Finite])
+
+/** The arms of the controlled experiment (see `EvalRun.arm`). */
+export const EvalArm = Schema.Literals(["base", "hyperwords", "control", "placebo"])
+
 /** The scores of one model version's generations. */
 export const EvalRun = Schema.Struct({
   schemaVersion: Schema.Literal(1),
@@ -214,9 +220,31 @@ export const EvalRun = Schema.Struct({
   /** sha256 of the generations scored. */
   generations: Schema.String,
   metrics: Schema.Array(MetricAggregate),
+  /**
+   * The arm of the experiment this version is: the untouched `base`, `hyperwords` (the version
+   * under test), `control` (same texts, spans as plain words) or `placebo` (as many added tokens,
+   * mapped to random n-grams). Runs written before arms existed have none.
+   */
+  arm: Schema.optionalKey(EvalArm),
+  /** The hyperwords version (its name) whose experiment this row belongs to; its own name for that version. */
+  experiment: Schema.optionalKey(Schema.String),
   /** Bits per byte on held-out text, as the fine-tune measured it (the version's and its base's). */
   heldOut: Schema.optionalKey(
-    Schema.Struct({ bitsPerByte: Schema.Finite, baseBitsPerByte: Schema.optionalKey(Schema.Finite) })
+    Schema.Struct({
+      bitsPerByte: Schema.Finite,
+      baseBitsPerByte: Schema.optionalKey(Schema.Finite),
+      bitsPerByteCi: Schema.optionalKey(Interval),
+      baseBitsPerByteCi: Schema.optionalKey(Interval),
+      /** The version's bits per byte over its base's. */
+      ratio: Schema.optionalKey(Schema.Finite),
+      ratioCi: Schema.optionalKey(Interval),
+      /** How much held-out text was measured. */
+      docs: Schema.optionalKey(Count),
+      lines: Schema.optionalKey(Count),
+      bytes: Schema.optionalKey(Count),
+      /** What the held-out text is, e.g. `poetry`. */
+      source: Schema.optionalKey(Schema.String)
+    })
   ),
   file: Schema.String
 })
