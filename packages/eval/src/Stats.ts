@@ -225,6 +225,28 @@ export const lengthControl = (
 export const significanceMark = (p: number): string =>
   !Number.isFinite(p) ? "" : p < 0.001 ? "***" : p < 0.01 ? "**" : p < 0.05 ? "*" : ""
 
+/**
+ * Holm's step-down adjustment of p-values for testing several hypotheses at once (here: the
+ * metrics of one comparison). The k-th smallest of m p-values is multiplied by m − k + 1, the
+ * results are made non-decreasing in that order and capped at 1; rejecting where the adjusted
+ * p < α keeps the family-wise error rate at α. Non-finite p-values are not counted in m and
+ * stay NaN. The output is in the order of the input.
+ */
+export const holm = (ps: ReadonlyArray<number>): Array<number> => {
+  const order = ps
+    .map((p, i) => [p, i] as const)
+    .filter(([p]) => Number.isFinite(p))
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1])
+  const m = order.length
+  const out = ps.map(() => Number.NaN)
+  let running = 0
+  order.forEach(([p, i], k) => {
+    running = Math.max(running, Math.min(1, (m - k) * p))
+    out[i] = running
+  })
+  return out
+}
+
 /** Average ranks (ties share the mean of their ranks). */
 export const ranks = (values: ReadonlyArray<number>): Array<number> => {
   const order = values.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0])

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest"
 import {
   bootstrapMean,
+  holm,
   lengthControl,
   makeRng,
   mean,
@@ -127,5 +128,42 @@ describe("Stats", () => {
 
   it("marks significance", () => {
     expect([0.0005, 0.005, 0.03, 0.2, Number.NaN].map(significanceMark)).toEqual(["***", "**", "*", "", ""])
+  })
+
+  it("Holm-adjusts p-values as computed by hand: step-down, monotone, capped at 1", () => {
+    // sorted 0.01, 0.03, 0.04: ×3 = 0.03, ×2 = 0.06, ×1 = 0.04 → raised to 0.06 to stay monotone
+    const adjusted = holm([0.01, 0.04, 0.03])
+    expect(adjusted[0]).toBeCloseTo(0.03, 12)
+    expect(adjusted[1]).toBeCloseTo(0.06, 12)
+    expect(adjusted[2]).toBeCloseTo(0.06, 12)
+    // 0.2 × 4 = 0.8; 0.3 × 3 = 0.9; 0.5 × 2 = 1 (capped); 0.9 × 1 → 1 (monotone)
+    const four = holm([0.5, 0.2, 0.9, 0.3])
+    expect(four.map((p) => Number(p.toFixed(12)))).toEqual([1, 0.8, 1, 0.9])
+    expect(holm([0.6, 0.7])).toEqual([1, 1])
+    expect(holm([0.02])).toEqual([0.02])
+    expect(holm([])).toEqual([])
+    // a p-value that is not a number is left out of the family and stays NaN
+    const withNaN = holm([0.01, Number.NaN, 0.02])
+    expect(withNaN[0]).toBeCloseTo(0.02, 12)
+    expect(Number.isNaN(withNaN[1]!)).toBe(true)
+    expect(withNaN[2]).toBeCloseTo(0.02, 12)
+    // ties share the adjusted value
+    expect(holm([0.01, 0.01])).toEqual([0.02, 0.02])
+  })
+
+  it("Holm never lowers a p-value and keeps the order of the raw ones", () => {
+    const rng = makeRng(5)
+    for (let t = 0; t < 200; t++) {
+      const ps = Array.from({ length: 1 + Math.floor(rng() * 8) }, () => rng() ** 3)
+      const adjusted = holm(ps)
+      ps.forEach((p, i) => {
+        expect(adjusted[i]).toBeGreaterThanOrEqual(p)
+        expect(adjusted[i]).toBeLessThanOrEqual(1)
+        expect(adjusted[i]).toBeLessThanOrEqual(Math.min(1, p * ps.length) + 1e-15)
+        ps.forEach((q, j) => {
+          if (p < q) expect(adjusted[i]).toBeLessThanOrEqual(adjusted[j]!)
+        })
+      })
+    }
   })
 })
