@@ -12,6 +12,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Hash } from "@hyperwords/core"
+import type { EvalRun } from "@hyperwords/core/Artifacts"
 import { decodeValue } from "@hyperwords/core/Decode"
 import { Progress } from "@hyperwords/core/Progress"
 import { defineStage, hyperwordsPath, type InputRef, readModelVersion } from "@hyperwords/core/Stage"
@@ -107,6 +108,67 @@ export const jobsOf = (
         seed: sampleSeed(p.seed, q.id, k)
       }))
     )
+
+const finite = (x: unknown): number | undefined =>
+  typeof x === "number" && Number.isFinite(x) ? x : undefined
+
+const count = (x: unknown): number | undefined =>
+  typeof x === "number" && Number.isInteger(x) && x >= 0 ? x : undefined
+
+const interval = (x: unknown): readonly [number, number] | undefined => {
+  if (!Array.isArray(x) || x.length !== 2) return undefined
+  const [lo, hi] = [finite(x[0]), finite(x[1])]
+  return lo === undefined || hi === undefined ? undefined : [lo, hi]
+}
+
+const arms = ["base", "hyperwords", "control", "placebo"] as const
+
+/**
+ * What an `EvalRun` says about the version's place in the experiment, from its `training`
+ * record: `arm` and `experiment` as the fine-tune wrote them, and the held-out bits per byte —
+ * from `heldout_poetry` (with intervals, the tuned/base ratio and how much text) when present,
+ * else from the older `bpb_tuned`/`bpb_base`. A version with no training record and no base is
+ * the untouched base model: its arm is `base`. Malformed values are left out, not guessed.
+ */
+export const experimentFields = (
+  training: Readonly<Record<string, unknown>> | undefined,
+  hasBase: boolean
+): Pick<typeof EvalRun.Type, "arm" | "experiment" | "heldOut"> => {
+  const arm =
+    arms.find((a) => a === training?.arm) ?? (training === undefined && !hasBase ? "base" : undefined)
+  const experiment = typeof training?.experiment === "string" ? training.experiment : undefined
+  const poetry =
+    typeof training?.heldout_poetry === "object" && training.heldout_poetry !== null
+      ? (training.heldout_poetry as Record<string, unknown>)
+      : undefined
+  const optional = <K extends string, V>(key: K, value: V | undefined) =>
+    (value === undefined ? {} : { [key]: value }) as Partial<Record<K, V>>
+  let heldOut: (typeof EvalRun.Type)["heldOut"]
+  const tuned = finite(poetry?.bpb_tuned)
+  if (poetry !== undefined && tuned !== undefined) {
+    heldOut = {
+      bitsPerByte: tuned,
+      ...optional("baseBitsPerByte", finite(poetry.bpb_base)),
+      ...optional("bitsPerByteCi", interval(poetry.bpb_tuned_ci)),
+      ...optional("baseBitsPerByteCi", interval(poetry.bpb_base_ci)),
+      ...optional("ratio", finite(poetry.ratio)),
+      ...optional("ratioCi", interval(poetry.ratio_ci)),
+      ...optional("docs", count(poetry.docs)),
+      ...optional("lines", count(poetry.lines)),
+      ...optional("bytes", count(poetry.bytes)),
+      source: "poetry"
+    }
+  } else {
+    const bpb = finite(training?.bpb_tuned)
+    if (bpb !== undefined)
+      heldOut = { bitsPerByte: bpb, ...optional("baseBitsPerByte", finite(training?.bpb_base)) }
+  }
+  return {
+    ...optional("arm", arm),
+    ...optional("experiment", experiment),
+    ...optional("heldOut", heldOut)
+  }
+}
 
 /** An `evaluate` stage for one model version. */
 export const evaluateStage = (options: EvaluateStageOptions) => {
@@ -239,9 +301,7 @@ export const evaluateStage = (options: EvaluateStageOptions) => {
         }
         const scoresDir = ctx.outputDir("scores")
         writeFileSync(join(scoresDir, "scores.jsonl"), rowsToJsonl(scored.rows))
-        const training = version.training as Record<string, unknown> | undefined
-        const bpb = typeof training?.bpb_tuned === "number" ? (training.bpb_tuned as number) : undefined
-        const bpbBase = typeof training?.bpb_base === "number" ? (training.bpb_base as number) : undefined
+        const experiment = experimentFields(version.training, version.base !== undefined)
         return {
           generations: {
             data: {
@@ -261,14 +321,7 @@ export const evaluateStage = (options: EvaluateStageOptions) => {
               judge: judge.model,
               generations: Hash.sha256(generationsText),
               metrics: scored.summaries,
-              ...(bpb === undefined
-                ? {}
-                : {
-                    heldOut: {
-                      bitsPerByte: bpb,
-                      ...(bpbBase === undefined ? {} : { baseBitsPerByte: bpbBase })
-                    }
-                  }),
+              ...experiment,
               file: "scores.jsonl"
             }
           }

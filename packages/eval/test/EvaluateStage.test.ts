@@ -11,6 +11,7 @@ import {
   cleanAnswer,
   type EvaluateParams,
   evaluateStage,
+  experimentFields,
   jobsOf,
   readDone,
   sampleSeed
@@ -125,6 +126,75 @@ describe("evaluate helpers", () => {
   it("cuts an answer at a run of blank lines", () => {
     expect(cleanAnswer("  warm fur\nsoft paw\n\n\n\nunrelated page text")).toBe("warm fur\nsoft paw")
     expect(cleanAnswer("one\n\ntwo")).toBe("one\n\ntwo")
+  })
+})
+
+describe("the experiment fields of an EvalRun", () => {
+  it("take arm, experiment and the held-out poetry from the training record", () => {
+    const fields = experimentFields(
+      {
+        arm: "control",
+        experiment: "finetune",
+        bpb_base: 9,
+        bpb_tuned: 9,
+        heldout_poetry: {
+          bpb_base: 2.0,
+          bpb_tuned: 2.08,
+          bpb_base_ci: [1.95, 2.05],
+          bpb_tuned_ci: [2.03, 2.13],
+          ratio: 1.04,
+          ratio_ci: [1.01, 1.07],
+          docs: 18,
+          lines: 412,
+          bytes: 15873
+        }
+      },
+      true
+    )
+    expect(fields).toEqual({
+      arm: "control",
+      experiment: "finetune",
+      heldOut: {
+        bitsPerByte: 2.08,
+        baseBitsPerByte: 2.0,
+        bitsPerByteCi: [2.03, 2.13],
+        baseBitsPerByteCi: [1.95, 2.05],
+        ratio: 1.04,
+        ratioCi: [1.01, 1.07],
+        docs: 18,
+        lines: 412,
+        bytes: 15873,
+        source: "poetry"
+      }
+    })
+    expect(
+      Schema.decodeUnknownSync(EvalRun)({
+        schemaVersion: 1,
+        model: { id: "m", revision: "r" },
+        generations: "x",
+        metrics: [],
+        file: "scores.jsonl",
+        ...fields
+      }).heldOut?.ratioCi
+    ).toEqual([1.01, 1.07])
+  })
+
+  it("keep the older bpb fields, call a version with no training and no base the base, and leave out what is malformed", () => {
+    expect(experimentFields({ bpb_base: 3.2, bpb_tuned: 3.1 }, true)).toEqual({
+      heldOut: { bitsPerByte: 3.1, baseBitsPerByte: 3.2 }
+    })
+    expect(experimentFields(undefined, false)).toEqual({ arm: "base" })
+    expect(experimentFields(undefined, true)).toEqual({})
+    expect(
+      experimentFields(
+        {
+          arm: "sham",
+          experiment: 3,
+          heldout_poetry: { bpb_tuned: 2, bpb_tuned_ci: [1, "x"], ratio: Number.NaN, docs: 1.5, lines: -1 }
+        },
+        true
+      )
+    ).toEqual({ heldOut: { bitsPerByte: 2, source: "poetry" } })
   })
 })
 
