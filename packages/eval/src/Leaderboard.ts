@@ -1,16 +1,45 @@
 /**
- * The leaderboard: one row per model version, a column per metric (mean with CI, paired delta
- * against the base with significance), links to the probe reports and the metric cards.
- * Rendered as a self-contained `index.html` (inline CSS, SVG and a few lines of JS; no network),
- * `leaderboard.md` and `leaderboard.json`. All text is escaped on the way in.
+ * The leaderboard: one row per model version, a column per metric (mean with CI, paired
+ * comparisons with significance), the sentences of what the experiment supports, links to the
+ * probe reports and the metric cards. Rendered (`LeaderboardPage.ts`) as a self-contained
+ * `index.html` (inline CSS, SVG and a few lines of JS; no network), `leaderboard.md` and
+ * `leaderboard.json`. All text is escaped on the way in.
+ *
+ * The rows are the arms of a controlled experiment: the untouched `base`, the `hyperwords`
+ * version under test, and its `control` (same texts, no added tokens) and `placebo` (as many
+ * added tokens, mapped to random n-grams). See `Comparisons.ts` for who is compared with whom,
+ * `Findings.ts` for the sentences.
  */
-import { createHash } from "node:crypto"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { escapeHtml, escapeMarkdown, jsonForScript, pageHead, safeHref } from "@hyperwords/core/Html"
+import { armOf, compareRow, experimentOf } from "./Comparisons.ts"
+import { findingsOf } from "./Findings.ts"
+import { renderHtml, renderMarkdown } from "./LeaderboardPage.ts"
 import type { MetricCard } from "./Metric.ts"
 import type { MetricSummary, SampleScores } from "./Scoring.ts"
-import { type BootstrapOptions, pairedBootstrap, significanceMark } from "./Stats.ts"
+import type { BootstrapOptions } from "./Stats.ts"
+
+export { formatNumber, renderHtml, renderMarkdown } from "./LeaderboardPage.ts"
+
+/** The arm of the experiment a version is. */
+export type Arm = "base" | "hyperwords" | "control" | "placebo"
+
+/** The column of held-out bits per byte (filled from `LeaderboardEntry.heldOut`). */
+export const HELD_OUT_METRIC = "held-out-bpb"
+
+/** Bits per byte on held-out text, as the fine-tune measured it for a version. */
+export interface HeldOut {
+  readonly bitsPerByte: number
+  readonly ci?: readonly [number, number]
+  /** The version's bits per byte over its base's (tuned versions only). */
+  readonly ratio?: number
+  readonly ratioCi?: readonly [number, number]
+  readonly docs?: number
+  readonly lines?: number
+  readonly bytes?: number
+  /** What the held-out text is, e.g. `poetry`. */
+  readonly source?: string
+}
 
 /** A model version's results, as the report stage gathers them from its `EvalRun`. */
 export interface LeaderboardEntry {
@@ -26,6 +55,12 @@ export interface LeaderboardEntry {
   readonly probeReport?: string
   /** A few generations to show (poems, living words). */
   readonly examples?: ReadonlyArray<Example>
+  /** Its arm (none: `hyperwords` if it has a base, else `base`, as on boards before arms). */
+  readonly arm?: Arm
+  /** The hyperwords version whose experiment it belongs to (none for a hyperwords version: itself). */
+  readonly experiment?: string
+  /** Held-out bits per byte: makes the `held-out-bpb` cell unless `summaries` has one. */
+  readonly heldOut?: HeldOut
 }
 
 /** A generation shown on the page. */
@@ -38,6 +73,8 @@ export interface Example {
 /** What the page says about a metric. */
 export interface MetricInfo {
   readonly name: string
+  /** The column's heading (default: its name). */
+  readonly label?: string
   readonly version?: string
   readonly description?: string
   readonly higherIsBetter?: boolean
@@ -52,6 +89,26 @@ export interface LeaderboardInput extends BootstrapOptions {
   readonly metrics?: ReadonlyArray<MetricInfo>
 }
 
+/** A paired comparison of a row with another on one metric. */
+export interface Comparison {
+  /** The row compared with. */
+  readonly vs: string
+  readonly vsArm: Arm
+  /** Mean over shared prompts of (this row − `vs`). */
+  readonly delta: number
+  readonly ci: readonly [number, number]
+  /** Sign-flip p-value of "no difference". */
+  readonly p: number
+  /** `p` Holm-adjusted over the metrics of this comparison (this row against `vs`). */
+  readonly pHolm: number
+  /** Shared prompts. */
+  readonly n: number
+  /** Significance of `pHolm`: `*` < 0.05, `**` < 0.01, `***` < 0.001. */
+  readonly mark: string
+  /** Whether the change is in the metric's good direction (null when not significant). */
+  readonly better: boolean | null
+}
+
 /** A cell: a metric's result for one model version. */
 export type Cell =
   | {
@@ -60,19 +117,33 @@ export type Cell =
       readonly ci: readonly [number, number] | null
       readonly n: number
       readonly length?: MetricSummary["length"]
-      readonly delta?: {
-        readonly vs: string
-        readonly delta: number
-        readonly ci: readonly [number, number]
-        readonly p: number
-        readonly n: number
-        readonly mark: string
-        /** Whether the change is in the metric's good direction (null when not significant). */
-        readonly better: boolean | null
-      }
+      /** The comparison with the base (as in `comparisons`; kept for readers of older boards). */
+      readonly delta?: Comparison
+      /** Every comparison of the row: its base, then its experiment's controls and placebos. */
+      readonly comparisons?: ReadonlyArray<Comparison>
+      /** Held-out bits per byte only: the ratio to the base's, how much text, what text. */
+      readonly ratio?: { readonly value: number; readonly ci?: readonly [number, number] }
+      readonly docs?: number
+      readonly source?: string
     }
   | { readonly status: "failed"; readonly reason: string }
   | { readonly status: "missing" }
+
+/** A sentence of what the experiment supports, computed from the comparisons. */
+export interface Finding {
+  /** The hyperwords version whose experiment it is. */
+  readonly experiment: string
+  /** The row it is about. */
+  readonly row: string
+  readonly metric: string
+  /** The row compared with. */
+  readonly vs: string
+  readonly text: string
+  /** Whether a difference was detected (Holm p < 0.05; for bits per byte, a ratio interval without 1). */
+  readonly supported: boolean
+  /** Whether the difference is in the good direction (null when none was detected). */
+  readonly better: boolean | null
+}
 
 /** The leaderboard as data (`leaderboard.json`). */
 export interface LeaderboardData {
@@ -81,6 +152,7 @@ export interface LeaderboardData {
   readonly generatedAt: string
   readonly metrics: ReadonlyArray<{
     readonly name: string
+    readonly label?: string
     readonly version: string
     readonly description: string
     readonly higherIsBetter: boolean
@@ -90,27 +162,54 @@ export interface LeaderboardData {
     readonly name: string
     readonly model: { readonly id: string; readonly revision: string }
     readonly base?: string
+    readonly arm: Arm
+    readonly experiment?: string
     readonly probeReport?: string
     readonly cells: Readonly<Record<string, Cell>>
   }>
+  /** What the experiment supports, a sentence per comparison and metric, and per tuned row on held-out text. */
+  readonly findings: ReadonlyArray<Finding>
   readonly examples: ReadonlyArray<Example & { readonly model: string }>
 }
 
 const finiteOrNull = (x: number | undefined): number | null =>
   x !== undefined && Number.isFinite(x) ? x : null
 
-const itemScores = (rows: ReadonlyArray<SampleScores>, metric: string) =>
-  rows.flatMap((r) => {
-    const s = r.scores[metric]
-    return typeof s === "number" ? [{ item: r.promptId ?? r.id, score: s }] : []
-  })
+const heldOutSummary = (h: HeldOut): MetricSummary => ({
+  name: HELD_OUT_METRIC,
+  version: "1",
+  id: `${HELD_OUT_METRIC}@1`,
+  status: "ok",
+  mean: h.bitsPerByte,
+  ...(h.ci === undefined ? {} : { ci: h.ci }),
+  n: 1,
+  higherIsBetter: false
+})
 
-/** Gather the rows, columns and paired deltas of the leaderboard. */
+/** An entry with its held-out bits per byte as a summary, unless it has one already. */
+const withHeldOut = (e: LeaderboardEntry): LeaderboardEntry =>
+  e.heldOut === undefined || e.summaries.some((s) => s.name === HELD_OUT_METRIC)
+    ? e
+    : { ...e, summaries: [...e.summaries, heldOutSummary(e.heldOut)] }
+
+const heldOutExtras = (h: HeldOut | undefined) =>
+  h === undefined
+    ? {}
+    : {
+        ...(h.ratio === undefined || !Number.isFinite(h.ratio)
+          ? {}
+          : { ratio: { value: h.ratio, ...(h.ratioCi === undefined ? {} : { ci: h.ratioCi }) } }),
+        ...(h.docs === undefined ? {} : { docs: h.docs }),
+        ...(h.source === undefined ? {} : { source: h.source })
+      }
+
+/** Gather the rows, columns, paired comparisons and findings of the leaderboard. */
 export const buildLeaderboard = (input: LeaderboardInput): LeaderboardData => {
+  const entries = input.entries.map(withHeldOut)
   const info = new Map((input.metrics ?? []).map((m) => [m.name, m]))
   const names: Array<string> = []
   const meta = new Map<string, { version: string; higherIsBetter: boolean }>()
-  for (const e of input.entries) {
+  for (const e of entries) {
     for (const s of e.summaries) {
       if (!meta.has(s.name)) {
         names.push(s.name)
@@ -124,9 +223,23 @@ export const buildLeaderboard = (input: LeaderboardInput): LeaderboardData => {
       meta.set(m.name, { version: m.version ?? "", higherIsBetter: m.higherIsBetter ?? true })
     }
   }
-  const byName = new Map(input.entries.map((e) => [e.name, e]))
-  const rows = input.entries.map((e) => {
-    const base = e.base === undefined ? undefined : byName.get(e.base)
+  const heldOuts = entries.flatMap((e) => (e.heldOut === undefined ? [] : [e.heldOut]))
+  const poetry = heldOuts.length > 0 && heldOuts.every((h) => h.source === "poetry")
+  const metrics = names.map((name) => {
+    const i = info.get(name)
+    const m = meta.get(name)!
+    const label = i?.label ?? (name === HELD_OUT_METRIC && poetry ? "held-out poetry bpb" : undefined)
+    return {
+      name,
+      ...(label === undefined ? {} : { label }),
+      version: m.version || i?.version || "",
+      description: i?.description ?? "",
+      higherIsBetter: i?.higherIsBetter ?? m.higherIsBetter,
+      ...(i?.card ? { card: i.card } : {})
+    }
+  })
+  const rows = entries.map((e) => {
+    const comparisons = compareRow(e, entries, metrics, input)
     const cells: Record<string, Cell> = {}
     for (const name of names) {
       const s = e.summaries.find((x) => x.name === name)
@@ -138,36 +251,26 @@ export const buildLeaderboard = (input: LeaderboardInput): LeaderboardData => {
         cells[name] = { status: "failed", reason: s.reason ?? "failed" }
         continue
       }
-      const baseSummary = base?.summaries.find((x) => x.name === name)
-      let delta: Extract<Cell, { status: "ok" }>["delta"]
-      if (base && e.rows && base.rows && baseSummary?.status === "ok") {
-        const d = pairedBootstrap(itemScores(e.rows, name), itemScores(base.rows, name), input)
-        if (d.n > 0) {
-          const mark = significanceMark(d.p)
-          delta = {
-            vs: base.name,
-            delta: d.delta,
-            ci: d.ci,
-            p: d.p,
-            n: d.n,
-            mark,
-            better: mark === "" ? null : d.delta > 0 === s.higherIsBetter
-          }
-        }
-      }
+      const all = comparisons.get(name) ?? []
+      const delta = e.base === undefined ? undefined : all.find((c) => c.vs === e.base)
       cells[name] = {
         status: "ok",
         mean: finiteOrNull(s.mean),
         ci: s.ci ?? null,
         n: s.n,
         ...(s.length ? { length: s.length } : {}),
-        ...(delta ? { delta } : {})
+        ...(delta ? { delta } : {}),
+        ...(all.length > 0 ? { comparisons: all } : {}),
+        ...(name === HELD_OUT_METRIC ? heldOutExtras(e.heldOut) : {})
       }
     }
+    const experiment = experimentOf(e)
     return {
       name: e.name,
       model: e.model,
       ...(e.base === undefined ? {} : { base: e.base }),
+      arm: armOf(e),
+      ...(experiment === undefined ? {} : { experiment }),
       ...(e.probeReport === undefined ? {} : { probeReport: e.probeReport }),
       cells
     }
@@ -176,266 +279,11 @@ export const buildLeaderboard = (input: LeaderboardInput): LeaderboardData => {
     schemaVersion: 1,
     title: input.title ?? "hyperwords leaderboard",
     generatedAt: input.generatedAt ?? new Date().toISOString(),
-    metrics: names.map((name) => {
-      const i = info.get(name)
-      const m = meta.get(name)!
-      return {
-        name,
-        version: m.version || i?.version || "",
-        description: i?.description ?? "",
-        higherIsBetter: i?.higherIsBetter ?? m.higherIsBetter,
-        ...(i?.card ? { card: i.card } : {})
-      }
-    }),
+    metrics,
     rows,
-    examples: input.entries.flatMap((e) => (e.examples ?? []).map((x) => ({ model: e.name, ...x })))
+    findings: findingsOf(metrics, rows, HELD_OUT_METRIC),
+    examples: entries.flatMap((e) => (e.examples ?? []).map((x) => ({ model: e.name, ...x })))
   }
-}
-
-/** A number in a report: four significant digits, `n/a` when not finite. */
-export const formatNumber = (x: number | null | undefined): string =>
-  x === null || x === undefined || !Number.isFinite(x) ? "n/a" : String(Number(x.toPrecision(4)))
-
-const signed = (x: number): string => (x > 0 ? `+${formatNumber(x)}` : formatNumber(x))
-
-const SORT_SCRIPT = `
-for (const th of document.querySelectorAll("#board th[data-sort]")) {
-  th.addEventListener("click", () => {
-    const body = document.querySelector("#board tbody")
-    const i = th.cellIndex
-    const asc = th.getAttribute("aria-sort") !== "ascending"
-    for (const h of document.querySelectorAll("#board th")) h.removeAttribute("aria-sort")
-    th.setAttribute("aria-sort", asc ? "ascending" : "descending")
-    const key = (r) => r.cells[i].dataset.v ?? ""
-    const rows = [...body.rows].sort((a, b) => {
-      const x = key(a), y = key(b)
-      if (x === "" || y === "") return (x === "") - (y === "")
-      const nx = Number(x), ny = Number(y)
-      const c = Number.isNaN(nx) || Number.isNaN(ny) ? x.localeCompare(y) : nx - ny
-      return asc ? c : -c
-    })
-    for (const r of rows) body.appendChild(r)
-  })
-}
-`.trim()
-
-const STYLE = `
-:root { color-scheme: light; --fg: #1d232b; --muted: #5d6875; --line: #d9dee4; --good: #1a7f37; --bad: #c2410c; --accent: #3b5bdb; }
-* { box-sizing: border-box; }
-body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); margin: 2rem auto; max-width: 1200px; padding: 0 1rem; }
-h1 { font-size: 1.6rem; margin: 0 0 .25rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
-.meta { color: var(--muted); margin: 0 0 1.5rem; }
-.board { overflow-x: auto; }
-table { border-collapse: collapse; width: 100%; }
-th, td { border-bottom: 1px solid var(--line); padding: .5rem .6rem; text-align: left; vertical-align: top; }
-th { background: #f3f5f8; font-weight: 600; white-space: nowrap; }
-#board thead th:first-child, #board tbody th { position: sticky; left: 0; z-index: 1; background: #f3f5f8; box-shadow: 1px 0 0 var(--line); }
-#board thead th { white-space: normal; } #board thead th .ci { white-space: nowrap; font-weight: 400; }
-th[data-sort] { cursor: pointer; } th[data-sort]::after { content: " \\21C5"; color: var(--muted); }
-th[aria-sort="ascending"]::after { content: " \\25B2"; } th[aria-sort="descending"]::after { content: " \\25BC"; }
-td.num { font-variant-numeric: tabular-nums; }
-.value { font-weight: 600; } .ci { color: var(--muted); font-size: .85em; }
-.delta { font-size: .85em; } .delta.better { color: var(--good); } .delta.worse { color: var(--bad); }
-.failed { color: var(--bad); font-weight: 600; } .reason { color: var(--muted); font-size: .8em; max-width: 14rem; overflow-wrap: anywhere; }
-.lc { color: var(--muted); font-size: .8em; }
-svg.bar { display: block; margin-top: .2rem; }
-.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(18rem, 1fr)); gap: 1rem; }
-.card { border: 1px solid var(--line); border-radius: 8px; padding: .8rem 1rem; }
-.card h3 { margin: 0 0 .4rem; font-size: 1rem; } .card dl { margin: 0; display: grid; grid-template-columns: auto 1fr; gap: .15rem .8rem; }
-.card dt { color: var(--muted); } .card dd { margin: 0; overflow-wrap: anywhere; }
-.pass { color: var(--good); } .below { color: var(--bad); }
-.example { border-left: 3px solid var(--line); margin: .8rem 0; padding: .2rem .9rem; }
-.example pre { white-space: pre-wrap; font: inherit; margin: .3rem 0; }
-.example .who { color: var(--muted); font-size: .85em; }
-.hw { display: inline-block; background: #eef1ff; color: var(--accent); border-radius: 4px; padding: 0 .35rem; margin: 0 .25rem .25rem 0; font-size: .85em; }
-`.trim()
-
-const ciBar = (ci: readonly [number, number] | null, mean: number | null, lo: number, hi: number): string => {
-  if (ci === null || mean === null || !(hi > lo)) return ""
-  const w = 120
-  const x = (v: number) => Math.max(0, Math.min(w, ((v - lo) / (hi - lo)) * w)).toFixed(1)
-  return (
-    `<svg class="bar" width="${w}" height="8" viewBox="0 0 ${w} 8" aria-hidden="true">` +
-    `<line x1="0" y1="4" x2="${w}" y2="4" stroke="#e3e7ec" stroke-width="2"/>` +
-    `<line x1="${x(ci[0])}" y1="4" x2="${x(ci[1])}" y2="4" stroke="#3b5bdb" stroke-width="4"/>` +
-    `<circle cx="${x(mean)}" cy="4" r="3" fill="#1d232b"/></svg>`
-  )
-}
-
-const renderCell = (cell: Cell | undefined, range: readonly [number, number]): string => {
-  if (cell === undefined || cell.status === "missing") return `<td class="num" data-v="">–</td>`
-  if (cell.status === "failed") {
-    return (
-      `<td data-v=""><span class="failed" title="${escapeHtml(cell.reason)}">failed</span>` +
-      `<div class="reason">${escapeHtml(cell.reason)}</div></td>`
-    )
-  }
-  const ci = cell.ci
-    ? `<span class="ci">[${formatNumber(cell.ci[0])}, ${formatNumber(cell.ci[1])}]</span>`
-    : ""
-  const delta = cell.delta
-    ? `<div class="delta${cell.delta.better === null ? "" : cell.delta.better ? " better" : " worse"}" ` +
-      `title="${escapeHtml(`vs ${cell.delta.vs}: Δ ${signed(cell.delta.delta)} [${formatNumber(cell.delta.ci[0])}, ${formatNumber(cell.delta.ci[1])}], p = ${formatNumber(cell.delta.p)}, ${cell.delta.n} paired prompts`)}">` +
-      `Δ ${escapeHtml(signed(cell.delta.delta))}${escapeHtml(cell.delta.mark)}</div>`
-    : ""
-  const lc =
-    cell.length?.applied && cell.length.mean !== undefined
-      ? `<div class="lc">length-adjusted ${formatNumber(cell.length.mean)} (r = ${formatNumber(cell.length.r)})</div>`
-      : ""
-  return (
-    `<td class="num" data-v="${cell.mean === null ? "" : cell.mean}"><span class="value">${formatNumber(cell.mean)}</span> ${ci}` +
-    `${ciBar(cell.ci, cell.mean, range[0], range[1])}${delta}${lc}</td>`
-  )
-}
-
-const columnRange = (data: LeaderboardData, metric: string): readonly [number, number] => {
-  let lo = Number.POSITIVE_INFINITY
-  let hi = Number.NEGATIVE_INFINITY
-  for (const r of data.rows) {
-    const c = r.cells[metric]
-    if (c?.status === "ok" && c.ci) {
-      lo = Math.min(lo, c.ci[0], c.mean ?? c.ci[0])
-      hi = Math.max(hi, c.ci[1], c.mean ?? c.ci[1])
-    }
-  }
-  const pad = (hi - lo) * 0.1 || 1
-  return Number.isFinite(lo) ? [lo - pad, hi + pad] : [0, 1]
-}
-
-const link = (href: string | undefined, text: string): string => {
-  if (href === undefined) return "–"
-  const safe = safeHref(href)
-  return safe === undefined ? escapeHtml(text) : `<a href="${escapeHtml(safe)}">${escapeHtml(text)}</a>`
-}
-
-const renderCard = (m: LeaderboardData["metrics"][number]): string => {
-  const head = `<h3>${escapeHtml(m.name)} <span class="ci">${escapeHtml(m.version)}</span></h3>`
-  const desc = m.description ? `<p>${escapeHtml(m.description)}</p>` : ""
-  if (!m.card) return `<div class="card">${head}${desc}<p class="ci">no validation card yet</p></div>`
-  const c = m.card
-  const floor =
-    c.floor === undefined
-      ? ""
-      : `<dt>floor</dt><dd class="${c.value >= c.floor ? "pass" : "below"}">${formatNumber(c.floor)} ` +
-        `(${c.value >= c.floor ? "above" : "below"})</dd>`
-  return (
-    `<div class="card">${head}${desc}<dl>` +
-    `<dt>human data</dt><dd>${escapeHtml(c.humanData)}</dd>` +
-    (c.source ? `<dt>source</dt><dd>${escapeHtml(c.source)}</dd>` : "") +
-    `<dt>statistic</dt><dd>${escapeHtml(c.statistic)}</dd>` +
-    `<dt>value</dt><dd><span class="value">${formatNumber(c.value)}</span> ` +
-    `<span class="ci">[${formatNumber(c.ci[0])}, ${formatNumber(c.ci[1])}], n = ${c.n}</span></dd>` +
-    floor +
-    (c.notes ? `<dt>notes</dt><dd>${escapeHtml(c.notes)}</dd>` : "") +
-    `</dl></div>`
-  )
-}
-
-const renderExample = (x: LeaderboardData["examples"][number]): string =>
-  `<div class="example"><div class="who">${escapeHtml(x.model)}${x.prompt ? ` · ${escapeHtml(x.prompt)}` : ""}</div>` +
-  `<pre>${escapeHtml(x.text)}</pre>` +
-  (x.hyperwords && x.hyperwords.length > 0
-    ? `<div>${x.hyperwords.map((h) => `<span class="hw">${escapeHtml(h)}</span>`).join("")}</div>`
-    : "") +
-  `</div>`
-
-const scriptHash = (script: string): string => createHash("sha256").update(script).digest("base64")
-
-/**
- * The page. Its Content-Security-Policy allows no network at all and only the page's own script
- * (by hash), as a second wall behind the escaping.
- */
-export const renderHtml = (data: LeaderboardData): string => {
-  const csp =
-    `default-src 'none'; style-src 'unsafe-inline'; img-src data:; ` +
-    `script-src 'sha256-${scriptHash(SORT_SCRIPT)}'; base-uri 'none'; form-action 'none'`
-  const head = data.metrics
-    .map(
-      (m, i) =>
-        `<th data-sort="${i}" title="${escapeHtml(m.description)}">${escapeHtml(m.name)} ` +
-        `<span class="ci" title="${m.higherIsBetter ? "higher is better" : "lower is better"}">` +
-        `${m.higherIsBetter ? "(↑ better)" : "(↓ better)"}</span></th>`
-    )
-    .join("")
-  const ranges = new Map(data.metrics.map((m) => [m.name, columnRange(data, m.name)]))
-  const body = data.rows
-    .map(
-      (r) =>
-        `<tr><th scope="row" data-v="${escapeHtml(r.name)}">${escapeHtml(r.name)}` +
-        `<div class="ci">${escapeHtml(r.model.id)} @ ${escapeHtml(r.model.revision.slice(0, 12))}</div></th>` +
-        `<td data-v="${escapeHtml(r.base ?? "")}">${r.base === undefined ? "–" : escapeHtml(r.base)}</td>` +
-        data.metrics.map((m) => renderCell(r.cells[m.name], ranges.get(m.name)!)).join("") +
-        `<td>${link(r.probeReport, "probe report")}</td></tr>`
-    )
-    .join("\n")
-  return `<!doctype html>
-<html lang="en">
-${pageHead({ title: data.title, csp, style: STYLE })}
-<body>
-<h1>${escapeHtml(data.title)}</h1>
-<p class="meta">Generated ${escapeHtml(data.generatedAt)}. Means with 95% bootstrap intervals; Δ is the paired
-difference against the base on shared prompts (sign-flip test: * p &lt; 0.05, ** p &lt; 0.01, *** p &lt; 0.001).</p>
-<div class="board"><table id="board">
-<thead><tr><th data-sort="name">model version</th><th>base</th>${head}<th>probe</th></tr></thead>
-<tbody>
-${body}
-</tbody>
-</table></div>
-<h2>Metric cards</h2>
-<div class="cards">${data.metrics.map(renderCard).join("\n")}</div>
-${data.examples.length > 0 ? `<h2>Examples</h2>\n${data.examples.map(renderExample).join("\n")}` : ""}
-<script type="application/json" id="leaderboard-data">${jsonForScript(data)}</script>
-<script>${SORT_SCRIPT}</script>
-</body>
-</html>
-`
-}
-
-/** The Markdown table and cards. */
-export const renderMarkdown = (data: LeaderboardData): string => {
-  const md = escapeMarkdown
-  const header = `| model version | base | ${data.metrics.map((m) => `${md(m.name)} ${m.higherIsBetter ? "↑" : "↓"}`).join(" | ")} | probe |`
-  const rule = `|${" --- |".repeat(data.metrics.length + 3)}`
-  const cell = (c: Cell | undefined): string => {
-    if (c === undefined || c.status === "missing") return "–"
-    if (c.status === "failed") return `failed: ${md(c.reason)}`
-    const ci = c.ci ? ` [${formatNumber(c.ci[0])}, ${formatNumber(c.ci[1])}]` : ""
-    const d = c.delta ? ` Δ ${signed(c.delta.delta)}${md(c.delta.mark)}` : ""
-    return `${formatNumber(c.mean)}${ci}${d}`
-  }
-  const probe = (href: string | undefined): string => {
-    if (href === undefined) return "–"
-    const safe = safeHref(href)
-    return safe === undefined ? md(href) : `[probe report](<${safe.replace(/[<>\s]/g, encodeURIComponent)}>)`
-  }
-  const rows = data.rows.map(
-    (r) =>
-      `| ${md(r.name)} | ${r.base === undefined ? "–" : md(r.base)} | ${data.metrics.map((m) => cell(r.cells[m.name])).join(" | ")} | ${probe(r.probeReport)} |`
-  )
-  const cards = data.metrics.map((m) => {
-    const c = m.card
-    const line = c
-      ? `${md(c.statistic)} = ${formatNumber(c.value)} [${formatNumber(c.ci[0])}, ${formatNumber(c.ci[1])}], n = ${c.n}, against ${md(c.humanData)}` +
-        (c.floor === undefined
-          ? ""
-          : ` (floor ${formatNumber(c.floor)}: ${c.value >= c.floor ? "above" : "below"})`)
-      : "no validation card yet"
-    return `- **${md(m.name)}** ${md(m.version)}: ${md(m.description)} — ${line}`
-  })
-  return [
-    `# ${md(data.title)}`,
-    "",
-    `Generated ${md(data.generatedAt)}. Means with 95% bootstrap intervals; Δ is the paired difference against the base on shared prompts (sign-flip test: \\* p < 0.05, \\*\\* p < 0.01, \\*\\*\\* p < 0.001).`,
-    "",
-    header,
-    rule,
-    ...rows,
-    "",
-    "## Metric cards",
-    "",
-    ...cards,
-    ""
-  ].join("\n")
 }
 
 /** Write `index.html`, `leaderboard.md` and `leaderboard.json` into a folder; returns their paths. */

@@ -13,6 +13,8 @@ import { Effect, Result, Schema } from "effect"
 import {
   buildLeaderboard,
   type Example,
+  HELD_OUT_METRIC,
+  type HeldOut,
   type LeaderboardEntry,
   type MetricInfo,
   writeLeaderboard
@@ -46,22 +48,12 @@ export interface ReportStageOptions {
 
 /** The held-out bits-per-byte column. */
 export const bitsPerByteInfo: MetricInfo = {
-  name: "held-out-bpb",
+  name: HELD_OUT_METRIC,
   version: "1",
   higherIsBetter: false,
   description:
     "bits per byte on held-out text that was never trained on (lower is better), measured by the fine-tune for the tuned version and its base"
 }
-
-const bpbSummary = (value: number): MetricSummary => ({
-  name: bitsPerByteInfo.name,
-  version: bitsPerByteInfo.version!,
-  id: `${bitsPerByteInfo.name}@1`,
-  status: "ok",
-  mean: value,
-  n: 1,
-  higherIsBetter: false
-})
 
 interface LoadedRun {
   readonly stage: string
@@ -104,27 +96,66 @@ export const pickExamples = (r: LoadedRun, count: number): Array<Example> => {
     }))
 }
 
-/** The leaderboard's rows from the loaded runs: bases paired by model, bits per byte carried to the base. */
+type RunHeldOut = NonNullable<(typeof EvalRun.Type)["heldOut"]>
+
+const amount = (h: RunHeldOut) => ({
+  ...(h.docs === undefined ? {} : { docs: h.docs }),
+  ...(h.lines === undefined ? {} : { lines: h.lines }),
+  ...(h.bytes === undefined ? {} : { bytes: h.bytes }),
+  ...(h.source === undefined ? {} : { source: h.source })
+})
+
+/** A tuned version's held-out bits per byte, with its ratio to the base's (computed when not stored, without an interval). */
+const ownHeldOut = (h: RunHeldOut): HeldOut => {
+  const ratio =
+    h.ratio ??
+    (h.baseBitsPerByte !== undefined && h.baseBitsPerByte > 0 ? h.bitsPerByte / h.baseBitsPerByte : undefined)
+  return {
+    bitsPerByte: h.bitsPerByte,
+    ...(h.bitsPerByteCi === undefined ? {} : { ci: h.bitsPerByteCi }),
+    ...(ratio === undefined ? {} : { ratio }),
+    ...(h.ratioCi === undefined ? {} : { ratioCi: h.ratioCi }),
+    ...amount(h)
+  }
+}
+
+/** A base's held-out bits per byte, as a version tuned from it measured them. */
+const baseHeldOut = (h: RunHeldOut & { baseBitsPerByte: number }): HeldOut => ({
+  bitsPerByte: h.baseBitsPerByte,
+  ...(h.baseBitsPerByteCi === undefined ? {} : { ci: h.baseBitsPerByteCi }),
+  ...amount(h)
+})
+
+/**
+ * The leaderboard's rows from the loaded runs: bases paired by model, arm and experiment as the
+ * runs say (a run from before arms: `hyperwords` if tuned, `base` if not), bits per byte carried
+ * to the base (from the hyperwords version when several versions tuned from it measured them).
+ */
 export const entriesOf = (
   runs: ReadonlyArray<LoadedRun>,
   options: { readonly probeReport?: string; readonly examples: number }
 ): Array<LeaderboardEntry> => {
   const nameOf = (r: LoadedRun) => r.run.name ?? r.run.model.id
+  const armOf = (r: LoadedRun) => r.run.arm ?? (r.run.base === undefined ? "base" : "hyperwords")
   return runs.map((r) => {
     const base = runs.find((o) => o !== r && sameModel(o.run.model, r.run.base))
-    const ownBpb = r.run.heldOut?.bitsPerByte
-    const asBase = runs.find(
-      (o) => sameModel(r.run.model, o.run.base) && o.run.heldOut?.baseBitsPerByte !== undefined
-    )
-    const bpb = ownBpb ?? asBase?.run.heldOut?.baseBitsPerByte
+    const measuredBase = runs
+      .filter((o) => sameModel(r.run.model, o.run.base) && o.run.heldOut?.baseBitsPerByte !== undefined)
+      .sort((a, b) => Number(armOf(b) === "hyperwords") - Number(armOf(a) === "hyperwords"))[0]?.run.heldOut
+    const heldOut =
+      r.run.heldOut !== undefined
+        ? ownHeldOut(r.run.heldOut)
+        : measuredBase?.baseBitsPerByte !== undefined
+          ? baseHeldOut({ ...measuredBase, baseBitsPerByte: measuredBase.baseBitsPerByte })
+          : undefined
     return {
       name: nameOf(r),
       model: r.run.model,
       ...(base === undefined ? {} : { base: nameOf(base) }),
-      summaries: [
-        ...(r.run.metrics as ReadonlyArray<MetricSummary>),
-        ...(bpb === undefined ? [] : [bpbSummary(bpb)])
-      ],
+      arm: armOf(r),
+      ...(r.run.experiment === undefined ? {} : { experiment: r.run.experiment }),
+      summaries: r.run.metrics as ReadonlyArray<MetricSummary>,
+      ...(heldOut === undefined ? {} : { heldOut }),
       rows: r.rows,
       ...(options.probeReport === undefined ? {} : { probeReport: options.probeReport }),
       examples: pickExamples(r, options.examples)
@@ -142,8 +173,9 @@ export const reportStage = (options: ReportStageOptions) => {
   if (options.probe !== undefined) inputs.probe = { stage: options.probe, output: "report" }
   return defineStage<ReportParams>({
     id: "report",
-    description: "the leaderboard: a row per model version, a column per metric, deltas against the base",
-    codeVersion: "2",
+    description:
+      "the leaderboard: a row per model version, a column per metric, paired comparisons (base, control, placebo) and what they support",
+    codeVersion: "3",
     params: ReportParams,
     inputs,
     outputs: { leaderboard: "Leaderboard" },
@@ -195,6 +227,7 @@ export const reportStage = (options: ReportStageOptions) => {
             .join(", ")
           progress.log(`  report: ${row.name}: ${cells}`)
         }
+        for (const f of data.findings) progress.log(`  report: ${f.text}`)
         return {
           leaderboard: {
             data: {

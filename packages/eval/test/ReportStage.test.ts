@@ -6,7 +6,7 @@ import type { LoadedArtifact, StageContext } from "@hyperwords/core/Stage"
 import { Effect, Schema } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import type { LeaderboardData } from "../src/Leaderboard.ts"
-import { type ReportParams, reportStage } from "../src/ReportStage.ts"
+import { entriesOf, type ReportParams, reportStage } from "../src/ReportStage.ts"
 import { good } from "./fixtures/metrics.ts"
 
 const tmp = join(import.meta.dirname, ".tmp", "report")
@@ -149,5 +149,65 @@ describe("the report stage", () => {
       "leaderboard/leaderboard.md",
       "leaderboard/leaderboard.json"
     ])
+  })
+
+  it("gives each row its arm and experiment, and the base the held-out bits per byte its hyperwords version measured", () => {
+    type Runs = Parameters<typeof entriesOf>[0]
+    const run = (name: string, extra: Record<string, unknown>) =>
+      ({
+        stage: `evaluate-${name}`,
+        run: {
+          schemaVersion: 1,
+          model: { id: name, revision: "r" },
+          name,
+          generations: "0".repeat(64),
+          metrics: [],
+          file: "scores.jsonl",
+          ...extra
+        },
+        rows: [],
+        generations: []
+      }) as unknown as Runs[number]
+    const base = { id: "base", revision: "r" }
+    const poetry = (bpb: number, baseBpb: number, ratio?: number) => ({
+      bitsPerByte: bpb,
+      baseBitsPerByte: baseBpb,
+      bitsPerByteCi: [bpb - 0.1, bpb + 0.1],
+      baseBitsPerByteCi: [baseBpb - 0.1, baseBpb + 0.1],
+      ...(ratio === undefined ? {} : { ratio, ratioCi: [ratio - 0.02, ratio + 0.02] }),
+      docs: 18,
+      lines: 400,
+      bytes: 12000,
+      source: "poetry"
+    })
+    const entries = entriesOf(
+      [
+        run("base", { arm: "base" }),
+        run("ctl", { base, arm: "control", experiment: "ft", heldOut: poetry(2.1, 2.05) }),
+        run("ft", { base, arm: "hyperwords", experiment: "ft", heldOut: poetry(2.2, 2.0, 1.1) }),
+        run("old", { base: { id: "other", revision: "r" } })
+      ],
+      { examples: 0 }
+    )
+    expect(entries.map((e) => [e.name, e.arm, e.experiment, e.base])).toEqual([
+      ["base", "base", undefined, undefined],
+      ["ctl", "control", "ft", "base"],
+      ["ft", "hyperwords", "ft", "base"],
+      ["old", "hyperwords", undefined, undefined] // a tuned run from before arms, its base not on the board
+    ])
+    // the base's bits per byte come from the hyperwords version (listed after the control)
+    expect(entries[0]!.heldOut).toEqual({
+      bitsPerByte: 2.0,
+      ci: [1.9, 2.1],
+      docs: 18,
+      lines: 400,
+      bytes: 12000,
+      source: "poetry"
+    })
+    expect(entries[2]!.heldOut).toMatchObject({ bitsPerByte: 2.2, ratio: 1.1, ratioCi: [1.08, 1.12] })
+    // a ratio not stored is computed, without an interval
+    expect(entries[1]!.heldOut?.ratio).toBeCloseTo(2.1 / 2.05, 12)
+    expect(entries[1]!.heldOut?.ratioCi).toBeUndefined()
+    expect(entries[3]!.heldOut).toBeUndefined()
   })
 })
