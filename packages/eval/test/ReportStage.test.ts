@@ -209,5 +209,32 @@ describe("the report stage", () => {
     expect(entries[1]!.heldOut?.ratio).toBeCloseTo(2.1 / 2.05, 12)
     expect(entries[1]!.heldOut?.ratioCi).toBeUndefined()
     expect(entries[3]!.heldOut).toBeUndefined()
+
+    // each version links to its own probe report; the base to the first
+    const linked = entriesOf(
+      [
+        run("base", { arm: "base" }),
+        run("ctl", { base, arm: "control", experiment: "ft" }),
+        run("ft", { base, arm: "hyperwords" })
+      ],
+      {
+        examples: 0,
+        probeReports: { "evaluate-ft": "../probe/ft/index.html", "evaluate-ctl": "../probe/ctl/index.html" }
+      }
+    )
+    expect(linked.map((e) => e.probeReport)).toEqual([
+      "../probe/ft/index.html",
+      "../probe/ctl/index.html",
+      "../probe/ft/index.html"
+    ])
+  })
+
+  it("takes a probe report per version as an input", () => {
+    const stage = reportStage({
+      evaluations: ["evaluate-base", "evaluate-finetune"],
+      probes: { "evaluate-finetune": { stage: "probe-finetune", link: "../probe/finetune/index.html" } },
+      metrics: []
+    })
+    expect(stage.inputs["probe:evaluate-finetune"]).toEqual({ stage: "probe-finetune", output: "report" })
   })
 })
