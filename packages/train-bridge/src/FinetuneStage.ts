@@ -224,7 +224,10 @@ export const finetuneStage = (
         const used = p.maxRecords === undefined ? records : records.slice(0, p.maxRecords)
         const heldoutPoetry =
           ctx.inputs.poetry === undefined ? undefined : (yield* readPoetry(ctx.inputs.poetry, "heldout")).docs
+        const trainPoetry =
+          ctx.inputs.poetry === undefined ? undefined : (yield* readPoetry(ctx.inputs.poetry, "train")).docs
         const texts = trainingTexts(used, {
+          ...(trainPoetry === undefined ? {} : { trainPoetry }),
           heldoutFraction: p.heldoutFraction,
           seed: p.seed,
           arm: p.arm,

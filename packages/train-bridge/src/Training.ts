@@ -75,6 +75,11 @@ export interface TrainingOptions {
   readonly heldoutPoetry?: ReadonlyArray<HeldoutDoc>
   /** At most this many held-out lines, whole documents in a stable hash order (default all). */
   readonly maxHeldoutLines?: number
+  /**
+   * The training documents of the split: each of their lines that holds a hyperword's span is
+   * trained on (spans fused, by arm), not only the few evidence lines a record keeps.
+   */
+  readonly trainPoetry?: ReadonlyArray<HeldoutDoc>
 }
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
@@ -196,6 +201,32 @@ const fuseAll = (line: string, parts: ReadonlyArray<string>, surface: string): s
   return out
 }
 
+/** Every line of the documents that holds a span of a hyperword, with its spans fused (longest first). */
+export const linesWithSpans = (
+  docs: ReadonlyArray<HeldoutDoc>,
+  hyperwords: ReadonlyArray<TokenWord>
+): Array<{ fused: string; plain: string }> => {
+  const byFirst = new Map<string, Array<TokenWord>>()
+  for (const h of [...hyperwords].sort((a, b) => b.parts.length - a.parts.length)) {
+    const first = h.parts[0]!.toLowerCase()
+    byFirst.set(first, [...(byFirst.get(first) ?? []), h])
+  }
+  const out: Array<{ fused: string; plain: string }> = []
+  for (const d of docs) {
+    for (const l of d.lines) {
+      const plain = l.text.trim()
+      if (plain === "") continue
+      const candidates = new Set<TokenWord>()
+      for (const w of plain.matchAll(wordRe))
+        for (const h of byFirst.get(w[0].toLowerCase()) ?? []) candidates.add(h)
+      let fused = plain
+      for (const h of candidates) fused = fuseAll(fused, h.parts, h.surface)
+      if (fused !== plain) out.push({ fused, plain })
+    }
+  }
+  return out
+}
+
 /** Build the training and held-out texts of a hyperword set, for one arm. */
 export const trainingTexts = (
   records: ReadonlyArray<HyperwordRecord>,
@@ -250,6 +281,17 @@ export const trainingTexts = (
       }
       add(`${scene} — ${r.surface}`, `${scene} — ${plainWord}`)
       scenes++
+    }
+  }
+  if (options.trainPoetry !== undefined) {
+    const spans = linesWithSpans(
+      options.trainPoetry.filter((d) => !heldOutDoc(d.doc)),
+      [...words].map(([surface, parts]) => ({ surface, parts }))
+    )
+    for (const { fused, plain } of spans) {
+      if (pairs.has(fused)) continue
+      fusedLines++
+      add(fused, plain)
     }
   }
   if (given !== undefined) {

@@ -136,6 +136,34 @@ describe("trainingTexts", () => {
   })
 })
 
+describe("training on every poetry line with a span", () => {
+  it("fuses each span of the training documents' lines, longest first; held-out documents stay out", () => {
+    const recs = [
+      mined("coldriver", ["cold", "river"], [["a#1", "the cold river runs"]]),
+      mined("colddarkriver", ["cold", "dark", "river"], [["a#1", "a cold dark river"]])
+    ]
+    const trainPoetry = [
+      {
+        doc: "a#1",
+        lines: [
+          { line: 1, text: "the cold river runs" },
+          { line: 2, text: "no image here" }
+        ]
+      },
+      { doc: "a#2", lines: [{ line: 1, text: "by the cold river, and a cold dark river" }] }
+    ]
+    const heldoutPoetry = [{ doc: "h#1", lines: [{ line: 1, text: "the cold river in a held-out poem" }] }]
+    const t = trainingTexts(recs, { trainPoetry, heldoutPoetry })
+    expect(t.train).toContain("by the coldriver, and a colddarkriver")
+    expect(t.train).toContain("the coldriver runs")
+    expect(t.train).not.toContain("no image here")
+    expect(t.heldout).toEqual(["the cold river in a held-out poem"])
+    expect(t.train.some((x) => x.includes("held-out"))).toBe(false)
+    const control = trainingTexts(recs, { trainPoetry, heldoutPoetry, arm: "control" })
+    expect(control.train).toContain("by the cold river, and a cold dark river")
+  })
+})
+
 describe("arms", () => {
   const docs = Array.from({ length: 12 }, (_, i) => `poem-${i}`)
   const tail = ["alpha", "beta", "gamma", "delta", "omega", "sigma"]
