@@ -14,6 +14,7 @@ import { join } from "node:path"
 import { Hash } from "@hyperwords/core"
 import type { EvalRun } from "@hyperwords/core/Artifacts"
 import { decodeValue } from "@hyperwords/core/Decode"
+import { readPoetry } from "@hyperwords/core/Poetry"
 import { Progress } from "@hyperwords/core/Progress"
 import { defineStage, hyperwordsPath, type InputRef, readModelVersion } from "@hyperwords/core/Stage"
 import { Store } from "@hyperwords/core/Store"
@@ -21,7 +22,13 @@ import { generateBatch } from "@hyperwords/models/Batch"
 import { loadModel, releaseModel } from "@hyperwords/models/Model"
 import { Effect, Result, Schema } from "effect"
 import { loadMetrics, type MetricEntry, metricIds } from "./Metric.ts"
-import { builtinPromptSet, type LoadedPromptSet, loadPromptSet, type Prompt } from "./PromptSet.ts"
+import {
+  builtinPromptSet,
+  type LoadedPromptSet,
+  loadPromptSet,
+  type Prompt,
+  quotedInTraining
+} from "./PromptSet.ts"
 import { GenerationRecord, rowsToJsonl, scoreSamples, toSampleInput } from "./Scoring.ts"
 
 /** Params of an `evaluate` stage. */
@@ -66,6 +73,11 @@ export interface EvaluateStageOptions {
   readonly judge?: InputRef
   /** The metric plugins, as registered in `pipeline.config.ts`. */
   readonly metrics: ReadonlyArray<MetricEntry>
+  /**
+   * The poetry split whose training documents no quoted prompt line may come from (default: the
+   * `generate` stage's `poetry`; `null`: no check, for a pipeline without a split).
+   */
+  readonly poetry?: InputRef | null
 }
 
 /** The seed of sample `k` of a prompt: stable across versions, so paired samples share it. */
@@ -156,7 +168,7 @@ export const experimentFields = (
       ...optional("docs", count(poetry.docs)),
       ...optional("lines", count(poetry.lines)),
       ...optional("bytes", count(poetry.bytes)),
-      source: "poetry"
+      source: typeof poetry.source === "string" ? poetry.source : "poetry"
     }
   } else {
     const bpb = finite(training?.bpb_tuned)
@@ -181,7 +193,10 @@ export const evaluateStage = (options: EvaluateStageOptions) => {
     inputs: {
       model: options.model ?? { stage: "finetune", output: "model" },
       judge: options.judge ?? { stage: "models", output: "model" },
-      hyperwords: { stage: "generate", output: "hyperwords" }
+      hyperwords: { stage: "generate", output: "hyperwords" },
+      ...(options.poetry === null
+        ? {}
+        : { poetry: options.poetry ?? { stage: "generate", output: "poetry" } })
     },
     outputs: { generations: "Generations", scores: "EvalRun" },
     sources: (params, projectDir) => [
@@ -198,6 +213,17 @@ export const evaluateStage = (options: EvaluateStageOptions) => {
         const set = yield* loadPromptSet(
           p.promptSet === undefined ? builtinPromptSet : join(ctx.projectDir, p.promptSet)
         )
+        if (ctx.inputs.poetry !== undefined) {
+          const trained = quotedInTraining(set.set, (yield* readPoetry(ctx.inputs.poetry, "train")).docs)
+          if (trained.length > 0)
+            return yield* Effect.fail(
+              new Error(
+                `${set.file}: prompt ${trained[0]!.prompt} quotes "${trained[0]!.line.trim()}" from ${trained[0]!.doc}, a training document ` +
+                  `(${trained.length} such lines): a continue-the-line prompt must quote held-out poetry. ` +
+                  "Pin its lines to the held-out side (generate.pinned) or quote another poem"
+              )
+            )
+        }
         const metrics = yield* loadMetrics(options.metrics)
         const jobs = jobsOf(set, p)
         if (jobs.length === 0)

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url"
 import { Hash } from "@hyperwords/core"
 import { decodeValue, readText } from "@hyperwords/core/Decode"
 import { DecodeError } from "@hyperwords/core/Errors"
+import { normalizeLine, type PoetryDoc } from "@hyperwords/core/Poetry"
 import { Effect, Schema } from "effect"
 
 /** The tasks the metric plugins know; a prompt set may add its own. */
@@ -78,4 +79,25 @@ export const quotedLines = (file: string = builtinPromptSet): Array<string> => {
   return (raw.prompts ?? [])
     .filter((p) => p.task === "continue-line" && typeof p.prompt === "string")
     .flatMap((p) => p.prompt!.split("\n").filter((l) => l.trim() !== ""))
+}
+
+/**
+ * The quoted lines of a prompt set that occur (normalised) in a training document: each with its
+ * prompt and the document. A continue-the-line prompt must quote held-out poetry, never trained on.
+ */
+export const quotedInTraining = (
+  set: PromptSet,
+  trainDocs: ReadonlyArray<PoetryDoc>
+): Array<{ readonly prompt: string; readonly line: string; readonly doc: string }> => {
+  const where = new Map<string, string>()
+  for (const d of trainDocs)
+    for (const l of d.lines) if (!where.has(normalizeLine(l.text))) where.set(normalizeLine(l.text), d.doc)
+  return set.prompts
+    .filter((p) => p.task === "continue-line")
+    .flatMap((p) =>
+      p.prompt
+        .split("\n")
+        .filter((line) => normalizeLine(line) !== "" && where.has(normalizeLine(line)))
+        .map((line) => ({ prompt: p.id, line, doc: where.get(normalizeLine(line))! }))
+    )
 }

@@ -16,7 +16,7 @@ import {
   readDone,
   sampleSeed
 } from "../src/EvaluateStage.ts"
-import { builtinPromptSet, loadPromptSet, tasks } from "../src/PromptSet.ts"
+import { builtinPromptSet, loadPromptSet, quotedInTraining, quotedLines, tasks } from "../src/PromptSet.ts"
 import { failing, good } from "./fixtures/metrics.ts"
 
 const tmp = join(import.meta.dirname, ".tmp", "evaluate")
@@ -195,6 +195,72 @@ describe("the experiment fields of an EvalRun", () => {
         true
       )
     ).toEqual({ heldOut: { bitsPerByte: 2, source: "poetry" } })
+  })
+})
+
+describe("quoted lines and the poetry split", () => {
+  const trainDocs = [
+    { doc: "ru#tyutchev", lang: "ru" as const, lines: [{ line: 1, text: "Люблю грозу в начале мая," }] },
+    { doc: "en#other", lang: "en" as const, lines: [{ line: 1, text: "a line of another poem" }] }
+  ]
+
+  it("quotedLines gives the built-in set's continue-the-line lines; quotedInTraining finds those in a training document", () => {
+    const lines = quotedLines()
+    expect(lines).toContain("I wandered lonely as a cloud")
+    expect(lines).toContain("Люблю грозу в начале мая,")
+    expect(quotedInTraining(promptSet, trainDocs)).toEqual([
+      { prompt: "ru-a", line: "Люблю грозу в начале мая,", doc: "ru#tyutchev" }
+    ])
+    expect(quotedInTraining(promptSet, trainDocs.slice(1))).toEqual([])
+  })
+
+  it("the stage refuses to ask a prompt that continues a training document, naming the prompt and the document", async () => {
+    mkdirSync(tmp, { recursive: true })
+    writeFileSync(join(tmp, "set-quoted.json"), JSON.stringify(promptSet))
+    writeFileSync(join(tmp, "train.jsonl"), trainDocs.map((d) => JSON.stringify(d)).join("\n"))
+    writeFileSync(join(tmp, "heldout.jsonl"), "")
+    const split = {
+      schemaVersion: 1,
+      train: "train.jsonl",
+      heldout: "heldout.jsonl",
+      fraction: 0.1,
+      seed: 1,
+      counts: {
+        docs: 2,
+        groups: 2,
+        trainDocs: 2,
+        heldoutDocs: 0,
+        trainLines: 2,
+        heldoutLines: 0,
+        duplicateLines: 0,
+        droppedHeldoutLines: 0,
+        pinnedDocs: 0
+      },
+      byLang: {}
+    }
+    const context: StageContext<EvaluateParams> = {
+      stage: "evaluate",
+      params: { promptSet: "set-quoted.json" },
+      inputs: {
+        model: artifact(version("tuned", join(tmp, "none"))),
+        judge: artifact(version("judge", join(tmp, "none"))),
+        hyperwords: artifact({ file: "poem_hyperwords.jsonl" }),
+        poetry: artifact(split)
+      },
+      outputDir: (name) => join(tmp, "out-quoted", name),
+      projectDir: tmp,
+      key: "k".repeat(64)
+    } as StageContext<EvaluateParams>
+    const got = await Effect.runPromise(
+      Effect.flip(
+        evaluateStage({ metrics: [good] }).run!(context).pipe(
+          Effect.provide(Layer.mergeAll(Progress.silent, Store.layer(join(tmp, "store"))))
+        ) as Effect.Effect<unknown, Error>
+      )
+    )
+    expect(String(got.message)).toMatch(
+      /prompt ru-a quotes "Люблю грозу в начале мая," from ru#tyutchev, a training document/
+    )
   })
 })
 
