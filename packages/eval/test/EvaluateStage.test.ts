@@ -248,7 +248,7 @@ describe("quoted lines and the poetry split", () => {
         hyperwords: artifact({ file: "poem_hyperwords.jsonl" }),
         poetry: artifact(split)
       },
-      outputDir: (name) => join(tmp, "out-quoted", name),
+      outputDir: (name: string) => join(tmp, "out-quoted", name),
       projectDir: tmp,
       key: "k".repeat(64)
     } as unknown as StageContext<EvaluateParams>
