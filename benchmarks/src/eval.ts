@@ -32,10 +32,10 @@ export interface EvalSuiteOptions {
   readonly metrics: ReadonlyArray<MetricEntry>
 }
 
-/** From the environment: BENCH_RUNS (default 3), BENCH_EVAL_STAGE (default `evaluate`). */
+/** From the environment: BENCH_RUNS (default 3), BENCH_EVAL_STAGE (default `evaluate-finetune`). */
 export const evalOptions = (): EvalSuiteOptions => ({
   runs: Number(process.env.BENCH_RUNS ?? 3),
-  stage: process.env.BENCH_EVAL_STAGE ?? "evaluate",
+  stage: process.env.BENCH_EVAL_STAGE ?? "evaluate-finetune",
   metrics: [associativeBreadth, imageability, resonance, coherence, hyperwordUsage]
 })
 
