@@ -61,9 +61,9 @@ export const FinetuneParams = Schema.Struct({
   experiment: Schema.optionalKey(Schema.String),
   /** Fail the stage when tuned/base held-out bits per byte exceeds this (default 1.02). */
   maxBpbRatio: Schema.optionalKey(Schema.Finite),
-  /** Score the held-out poetry every N steps: the learning curve (default: every checkpoint). */
+  /** Score the held-out poetry every N steps: the learning curve (default 0: only before and after). */
   curveEvery: Schema.optionalKey(Schema.Int),
-  /** At most this many held-out lines are scored, whole documents (default 1500). */
+  /** At most this many held-out lines are scored: each held-out document's opening passage (default 500). */
   maxHeldoutLines: Schema.optionalKey(Schema.Int),
   /** Train on the first N records only (quick runs). */
   maxRecords: Schema.optionalKey(Schema.Int),
@@ -87,7 +87,7 @@ export const finetuneDefaults = {
   heldoutFraction: 0.1,
   arm: "hyperwords" as const,
   maxBpbRatio: 1.02,
-  maxHeldoutLines: 1500,
+  maxHeldoutLines: 500,
   seed: 1
 }
 
@@ -272,7 +272,7 @@ export const finetuneStage = (
           train_texts: texts.train,
           heldout_texts: texts.heldout,
           heldout_docs: texts.heldoutDocs,
-          curve_every: p.curveEvery ?? p.checkpointEvery,
+          curve_every: p.curveEvery ?? 0,
           add_tokens: p.addTokens && texts.hyperwords.length > 0,
           init: p.init,
           lora: {

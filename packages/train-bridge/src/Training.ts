@@ -73,7 +73,7 @@ export interface TrainingOptions {
   readonly arm?: Arm
   /** Held-out poetry documents from the generate stage's split (replaces the hashed share). */
   readonly heldoutPoetry?: ReadonlyArray<HeldoutDoc>
-  /** At most this many held-out lines, whole documents in a stable hash order (default all). */
+  /** At most this many held-out lines: each document's opening passage, as long as fits (default all). */
   readonly maxHeldoutLines?: number
   /**
    * The training documents of the split: each of their lines that holds a hyperword's span is
@@ -299,17 +299,21 @@ export const trainingTexts = (
       for (const l of d.lines)
         if (l.text.trim() !== "" && !heldout.has(l.text.trim())) heldout.set(l.text.trim(), d.doc)
   }
-  // at most maxHeldoutLines, whole documents in a stable order
+  // at most maxHeldoutLines: the opening passage of every held-out document, as long as the
+  // budget allows (many documents with a few lines each: the CI resamples documents)
   let held = [...heldout]
   if (options.maxHeldoutLines !== undefined && held.length > options.maxHeldoutLines) {
     const byDoc = new Map<string, Array<[string, string]>>()
     for (const entry of held) byDoc.set(entry[1], [...(byDoc.get(entry[1]) ?? []), entry])
     const docs = [...byDoc.keys()].sort((a, b) => hashKey(`${seed}\0${a}`) - hashKey(`${seed}\0${b}`))
+    // the largest per-document passage whose total fits (at least one line from as many documents as fit)
+    const total = (k: number) => docs.reduce((n, d) => n + Math.min(k, byDoc.get(d)!.length), 0)
+    let k = 1
+    while (total(k + 1) <= options.maxHeldoutLines && total(k + 1) > total(k)) k++
     held = []
     for (const d of docs) {
-      const lines = byDoc.get(d)!
-      if (held.length > 0 && held.length + lines.length > options.maxHeldoutLines) continue
-      held.push(...lines)
+      if (held.length >= options.maxHeldoutLines) break
+      held.push(...byDoc.get(d)!.slice(0, Math.min(k, options.maxHeldoutLines - held.length)))
     }
   }
   const heldSet = new Set(held.map(([line]) => line))

@@ -130,9 +130,22 @@ describe("trainingTexts", () => {
     expect(t.heldoutDocNames).toEqual(["sonnets#XVIII", "sonnets#XIX"])
     // the evidence documents are all trained on: the split already kept held-out documents out of mining
     expect(t.train.filter((x) => x.startsWith("белаяберёза")).length).toBe(60)
+    // a cap keeps the opening passage of every document, as long as fits
     const capped = trainingTexts(records, { heldoutPoetry, maxHeldoutLines: 2 })
-    expect(capped.heldoutDocNames.length).toBe(1)
-    expect(capped.heldout.length).toBeLessThanOrEqual(2)
+    expect(capped.heldoutDocNames.length).toBe(2)
+    expect([...capped.heldout].sort()).toEqual(
+      ["Shall I compare thee to a summer's day?", "Devouring Time, blunt thou the lion's paws,"].sort()
+    )
+    const many = Array.from({ length: 30 }, (_, d) => ({
+      doc: `play#${d}`,
+      lines: Array.from({ length: 40 }, (_, i) => ({ line: i + 1, text: `line ${i} of scene ${d}` }))
+    }))
+    const spread = trainingTexts(records, { heldoutPoetry: many, maxHeldoutLines: 100 })
+    expect(spread.heldout.length).toBe(90) // three opening lines of each of the 30 documents
+    expect(spread.heldoutDocNames.length).toBe(30)
+    expect(spread.heldout).toContain("line 0 of scene 7")
+    expect(spread.heldout).toContain("line 2 of scene 7")
+    expect(spread.heldout).not.toContain("line 3 of scene 7")
   })
 })
 
