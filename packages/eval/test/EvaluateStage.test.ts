@@ -16,7 +16,14 @@ import {
   readDone,
   sampleSeed
 } from "../src/EvaluateStage.ts"
-import { builtinPromptSet, loadPromptSet, PromptSet, quotedInTraining, quotedLines, tasks } from "../src/PromptSet.ts"
+import {
+  builtinPromptSet,
+  loadPromptSet,
+  PromptSet,
+  quotedInTraining,
+  quotedLines,
+  tasks
+} from "../src/PromptSet.ts"
 import { failing, good } from "./fixtures/metrics.ts"
 
 const tmp = join(import.meta.dirname, ".tmp", "evaluate")
