@@ -126,9 +126,11 @@ const hashKey = (s: string): number => createHash("sha256").update(s).digest().r
 /**
  * The placebo's words: for each hyperword (in a stable order), an n-gram of the control's
  * training lines with as many words as the hyperword has parts, whose count of lines is the
- * nearest to the number of training lines that hold the hyperword, ties broken by a seeded hash.
- * Never an image: no n-gram that is a hyperword's parts, or that holds one, and no word that is a
- * part of any hyperword; each n-gram is used once, and none shares a word with another placebo.
+ * nearest to the number of training lines that hold the hyperword, in a seeded order among equals.
+ * Never an image: no n-gram that is or holds a hyperword's span, and n-grams with no word of any
+ * image first (those with image words only once these run out); each n-gram is used once, and one
+ * that shares no word with an earlier placebo is preferred. Where two placebos still overlap in a
+ * line the first fused wins, so `trainingTexts` reports how often each is used after fusion.
  */
 export const placeboWords = (
   hyperwords: ReadonlyArray<{
@@ -140,23 +142,52 @@ export const placeboWords = (
   seed = 0
 ): Array<{ surface: string; parts: Array<string>; count: number; matches: string; matchCount: number }> => {
   const images = hyperwords.map((h) => h.parts.map((p) => p.toLowerCase()))
+  const imageWords = new Set(images.flat())
   const imageKeys = new Set(images.map((p) => p.join(" ")))
+  /** Whether the words are, or hold, an image span. */
+  const holdsImage = (words: ReadonlyArray<string>) => {
+    for (let i = 0; i < words.length; i++)
+      for (let j = i + 2; j <= words.length; j++) if (imageKeys.has(words.slice(i, j).join(" "))) return true
+    return false
+  }
   const surfaces = new Set(hyperwords.map((h) => h.surface.toLowerCase()))
-  const byLength = new Map<number, Map<string, number>>()
+  // per length and tier, n-grams in buckets by their count of lines, each bucket in a seeded order:
+  // tier 0 holds no word of any image; tier 1 (used when tier 0 runs out) holds image words but no image span
+  const byLength = new Map<string, Map<number, Array<string>>>()
   for (const n of new Set(images.map((p) => p.length))) {
     const counts = new Map<string, number>()
     for (const line of controlLines) {
       for (const g of new Set(ngramsOf(line, n).map((w) => w.join(" "))))
         counts.set(g, (counts.get(g) ?? 0) + 1)
     }
-    byLength.set(n, counts)
+    const tiers = [
+      new Map<number, Array<{ g: string; key: number }>>(),
+      new Map<number, Array<{ g: string; key: number }>>()
+    ]
+    for (const [g, c] of counts) {
+      const words = g.split(" ")
+      if (surfaces.has(words.join("")) || holdsImage(words)) continue
+      const buckets = tiers[words.some((w) => imageWords.has(w)) ? 1 : 0]!
+      const bucket = buckets.get(c) ?? []
+      bucket.push({ g, key: hashKey(`${seed}\0${g}`) })
+      buckets.set(c, bucket)
+    }
+    tiers.forEach((buckets, tier) =>
+      byLength.set(
+        `${n}:${tier}`,
+        new Map([...buckets].map(([c, list]) => [c, list.sort((a, b) => a.key - b.key).map((x) => x.g)]))
+      )
+    )
   }
-  const holdsImage = (g: string) => {
-    for (const key of imageKeys) if (` ${g} `.includes(` ${key} `)) return true
-    return false
-  }
-  const imageWords = new Set(images.flat())
   const usedWords = new Set<string>()
+  /** The next n-gram of a bucket that shares no word with a placebo before it (else the next), taken out of it. */
+  const take = (bucket: Array<string> | undefined): string | undefined => {
+    if (bucket === undefined || bucket.length === 0) return undefined
+    const limit = Math.min(bucket.length, 500)
+    for (let i = 0; i < limit; i++)
+      if (!bucket[i]!.split(" ").some((w) => usedWords.has(w))) return bucket.splice(i, 1)[0]
+    return bucket.shift()
+  }
   const out: Array<{
     surface: string
     parts: Array<string>
@@ -168,24 +199,24 @@ export const placeboWords = (
     (a, b) => hashKey(`${seed}\0${a.surface}`) - hashKey(`${seed}\0${b.surface}`)
   )
   for (const h of order) {
-    const counts = byLength.get(h.parts.length)
-    let best: { g: string; c: number; key: number } | undefined
-    for (const [g, c] of counts ?? []) {
-      const words = g.split(" ")
-      if (imageKeys.has(g) || holdsImage(g) || surfaces.has(words.join(""))) continue
-      if (words.some((w) => imageWords.has(w) || usedWords.has(w))) continue
-      const key = hashKey(`${seed}\0${h.surface}\0${g}`)
-      const better =
-        best === undefined ||
-        Math.abs(c - h.count) < Math.abs(best.c - h.count) ||
-        (Math.abs(c - h.count) === Math.abs(best.c - h.count) && key < best.key)
-      if (better) best = { g, c, key }
+    let g: string | undefined
+    let c = 0
+    for (const tier of [0, 1]) {
+      const buckets = byLength.get(`${h.parts.length}:${tier}`)
+      if (buckets === undefined) continue
+      const counts = [...buckets.keys()].filter((k) => buckets.get(k)!.length > 0)
+      // nearest count first; between two equally near, the smaller
+      counts.sort((a, b) => Math.abs(a - h.count) - Math.abs(b - h.count) || a - b)
+      for (c of counts) {
+        g = take(buckets.get(c))
+        if (g !== undefined) break
+      }
+      if (g !== undefined) break
     }
-    if (best === undefined) continue
-    const parts = best.g.split(" ")
+    if (g === undefined) continue
+    const parts = g.split(" ")
     for (const w of parts) usedWords.add(w)
-    counts!.delete(best.g)
-    out.push({ surface: parts.join(""), parts, count: best.c, matches: h.surface, matchCount: h.count })
+    out.push({ surface: parts.join(""), parts, count: c, matches: h.surface, matchCount: h.count })
   }
   return out
 }
@@ -335,15 +366,22 @@ export const trainingTexts = (
     train = controlLines
     tokens = []
   } else {
-    const counts = hyperwords.map((h) => ({
-      ...h,
-      count: tunedLines.filter((t) =>
-        new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(h.surface)}(?![\\p{L}\\p{N}])`, "u").test(t)
-      ).length
-    }))
-    const words = placeboWords(counts, controlLines, seed)
-    train = controlLines.map((line) => words.reduce((l, w) => fuseAll(l, w.parts, w.surface), line))
+    const tokensOf = (line: string) => [...line.matchAll(wordRe)].map((w) => w[0])
+    const lineCount = new Map<string, number>()
+    for (const t of tunedLines)
+      for (const w of new Set(tokensOf(t))) lineCount.set(w, (lineCount.get(w) ?? 0) + 1)
+    const counts = hyperwords.map((h) => ({ ...h, count: lineCount.get(h.surface) ?? 0 }))
+    let words = placeboWords(counts, controlLines, seed)
+    const fused = new Map(
+      linesWithSpans([{ doc: "", lines: controlLines.map((text, i) => ({ line: i, text })) }], words).map(
+        (x) => [x.plain, x.fused] as const
+      )
+    )
+    train = controlLines.map((line) => fused.get(line.trim()) ?? line)
     tokens = words.map((w) => ({ surface: w.surface, parts: w.parts }))
+    const used = new Map<string, number>()
+    for (const t of train) for (const w of new Set(tokensOf(t))) used.set(w, (used.get(w) ?? 0) + 1)
+    words = words.map((w) => ({ ...w, count: used.get(w.surface) ?? 0 }))
     placebo = words.map(({ surface, count, matches, matchCount }) => ({
       surface,
       count,
@@ -351,8 +389,8 @@ export const trainingTexts = (
       matchCount
     }))
   }
-  const surfaces = tokens.map((t) => t.surface)
-  const linesWithTokens = train.filter((t) => surfaces.some((s) => t.includes(s))).length
+  const surfaces = new Set(tokens.map((t) => t.surface))
+  const linesWithTokens = train.filter((t) => [...t.matchAll(wordRe)].some((w) => surfaces.has(w[0]))).length
   return {
     arm,
     train,

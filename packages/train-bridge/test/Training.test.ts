@@ -241,6 +241,22 @@ describe("arms", () => {
     )
   })
 
+  it("placeboWords keeps the count of tokens when image-free n-grams run out, still never an image span", () => {
+    const got = placeboWords(
+      [
+        { surface: "redsun", parts: ["red", "sun"], count: 1 },
+        { surface: "bluesea", parts: ["blue", "sea"], count: 1 },
+        { surface: "greysky", parts: ["grey", "sky"], count: 1 }
+      ],
+      ["the red sun sets on the blue sea", "a grey sky"],
+      0
+    )
+    expect(got.length).toBe(3)
+    for (const g of got) expect(["red sun", "blue sea", "grey sky"]).not.toContain(g.parts.join(" "))
+    // the only image-free bigram comes first
+    expect(got.map((g) => g.parts.join(" "))).toContain("on the")
+  })
+
   it("placeboWords never picks an image, a word of its hyperword, or a word twice", () => {
     const got = placeboWords(
       [
