@@ -3,11 +3,14 @@
  * tuned model version and its base, runs the three literature checks in each, and writes the
  * report (`report.html`, `report.json`, one PNG per chart), exported to `reports/probe/index.html`.
  */
-import { existsSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
+import { dirname, join } from "node:path"
+import { Hash } from "@hyperwords/core"
 import type { HyperwordRecord } from "@hyperwords/core/Artifacts"
 import { Progress } from "@hyperwords/core/Progress"
 import { mulberry32 } from "@hyperwords/core/Random"
 import { defineStage, readHyperwords, readModelVersion, type StageContext } from "@hyperwords/core/Stage"
+import { Store } from "@hyperwords/core/Store"
 import { loadModel, releaseModel } from "@hyperwords/models/Model"
 import { Effect, Schema } from "effect"
 import { measureFindings } from "./Findings.ts"
@@ -68,6 +71,46 @@ export const drawItems = (
       ...(next === undefined ? {} : { next })
     }
   })
+}
+
+/** Bump when what a version's readings hold changes: kept readings of another version are not read. */
+const readingsVersion = "1"
+
+/** JSON that keeps non-finite numbers and typed arrays: readings hold NaN where a cosine is undefined. */
+const encode = (x: unknown): string =>
+  JSON.stringify(x, (_k, v) =>
+    ArrayBuffer.isView(v)
+      ? Array.from(v as unknown as ArrayLike<number>)
+      : typeof v === "number" && !Number.isFinite(v)
+        ? { nonFinite: String(v) }
+        : v
+  )
+const decode = (text: string): unknown =>
+  JSON.parse(text, (_k, v) =>
+    v !== null &&
+    typeof v === "object" &&
+    !Array.isArray(v) &&
+    Object.keys(v).length === 1 &&
+    "nonFinite" in v
+      ? Number((v as { nonFinite: string }).nonFinite)
+      : v
+  )
+
+/** Readings kept by an earlier probe stage (undefined when none, or unreadable: they are measured again). */
+export const readReadings = (file: string): Omit<ReportRun, "label"> | undefined => {
+  try {
+    return existsSync(file) ? (decode(readFileSync(file, "utf8")) as Omit<ReportRun, "label">) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Keep a version's readings (atomically: a temp file renamed). */
+export const writeReadings = (file: string, readings: Omit<ReportRun, "label">): void => {
+  mkdirSync(dirname(file), { recursive: true })
+  const tmp = `${file}.${process.pid}.tmp`
+  writeFileSync(tmp, encode(readings))
+  renameSync(tmp, file)
 }
 
 /** Options of `probeStageFor`. */
@@ -131,7 +174,27 @@ const probeRun = (ctx: StageContext<ProbeParams>) =>
             { label: "tuned", v: tuned }
           ]
     const runs: Array<ReportRun> = []
+    const store = yield* Effect.serviceOption(Store)
     for (const { label, v } of versions) {
+      // a version's readings depend only on its weights, the probe set and the params: the base,
+      // read by every version's probe stage, is read once and kept under the store's work folder
+      const memo =
+        store._tag === "Some"
+          ? join(
+              store.value.root,
+              "work",
+              "probe-readings",
+              `${Hash.sha256(JSON.stringify({ codeVersion: readingsVersion, model: v.model, items, p: { ...p, png: undefined } }))}.json`
+            )
+          : undefined
+      const kept = memo === undefined ? undefined : readReadings(memo)
+      if (kept !== undefined) {
+        progress.log(
+          `probe: ${label} ${v.name}: ${items.length} hyperwords, readings kept from an earlier probe stage (${memo})`
+        )
+        runs.push({ label, ...kept })
+        continue
+      }
       const model = yield* Effect.tryPromise({ try: () => loadModel(v.dir), catch: (e) => e })
       const task = progress.task(`probe: ${label} (${v.name})`, {
         total: items.length * 4,
@@ -169,6 +232,7 @@ const probeRun = (ctx: StageContext<ProbeParams>) =>
           findings.map((f) => `${f.id} ${f.reproduced ? "reproduced" : "not reproduced"}`).join(", ")
       )
       runs.push({ label, measure, findings })
+      if (memo !== undefined) writeReadings(memo, { measure, findings })
       // the next version must not find this one's graphs still holding their memory
       yield* Effect.promise(() => releaseModel(v.dir))
     }

@@ -3,7 +3,8 @@ import { join } from "node:path"
 import { type HyperwordRecord, ProbeReport } from "@hyperwords/core/Artifacts"
 import { Progress } from "@hyperwords/core/Progress"
 import type { LoadedArtifact, StageContext } from "@hyperwords/core/Stage"
-import { Effect, Schema } from "effect"
+import { Store } from "@hyperwords/core/Store"
+import { Effect, Layer, Schema } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { textView } from "../src/Commands.ts"
 import { measureItems } from "../src/Measure.ts"
@@ -121,6 +122,41 @@ describe("the probe stage", async () => {
     for (const png of report.png) expect(existsSync(join(dir, png))).toBe(true)
     if (existsSync(chromiumPath())) expect(report.png.length).toBeGreaterThanOrEqual(8)
     expect(probeStage.exports).toEqual([{ output: "report", file: "report.html", to: "probe/index.html" }])
+
+    // with a store, a version's readings are kept: a second probe stage reads the base once, and
+    // its report's numbers are the same to the letter (NaN included)
+    const withStore = (ctx: StageContext<ProbeParams>, lines: Array<string>) =>
+      Effect.runPromise(
+        probeStage.run!(ctx).pipe(
+          Effect.provide(
+            Layer.mergeAll(
+              Layer.succeed(Progress, {
+                task: () => ({ advance: () => {}, update: () => {}, finish: () => {} }),
+                log: (m: string) => lines.push(m)
+              }),
+              Store.layer(join(tmp, "store"))
+            )
+          )
+        ) as Effect.Effect<Record<string, { data: unknown }>>
+      )
+    const again = (name: string) => ({
+      ...context,
+      params: { ...context.params, png: false },
+      outputDir: (o: string) => {
+        const d = join(tmp, name, o)
+        mkdirSync(d, { recursive: true })
+        return d
+      }
+    })
+    const first: Array<string> = []
+    const second: Array<string> = []
+    const a = await withStore(again("first"), first)
+    const b = await withStore(again("second"), second)
+    expect(first.join("\n")).not.toMatch(/readings kept/)
+    expect(second.filter((l) => /readings kept from an earlier probe stage/.test(l))).toHaveLength(2)
+    const numbers = (r: Record<string, { data: unknown }>, name: string) =>
+      readFileSync(join(tmp, name, "report", (r.report!.data as { json: string }).json), "utf8")
+    expect(numbers(b, "second")).toBe(numbers(a, "first"))
   })
 
   it("a probe stage per version: its id, its inputs and a report folder of its own", () => {
