@@ -9,7 +9,7 @@ import { pathToFileURL } from "node:url"
 import { type Browser, chromium, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { buildLeaderboard, renderHtml } from "../src/Leaderboard.ts"
-import { hostileInput, payloads, wideInput } from "./fixtures/leaderboard.ts"
+import { hostileExperimentInput, payloads, wideInput } from "./fixtures/leaderboard.ts"
 
 // The page.evaluate callbacks run in the page, where these globals exist; Node's types lack them.
 // biome-ignore lint/suspicious/noExplicitAny: page globals, checked by the browser when the test runs
@@ -100,7 +100,8 @@ const pixelSpread = (page: Page, png: Buffer): Promise<{ sd: number; distinct: n
     `data:image/png;base64,${png.toString("base64")}`
   )
 
-const data = buildLeaderboard(hostileInput)
+// the hostile board with a control row: the experiment's sentences carry hostile names too
+const data = buildLeaderboard(hostileExperimentInput)
 const html = renderHtml(data)
 
 describe("leaderboard in Chromium", () => {
@@ -128,6 +129,9 @@ describe("leaderboard in Chromium", () => {
         // biome-ignore lint/performance/useDomNodeTextContent: what is rendered visibly is the point
         const text = await v.page.evaluate(() => document.body.innerText)
         for (const p of payloads) expect(text).toContain(p)
+        // the experiment's sentences name the control literally
+        const findings = await v.page.evaluate(() => document.getElementById("findings")?.innerText ?? "")
+        expect(findings).toContain(`> control ${payloads[2]} on imageability`)
         expect(await v.page.title()).toBe(`hyperwords ${payloads[2]}`)
         const links = await v.page.evaluate(() =>
           [...document.querySelectorAll("[href],[src],[action]")].map(
