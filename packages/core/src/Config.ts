@@ -220,7 +220,19 @@ export const resolveParams = (
 ): Effect.Effect<ReadonlyMap<string, unknown>, DecodeError> =>
   Effect.suspend(() => {
     const { config } = loaded
-    const base = typeof config.params === "function" ? config.params(options) : config.params
+    let base: StageParams | undefined
+    try {
+      base = typeof config.params === "function" ? config.params(options) : config.params
+    } catch (e) {
+      // e.g. a corpus the params name that is not pulled yet: its message says what to run
+      return Effect.fail(
+        new DecodeError({
+          file: loaded.file,
+          field: `params (profile ${options.profile})`,
+          detail: e instanceof Error ? e.message : String(e)
+        })
+      )
+    }
     const layers = [base, config.profiles?.[options.profile]]
     const out = new Map<string, unknown>()
     for (const stage of config.stages) {

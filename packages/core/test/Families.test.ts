@@ -300,6 +300,21 @@ describe("params with a wildcard", () => {
       Effect.flip(resolveParams(missing, { profile: "default", corpus: [] }))
     )
     expect(err.message).toMatch(/field params\.measure-base\.samples \(profile default\)/)
+
+    // a params function that throws (a corpus not pulled yet) is an error naming the config and the reason
+    const throwing: LoadedConfig = {
+      ...loaded,
+      config: {
+        ...config,
+        params: () => {
+          throw new Error("the Shakespeare corpus is not pulled; run `pnpm hyperwords corpora pull`")
+        }
+      }
+    }
+    const thrown = await Effect.runPromise(
+      Effect.flip(resolveParams(throwing, { profile: "default", corpus: [] }))
+    )
+    expect(thrown.message).toMatch(/params \(profile default\).*corpora pull/)
   })
 })
 

@@ -109,7 +109,7 @@ export const miningOptions = (p: GenerateParams): MiningOptions => ({
 export const generateStage = defineStage<GenerateParams>({
   id: "generate",
   description: "mine hyperwords from poetry and make living words from sensations",
-  codeVersion: "3",
+  codeVersion: "4",
   params: GenerateParams,
   inputs: { model: { stage: "models", output: "model" } },
   outputs: { hyperwords: "HyperwordSet", poetry: "PoetrySplit" },

@@ -4,9 +4,11 @@
  * the same poem in two corpora is read once. Documents that share a substantive line (the same
  * poem in two corpora, or a poem quoted in another) form one group, and whole groups are held out,
  * chosen by a stable hash of the group's first document. Groups that hold a pinned line (the
- * lines the evaluation's continue-the-line prompts quote) are always held out. Last, a held-out
- * line whose normalised form still occurs in training (a short formula such as "O me!") is dropped
- * from the held-out side: no normalised held-out line occurs in any training document.
+ * lines the evaluation's continue-the-line prompts quote) are always held out, together with every
+ * document that shares a line with them. Last, a held-out line whose normalised form still occurs
+ * in training (a short formula such as "O me!"), lies inside a training line (other line breaks) or
+ * holds a whole training line is dropped from the held-out side: no normalised held-out line occurs
+ * in, contains, or is contained by a training line (word 4-grams: see `leaks`).
  */
 import { createHash } from "node:crypto"
 import { normalizeLine } from "@hyperwords/core/Poetry"
@@ -105,8 +107,23 @@ export const splitPoetry = (poems: ReadonlyArray<Poem>, options: SplitOptions): 
       else if (list[list.length - 1] !== i) list.push(i)
     }
   })
+  // a pinned document (one a prompt quotes) is tied to every document that shares a line with it,
+  // refrain or not: the lines after the quoted one must not be trained on anywhere
+  const pinned = new Set((options.pinned ?? []).map(normalizeLine).filter((n) => n !== ""))
+  const matched = new Set<string>()
+  const pinnedDocIndexes = new Set<number>()
+  poems.forEach((poem, i) => {
+    for (const l of poem.lines) {
+      const n = normalizeLine(l.text)
+      if (pinned.has(n)) {
+        pinnedDocIndexes.add(i)
+        matched.add(n)
+      }
+    }
+  })
   for (const list of holders.values()) {
-    if (list.length < 2 || list.length > maxSharing) continue
+    if (list.length < 2) continue
+    if (list.length > maxSharing && !list.some((i) => pinnedDocIndexes.has(i))) continue
     for (const j of list.slice(1)) {
       const a = find(list[0]!)
       const b = find(j)
@@ -115,18 +132,8 @@ export const splitPoetry = (poems: ReadonlyArray<Poem>, options: SplitOptions): 
   }
 
   // 3. hold out whole groups: by a hash of the group's first document, or because they are pinned
-  const pinned = new Set((options.pinned ?? []).map(normalizeLine).filter((n) => n !== ""))
   const pinnedGroups = new Set<number>()
-  const matched = new Set<string>()
-  poems.forEach((poem, i) => {
-    for (const l of poem.lines) {
-      const n = normalizeLine(l.text)
-      if (pinned.has(n)) {
-        pinnedGroups.add(find(i))
-        matched.add(n)
-      }
-    }
-  })
+  for (const i of pinnedDocIndexes) pinnedGroups.add(find(i))
   const groupHeld = new Map<number, boolean>()
   for (let i = 0; i < docs.length; i++) {
     const g = find(i)
@@ -143,6 +150,29 @@ export const splitPoetry = (poems: ReadonlyArray<Poem>, options: SplitOptions): 
     if (groupHeld.get(find(i))) return
     for (const l of poem.lines) trainNorms.add(normalizeLine(l.text))
   })
+
+  // a held-out line inside a training line (other line breaks), or one that holds a whole training
+  // line, leaks as surely as an equal one: compared by word 4-grams
+  const shingle = 4
+  const trainShingles = new Set<string>()
+  const trainLong = new Set<string>()
+  for (const n of trainNorms) {
+    const w = n.split(" ")
+    if (w.length >= shingle) trainLong.add(n)
+    for (let i = 0; i + shingle <= w.length; i++) trainShingles.add(w.slice(i, i + shingle).join(" "))
+  }
+  const leaks = (n: string): boolean => {
+    if (trainNorms.has(n)) return true
+    const w = n.split(" ")
+    if (w.length < shingle) return false
+    let inside = true
+    for (let i = 0; i + shingle <= w.length && inside; i++)
+      inside = trainShingles.has(w.slice(i, i + shingle).join(" "))
+    if (inside) return true
+    for (let i = 0; i < w.length; i++)
+      for (let j = i + shingle; j <= w.length; j++) if (trainLong.has(w.slice(i, j).join(" "))) return true
+    return false
+  }
 
   const train: Array<Poem> = []
   const heldout: Array<Poem> = []
@@ -163,7 +193,7 @@ export const splitPoetry = (poems: ReadonlyArray<Poem>, options: SplitOptions): 
       return
     }
     if (pinnedGroups.has(g)) pinnedDocs++
-    const kept = poem.lines.filter((_, k) => !trainNorms.has(norms[k]!))
+    const kept = poem.lines.filter((_, k) => !leaks(norms[k]!))
     droppedHeldoutLines += poem.lines.length - kept.length
     if (kept.length === 0) return
     heldout.push(kept.length === poem.lines.length ? poem : { ...poem, lines: kept })

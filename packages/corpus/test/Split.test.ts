@@ -118,6 +118,42 @@ describe("splitPoetry", () => {
     expect(s.counts.heldoutDocs).toBeLessThan(25)
   })
 
+  it("drops a held-out line that lies inside a training line, or holds one (other line breaks)", () => {
+    const joined = poem("train#1", ["the long black land and the yellow half moon large and low"])
+    const broken = poem("held#1", ["the yellow half moon large and low", "a line of its own here"])
+    const holds = poem("held#2", [
+      "so spoke the grey sea and the long black land at last",
+      "another line of its own"
+    ])
+    const trainOnly = poem("train#2", ["the grey sea and the long black land"])
+    const s = splitPoetry([...many, joined, trainOnly, broken, holds], {
+      fraction: 0,
+      seed: 1,
+      pinned: ["a line of its own here", "another line of its own"]
+    })
+    const held = s.heldout.flatMap((d) => d.lines.map((l) => l.text))
+    expect(held).toContain("a line of its own here")
+    expect(held).toContain("another line of its own")
+    expect(held).not.toContain("the yellow half moon large and low")
+    expect(held).not.toContain("so spoke the grey sea and the long black land at last")
+    expect(s.counts.droppedHeldoutLines).toBe(2)
+  })
+
+  it("ties a pinned poem to every document that shares a line with it, even a refrain many share", () => {
+    const refrain = "and the wind blows over the hill"
+    const pinnedPoem = poem("pinned#1", ["I wandered lonely as a cloud", refrain])
+    const others = Array.from({ length: 6 }, (_, i) =>
+      poem(`r#${i}`, [`verse ${i} of the long road home`, refrain])
+    )
+    const s = splitPoetry([pinnedPoem, ...others], {
+      fraction: 0,
+      seed: 1,
+      pinned: ["I wandered lonely as a cloud"]
+    })
+    expect(s.counts.trainDocs).toBe(0)
+    expect(s.heldout.map((d) => d.doc).sort()).toEqual(["pinned#1", ...others.map((d) => d.doc)].sort())
+  })
+
   it("refuses a held-out share outside 0..0.5", () => {
     expect(() => splitPoetry(many, { fraction: 0.7 })).toThrow(/outside 0..0.5/)
   })

@@ -53,6 +53,8 @@ export const heldOutSentence = (
 ): { readonly text: string; readonly supported: boolean; readonly better: boolean | null } => {
   const { value, ci } = cell.ratio
   const supported = ci !== undefined && (ci[0] > 1 || ci[1] < 1)
+  // the direction the interval supports (a percentile CI need not hold the point value)
+  const lower = ci !== undefined && ci[1] < 1
   const what = extra.source === undefined ? "held-out text" : `held-out ${extra.source}`
   const docs =
     extra.docs === undefined ? "" : ` (n ${extra.docs} ${extra.docs === 1 ? "document" : "documents"})`
@@ -60,12 +62,12 @@ export const heldOutSentence = (
     ci === undefined
       ? "no interval, so no difference claimed"
       : supported
-        ? `${value < 1 ? "lower" : "higher"} than the base (${value < 1 ? "better" : "worse"})`
+        ? `${lower ? "lower" : "higher"} than the base (${lower ? "better" : "worse"})`
         : "no difference detected"
   return {
     text: `${what}: ${row}/${base} bpb ratio ${sentenceNumber(value)}${interval(ci)}${docs}: ${verdict}`,
     supported,
-    better: supported ? value < 1 : null
+    better: supported ? lower : null
   }
 }
 

@@ -57,7 +57,7 @@ export const FinetuneParams = Schema.Struct({
    * non-image n-grams).
    */
   arm: Schema.optionalKey(Schema.Literals(arms)),
-  /** The hyperwords version whose experiment this version belongs to (default: its own id, or `finetune` for a control). */
+  /** The hyperwords version whose experiment this version belongs to (a control or placebo must name it; default for the hyperwords arm: its own id). */
   experiment: Schema.optionalKey(Schema.String),
   /** Fail the stage when tuned/base held-out bits per byte exceeds this (default 1.02). */
   maxBpbRatio: Schema.optionalKey(Schema.Finite),
@@ -194,7 +194,7 @@ export const finetuneStage = (
           ? "the placebo arm: as many added tokens, made from random non-image n-grams"
           : "teach the model hyperwords as words of its own (added tokens from their parts + LoRA, through the Python bridge)"),
     // the options' arm and experiment decide the result as params do: they are part of the key
-    codeVersion: ["3", options.arm, options.experiment].filter((x) => x !== undefined).join("/"),
+    codeVersion: ["4", options.arm, options.experiment].filter((x) => x !== undefined).join("/"),
     params: FinetuneParams,
     inputs: {
       hyperwords: { stage: "generate", output: "hyperwords" },
@@ -232,9 +232,16 @@ export const finetuneStage = (
           seed: p.seed,
           arm: p.arm,
           maxHeldoutLines: p.maxHeldoutLines,
-          ...(heldoutPoetry !== undefined && heldoutPoetry.length > 0 ? { heldoutPoetry } : {})
+          // with a split, its held-out side is the only held-out text (none: the stage fails below)
+          ...(heldoutPoetry !== undefined ? { heldoutPoetry } : {})
         })
-        const experiment = p.experiment ?? (p.arm === "hyperwords" ? ctx.stage : "finetune")
+        if (p.arm !== "hyperwords" && p.experiment === undefined)
+          return yield* Effect.fail(
+            new Error(
+              `${ctx.stage}: a ${p.arm} arm names the hyperwords version it controls: finetuneStage({ id: "${ctx.stage}", arm: "${p.arm}", experiment: "<its stage id>" }) in pipeline.config.ts`
+            )
+          )
+        const experiment = p.experiment ?? ctx.stage
         if (texts.heldout.length === 0)
           return yield* Effect.fail(
             new Error(
@@ -315,7 +322,7 @@ export const finetuneStage = (
         const merged = String(r.merged_dir ?? join(work, "merged"))
         const held = r.heldout as HeldoutResult | undefined
         const ratio = held?.ratio ?? (r.bpb_ratio as number)
-        if (ratio > p.maxBpbRatio)
+        if (!(ratio <= p.maxBpbRatio))
           return yield* Effect.fail(
             new Error(
               `${ctx.stage}: held-out ${texts.heldoutSource} bits per byte got worse: base ${fmt(held?.bpb_base ?? (r.bpb_base as number))} → ` +

@@ -136,20 +136,32 @@ export const placeboWords = (
   hyperwords: ReadonlyArray<{
     readonly surface: string
     readonly parts: ReadonlyArray<string>
+    readonly lemmas?: ReadonlyArray<string>
     readonly count: number
   }>,
   controlLines: ReadonlyArray<string>,
   seed = 0
 ): Array<{ surface: string; parts: Array<string>; count: number; matches: string; matchCount: number }> => {
-  const images = hyperwords.map((h) => h.parts.map((p) => p.toLowerCase()))
-  const imageWords = new Set(images.flat())
-  const imageKeys = new Set(images.map((p) => p.join(" ")))
+  // words compared by a short stem, so that an inflected image ("тёмного леса" for "тёмный лес")
+  // is still an image: over-matching only ever rules an n-gram out
+  const stem = (w: string) => w.toLowerCase().slice(0, 4)
+  const images = hyperwords.flatMap((h) => [
+    h.parts,
+    ...(h.lemmas && h.lemmas.length === h.parts.length ? [h.lemmas] : [])
+  ])
+  const imageWords = new Set(images.flat().map(stem))
+  const imageKeys = new Set(images.map((p) => p.map(stem).join(" ")))
   /** Whether the words are, or hold, an image span. */
   const holdsImage = (words: ReadonlyArray<string>) => {
-    for (let i = 0; i < words.length; i++)
-      for (let j = i + 2; j <= words.length; j++) if (imageKeys.has(words.slice(i, j).join(" "))) return true
+    const stems = words.map(stem)
+    for (let i = 0; i < stems.length; i++)
+      for (let j = i + 2; j <= stems.length; j++) if (imageKeys.has(stems.slice(i, j).join(" "))) return true
     return false
   }
+  // a placebo must be a new word: not a word the lines already have ("in to" would make "into")
+  const lineWords = new Set(
+    controlLines.flatMap((l) => [...l.matchAll(wordRe)].map((w) => w[0].toLowerCase()))
+  )
   const surfaces = new Set(hyperwords.map((h) => h.surface.toLowerCase()))
   // per length and tier, n-grams in buckets by their count of lines, each bucket in a seeded order:
   // tier 0 holds no word of any image; tier 1 (used when tier 0 runs out) holds image words but no image span
@@ -166,8 +178,8 @@ export const placeboWords = (
     ]
     for (const [g, c] of counts) {
       const words = g.split(" ")
-      if (surfaces.has(words.join("")) || holdsImage(words)) continue
-      const buckets = tiers[words.some((w) => imageWords.has(w)) ? 1 : 0]!
+      if (surfaces.has(words.join("")) || lineWords.has(words.join("")) || holdsImage(words)) continue
+      const buckets = tiers[words.some((w) => imageWords.has(stem(w))) ? 1 : 0]!
       const bucket = buckets.get(c) ?? []
       bucket.push({ g, key: hashKey(`${seed}\0${g}`) })
       buckets.set(c, bucket)
@@ -232,26 +244,35 @@ const fuseAll = (line: string, parts: ReadonlyArray<string>, surface: string): s
   return out
 }
 
-/** Every line of the documents that holds a span of a hyperword, with its spans fused (longest first). */
-export const linesWithSpans = (
-  docs: ReadonlyArray<HeldoutDoc>,
-  hyperwords: ReadonlyArray<TokenWord>
-): Array<{ fused: string; plain: string }> => {
+/** A function fusing every span of the hyperwords in a line (longest hyperwords first). */
+export const spanFuser = (hyperwords: ReadonlyArray<TokenWord>): ((line: string) => string) => {
   const byFirst = new Map<string, Array<TokenWord>>()
   for (const h of [...hyperwords].sort((a, b) => b.parts.length - a.parts.length)) {
     const first = h.parts[0]!.toLowerCase()
     byFirst.set(first, [...(byFirst.get(first) ?? []), h])
   }
+  return (line) => {
+    const candidates = new Set<TokenWord>()
+    for (const w of line.matchAll(wordRe))
+      for (const h of byFirst.get(w[0].toLowerCase()) ?? []) candidates.add(h)
+    let fused = line
+    for (const h of candidates) fused = fuseAll(fused, h.parts, h.surface)
+    return fused
+  }
+}
+
+/** Every line of the documents that holds a span of a hyperword, with its spans fused (longest first). */
+export const linesWithSpans = (
+  docs: ReadonlyArray<HeldoutDoc>,
+  hyperwords: ReadonlyArray<TokenWord>
+): Array<{ fused: string; plain: string }> => {
+  const fuse = spanFuser(hyperwords)
   const out: Array<{ fused: string; plain: string }> = []
   for (const d of docs) {
     for (const l of d.lines) {
       const plain = l.text.trim()
       if (plain === "") continue
-      const candidates = new Set<TokenWord>()
-      for (const w of plain.matchAll(wordRe))
-        for (const h of byFirst.get(w[0].toLowerCase()) ?? []) candidates.add(h)
-      let fused = plain
-      for (const h of candidates) fused = fuseAll(fused, h.parts, h.surface)
+      const fused = fuse(plain)
       if (fused !== plain) out.push({ fused, plain })
     }
   }
@@ -273,18 +294,20 @@ export const trainingTexts = (
   const givenDocs = new Set((given ?? []).map((d) => d.doc))
   const heldOutDoc = (doc: string) =>
     given === undefined ? isHeldOut(doc, fraction, seed) : givenDocs.has(doc)
-  // the hyperwords arm's lines, and beside each the control's (the same line, spans as plain words)
+  // each control line (spans as plain words) and beside it the hyperwords arm's: the same line with
+  // every span fused. Keyed by the control's line, so the two arms train on the same lines, one for one.
   const pairs = new Map<string, string>()
   const heldout = new Map<string, string>()
   let fusedLines = 0
   let appendedLines = 0
   let scenes = 0
   const words = new Map<string, ReadonlyArray<string>>()
-  const add = (tuned: string, plain: string) => {
-    if (!pairs.has(tuned)) pairs.set(tuned, plain)
+  for (const r of records) words.set(r.surface, r.parts)
+  const fuse = spanFuser([...words].map(([surface, parts]) => ({ surface, parts })))
+  const add = (plain: string, tuned: string) => {
+    if (!pairs.has(plain)) pairs.set(plain, tuned)
   }
   for (const r of records) {
-    words.set(r.surface, r.parts)
     const plainWord = r.parts.join(" ")
     for (const e of r.evidence ?? []) {
       const line = e.text.trim()
@@ -293,14 +316,14 @@ export const trainingTexts = (
         if (given === undefined && !heldout.has(line)) heldout.set(line, e.doc)
         continue
       }
-      const fused = fuseLine(line, r.parts, r.surface)
-      if (fused !== undefined) {
-        if (!pairs.has(fused)) fusedLines++
-        add(fused, line)
+      if (fuseLine(line, r.parts, r.surface) !== undefined) {
+        if (!pairs.has(line)) fusedLines++
+        add(line, fuse(line))
       } else {
-        const text = `${line} — ${r.surface}`
-        if (!pairs.has(text)) appendedLines++
-        add(text, `${line} — ${plainWord}`)
+        // the parts are apart in the line: the word follows it
+        const plain = `${line} — ${plainWord}`
+        if (!pairs.has(plain)) appendedLines++
+        add(plain, `${fuse(line)} — ${r.surface}`)
       }
     }
     if (r.origin === "generated" && r.gloss !== undefined && r.gloss.trim() !== "") {
@@ -310,19 +333,20 @@ export const trainingTexts = (
         heldout.set(scene, `scene:${r.id}`)
         continue
       }
-      add(`${scene} — ${r.surface}`, `${scene} — ${plainWord}`)
-      scenes++
+      const plain = `${scene} — ${plainWord}`
+      if (!pairs.has(plain)) scenes++
+      add(plain, `${scene} — ${r.surface}`)
     }
   }
-  if (options.trainPoetry !== undefined) {
-    const spans = linesWithSpans(
-      options.trainPoetry.filter((d) => !heldOutDoc(d.doc)),
-      [...words].map(([surface, parts]) => ({ surface, parts }))
-    )
-    for (const { fused, plain } of spans) {
-      if (pairs.has(fused)) continue
+  for (const d of options.trainPoetry ?? []) {
+    if (heldOutDoc(d.doc)) continue
+    for (const l of d.lines) {
+      const line = l.text.trim()
+      if (line === "" || pairs.has(line)) continue
+      const fused = fuse(line)
+      if (fused === line) continue
       fusedLines++
-      add(fused, plain)
+      add(line, fused)
     }
   }
   if (given !== undefined) {
@@ -352,10 +376,9 @@ export const trainingTexts = (
   const docIndex = new Map(docNames.map((d, i) => [d, i]))
 
   const hyperwords = [...words].map(([surface, parts]) => ({ surface, parts }))
-  const tunedLines = [...pairs.keys()].filter((t) => !heldSet.has(t))
-  const controlLines = [
-    ...new Set([...pairs.entries()].filter(([t]) => !heldSet.has(t)).map(([, c]) => c))
-  ].filter((c) => !heldSet.has(c))
+  const kept = [...pairs].filter(([plain, tuned]) => !heldSet.has(plain) && !heldSet.has(tuned))
+  const tunedLines = kept.map(([, tuned]) => tuned)
+  const controlLines = kept.map(([plain]) => plain)
   let train: Array<string>
   let tokens: ReadonlyArray<TokenWord>
   let placebo: TrainingTexts["placebo"]
@@ -370,7 +393,12 @@ export const trainingTexts = (
     const lineCount = new Map<string, number>()
     for (const t of tunedLines)
       for (const w of new Set(tokensOf(t))) lineCount.set(w, (lineCount.get(w) ?? 0) + 1)
-    const counts = hyperwords.map((h) => ({ ...h, count: lineCount.get(h.surface) ?? 0 }))
+    const lemmasOf = new Map(records.map((r) => [r.surface, r.lemmas]))
+    const counts = hyperwords.map((h) => ({
+      ...h,
+      lemmas: lemmasOf.get(h.surface) ?? [],
+      count: lineCount.get(h.surface) ?? 0
+    }))
     let words = placeboWords(counts, controlLines, seed)
     const fused = new Map(
       linesWithSpans([{ doc: "", lines: controlLines.map((text, i) => ({ line: i, text })) }], words).map(

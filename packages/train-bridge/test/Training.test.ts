@@ -213,6 +213,32 @@ describe("arms", () => {
     expect(unfused).toEqual([...control.train].sort())
   })
 
+  it("every arm trains on as many lines, one for one, when a line holds several spans or is evidence twice", () => {
+    const line = "the cold river under the pale moon"
+    const twice = "a cold river and a cold river again"
+    const recs = [
+      mined(
+        "coldriver",
+        ["cold", "river"],
+        [
+          ["a#1", line],
+          ["a#2", twice]
+        ]
+      ),
+      mined("palemoon", ["pale", "moon"], [["a#1", line]])
+    ]
+    const trainPoetry = [
+      { doc: "a#1", lines: [{ line: 1, text: line }] },
+      { doc: "a#2", lines: [{ line: 1, text: twice }] }
+    ]
+    const [tuned, control, placebo] = (["hyperwords", "control", "placebo"] as const).map((arm) =>
+      trainingTexts(recs, { ...opts, arm, trainPoetry })
+    )
+    expect(tuned!.train).toEqual(["the coldriver under the palemoon", "a coldriver and a coldriver again"])
+    expect(control!.train).toEqual([line, twice])
+    expect(placebo!.train.length).toBe(2)
+  })
+
   it("placebo: as many added tokens, from non-image n-grams of the same length and near frequency", () => {
     const tuned = trainingTexts(records, { ...opts, arm: "hyperwords" })
     const placebo = trainingTexts(records, { ...opts, arm: "placebo" })
@@ -255,6 +281,17 @@ describe("arms", () => {
     for (const g of got) expect(["red sun", "blue sea", "grey sky"]).not.toContain(g.parts.join(" "))
     // the only image-free bigram comes first
     expect(got.map((g) => g.parts.join(" "))).toContain("on the")
+  })
+
+  it("placeboWords takes an inflected image for an image, and never makes a word the lines already have", () => {
+    const got = placeboWords(
+      [{ surface: "темныйлес", parts: ["темный", "лес"], lemmas: ["темный", "лес"], count: 1 }],
+      ["в темного леса тени", "go in to the house", "a house into the night"],
+      0
+    )
+    expect(got.length).toBe(1)
+    expect(got[0]!.parts.join(" ")).not.toBe("темного леса")
+    expect(got[0]!.surface).not.toBe("into")
   })
 
   it("placeboWords never picks an image, a word of its hyperword, or a word twice", () => {
