@@ -184,12 +184,11 @@ export const placeboWords = (
       bucket.push({ g, key: hashKey(`${seed}\0${g}`) })
       buckets.set(c, bucket)
     }
-    tiers.forEach((buckets, tier) =>
+    for (const [tier, buckets] of tiers.entries())
       byLength.set(
         `${n}:${tier}`,
         new Map([...buckets].map(([c, list]) => [c, list.sort((a, b) => a.key - b.key).map((x) => x.g)]))
       )
-    )
   }
   const usedWords = new Set<string>()
   /** The next n-gram of a bucket that shares no word with a placebo before it (else the next), taken out of it. */
