@@ -76,7 +76,7 @@ export default defineConfig({
   stages: [models, generate, finetuneStage(), finetuneStage({ id: "control" })],
   params: {
     finetune: { steps: 4, batchSize: 2, seqLen: 16, checkpointEvery: 2, warmupSteps: 0, maxBpbRatio: ${maxBpbRatio} },
-    control: { steps: 4, batchSize: 2, seqLen: 16, checkpointEvery: 2, warmupSteps: 0, maxBpbRatio: ${maxBpbRatio}, arm: "control" }
+    control: { steps: 4, batchSize: 2, seqLen: 16, checkpointEvery: 2, warmupSteps: 0, maxBpbRatio: ${maxBpbRatio}, arm: "control", experiment: "finetune" }
   }
 })
 `
