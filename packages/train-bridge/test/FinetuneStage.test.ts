@@ -147,5 +147,15 @@ describe.skipIf(missing !== undefined)(
         /base [\d.]+ → tuned [\d.]+, ratio [\d.]+ \[[\d.]+, [\d.]+\] over 2 documents exceeds maxBpbRatio 0\.01/
       )
     }, 900_000)
+
+    it("refuses a control that does not name the version it controls", async () => {
+      writeFileSync(
+        join(project, "pipeline.config.ts"),
+        config(join(root, "tiny-llama-base")).replace(', experiment: "finetune" }', " }")
+      )
+      const run = await runCli(project, ["pipeline", "--only", "control"])
+      expect(run.code).not.toBe(0)
+      expect(run.output).toMatch(/control: a control arm names the hyperwords version it controls/)
+    }, 900_000)
   }
 )
