@@ -95,7 +95,9 @@ export default defineConfig({
     },
     finetune: training,
     control: training,
-    placebo: training
+    placebo: training,
+    // three versions are probed: 16 images and 4 Patchscope layers each keep the run near 45 minutes on 2 cores
+    "probe-*": { items: 16, patchscopeLayers: 4 }
   }),
   profiles: {
     quick: {
