@@ -95,8 +95,9 @@ export const finetuneDefaults = {
 export const heldoutCurveSvg = (curve: ReadonlyArray<{ step: number; bpb: number }>, title: string): string =>
   lossCurveSvg(
     curve.map((c) => ({ step: c.step, loss: c.bpb })),
-    title
-  ).replace(": training loss<", ": held-out poetry bits per byte<")
+    title,
+    "held-out poetry bits per byte"
+  )
 
 /** Prompts the tuned model answers to measure how often it uses hyperword tokens. */
 export const imagePrompts = [
@@ -106,10 +107,11 @@ export const imagePrompts = [
   "One word for the image: cold river under the moon —"
 ]
 
-/** The loss curve as a small standalone SVG (step on x, loss on y). */
+/** A curve per step as a small standalone SVG (step on x, the value on y; by default the training loss). */
 export const lossCurveSvg = (
   history: ReadonlyArray<{ step: number; loss: number }>,
-  title: string
+  title: string,
+  what = "training loss"
 ): string => {
   const w = 480
   const h = 240
@@ -127,7 +129,7 @@ export const lossCurveSvg = (
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif" font-size="11">`,
     `<rect width="${w}" height="${h}" fill="white"/>`,
-    `<text x="${pad}" y="16">${esc(title)}: training loss</text>`,
+    `<text x="${pad}" y="16">${esc(title)}: ${esc(what)}</text>`,
     `<line x1="${pad}" y1="${h - pad}" x2="${w - pad}" y2="${h - pad}" stroke="#888"/>`,
     `<line x1="${pad}" y1="${pad}" x2="${pad}" y2="${h - pad}" stroke="#888"/>`,
     `<text x="${pad}" y="${h - 12}">step ${x0}</text><text x="${w - pad}" y="${h - 12}" text-anchor="end">${x1}</text>`,
