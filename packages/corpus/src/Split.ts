@@ -67,26 +67,29 @@ export const splitPoetry = (poems: ReadonlyArray<Poem>, options: SplitOptions): 
     throw new RangeError(`heldout fraction ${fraction} is outside 0..0.5`)
   const seed = options.seed ?? 0
 
+  // every line normalised once
+  const lineNorms = poems.map((poem) => poem.lines.map((l) => normalizeLine(l.text)))
+
   // 1. dedupe lines across every corpus, in reading order
   const seen = new Set<string>()
   let duplicateLines = 0
   const docs: Array<{ poem: Poem; norms: Array<string> }> = []
-  for (const poem of poems) {
+  poems.forEach((poem, i) => {
     const lines: Array<Poem["lines"][number]> = []
     const norms: Array<string> = []
-    for (const l of poem.lines) {
-      const n = normalizeLine(l.text)
-      if (n === "") continue
+    poem.lines.forEach((l, k) => {
+      const n = lineNorms[i]![k]!
+      if (n === "") return
       if (seen.has(n)) {
         duplicateLines++
-        continue
+        return
       }
       seen.add(n)
       lines.push(l)
       norms.push(n)
-    }
+    })
     docs.push({ poem: lines.length === poem.lines.length ? poem : { ...poem, lines }, norms })
-  }
+  })
 
   // 2. group documents that share a substantive line (read from the original, undeduplicated text)
   const parent = docs.map((_, i) => i)
@@ -98,9 +101,8 @@ export const splitPoetry = (poems: ReadonlyArray<Poem>, options: SplitOptions): 
     return i
   }
   const holders = new Map<string, Array<number>>()
-  poems.forEach((poem, i) => {
-    for (const l of poem.lines) {
-      const n = normalizeLine(l.text)
+  lineNorms.forEach((norms, i) => {
+    for (const n of norms) {
       if (!substantive(n)) continue
       const list = holders.get(n)
       if (list === undefined) holders.set(n, [i])
@@ -112,9 +114,8 @@ export const splitPoetry = (poems: ReadonlyArray<Poem>, options: SplitOptions): 
   const pinned = new Set((options.pinned ?? []).map(normalizeLine).filter((n) => n !== ""))
   const matched = new Set<string>()
   const pinnedDocIndexes = new Set<number>()
-  poems.forEach((poem, i) => {
-    for (const l of poem.lines) {
-      const n = normalizeLine(l.text)
+  lineNorms.forEach((norms, i) => {
+    for (const n of norms) {
       if (pinned.has(n)) {
         pinnedDocIndexes.add(i)
         matched.add(n)
@@ -143,12 +144,9 @@ export const splitPoetry = (poems: ReadonlyArray<Poem>, options: SplitOptions): 
 
   // 4. no held-out line may occur in training, normalised
   const trainNorms = new Set<string>()
-  for (let i = 0; i < docs.length; i++)
-    if (!groupHeld.get(find(i))) for (const n of docs[i]!.norms) trainNorms.add(n)
   // the original text of training documents, duplicates included: a line dropped as a duplicate still counts
-  poems.forEach((poem, i) => {
-    if (groupHeld.get(find(i))) return
-    for (const l of poem.lines) trainNorms.add(normalizeLine(l.text))
+  lineNorms.forEach((norms, i) => {
+    if (!groupHeld.get(find(i))) for (const n of norms) trainNorms.add(n)
   })
 
   // a held-out line inside a training line (other line breaks), or one that holds a whole training
