@@ -79,9 +79,10 @@ export default defineConfig({
   params: ({ corpus }) => ({
     models: { model: "gemma-3-270m" },
     generate: {
-      // Shakespeare's sonnets and poems (~90 mined images). The verse of his plays
-      // (`shakespeareCorpus("plays")`) adds ~1,900 images, mostly stock phrases ("good lord"): too
-      // many new tokens for the 60 steps a 2-core run affords to show each of them more than once.
+      // Shakespeare's sonnets and poems. The verse of his plays (`shakespeareCorpus("plays")`) adds
+      // some twenty times as many images, mostly stock phrases ("good lord"): too many new tokens
+      // for the 60 steps a 2-core run affords to show each of them more than once (the generate
+      // stage logs how many it mined).
       corpus: [relative(import.meta.dirname, shakespeareCorpus("poems")), ...corpus],
       pinned: quotedLines(),
       minCount: 2,
