@@ -1,9 +1,12 @@
 import io
 import json
+from pathlib import Path
 
 import pytest
 
 from hyperwords_bridge import events
+
+from .finetune_fixtures import tiny_base
 
 
 @pytest.fixture
@@ -17,3 +20,14 @@ def event_stream():
         import sys
 
         events.set_stream(sys.stdout)
+
+
+# tiny random Llama bases, built once per test module that asks
+@pytest.fixture(scope="module")
+def tied_base(tmp_path_factory) -> Path:
+    return tiny_base(tmp_path_factory.mktemp("tied"), tied=True)
+
+
+@pytest.fixture(scope="module")
+def untied_base(tmp_path_factory) -> Path:
+    return tiny_base(tmp_path_factory.mktemp("untied"), tied=False)

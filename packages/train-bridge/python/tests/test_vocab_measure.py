@@ -1,0 +1,89 @@
+"""Hyperwords as added tokens (rows from their parts) and the measures: round trips, bits per byte."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from hyperwords_bridge.training.data import encode
+from hyperwords_bridge.training.job import Hyperword, parse_job
+from hyperwords_bridge.training.loop import build
+from hyperwords_bridge.training.measure import roundtrip, score_texts
+from hyperwords_bridge.training.vocab import add_hyperword_tokens
+
+from .finetune_fixtures import HELDOUT, HYPERWORDS, TRAIN, make_job
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """The machine's two cores are shared: these tests use one, then give the setting back."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+# ---------------------------------------------------------------------------- vocabulary
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_added_tokens_start_as_exact_mean_of_parts(tied, tied_base, untied_base, tmp_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    base = tied_base if tied else untied_base
+    reference = AutoTokenizer.from_pretrained(base)
+    original = AutoModelForCausalLM.from_pretrained(base)
+    built = build(parse_job(make_job(base, tmp_path / "out")), quantized=False, measure=True)
+    tok, vocab = built["tokenizer"], built["vocab"]
+    assert len(vocab.ids) == 3 and len(tok) == len(reference) + 3
+    # the new rows train as PEFT trainable tokens: one row block, or input and output blocks if untied
+    deltas = {n: p for n, p in built["model"].named_parameters() if "trainable_tokens_delta" in n}
+    assert len(deltas) == (1 if tied else 2)
+    matrices = {"embed_tokens": original.get_input_embeddings().weight, "lm_head": original.get_output_embeddings().weight}
+    for row, i in enumerate(sorted(vocab.ids.values())):
+        h = next(h for h in HYPERWORDS if vocab.ids[h["surface"]] == i)
+        assert i >= len(reference)
+        added = tok.added_tokens_decoder[i]
+        assert added.content == h["surface"] and not added.special
+        pieces = [p for part in h["parts"] for p in reference(" " + part, add_special_tokens=False)["input_ids"]]
+        pieces = [p for p in pieces if reference.decode([p]).strip()]  # the lone-space piece is dropped
+        assert vocab.part_pieces[i] == pieces
+        for name, delta in deltas.items():
+            w = matrices["lm_head" if "lm_head" in name else "embed_tokens"]
+            assert torch.equal(delta[row], w[torch.tensor(pieces)].mean(0)), name
+    comparison = built["measures"]["init_comparison"]
+    assert set(comparison) >= {"default", "parts-mean", "chosen"}
+    assert comparison["parts-mean"]["train_hyperword_targets"] > 0
+    assert comparison["default"]["train_hyperword_nll"] != comparison["parts-mean"]["train_hyperword_nll"]
+
+
+def test_round_trip_with_added_tokens(tied_base):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tied_base)
+    vocab = add_hyperword_tokens(tok, [Hyperword(h["surface"], tuple(h["parts"])) for h in HYPERWORDS])
+    assert roundtrip(tok, TRAIN + HELDOUT) == {"texts": len(TRAIN) + len(HELDOUT), "failures": 0, "examples": []}
+    ids = encode(tok, TRAIN[0])
+    assert vocab.ids["кошкашлавкусноесть"] in ids
+
+
+def test_bits_per_byte_of_a_uniform_model(untied_base):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(untied_base)
+    model = AutoModelForCausalLM.from_pretrained(untied_base)
+    with torch.no_grad():
+        model.get_output_embeddings().weight.zero_()  # every logit 0: each token costs log2(V) bits
+    texts = ["Мороз и солнце", "a cat"]
+    got = score_texts(model, tok, texts)
+    tokens = sum(len(encode(tok, t)) for t in texts)
+    n_bytes = sum(len(t.encode("utf-8")) for t in texts)
+    assert got["tokens"] == tokens and got["bytes"] == n_bytes
+    assert got["bits_per_byte"] == pytest.approx(tokens * math.log2(len(tok)) / n_bytes, rel=1e-6)
+    # each text's own NLL: its tokens times log V, summing to the whole
+    assert got["per_text_bytes"] == [len(t.encode("utf-8")) for t in texts]
+    for t, nats in zip(texts, got["per_text_nats"]):
+        assert nats == pytest.approx(len(encode(tok, t)) * math.log(len(tok)), rel=1e-6)
+    assert sum(got["per_text_nats"]) == pytest.approx(got["nll_nats"], rel=1e-9)
