@@ -65,11 +65,40 @@ const summaryLine = (s: MetricSummary): string => {
   return `${s.name}: mean ${formatNumber(s.mean)}${ci}, n = ${s.n}${corpus}${length}`
 }
 
-const InputLine = Schema.StructWithRest(Schema.Struct({ text: Schema.String }), [
-  Schema.Record(Schema.String, Schema.Unknown)
-])
+/**
+ * A line of a user's file: the fields of the sample contract (`SampleInput`), checked, and any
+ * others kept (an `id` that is not a string gives way to `FILE:LINE`).
+ */
+const InputLine = Schema.StructWithRest(
+  Schema.Struct({
+    text: Schema.String,
+    promptId: Schema.optionalKey(Schema.String),
+    prompt: Schema.optionalKey(Schema.String),
+    lang: Schema.optionalKey(Schema.Literals(["ru", "en"])),
+    task: Schema.optionalKey(Schema.String),
+    request: Schema.optionalKey(Schema.String)
+  }),
+  [Schema.Record(Schema.String, Schema.Unknown)]
+)
 
-/** Read a user's JSONL (one object with a `text` a line); errors name file:line. */
+/** The sample a checked input line describes. */
+const sampleOf = (value: Record<string, unknown>, id: string): SampleInput => {
+  const v = value as typeof InputLine.Type
+  return {
+    id,
+    text: v.text,
+    ...(v.promptId === undefined ? {} : { promptId: v.promptId }),
+    ...(v.prompt === undefined ? {} : { prompt: v.prompt }),
+    ...(v.lang === undefined ? {} : { lang: v.lang }),
+    ...(v.task === undefined ? {} : { task: v.task }),
+    ...(v.request === undefined ? {} : { request: v.request })
+  }
+}
+
+/**
+ * Read a user's JSONL (one object with a `text` a line, and optionally the other fields of
+ * `SampleInput`: `id`, `promptId`, `prompt`, `lang`, `task`, `request`); errors name file:line.
+ */
 export const readTextsFile = (
   file: string
 ): Effect.Effect<Array<{ readonly line: number; readonly value: Record<string, unknown> }>, DecodeError> =>
@@ -135,14 +164,7 @@ export const scoreCommand = (options: EvalCommandsOptions) =>
         const ids = lines.map((l) =>
           typeof l.value.id === "string" ? l.value.id : `${args.input}:${l.line}`
         )
-        const inputs = lines.map(
-          (l, k): SampleInput => ({
-            id: ids[k]!,
-            text: l.value.text as string,
-            ...(typeof l.value.promptId === "string" ? { promptId: l.value.promptId } : {}),
-            ...(l.value.lang === "ru" || l.value.lang === "en" ? { lang: l.value.lang as "ru" | "en" } : {})
-          })
-        )
+        const inputs = lines.map((l, k) => sampleOf(l.value, ids[k]!))
         const set = yield* scoreSamples(inputs, metrics, {
           seed: args.seed,
           ctx: {

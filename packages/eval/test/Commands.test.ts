@@ -7,7 +7,7 @@ import { Effect } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { buildLeaderboard, writeLeaderboard } from "../src/Leaderboard.ts"
 import { hostileInput } from "./fixtures/leaderboard.ts"
-import { makeProject, removeProjects, runCli } from "./fixtures/project.ts"
+import { evalDir, makeProject, removeProjects, runCli } from "./fixtures/project.ts"
 
 afterAll(removeProjects)
 
@@ -91,6 +91,41 @@ describe("hyperwords score", () => {
       /error: metric throws@1\.0\.0#[0-9a-f]{12} failed: threw: the plugin broke on purpose on sample "b"/
     )
     expect(failed.stdout).toBe("")
+  })
+})
+
+describe("hyperwords score: the sample contract", () => {
+  const fieldsMetric = join(evalDir, "test", "fixtures", "sampleFields.ts")
+
+  it("passes every field of SampleInput from the input line: task, request and prompt too", async () => {
+    const dir = makeProject()
+    const asked = {
+      id: "dusk",
+      text: "a cat asleep on the sill",
+      promptId: "en-describe-dusk",
+      prompt: "Sensations: warm, soft, purring, dusk.\nA short poem that paints this image:\n",
+      lang: "en",
+      task: "describe-image",
+      request: "warm soft purring dusk"
+    }
+    writeFileSync(join(dir, "asked.jsonl"), `${JSON.stringify({ ...asked, note: 1 })}\n`)
+    const r = await runCli(dir, ["score", "--metric", fieldsMetric, "--input", "asked.jsonl"])
+    expect(r.code, r.stderr).toBe(0)
+    const [out] = lines(r.stdout)
+    expect(out.details["sample-fields"].given).toEqual(asked)
+    expect(out.note).toBe(1)
+  })
+
+  it("names the file and line of a sample field of the wrong type", async () => {
+    const dir = makeProject()
+    writeFileSync(
+      join(dir, "bad.jsonl"),
+      `${JSON.stringify({ text: "ok", task: "ten-words" })}\n${JSON.stringify({ text: "ok", request: 3 })}\n` +
+        `${JSON.stringify({ text: "ok", lang: "fr" })}\n`
+    )
+    const r = await runCli(dir, ["score", "--metric", fieldsMetric, "--input", "bad.jsonl"])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/bad\.jsonl:2: field request/)
   })
 })
 
