@@ -1,6 +1,7 @@
 /** @hyperwords/eval: the metric plugin contract, the scoring harness, statistics and the leaderboard. */
 export * as Commands from "./Commands.ts"
 export { evalCommands } from "./Commands.ts"
+export * as Degenerate from "./Degenerate.ts"
 export * as Errors from "./Errors.ts"
 export * as Harness from "./Harness.ts"
 export * as Leaderboard from "./Leaderboard.ts"
