@@ -28,18 +28,32 @@ export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError"
   }
 }
 
-/** Another process holds the store's lock. */
+/**
+ * Another process holds the store's lock. `where` says what is known of it: `here` (this host, the
+ * pid and its start time match), `unverified` (this host, a lock without a start time), `elsewhere`.
+ */
 export class StoreLockedError extends Schema.TaggedError<StoreLockedError>()("StoreLockedError", {
   store: Schema.String,
   pid: Schema.Number,
+  start: Schema.optionalKey(Schema.String),
   host: Schema.String,
   command: Schema.String,
-  since: Schema.String
+  since: Schema.String,
+  where: Schema.Literals(["here", "unverified", "elsewhere"])
 }) {
   override get message(): string {
-    return (
+    const holder =
       `the store ${this.store} is in use by another pipeline: pid ${this.pid} on ${this.host}` +
-      ` (${this.command}, since ${this.since}). Wait for it to finish or stop it (kill ${this.pid}).`
+      ` (${this.command}, since ${this.since}).`
+    if (this.where === "here") return `${holder} Wait for it to finish or stop it (kill ${this.pid}).`
+    if (this.where === "unverified")
+      return (
+        `${holder} Wait for it to finish; its lock does not record when it started, so check that pid ` +
+        `${this.pid} is that command (ps -p ${this.pid} -o args) before stopping it.`
+      )
+    return (
+      `${holder} It runs on another machine: wait for it, or stop it there. If nothing runs there any ` +
+      `more, remove ${this.store}/LOCK.`
     )
   }
 }

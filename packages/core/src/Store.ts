@@ -10,7 +10,6 @@ import {
   copyFileSync,
   existsSync,
   fsyncSync,
-  linkSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -18,17 +17,18 @@ import {
   renameSync,
   rmSync,
   statSync,
-  unlinkSync,
-  writeSync
+  unlinkSync
 } from "node:fs"
-import { hostname } from "node:os"
 import { join, relative, resolve, sep } from "node:path"
 import { Context, Effect, Layer, Result, Schema, type Scope } from "effect"
 import { type ArtifactKind, ArtifactKinds } from "./Artifacts.ts"
 import { decodeJsonText } from "./Decode.ts"
-import { DecodeError, StoreError, StoreLockedError } from "./Errors.ts"
+import { DecodeError, StoreError, type StoreLockedError } from "./Errors.ts"
 import { hashFileSync, hashValue } from "./Hash.ts"
 import { fsyncPath, writeFileAtomic } from "./internal/fsAtomic.ts"
+import { acquireLock, type LockInfo, releaseLock } from "./StoreLock.ts"
+
+export { LockInfo, processStart } from "./StoreLock.ts"
 
 /** A file of an artifact: its name inside the artifact and the object holding it. */
 export const ArtifactFile = Schema.Struct({
@@ -77,15 +77,6 @@ export const RunRecord = Schema.Struct({
 })
 export type RunRecord = typeof RunRecord.Type
 
-/** Who holds the lock. */
-export const LockInfo = Schema.Struct({
-  pid: Schema.Int,
-  host: Schema.String,
-  command: Schema.String,
-  since: Schema.String
-})
-export type LockInfo = typeof LockInfo.Type
-
 /** What `store verify` found. */
 export interface VerifyReport {
   readonly objects: number
@@ -130,15 +121,6 @@ const folderBytes = (dir: string): number =>
 /** The artifact hash: a digest of kind, data and the files' names and hashes. */
 export const artifactHash = (kind: string, data: unknown, files: ReadonlyArray<ArtifactFile>): string =>
   hashValue({ kind, data, files: [...files].sort((a, b) => a.path.localeCompare(b.path)) })
-
-const isPidAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
 
 const tryStore = <A>(path: string, f: () => A): Effect.Effect<A, StoreError> =>
   Effect.try({
@@ -333,15 +315,9 @@ export const makeStore = (root: string): Store["Service"] => {
         (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
       ),
     lock: (command) =>
-      Effect.acquireRelease(acquireLock(root, lockPath, command), (info) =>
-        Effect.sync(() => {
-          try {
-            const current = JSON.parse(readFileSync(lockPath, "utf8")) as LockInfo
-            if (current.pid === info.pid && current.host === info.host) unlinkSync(lockPath)
-          } catch {
-            // already gone
-          }
-        })
+      Effect.map(
+        Effect.acquireRelease(acquireLock(root, lockPath, command), (held) => releaseLock(lockPath, held)),
+        (held) => held.info
       ),
     verify: (onProgress) =>
       tryStore(root, () => {
@@ -482,46 +458,3 @@ export const makeStore = (root: string): Store["Service"] => {
   }
   return service
 }
-
-const acquireLock = (
-  root: string,
-  lockPath: string,
-  command: string
-): Effect.Effect<LockInfo, StoreLockedError | StoreError> =>
-  Effect.suspend((): Effect.Effect<LockInfo, StoreLockedError | StoreError> => {
-    const info: LockInfo = { pid: process.pid, host: hostname(), command, since: new Date().toISOString() }
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        mkdirSync(root, { recursive: true })
-        const tmp = `${lockPath}.${process.pid}.${randomBytes(4).toString("hex")}`
-        const fd = openSync(tmp, "w")
-        writeSync(fd, JSON.stringify(info))
-        fsyncSync(fd)
-        closeSync(fd)
-        try {
-          // link fails if LOCK exists: the lock appears whole or not at all
-          linkSync(tmp, lockPath)
-          return Effect.succeed(info)
-        } finally {
-          rmSync(tmp, { force: true })
-        }
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "EEXIST") {
-          return Effect.fail(new StoreError({ path: lockPath, detail: (e as Error).message }))
-        }
-      }
-      let holder: LockInfo | undefined
-      try {
-        const decoded = decodeJsonText(LockInfo, readFileSync(lockPath, "utf8"), lockPath)
-        holder = Result.isSuccess(decoded) ? decoded.success : undefined
-      } catch {
-        continue // released between our attempt and the read
-      }
-      if (holder !== undefined && (holder.host !== info.host || isPidAlive(holder.pid))) {
-        return Effect.fail(new StoreLockedError({ store: root, ...holder }))
-      }
-      // the holder died without releasing (crash, kill -9): take the lock over
-      rmSync(lockPath, { force: true })
-    }
-    return Effect.fail(new StoreError({ path: lockPath, detail: "could not take the lock after 3 attempts" }))
-  })
