@@ -95,8 +95,11 @@ const ngrams = (words: ReadonlyArray<string>, n: number): Array<string> =>
   words.length < n ? [] : words.slice(0, words.length - n + 1).map((_, i) => words.slice(i, i + n).join(" "))
 
 /**
- * Whether an answer is degenerate, and how. In order: no words (`empty`); the other language's
- * script where the sample says its language (`other-language`); one distinct word (`one-word`);
+ * Whether an answer is degenerate, and how. What only an answer can be is flagged only in a sample
+ * with a task, prompt or request (a user scoring their own text or word has none). In order: no
+ * words, in an answer (`empty`); the other language's
+ * script where the sample says its language (`other-language`); one distinct word, in an answer
+ * to a task or prompt (`one-word`; a user may score a single word of their own);
  * fewer than two words the request and prompt did not give, or four fifths of its words given by
  * them (`echo`, which covers a copied example list); half its lines or more repeats of other
  * lines (`repeated-line`); fewer than 60% distinct word 4-grams over 8 or more 4-grams (`loop`);
@@ -105,7 +108,8 @@ const ngrams = (words: ReadonlyArray<string>, n: number): Array<string> =>
  */
 export const degenerate = (input: SampleInput): Degenerate | undefined => {
   const words = textWords(input.text)
-  if (words.length === 0) return { kind: "empty", detail: "no words" }
+  const answers = input.task !== undefined || input.request !== undefined || input.prompt !== undefined
+  if (words.length === 0) return answers ? { kind: "empty", detail: "no words" } : undefined
   if (input.lang !== undefined) {
     const s = scriptOf(input.text)
     const other = input.lang === "en" ? s.cyrillic > s.latin : s.latin > s.cyrillic
@@ -116,8 +120,7 @@ export const degenerate = (input: SampleInput): Degenerate | undefined => {
       }
     }
   }
-  const distinct = new Set(words)
-  if (distinct.size === 1) return { kind: "one-word", detail: `only "${words[0]}"` }
+  if (answers && new Set(words).size === 1) return { kind: "one-word", detail: `only "${words[0]}"` }
   const given = givenByPrompt(input)
   const own = words.filter((w) => !given(w))
   if (input.request !== undefined || input.prompt !== undefined) {

@@ -127,6 +127,16 @@ describe("hyperwords score: the sample contract", () => {
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/bad\.jsonl:2: field request/)
   })
+  it("lets the hyperword-usage plugin leave out a hyperword the prompt gave", async () => {
+    const dir = makeProject()
+    writeFileSync(
+      join(dir, "copied.jsonl"),
+      `${JSON.stringify({ id: "copied", text: "warmpurringlapatdusk and a cat", task: "invent-words", prompt: "Hyperwords: warmpurringlapatdusk.\nMore:\n" })}\n`
+    )
+    const r = await runCli(dir, ["score", "--metric", "hyperword-usage", "--input", "copied.jsonl"])
+    expect(r.code, r.stderr).toBe(0)
+    expect(lines(r.stdout)[0].scores["hyperword-usage"]).toBe(0)
+  })
 })
 
 describe("hyperwords rescore", () => {

@@ -77,6 +77,8 @@ describe("degenerate answers", () => {
     expect(degenerate({ id: "x", text: "warm soft purring dusk" })).toBeUndefined()
     expect(degenerate({ id: "x", text: "anchor, fungus, spoon, violin, gravel" })).toBeUndefined()
     expect(degenerate({ id: "x", text: "Тёплый вечер, мягкая кошка" })).toBeUndefined()
+    expect(degenerate({ id: "x", text: "warmpurringlapatdusk" })).toBeUndefined()
+    expect(degenerate({ id: "x", text: " … " })).toBeUndefined()
   })
 })
 

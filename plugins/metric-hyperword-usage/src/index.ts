@@ -1,10 +1,12 @@
 /**
  * metric `hyperword-usage`: the share of a text's words that are hyperwords of a given set, used
  * as single fused words (`warmpurringlapatdusk`, not "warm purring lap at dusk"). Model-free; the
- * corpus-level score is the share of the set that the texts use at least once.
+ * corpus-level score is the share of the set that the texts use at least once. A hyperword the
+ * prompt or request gave (an `invent-words` example) does not count, and a degenerate answer
+ * (`Degenerate.degenerate` of `@hyperwords/eval`: an echo, a loop, one line repeated...) scores 0.
  */
 import { decodeJsonlFile } from "@hyperwords/core/Decode"
-import { defineMetric, type SampleInput } from "@hyperwords/eval"
+import { Degenerate, defineMetric, type SampleInput } from "@hyperwords/eval"
 import { Effect, Schema } from "effect"
 
 const Config = Schema.Struct({
@@ -56,10 +58,24 @@ const words = (input: SampleInput): Array<string> => {
 
 const MAX_LISTED = 20
 
+/** The score of a degenerate answer: the bottom of the scale. */
+export const degenerateScore = 0
+
+/** The hyperwords of a sample that its prompt or request did not give. */
+const ownHyperwords = (
+  input: SampleInput,
+  all: ReadonlyArray<string>,
+  set: ReadonlySet<string>,
+  cfg: Config
+) => {
+  const given = Degenerate.givenByPrompt(input)
+  return all.map((w) => normalize(w, cfg)).filter((w) => set.has(w) && !given(w))
+}
+
 /** The plugin. */
 export const hyperwordUsage = defineMetric({
   name: "hyperword-usage",
-  version: "1.0.0",
+  version: "1.1.0",
   apiVersion: 1,
   description: "share of the words of a text that are hyperwords of the set, used as one fused word",
   config: Config,
@@ -67,8 +83,10 @@ export const hyperwordUsage = defineMetric({
     Effect.gen(function* () {
       const set = yield* hyperwordSet(cfg, ctx.hyperwordsFile)
       const all = words(input)
+      const bad = Degenerate.degenerate(input)
+      if (bad !== undefined) return { score: degenerateScore, degenerate: bad.kind, why: bad.detail }
       if (all.length === 0) return null
-      const used = all.map((w) => normalize(w, cfg)).filter((w) => set.has(w))
+      const used = ownHyperwords(input, all, set, cfg)
       return {
         score: used.length / all.length,
         hyperwords: used.length,
@@ -83,13 +101,12 @@ export const hyperwordUsage = defineMetric({
       let total = 0
       let hits = 0
       for (const input of inputs) {
-        for (const w of words(input)) {
-          total++
-          const n = normalize(w, cfg)
-          if (set.has(n)) {
-            hits++
-            seen.add(n)
-          }
+        const all = words(input)
+        total += all.length
+        if (Degenerate.degenerate(input) !== undefined) continue
+        for (const n of ownHyperwords(input, all, set, cfg)) {
+          hits++
+          seen.add(n)
         }
       }
       return {

@@ -50,4 +50,48 @@ describe("metric hyperword-usage", () => {
       expect(col.reason).toMatch(/NoHyperwordSet: no hyperword set/)
     })
   )
+
+  it.live(
+    "scores every degenerate answer 0, below a human answer, and leaves out hyperwords the prompt gave",
+    () =>
+      Effect.gen(function* () {
+        const prompt =
+          "A hyperword fuses a whole image into one word: catwenttastyeat, warmpurringlapatdusk, rainonhotstone.\nMore hyperwords:\n"
+        const answer = { lang: "en" as const, task: "invent-words", prompt }
+        // Written for this test: a person's answer, one new hyperword in a sentence.
+        const human = "My grandmother's kitchen was all kettlesighbeforedawn and flour on the sill."
+        const cases = {
+          human,
+          "echo of the prompt": prompt,
+          "one line repeated": Array.from({ length: 6 }, () => "kettlesighbeforedawn in the kitchen").join(
+            "\n"
+          ),
+          "example list copied": "catwenttastyeat, warmpurringlapatdusk, rainonhotstone",
+          "random nouns": "anchor, fungus, spoon, violin, gravel, sermon, ladder",
+          empty: "",
+          "one word": "kettlesighbeforedawn",
+          "other language": "Кошкашлавкусноесть и чайниквздыхаетдоутра на кухне у бабушки.",
+          loop: Array.from({ length: 10 }, () => "kettlesighbeforedawn and the").join(" ")
+        }
+        const loaded = yield* Metric.loadMetric(
+          hyperwordUsage.with({
+            hyperwords: ["kettlesighbeforedawn", "catwenttastyeat", "warmpurringlapatdusk", "rainonhotstone"]
+          })
+        )
+        const col = yield* Harness.runMetric(
+          loaded,
+          Object.entries(cases).map(([id, text]) => ({ id, text, ...answer })),
+          { seed: 1 }
+        )
+        expect(col.status, col.reason).toBe("ok")
+        const [humanScore, ...degenerate] = col.samples
+        expect(humanScore!.score).toBeGreaterThan(0)
+        for (const d of degenerate) {
+          expect(d.score, d.id).toBe(0)
+          expect(d.score!, d.id).toBeLessThan(humanScore!.score!)
+        }
+        expect(col.samples.find((s) => s.id === "loop")!.details!.degenerate).toBe("loop")
+        expect(col.corpus).toMatchObject({ distinct: 1, set: 4 })
+      })
+  )
 })
