@@ -16,6 +16,9 @@ The job (JSON object; unknown top-level keys are rejected, extra keys inside a h
     curve_every      int = 0          score the held-out texts every N steps (the learning curve; 0: never)
     steps            int >= 1, required
     add_tokens       bool = true      hyperwords become added (normal, not special) tokens
+    superwords       bool = false     each surface is a span of running text (" warm purring lap", spaces
+                                      allowed): an added token the tokenizer finds in plain text, its row
+                                      starting as the mean of the span's own base pieces
     init             "parts-mean" | "default" = "parts-mean"   ("default": transformers' mean-resizing)
     lora             {"rank": int = 8, "alpha": number = 16, "dropout": number = 0.05,
                       "target_modules": list[str] | "all-linear" = ["q_proj","k_proj","v_proj","o_proj"]}

@@ -285,3 +285,21 @@ def test_accelerate_launch_single_cpu_process_matches_plainrun_job(tied_base, tm
     assert any("accelerate, 1 process" in e["message"] for e in launched if e["type"] == "log")
     curve = json.loads((tmp_path / "launched" / "training.json").read_text())["loss_curve"]
     assert len(curve) == 6 and curve[-1]["loss"] == b["final_loss"]
+
+
+def test_superword_training_reads_plain_text_with_fewer_tokens(tied_base, tmp_path, event_stream):
+    from transformers import AutoTokenizer
+
+    from .test_vocab_measure import PLAIN, SUPERWORDS
+
+    heldout = ["At dusk the warm purring lap grew still.", "Кошка шла домой, мягкое мурчит."]
+    out = tmp_path / "out"
+    result = run_job(make_job(tied_base, out, hyperwords=SUPERWORDS, superwords=True, train_texts=PLAIN, heldout_texts=heldout))
+    tpb = result["tokens_per_byte"]
+    assert result["superwords"] is True and result["added_tokens"] == len(SUPERWORDS)
+    assert tpb["tuned"] < tpb["base"] and tpb["saved"] > 0 and tpb["added_token_targets"] >= 2
+    assert result["roundtrip"]["failures"] == 0
+    tok = AutoTokenizer.from_pretrained(result["merged_dir"])
+    assert tok.decode(encode(tok, heldout[1])) == heldout[1]
+    training = json.loads((out / "training.json").read_text())
+    assert training["tokens_per_byte"] == tpb and training["finetune"]["config"]["superwords"] is True

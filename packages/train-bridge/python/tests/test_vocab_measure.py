@@ -87,3 +87,61 @@ def test_bits_per_byte_of_a_uniform_model(untied_base):
     for t, nats in zip(texts, got["per_text_nats"]):
         assert nats == pytest.approx(len(encode(tok, t)) * math.log(len(tok)), rel=1e-6)
     assert sum(got["per_text_nats"]) == pytest.approx(got["nll_nats"], rel=1e-9)
+
+
+# ---------------------------------------------------------------------------- superwords
+
+SUPERWORDS = [
+    {"surface": " warm purring lap", "parts": ["warm", "purring", "lap"]},
+    {"surface": "Кошка шла", "parts": ["кошка", "шла"]},
+    {"surface": " мягкое мурчит", "parts": ["мягкое", "мурчит"]},
+]
+PLAIN = [t for t in TRAIN if "кошкашла" not in t and "warmpurring" not in t and "мягкоемурчит" not in t]
+
+
+def test_a_superword_is_found_in_plain_text_and_decodes_byte_for_byte(tied_base):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tied_base)
+    before = {t: encode(tok, t) for t in PLAIN + HELDOUT}
+    vocab = add_hyperword_tokens(tok, [Hyperword(h["surface"], tuple(h["parts"])) for h in SUPERWORDS], superwords=True)
+    assert roundtrip(tok, PLAIN + HELDOUT)["failures"] == 0
+    line = "The warm purring lap at dusk, the cat asleep."
+    ids = encode(tok, line)
+    assert vocab.ids[" warm purring lap"] in ids and len(ids) < len(before[line])
+    assert vocab.ids["Кошка шла"] in encode(tok, "Кошка шла по двору и вкусно есть хотела.")
+    # text without a span is tokenized as the base tokenizer did
+    assert encode(tok, HELDOUT[0]) == before[HELDOUT[0]]
+
+
+def test_a_superword_row_starts_as_the_mean_of_its_span_pieces(tied_base, tmp_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    reference = AutoTokenizer.from_pretrained(tied_base)
+    original = AutoModelForCausalLM.from_pretrained(tied_base)
+    job = parse_job(make_job(tied_base, tmp_path / "out", hyperwords=SUPERWORDS, superwords=True, train_texts=PLAIN))
+    built = build(job, quantized=False, measure=False)
+    vocab = built["vocab"]
+    (delta,) = [p for n, p in built["model"].named_parameters() if "trainable_tokens_delta" in n]
+    w = original.get_input_embeddings().weight
+    for row, i in enumerate(sorted(vocab.ids.values())):
+        surface = next(s for s, j in vocab.ids.items() if j == i)
+        pieces = [p for p in reference(surface, add_special_tokens=False)["input_ids"] if reference.decode([p]).strip()]
+        assert vocab.part_pieces[i] == pieces and len(pieces) >= 2
+        assert torch.equal(delta[row], w[torch.tensor(pieces)].mean(0))
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"hyperwords": [{"surface": "a b", "parts": ["a", "b"]}]}, "job.hyperwords[0].surface"),
+        ({"superwords": True, "hyperwords": [{"surface": "  ", "parts": ["a"]}]}, "job.hyperwords[0].surface"),
+        ({"superwords": "yes"}, "job.superwords"),
+    ],
+)
+def test_spaces_in_a_surface_need_superwords(tmp_path, change, field):
+    from hyperwords_bridge.events import BridgeError
+
+    with pytest.raises(BridgeError) as err:
+        parse_job(make_job(tmp_path / "base", tmp_path / "out", **change))
+    assert str(err.value).startswith(field)

@@ -63,6 +63,7 @@ class Job:
     heldout_docs: tuple[int, ...] | None = None
     curve_every: int = 0
     add_tokens: bool = True
+    superwords: bool = False
     init: str = "parts-mean"
     lora: Lora = field(default_factory=Lora)
     qlora: bool = False
@@ -86,6 +87,7 @@ class Job:
         return {
             "base_dir": str(self.base_dir),
             "add_tokens": self.add_tokens,
+            "superwords": self.superwords,
             "init": self.init,
             "hyperwords": [asdict(h) for h in self.hyperwords],
             "lora": asdict(self.lora),
@@ -175,6 +177,7 @@ def parse_job(raw: Any) -> Job:
     if out_dir == base_dir or base_dir in out_dir.parents:
         raise _bad("out_dir", f"must not be inside base_dir ({base_dir}); the base model stays read-only")
 
+    superwords = _bool(top.get("superwords", False), "superwords")
     if not isinstance(top["hyperwords"], list):
         raise _bad("hyperwords", "expected a list of {surface, parts}")
     hyperwords: list[Hyperword] = []
@@ -182,8 +185,10 @@ def parse_job(raw: Any) -> Job:
         if not isinstance(h, dict):
             raise _bad(f"hyperwords[{i}]", "expected an object {surface, parts}")
         surface = _str(h.get("surface"), f"hyperwords[{i}].surface")
-        if re.search(r"\s", surface):
-            raise _bad(f"hyperwords[{i}].surface", f"contains whitespace: {surface!r}")
+        if superwords and not surface.strip():
+            raise _bad(f"hyperwords[{i}].surface", "a superword spans words, not whitespace alone")
+        if not superwords and re.search(r"\s", surface):
+            raise _bad(f"hyperwords[{i}].surface", f"contains whitespace: {surface!r} (spans of words are superwords: true)")
         parts = h.get("parts")
         if not isinstance(parts, list) or not parts:
             raise _bad(f"hyperwords[{i}].parts", "expected a non-empty list of strings")
@@ -240,6 +245,7 @@ def parse_job(raw: Any) -> Job:
         heldout_docs=heldout_docs,
         curve_every=_int(top.get("curve_every", 0), "curve_every", 0),
         add_tokens=_bool(top.get("add_tokens", True), "add_tokens"),
+        superwords=superwords,
         init=_str(top.get("init", "parts-mean"), "init", ["parts-mean", "default"]),
         lora=lora,
         qlora=_bool(top.get("qlora", False), "qlora"),

@@ -108,7 +108,7 @@ def build(job: Job, quantized: bool, measure: bool, device=None) -> dict[str, An
 
     vocab = None
     if job.add_tokens:
-        vocab = add_hyperword_tokens(tokenizer, job.hyperwords)
+        vocab = add_hyperword_tokens(tokenizer, job.hyperwords, job.superwords)
         if vocab.already_in_vocab:
             already = vocab.already_in_vocab
             events.log(f"{len(already)} hyperwords are already single tokens, not added: {already[:5]}", "warn")

@@ -188,6 +188,13 @@ def run(job: Job, stop: StopSignals, rt: Runtime | None = None) -> dict[str, Any
         seed=job.seed,
     )
     heldout_cmp["lines"] = len(job.heldout_texts)
+    # tokens per byte of the held-out text under each tokenizer (superwords make the tuned one shorter)
+    tokens_per_byte = {
+        "base": base["tokens"] / base["bytes"],
+        "tuned": tuned["tokens"] / tuned["bytes"],
+        "saved": 1 - tuned["tokens"] / base["tokens"],
+        "added_token_targets": tuned["hyperword_targets"],
+    }
     curve = state.get("curve", [])
     history = state["history"]
     tokens_per_s = state["train_tokens"] / state["train_seconds"] if state["train_seconds"] else 0.0
@@ -235,6 +242,8 @@ def run(job: Job, stop: StopSignals, rt: Runtime | None = None) -> dict[str, Any
         "bpb_tuned": tuned["bits_per_byte"],
         "bpb_ratio": tuned["bits_per_byte"] / base["bits_per_byte"],
         "heldout": heldout_cmp,
+        "tokens_per_byte": tokens_per_byte,
+        "superwords": job.superwords,
         "curve": curve,
         "emission_rate": emitted["rate"],
         "emission_any": emitted["any"],
@@ -261,6 +270,7 @@ def run(job: Job, stop: StopSignals, rt: Runtime | None = None) -> dict[str, Any
         "train_tokens": state["train_tokens"],
         "heldout": {"base": base, "tuned": tuned, "by_documents": heldout_cmp},
         "heldout_curve": curve,
+        "tokens_per_byte": tokens_per_byte,
         "init_comparison": measures.get("init_comparison"),
         "emission": emitted,
         "roundtrip": lineage["checks"]["roundtrip"],

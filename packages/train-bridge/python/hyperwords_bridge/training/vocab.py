@@ -29,14 +29,27 @@ def part_pieces(tokenizer, parts: Iterable[str]) -> list[int]:
     return pieces
 
 
-def add_hyperword_tokens(tokenizer, hyperwords: Iterable[Hyperword]) -> HyperwordVocab:
-    """Add each surface as a normal added token; parts are tokenized before anything is added."""
+def span_pieces(tokenizer, surface: str) -> list[int]:
+    """Base-vocab ids of a superword's span as running text holds it (its surface, leading space
+    included): the pieces the base model read that text as; whitespace-only pieces dropped."""
+    ids = encode(tokenizer, surface)
+    return [i for i in ids if tokenizer.decode([i]).strip()] or ids
+
+
+def add_hyperword_tokens(tokenizer, hyperwords: Iterable[Hyperword], superwords: bool = False) -> HyperwordVocab:
+    """Add each surface as a normal added token; parts are tokenized before anything is added.
+
+    ``superwords``: each surface is a span of running text (``" warm purring lap"``); the tokenizer
+    then finds it in plain text (added tokens are matched before pre-tokenization, longest first) and
+    its row starts from the pieces of the span itself rather than of its parts."""
     from transformers import AddedToken
 
     unique: dict[str, Hyperword] = {}
     for h in hyperwords:
         unique.setdefault(h.surface, h)
-    pieces = {s: part_pieces(tokenizer, h.parts) for s, h in unique.items()}
+    pieces = {
+        s: span_pieces(tokenizer, s) if superwords else part_pieces(tokenizer, h.parts) for s, h in unique.items()
+    }
     base_vocab = tokenizer.get_vocab()
     already = [s for s in unique if s in base_vocab]
     new = [s for s in unique if s not in base_vocab]
