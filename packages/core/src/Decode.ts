@@ -2,7 +2,7 @@
  * Decoding files against schemas with errors that name the file, the line (for JSONL) and the
  * field, e.g. `data/poems.jsonl:12: field parts[1]: Expected string, got 3`.
  */
-import { readFileSync } from "node:fs"
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from "node:fs"
 import { Effect, Result, Schema, SchemaIssue } from "effect"
 import { DecodeError } from "./Errors.ts"
 
@@ -81,12 +81,152 @@ export const decodeJsonText = <A>(
 export const decodeJsonFile = <A>(schema: Decodable<A>, file: string): Effect.Effect<A, DecodeError> =>
   Effect.flatMap(readText(file), (text) => Effect.fromResult(decodeJsonText(schema, text, file)))
 
-/** Read a UTF-8 text file; a failure names the file and the reason (ENOENT, EACCES, ...). */
-export const readText = (file: string): Effect.Effect<string, DecodeError> =>
-  Effect.try({
-    try: () => readFileSync(file, "utf8"),
-    catch: (e) => new DecodeError({ file, detail: `cannot read (${(e as NodeJS.ErrnoException).code ?? e})` })
+/**
+ * The largest text file hyperwords reads (corpora, prompt sets, texts to score, JSON and JSONL
+ * documents): 256 MiB. Larger files are refused before they are read; split them.
+ */
+export const maxTextFileBytes = 256 * 1024 * 1024
+
+const mb = (bytes: number): string => `${Math.round(bytes / (1024 * 1024))} MB`
+
+/**
+ * Whether a path can be read as a text file: a regular file (FIFOs, devices and sockets block or
+ * never end) no larger than `maxTextFileBytes`. Returns the reason it cannot, or undefined.
+ */
+export const textFileProblem = (file: string): string | undefined => {
+  let st: ReturnType<typeof statSync>
+  try {
+    st = statSync(file)
+  } catch (e) {
+    return `cannot read (${(e as NodeJS.ErrnoException).code ?? e})`
+  }
+  return statProblem(st)
+}
+
+const statProblem = (st: { isFile(): boolean; isDirectory(): boolean; size: number | bigint }) => {
+  if (st.isDirectory()) return "is a folder, not a file"
+  if (!st.isFile()) return "not a regular file (a FIFO, device or socket); give a file"
+  if (Number(st.size) > maxTextFileBytes)
+    return `${mb(Number(st.size))} is over the ${mb(maxTextFileBytes)} a text file may have; split it`
+  return undefined
+}
+
+/**
+ * The bytes of a regular file no larger than `maxTextFileBytes`. It is opened without blocking,
+ * so a FIFO named by mistake is refused instead of waiting for a writer forever.
+ */
+export const readFileBytes = (file: string): Effect.Effect<Uint8Array, DecodeError> =>
+  Effect.suspend(() => {
+    let fd: number
+    try {
+      fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK)
+    } catch (e) {
+      return Effect.fail(
+        new DecodeError({ file, detail: `cannot read (${(e as NodeJS.ErrnoException).code ?? e})` })
+      )
+    }
+    try {
+      const st = fstatSync(fd)
+      const problem = statProblem(st)
+      if (problem !== undefined) return Effect.fail(new DecodeError({ file, detail: problem }))
+      const bytes = Buffer.allocUnsafe(st.size)
+      let off = 0
+      while (off < bytes.length) {
+        const n = readSync(fd, bytes, off, bytes.length - off, off)
+        if (n === 0) break
+        off += n
+      }
+      return Effect.succeed(bytes.subarray(0, off))
+    } catch (e) {
+      return Effect.fail(
+        new DecodeError({ file, detail: `cannot read (${(e as NodeJS.ErrnoException).code ?? e})` })
+      )
+    } finally {
+      closeSync(fd)
+    }
   })
+
+/** Offset of the first byte that breaks UTF-8, or -1. */
+export const invalidUtf8At = (b: Uint8Array): number => {
+  let i = 0
+  while (i < b.length) {
+    const c = b[i]!
+    if (c < 0x80) {
+      i++
+      continue
+    }
+    const n = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1
+    if (n < 0) return i
+    for (let k = 1; k <= n; k++) if (i + k >= b.length || (b[i + k]! & 0xc0) !== 0x80) return i
+    i += n + 1
+  }
+  return -1
+}
+
+/** The 1-based line of a byte offset. */
+export const lineAtOffset = (bytes: Uint8Array, offset: number): number => {
+  let line = 1
+  for (let i = 0; i < offset && i < bytes.length; i++) if (bytes[i] === 0x0a) line++
+  return line
+}
+
+/** How to read a text file: its encoding (strict UTF-8 when absent) and what to tell the user when it is not. */
+export interface TextOptions {
+  /** A WHATWG encoding label (`latin1`, `windows-1251`, `utf-16le`); decoding is strict. */
+  readonly encoding?: string | undefined
+  /** Appended to the error for bytes that are not UTF-8, e.g. "or pass --encoding latin1". */
+  readonly hint?: string | undefined
+}
+
+/**
+ * Decode bytes strictly: UTF-8 (a leading BOM dropped) unless `encoding` names another; bytes that
+ * do not decode fail naming the file, the line and the byte offset — never U+FFFD in silence.
+ */
+export const decodeTextBytes = (
+  bytes: Uint8Array,
+  file: string,
+  options: TextOptions = {}
+): Result.Result<string, DecodeError> => {
+  if (options.encoding !== undefined) {
+    let decoder: InstanceType<typeof TextDecoder>
+    try {
+      decoder = new TextDecoder(options.encoding, { fatal: true })
+    } catch {
+      return Result.fail(new DecodeError({ file, detail: `unknown encoding "${options.encoding}"` }))
+    }
+    try {
+      return Result.succeed(decoder.decode(bytes))
+    } catch (e) {
+      return Result.fail(
+        new DecodeError({
+          file,
+          detail: `cannot be decoded as ${options.encoding} (${(e as Error).message})`
+        })
+      )
+    }
+  }
+  const bad = invalidUtf8At(bytes)
+  if (bad >= 0) {
+    return Result.fail(
+      new DecodeError({
+        file,
+        line: lineAtOffset(bytes, bad),
+        detail:
+          `not valid UTF-8 (byte 0x${bytes[bad]!.toString(16)} at offset ${bad}); ` +
+          (options.hint ?? "convert it to UTF-8")
+      })
+    )
+  }
+  const start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0
+  return Result.succeed(new TextDecoder("utf-8").decode(bytes.subarray(start)))
+}
+
+/**
+ * Read a text file (strict UTF-8, or `options.encoding`); a failure names the file and the reason
+ * (ENOENT, not a regular file, over `maxTextFileBytes`, the line and offset of a bad byte).
+ */
+export const readText = (file: string, options: TextOptions = {}): Effect.Effect<string, DecodeError> =>
+  Effect.flatMap(readFileBytes(file), (bytes) => Effect.fromResult(decodeTextBytes(bytes, file, options)))
 
 /** Decode JSONL text line by line (blank lines skipped); the first bad line fails with its number. */
 export const decodeJsonlText = <A>(

@@ -1,7 +1,11 @@
-import { Result } from "effect"
-import { describe, expect, it } from "vitest"
+import { execFileSync } from "node:child_process"
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect, Exit, Result } from "effect"
+import { afterAll, describe, expect, it } from "vitest"
 import { HyperwordRecord } from "../src/Artifacts.ts"
-import { decodeJsonlText, decodeJsonText } from "../src/Decode.ts"
+import { decodeJsonlText, decodeJsonText, maxTextFileBytes, readText } from "../src/Decode.ts"
 
 const record = (over: Record<string, unknown> = {}) =>
   JSON.stringify({
@@ -46,5 +50,37 @@ describe("Decode", () => {
       /^set\.jsonl:2: not valid JSON/
     )
     expect(failure(decodeJsonText(HyperwordRecord, "[", "one.json"))).toMatch(/^one\.json: not valid JSON/)
+  })
+})
+
+describe("readText", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hw-decode-"))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it("refuses bytes that are not UTF-8, naming the file, the line and the byte offset", async () => {
+    const file = join(dir, "latin1.txt")
+    writeFileSync(file, Buffer.from("first line\ncaf\xe9 au lait\n", "latin1"))
+    const exit = await Effect.runPromiseExit(readText(file))
+    expect(Exit.isFailure(exit)).toBe(true)
+    expect(String(exit)).toContain(`${file}:2: not valid UTF-8 (byte 0xe9 at offset 14)`)
+    // with the encoding named, the same bytes read as what they are
+    expect(await Effect.runPromise(readText(file, { encoding: "latin1" }))).toBe("first line\ncafé au lait\n")
+  })
+
+  it("refuses a FIFO and a device at once instead of blocking on them", async () => {
+    const fifo = join(dir, "fifo")
+    execFileSync("mkfifo", [fifo])
+    for (const file of [fifo, "/dev/zero"]) {
+      const exit = await Effect.runPromiseExit(readText(file))
+      expect(String(exit)).toContain(`${file}: not a regular file`)
+    }
+  })
+
+  it(`refuses a file over the cap (${maxTextFileBytes} bytes) before reading it`, async () => {
+    const file = join(dir, "huge.txt")
+    writeFileSync(file, "")
+    truncateSync(file, maxTextFileBytes + 1) // sparse: no disk used
+    const exit = await Effect.runPromiseExit(readText(file))
+    expect(String(exit)).toMatch(/huge\.txt: \d+ MB is over the \d+ MB a text file may have/)
   })
 })
