@@ -78,46 +78,189 @@ export const bootstrapMean = (values: ReadonlyArray<number>, options: BootstrapO
   }
 }
 
-/** The paired difference of a version against its base. */
-export interface PairedDelta {
-  /** Mean of (version − base) over shared items. */
-  readonly delta: number
-  readonly ci: readonly [number, number]
-  /** Two-sided bootstrap p-value of "no difference". */
-  readonly p: number
-  /** Number of shared items. */
-  readonly n: number
+/**
+ * An answer's score with the prompt it answers (`cluster`) and, optionally, the answer it is across
+ * versions (`unit`: the prompt's sample k, answered with the same seed by every version).
+ */
+export interface ClusteredScore {
+  readonly cluster: string
+  readonly score: number
+  readonly unit?: string
+}
+
+/** A mean over answers with a CI that resamples prompts, then answers within them. */
+export interface ClusteredMeanCI extends MeanCI {
+  /** Number of prompts (clusters) the answers come from. */
+  readonly clusters: number
+}
+
+const byKey = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0)
+
+/** The scores grouped by cluster, the clusters in a fixed (sorted) order. */
+const groupScores = (scores: ReadonlyArray<ClusteredScore>): Array<Array<number>> => {
+  const groups = new Map<string, Array<number>>()
+  for (const { cluster, score } of scores) {
+    const g = groups.get(cluster)
+    if (g === undefined) groups.set(cluster, [score])
+    else g.push(score)
+  }
+  return [...groups.keys()].sort(byKey).map((k) => groups.get(k)!)
 }
 
 /**
- * Paired bootstrap of the mean difference between two score sets on the items (prompt ids) they
- * share. Scores of several samples of one prompt are averaged first, so the prompt is the unit
- * that is resampled. The interval is the bootstrap's; the p-value is a paired sign-flip
- * (randomisation) test of "no difference", exact over all 2^n sign patterns for up to 20 items,
- * else (1 + #{|mean of sign-flipped d| ≥ |d̄|}) / (B + 1) over B random patterns. A bootstrap
+ * The mean over answers with a two-stage (hierarchical) percentile-bootstrap CI: each resample
+ * draws as many prompts as there are, with replacement, and then, inside each drawn prompt, as
+ * many of its answers as it has, with replacement; the statistic is the mean over the drawn
+ * answers (so, like the point value, a prompt weighs by its number of answers). Several answers
+ * to one prompt share the prompt's difficulty, so they are not independent: resampling answers
+ * as if they were (`bootstrapMean`) gives an interval too narrow by about the design effect
+ * √(1 + (m − 1)·ICC). Resampling at both stages errs the other way, slightly: the within-prompt
+ * spread enters the spread of the prompt means and is drawn again in the second stage, which
+ * widens the interval by about σ²_within / m on the variance (Davison & Hinkley 1997, §3.8);
+ * with one answer per prompt it is the ordinary bootstrap of prompts.
+ */
+export const clusteredBootstrapMean = (
+  scores: ReadonlyArray<ClusteredScore>,
+  options: BootstrapOptions = {}
+): ClusteredMeanCI => {
+  const groups = groupScores(scores)
+  const m = mean(scores.map((s) => s.score))
+  if (scores.length === 0) return { mean: Number.NaN, ci: [Number.NaN, Number.NaN], n: 0, clusters: 0 }
+  const b = options.resamples ?? 2000
+  const rng = makeRng(options.seed ?? 1)
+  const a = groups.length
+  const boots = new Float64Array(b)
+  for (let r = 0; r < b; r++) {
+    let s = 0
+    let count = 0
+    for (let i = 0; i < a; i++) {
+      const g = groups[Math.floor(rng() * a)]!
+      for (let j = 0; j < g.length; j++) s += g[Math.floor(rng() * g.length)]!
+      count += g.length
+    }
+    boots[r] = s / count
+  }
+  boots.sort()
+  const alpha = 1 - (options.level ?? 0.95)
+  return {
+    mean: m,
+    ci: [quantileSorted(boots, alpha / 2), quantileSorted(boots, 1 - alpha / 2)],
+    n: scores.length,
+    clusters: a
+  }
+}
+
+/** The paired difference of a version against its base. */
+export interface PairedDelta {
+  /** Mean over shared prompts of (version's mean − base's mean on the prompt). */
+  readonly delta: number
+  readonly ci: readonly [number, number]
+  /** Two-sided sign-flip p-value of "no difference". */
+  readonly p: number
+  /** Number of shared prompts. */
+  readonly n: number
+  /**
+   * Standard deviation of the per-prompt differences: the between-prompt SD the minimum
+   * detectable effect is computed from (0 for fewer than two prompts).
+   */
+  readonly sd: number
+}
+
+/** The answers two versions gave to one prompt. */
+interface PromptPair {
+  readonly a: Array<number>
+  readonly b: Array<number>
+  /** Whether `a[j]` and `b[j]` are the same answer unit (the same seed) for every j. */
+  readonly paired: boolean
+}
+
+const pairOf = (
+  a: ReadonlyArray<{ readonly score: number; readonly unit?: string | undefined }>,
+  b: ReadonlyArray<{ readonly score: number; readonly unit?: string | undefined }>
+): PromptPair => {
+  const units = (xs: typeof a) => new Map(xs.map((x) => [x.unit, x.score]))
+  const ua = units(a)
+  const ub = units(b)
+  const paired =
+    a.every((x) => x.unit !== undefined) &&
+    ua.size === a.length &&
+    ub.size === b.length &&
+    a.length === b.length &&
+    [...ua.keys()].every((u) => ub.has(u))
+  if (!paired) return { a: a.map((x) => x.score), b: b.map((x) => x.score), paired }
+  const keys = [...ua.keys()].sort((x, y) => byKey(x!, y!))
+  return { a: keys.map((u) => ua.get(u)!), b: keys.map((u) => ub.get(u)!), paired }
+}
+
+/** The mean of `n` draws with replacement from `xs`, by the given indices' generator. */
+const drawMean = (xs: ReadonlyArray<number>, rng: () => number): number => {
+  let s = 0
+  for (let j = 0; j < xs.length; j++) s += xs[Math.floor(rng() * xs.length)]!
+  return s / xs.length
+}
+
+/**
+ * Paired comparison of two score sets on the prompts (`item`) they share. The difference of a
+ * prompt is the version's mean over its answers minus the base's; `delta` is the mean of these
+ * over prompts, so the prompt is the unit, however many answers it has.
+ *
+ * The interval is a two-stage bootstrap that follows the design: it resamples the shared prompts
+ * with replacement and, inside each drawn prompt, the answers. When both sides scored the same
+ * answers of a prompt (the same `unit`s: sample k, which every version answers with the same
+ * seed), answers are drawn as pairs, keeping whatever the seed shares; otherwise each side's
+ * answers are drawn on their own. With one answer per prompt it is the bootstrap of prompts.
+ *
+ * The p-value is a paired sign-flip (randomisation) test of "no difference" on the per-prompt
+ * differences, exact over all 2^n sign patterns for up to 20 prompts, else
+ * (1 + #{|mean of sign-flipped d| ≥ |d̄|}) / (B + 1) over B random patterns. It treats prompts as
+ * the independent units (answers enter through their prompt's mean), which is what the design
+ * makes independent; it is exact in finite samples, with no normality assumed. A bootstrap
  * p-value would be 1/(B + 1) for a single prompt, whose resamples are all the same point.
  */
 export const pairedBootstrap = (
-  version: ReadonlyArray<{ readonly item: string; readonly score: number }>,
-  base: ReadonlyArray<{ readonly item: string; readonly score: number }>,
+  version: ReadonlyArray<{ readonly item: string; readonly score: number; readonly unit?: string }>,
+  base: ReadonlyArray<{ readonly item: string; readonly score: number; readonly unit?: string }>,
   options: BootstrapOptions = {}
 ): PairedDelta => {
-  const a = meanByItem(version)
-  const b = meanByItem(base)
-  const diffs: Array<number> = []
-  for (const [item, v] of [...a.entries()].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) {
+  const a = answersByItem(version)
+  const b = answersByItem(base)
+  const pairs: Array<PromptPair> = []
+  for (const item of [...a.keys()].sort(byKey)) {
     const w = b.get(item)
-    if (w !== undefined) diffs.push(v - w)
+    if (w !== undefined) pairs.push(pairOf(a.get(item)!, w))
   }
-  if (diffs.length === 0) return { delta: Number.NaN, ci: [Number.NaN, Number.NaN], p: Number.NaN, n: 0 }
+  if (pairs.length === 0)
+    return { delta: Number.NaN, ci: [Number.NaN, Number.NaN], p: Number.NaN, n: 0, sd: 0 }
+  const diffs = pairs.map((q) => mean(q.a) - mean(q.b))
   const d = mean(diffs)
-  const boots = bootstrapMeans(diffs, options)
+  const n = pairs.length
+  const resamples = options.resamples ?? 2000
+  const rng = makeRng(options.seed ?? 1)
+  const boots = new Float64Array(resamples)
+  for (let r = 0; r < resamples; r++) {
+    let s = 0
+    for (let i = 0; i < n; i++) {
+      const q = pairs[Math.floor(rng() * n)]!
+      if (q.paired) {
+        let t = 0
+        for (let j = 0; j < q.a.length; j++) {
+          const k = Math.floor(rng() * q.a.length)
+          t += q.a[k]! - q.b[k]!
+        }
+        s += t / q.a.length
+      } else s += drawMean(q.a, rng) - drawMean(q.b, rng)
+    }
+    boots[r] = s / n
+  }
+  boots.sort()
   const alpha = 1 - (options.level ?? 0.95)
   return {
     delta: d,
     ci: [quantileSorted(boots, alpha / 2), quantileSorted(boots, 1 - alpha / 2)],
     p: signFlipP(diffs, options),
-    n: diffs.length
+    n,
+    // differences equal in exact arithmetic may differ in the last bits: their SD is 0
+    sd: sd(diffs) <= 1e-12 * mean(diffs.map(Math.abs)) ? 0 : sd(diffs)
   }
 }
 
@@ -148,17 +291,16 @@ const signFlipP = (diffs: ReadonlyArray<number>, options: BootstrapOptions): num
   return (1 + extreme) / (b + 1)
 }
 
-const meanByItem = (
-  scores: ReadonlyArray<{ readonly item: string; readonly score: number }>
-): Map<string, number> => {
-  const sums = new Map<string, { s: number; n: number }>()
-  for (const { item, score } of scores) {
-    const e = sums.get(item) ?? { s: 0, n: 0 }
-    e.s += score
-    e.n++
-    sums.set(item, e)
+const answersByItem = (
+  scores: ReadonlyArray<{ readonly item: string; readonly score: number; readonly unit?: string }>
+): Map<string, Array<{ readonly score: number; readonly unit?: string | undefined }>> => {
+  const out = new Map<string, Array<{ readonly score: number; readonly unit?: string | undefined }>>()
+  for (const { item, score, unit } of scores) {
+    const g = out.get(item)
+    if (g === undefined) out.set(item, [{ score, unit }])
+    else g.push({ score, unit })
   }
-  return new Map([...sums].map(([k, e]) => [k, e.s / e.n]))
+  return out
 }
 
 /** Pearson's correlation (NaN when either side has no variance). */
@@ -245,6 +387,120 @@ export const holm = (ps: ReadonlyArray<number>): Array<number> => {
     out[i] = running
   })
   return out
+}
+
+/** The smallest two-sided p-value the sign-flip test of `pairedBootstrap` can give with n prompts. */
+export const smallestSignFlipP = (n: number, resamples = 2000): number =>
+  n < 1 ? 1 : n <= EXACT_SIGN_FLIP_ITEMS ? Math.min(1, 2 / 2 ** n) : 1 / (resamples + 1)
+
+/** ln Γ(x) for x > 0 (Lanczos, g = 7, n = 9; about 15 digits). */
+const lnGamma = (x: number): number => {
+  const c = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7
+  ]
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - lnGamma(1 - x)
+  const y = x - 1
+  let a = c[0]!
+  const t = y + 7.5
+  for (let i = 1; i < 9; i++) a += c[i]! / (y + i)
+  return 0.5 * Math.log(2 * Math.PI) + (y + 0.5) * Math.log(t) - t + Math.log(a)
+}
+
+/** The continued fraction of the incomplete beta function (modified Lentz). */
+const betaFraction = (a: number, b: number, x: number): number => {
+  const tiny = 1e-300
+  let c = 1
+  let d = 1 - ((a + b) * x) / (a + 1)
+  if (Math.abs(d) < tiny) d = tiny
+  d = 1 / d
+  let h = d
+  for (let m = 1; m <= 300; m++) {
+    const m2 = 2 * m
+    let aa = (m * (b - m) * x) / ((a + m2 - 1) * (a + m2))
+    d = 1 + aa * d
+    if (Math.abs(d) < tiny) d = tiny
+    c = 1 + aa / c
+    if (Math.abs(c) < tiny) c = tiny
+    d = 1 / d
+    h *= d * c
+    aa = (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1))
+    d = 1 + aa * d
+    if (Math.abs(d) < tiny) d = tiny
+    c = 1 + aa / c
+    if (Math.abs(c) < tiny) c = tiny
+    d = 1 / d
+    const delta = d * c
+    h *= delta
+    if (Math.abs(delta - 1) < 1e-15) break
+  }
+  return h
+}
+
+/** The regularised incomplete beta function I_x(a, b). */
+const incompleteBeta = (x: number, a: number, b: number): number => {
+  if (x <= 0) return 0
+  if (x >= 1) return 1
+  const front = Math.exp(lnGamma(a + b) - lnGamma(a) - lnGamma(b) + a * Math.log(x) + b * Math.log(1 - x))
+  return x < (a + 1) / (a + b + 2)
+    ? (front * betaFraction(a, b, x)) / a
+    : 1 - (front * betaFraction(b, a, 1 - x)) / b
+}
+
+/** The CDF of Student's t with `df` degrees of freedom. */
+export const studentTCdf = (t: number, df: number): number => {
+  const tail = 0.5 * incompleteBeta(df / (df + t * t), df / 2, 0.5)
+  return t >= 0 ? 1 - tail : tail
+}
+
+/** The q-quantile of Student's t with `df` degrees of freedom (bisection on the CDF to 1e-12). */
+export const studentTQuantile = (q: number, df: number): number => {
+  if (!(q > 0 && q < 1) || !(df > 0)) return Number.NaN
+  if (q === 0.5) return 0
+  let lo = -1
+  let hi = 1
+  while (studentTCdf(lo, df) > q) lo *= 2
+  while (studentTCdf(hi, df) < q) hi *= 2
+  for (let i = 0; i < 200 && hi - lo > 1e-12 * Math.max(1, Math.abs(lo)); i++) {
+    const mid = (lo + hi) / 2
+    if (studentTCdf(mid, df) < q) lo = mid
+    else hi = mid
+  }
+  return (lo + hi) / 2
+}
+
+/** Options of `minimumDetectableEffect`. */
+export interface MdeOptions {
+  /** Family-wise level (default 0.05). */
+  readonly alpha?: number
+  /** Power (default 0.8). */
+  readonly power?: number
+  /** Hypotheses tested together (the metrics of a Holm family; default 1). */
+  readonly tests?: number
+  /** Random sign patterns of the sign-flip test when it is not exact (default 2000). */
+  readonly resamples?: number
+}
+
+/**
+ * The minimum detectable effect of a paired comparison over n prompts: the smallest true mean
+ * difference the test finds with the given power (80%) at two-sided level α / tests (0.05 over
+ * the metrics of a Holm family: Holm's strictest step, so it holds whatever the other metrics
+ * do), from `sd`, the SD of the per-prompt differences:
+ *
+ *     MDE = (t[1 − α / (2·tests), n − 1] + t[power, n − 1]) · sd / √n
+ *
+ * (the paired t-test's power formula; the sign-flip test has the same power to first order).
+ * The prompt is the unit: `sd` is the spread of the prompts' mean differences, which carries
+ * the between-prompt spread and the within-prompt spread divided by the answers per prompt, so
+ * the clustering is in it and n counts prompts, not answers. Infinite when no p-value the
+ * sign-flip test can give with n prompts is below α / tests (e.g. 5 prompts: 2/32 > 0.05).
+ */
+export const minimumDetectableEffect = (sdDiff: number, n: number, options: MdeOptions = {}): number => {
+  const level = (options.alpha ?? 0.05) / Math.max(1, options.tests ?? 1)
+  if (n < 2 || smallestSignFlipP(n, options.resamples) >= level) return Number.POSITIVE_INFINITY
+  if (!Number.isFinite(sdDiff)) return Number.NaN
+  const t = studentTQuantile(1 - level / 2, n - 1) + studentTQuantile(options.power ?? 0.8, n - 1)
+  return (t * sdDiff) / Math.sqrt(n)
 }
 
 /** Average ranks (ties share the mean of their ranks). */

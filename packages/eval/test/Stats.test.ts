@@ -51,7 +51,7 @@ describe("Stats", () => {
     const base = Array.from({ length: 30 }, (_, i) => ({ item: `p${i}`, score: i % 7 }))
     const better = base.map((s) => ({ item: s.item, score: s.score + 1 }))
     const up = pairedBootstrap(better, base, { resamples: 1000 })
-    expect(up).toEqual({ delta: 1, ci: [1, 1], p: 1 / 1001, n: 30 })
+    expect(up).toEqual({ delta: 1, ci: [1, 1], p: 1 / 1001, n: 30, sd: 0 })
 
     const same = base.map((s, i) => ({ item: s.item, score: s.score + (i % 2 === 0 ? 1 : -1) }))
     const none = pairedBootstrap(same, base, { resamples: 1000 })
