@@ -7,10 +7,31 @@
  * same prompts with the same seeds): the mean difference with its bootstrap interval and a
  * sign-flip p-value per metric. The p-values of one comparison (one row against one other, over
  * all its metrics) are Holm-adjusted together, and the significance mark reads the adjusted one.
+ *
+ * A difference is within noise — **tied**, no direction claimed — when its Holm-adjusted p is
+ * at least 0.05 (`isTied`). The rule is the test rather than "the interval holds 0" because the
+ * sign-flip test is exact at the prompt level for any number of prompts (no normality, no
+ * large-sample approximation) and Holm keeps the chance of calling any metric of a comparison
+ * different when none is at 5%; the percentile interval is approximate (loose with few prompts)
+ * and not adjusted for the several metrics, so it is shown as the size of the difference, not
+ * used for the verdict. Each comparison also states its minimum detectable effect
+ * (`Stats.minimumDetectableEffect` with the family's size as `tests`).
  */
 import type { Arm, Comparison, LeaderboardEntry } from "./Leaderboard.ts"
 import type { SampleScores } from "./Scoring.ts"
-import { type BootstrapOptions, holm, pairedBootstrap, significanceMark } from "./Stats.ts"
+import {
+  type BootstrapOptions,
+  holm,
+  minimumDetectableEffect,
+  pairedBootstrap,
+  significanceMark
+} from "./Stats.ts"
+
+/** The family-wise level: a Holm-adjusted p below it is a detected difference. */
+export const ALPHA = 0.05
+
+/** Whether a difference is within noise: its Holm-adjusted p is not below `ALPHA` (or is not a number). */
+export const isTied = (pHolm: number): boolean => !(pHolm < ALPHA)
 
 /** The arm of an entry: its own, else (a board from before arms) `hyperwords` if it has a base, `base` if not. */
 export const armOf = (e: LeaderboardEntry): Arm => e.arm ?? (e.base === undefined ? "base" : "hyperwords")
@@ -44,7 +65,10 @@ export const comparisonTargets = (
 const itemScores = (rows: ReadonlyArray<SampleScores>, metric: string) =>
   rows.flatMap((r) => {
     const s = r.scores[metric]
-    return typeof s === "number" ? [{ item: r.promptId ?? r.id, score: s }] : []
+    // the answer's id is its unit: sample k of a prompt has the same id, and seed, in every version
+    return typeof s === "number"
+      ? [r.promptId === undefined ? { item: r.id, score: s } : { item: r.promptId, score: s, unit: r.id }]
+      : []
   })
 
 /**
@@ -72,7 +96,13 @@ export const compareRow = (
     const adjusted = holm(raw.map((r) => r.d.p))
     raw.forEach(({ metric, d }, i) => {
       const pHolm = adjusted[i]!
-      const mark = significanceMark(pHolm)
+      const tied = isTied(pHolm)
+      const mark = tied ? "" : significanceMark(pHolm)
+      const mde = minimumDetectableEffect(d.sd, d.n, {
+        alpha: ALPHA,
+        tests: raw.length,
+        ...(options.resamples === undefined ? {} : { resamples: options.resamples })
+      })
       const comparison: Comparison = {
         vs: target.name,
         vsArm: armOf(target),
@@ -82,7 +112,10 @@ export const compareRow = (
         pHolm,
         n: d.n,
         mark,
-        better: mark === "" ? null : d.delta > 0 === metric.higherIsBetter
+        better: tied ? null : d.delta > 0 === metric.higherIsBetter,
+        tied,
+        sd: d.sd,
+        mde: Number.isFinite(mde) ? mde : null
       }
       out.set(metric.name, [...(out.get(metric.name) ?? []), comparison])
     })

@@ -3,12 +3,14 @@
  * (no number in them is typed by hand): one per metric and comparison of each hyperwords
  * version (against its base, its controls, its placebos), and one per tuned row on the held-out
  * bits per byte. A difference is named, with its direction in the metric's good sense, only
- * when the Holm-adjusted p is below 0.05; otherwise the sentence says none was detected.
+ * when the Holm-adjusted p is below 0.05; otherwise the sentence says the two are **tied** (within
+ * noise) and names no direction. Every comparison sentence states its minimum detectable effect,
+ * so a tie reads as "no difference larger than this", not as "the same".
  */
+import { ALPHA, isTied } from "./Comparisons.ts"
 import type { Arm, Comparison, Finding, LeaderboardData } from "./Leaderboard.ts"
 
-/** The level below which a Holm-adjusted p counts as a detected difference. */
-export const ALPHA = 0.05
+export { ALPHA }
 
 type Metric = Pick<LeaderboardData["metrics"][number], "name" | "label" | "higherIsBetter">
 /** A row of the board (findings read its name, arm, experiment, base and cells). */
@@ -33,12 +35,18 @@ const labelOf = (name: string, arm: Arm | undefined): string =>
 
 const prompts = (n: number) => `n = ${n} ${n === 1 ? "prompt" : "prompts"}`
 
+/** The minimum detectable effect as a sentence says it. */
+export const mdeText = (c: Pick<Comparison, "mde" | "n">): string =>
+  c.mde === null
+    ? `no MDE: ${c.n === 1 ? "1 prompt is" : `${c.n} prompts are`} too few for the test to reach its level`
+    : `MDE ${sentenceNumber(c.mde)} at 80% power`
+
 /** The sentence of one comparison on one metric. */
 export const comparisonSentence = (row: string, metric: Metric, c: Comparison): string => {
   const vs = labelOf(c.vs, c.vsArm)
   const name = metric.label ?? metric.name
-  const numbers = `Δ ${signed(c.delta)}${interval(c.ci)}, Holm ${pText(c.pHolm)}, ${prompts(c.n)}`
-  if (!(c.pHolm < ALPHA)) return `${row} vs ${vs} on ${name}: no difference detected (${numbers})`
+  const numbers = `Δ ${signed(c.delta)}${interval(c.ci)}, Holm ${pText(c.pHolm)}, ${prompts(c.n)}; ${mdeText(c)}`
+  if (isTied(c.pHolm)) return `${row} and ${vs} tied on ${name} (${numbers})`
   const better = c.delta > 0 === metric.higherIsBetter
   const how = `${better ? "better" : "worse"}${metric.higherIsBetter ? "" : ", lower is better"}`
   return `${row} ${c.delta > 0 ? ">" : "<"} ${vs} on ${name} (${how}): ${numbers}`
@@ -110,7 +118,7 @@ export const findingsOf = (
           metric: m.name,
           vs,
           text: comparisonSentence(r.name, m, cmp),
-          supported: cmp.pHolm < ALPHA,
+          supported: !isTied(cmp.pHolm),
           better: cmp.better
         })
       }

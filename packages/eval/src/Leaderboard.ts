@@ -17,7 +17,7 @@ import { findingsOf } from "./Findings.ts"
 import { renderHtml, renderMarkdown } from "./LeaderboardPage.ts"
 import type { MetricCard } from "./Metric.ts"
 import type { MetricSummary, SampleScores } from "./Scoring.ts"
-import type { BootstrapOptions } from "./Stats.ts"
+import { type BootstrapOptions, clusteredBootstrapMean } from "./Stats.ts"
 
 export { formatNumber, renderHtml, renderMarkdown } from "./LeaderboardPage.ts"
 
@@ -105,8 +105,18 @@ export interface Comparison {
   readonly n: number
   /** Significance of `pHolm`: `*` < 0.05, `**` < 0.01, `***` < 0.001. */
   readonly mark: string
-  /** Whether the change is in the metric's good direction (null when not significant). */
+  /** Whether the change is in the metric's good direction (null when tied). */
   readonly better: boolean | null
+  /** Within noise: Holm-adjusted p ≥ 0.05 (see `Comparisons.isTied`); no direction is claimed. */
+  readonly tied: boolean
+  /** SD over the shared prompts of the per-prompt differences (the MDE's input). */
+  readonly sd: number
+  /**
+   * Minimum detectable effect: the |Δ| this many prompts find with 80% power at α 0.05 over the
+   * metrics of the comparison (`Stats.minimumDetectableEffect`); null when no effect can be
+   * detected with this many prompts.
+   */
+  readonly mde: number | null
 }
 
 /** A cell: a metric's result for one model version. */
@@ -114,9 +124,29 @@ export type Cell =
   | {
       readonly status: "ok"
       readonly mean: number | null
+      /**
+       * The interval: from the per-answer rows when the board has them, a two-stage bootstrap
+       * over prompts and then answers within them (`Stats.clusteredBootstrapMean`); otherwise
+       * the one the evaluation stored.
+       */
       readonly ci: readonly [number, number] | null
+      /** Answers with a score. */
       readonly n: number
+      /** Prompts those answers come from (when the board has the per-answer rows). */
+      readonly prompts?: number
       readonly length?: MetricSummary["length"]
+      /**
+       * The metric's random-word control on the same judge, when its corpus result gives one
+       * (`corpus.control`, e.g. associative breadth's random nouns): `above` is the mean minus the
+       * control (0 = chance; better in the metric's direction), its interval the mean's and the
+       * control's half-widths combined in quadrature (independent samples).
+       */
+      readonly control?: {
+        readonly value: number
+        readonly ci?: readonly [number, number]
+        readonly above: number
+        readonly aboveCi?: readonly [number, number]
+      }
       /** The comparison with the base (as in `comparisons`; kept for readers of older boards). */
       readonly delta?: Comparison
       /** Every comparison of the row: its base, then its experiment's controls and placebos. */
@@ -203,6 +233,59 @@ const heldOutExtras = (h: HeldOut | undefined) =>
         ...(h.source === undefined ? {} : { source: h.source })
       }
 
+/**
+ * A version's mean on a metric with the two-stage interval over prompts and their answers, from
+ * its per-answer rows; undefined when the rows do not hold the summary's answers (a board without
+ * rows, or a summary made some other way), so the stored interval stays.
+ */
+const clusteredMean = (
+  rows: ReadonlyArray<SampleScores> | undefined,
+  s: MetricSummary,
+  options: BootstrapOptions
+) => {
+  if (rows === undefined) return undefined
+  const scores = rows.flatMap((r) => {
+    const x = r.scores[s.name]
+    return typeof x === "number" ? [{ cluster: r.promptId ?? r.id, score: x }] : []
+  })
+  if (scores.length === 0 || scores.length !== s.n) return undefined
+  return clusteredBootstrapMean(scores, options)
+}
+
+const finite = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x)
+const interval = (x: unknown): readonly [number, number] | undefined =>
+  Array.isArray(x) && x.length === 2 && finite(x[0]) && finite(x[1]) ? [x[0], x[1]] : undefined
+
+/**
+ * The random-word control of a metric's corpus result (`corpus.control`, with `corpus.controlCi`
+ * when given) against the version's mean: `above` = mean − control, its interval from the two
+ * half-widths in quadrature (the answers and the random lists are independent samples).
+ */
+export const controlOf = (
+  mean: number | null,
+  ci: readonly [number, number] | null,
+  corpus: MetricSummary["corpus"]
+): NonNullable<Extract<Cell, { status: "ok" }>["control"]> | undefined => {
+  const value = corpus?.control
+  if (mean === null || !finite(value)) return undefined
+  const controlCi = interval(corpus?.controlCi)
+  const half = (x: readonly [number, number]) => (x[1] - x[0]) / 2
+  const aboveCi: readonly [number, number] | undefined =
+    ci === null || controlCi === undefined
+      ? undefined
+      : (() => {
+          const h = Math.hypot(half(ci), half(controlCi))
+          const centre = (ci[0] + ci[1]) / 2 - (controlCi[0] + controlCi[1]) / 2
+          return [centre - h, centre + h]
+        })()
+  return {
+    value,
+    ...(controlCi === undefined ? {} : { ci: controlCi }),
+    above: mean - value,
+    ...(aboveCi === undefined ? {} : { aboveCi })
+  }
+}
+
 /** Gather the rows, columns, paired comparisons and findings of the leaderboard. */
 export const buildLeaderboard = (input: LeaderboardInput): LeaderboardData => {
   const entries = input.entries.map(withHeldOut)
@@ -253,11 +336,17 @@ export const buildLeaderboard = (input: LeaderboardInput): LeaderboardData => {
       }
       const all = comparisons.get(name) ?? []
       const delta = e.base === undefined ? undefined : all.find((c) => c.vs === e.base)
+      const clustered = clusteredMean(e.rows, s, input)
+      const mean = finiteOrNull(s.mean)
+      const ci = clustered?.ci ?? s.ci ?? null
+      const control = controlOf(mean, ci, s.corpus)
       cells[name] = {
         status: "ok",
-        mean: finiteOrNull(s.mean),
-        ci: s.ci ?? null,
+        mean,
+        ci,
         n: s.n,
+        ...(clustered === undefined ? {} : { prompts: clustered.clusters }),
+        ...(control === undefined ? {} : { control }),
         ...(s.length ? { length: s.length } : {}),
         ...(delta ? { delta } : {}),
         ...(all.length > 0 ? { comparisons: all } : {}),

@@ -51,6 +51,7 @@ th[aria-sort="ascending"]::after { content: " \\25B2"; } th[aria-sort="descendin
 td.num { font-variant-numeric: tabular-nums; }
 .value { font-weight: 600; } .ci { color: var(--muted); font-size: .85em; }
 .delta { font-size: .85em; } .delta.better { color: var(--good); } .delta.worse { color: var(--bad); }
+.delta .verdict { font-weight: 600; color: var(--muted); } .delta .mde { color: var(--muted); font-size: .9em; }
 .failed { color: var(--bad); font-weight: 600; } .reason { color: var(--muted); font-size: .8em; max-width: 14rem; overflow-wrap: anywhere; }
 .lc { color: var(--muted); font-size: .8em; }
 svg.bar { display: block; margin-top: .2rem; }
@@ -80,11 +81,35 @@ const ciBar = (ci: readonly [number, number] | null, mean: number | null, lo: nu
   )
 }
 
-/** A comparison in a cell: `Δ +0.1**`, or `vs control Δ +0.1*` when the row has more than its base to compare with. */
+/** The minimum detectable effect as the board shows it: `MDE 0.05`, or `MDE n/a (5 prompts)`. */
+export const mdeLabel = (c: Pick<Comparison, "mde" | "n">): string =>
+  c.mde === null ? `MDE n/a (${c.n} ${c.n === 1 ? "prompt" : "prompts"})` : `MDE ${formatNumber(c.mde)}`
+
+/** What a comparison's title says in full. */
+const comparisonTitle = (c: Comparison): string =>
+  `vs ${c.vs} (${c.vsArm}): Δ ${signed(c.delta)} [${formatNumber(c.ci[0])}, ${formatNumber(c.ci[1])}], ` +
+  `p = ${formatNumber(c.p)}, Holm p = ${formatNumber(c.pHolm)}, ${c.n} paired prompts; ` +
+  `${c.tied ? "tied: within noise (Holm p ≥ 0.05), no direction claimed; " : ""}` +
+  (c.mde === null
+    ? `no difference is detectable with ${c.n} prompts`
+    : `minimum detectable |Δ| ${formatNumber(c.mde)} (80% power, α 0.05 over the comparison's metrics)`)
+
+/**
+ * A comparison in a cell: `Δ +0.1**`, `Δ +0.01 tied`, with its minimum detectable effect; `vs
+ * control Δ …` when the row has more than its base to compare with.
+ */
 const renderComparison = (c: Comparison, named: boolean): string =>
-  `<div class="delta${c.better === null ? "" : c.better ? " better" : " worse"}" ` +
-  `title="${escapeHtml(`vs ${c.vs} (${c.vsArm}): Δ ${signed(c.delta)} [${formatNumber(c.ci[0])}, ${formatNumber(c.ci[1])}], p = ${formatNumber(c.p)}, Holm p = ${formatNumber(c.pHolm)}, ${c.n} paired prompts`)}">` +
-  `${named ? `vs ${escapeHtml(c.vsArm === "hyperwords" ? c.vs : c.vsArm)} ` : ""}Δ ${escapeHtml(signed(c.delta))}${escapeHtml(c.mark)}</div>`
+  `<div class="delta${c.tied ? " tied" : c.better === null ? "" : c.better ? " better" : " worse"}" ` +
+  `title="${escapeHtml(comparisonTitle(c))}">` +
+  `${named ? `vs ${escapeHtml(c.vsArm === "hyperwords" ? c.vs : c.vsArm)} ` : ""}Δ ${escapeHtml(signed(c.delta))}` +
+  `${c.tied ? ` <span class="verdict">tied</span>` : escapeHtml(c.mark)} <span class="mde">${escapeHtml(mdeLabel(c))}</span></div>`
+
+/** The random-word control line of a cell: the mean above chance, beside the raw mean. */
+const renderControl = (control: NonNullable<Extract<Cell, { status: "ok" }>["control"]>): string =>
+  `<div class="lc" title="${escapeHtml(`mean minus the random-word control of the same judge (${formatNumber(control.value)}${control.ci ? ` [${formatNumber(control.ci[0])}, ${formatNumber(control.ci[1])}]` : ""}): 0 = chance`)}">` +
+  `above chance <span class="value">${escapeHtml(signed(control.above))}</span>` +
+  `${control.aboveCi ? ` [${formatNumber(control.aboveCi[0])}, ${formatNumber(control.aboveCi[1])}]` : ""}` +
+  ` (control ${formatNumber(control.value)})</div>`
 
 const renderCell = (cell: Cell | undefined, range: readonly [number, number]): string => {
   if (cell === undefined || cell.status === "missing") return `<td class="num" data-v="">–</td>`
@@ -105,13 +130,18 @@ const renderCell = (cell: Cell | undefined, range: readonly [number, number]): s
       `${formatNumber(cell.ratio.value)}${cell.ratio.ci ? ` [${formatNumber(cell.ratio.ci[0])}, ${formatNumber(cell.ratio.ci[1])}]` : ""}` +
       `${cell.docs === undefined ? "" : `, ${cell.docs} docs`}</div>`
     : ""
+  const control = cell.control ? renderControl(cell.control) : ""
+  const count =
+    cell.prompts === undefined
+      ? ""
+      : `<div class="lc">n ${cell.n} answers, ${cell.prompts} ${cell.prompts === 1 ? "prompt" : "prompts"}</div>`
   const lc =
     cell.length?.applied && cell.length.mean !== undefined
       ? `<div class="lc">length-adjusted ${formatNumber(cell.length.mean)} (r = ${formatNumber(cell.length.r)})</div>`
       : ""
   return (
     `<td class="num" data-v="${cell.mean === null ? "" : cell.mean}"><span class="value">${formatNumber(cell.mean)}</span> ${ci}` +
-    `${ciBar(cell.ci, cell.mean, range[0], range[1])}${deltas}${ratio}${lc}</td>`
+    `${ciBar(cell.ci, cell.mean, range[0], range[1])}${count}${control}${deltas}${ratio}${lc}</td>`
   )
 }
 
@@ -168,9 +198,13 @@ const renderExample = (x: LeaderboardData["examples"][number]): string =>
 
 /** How the numbers are made, said once on the page and in the Markdown. */
 const METHOD =
-  "Means with 95% bootstrap intervals. Δ is the paired difference on shared prompts against the base " +
-  "(and, for a hyperwords version, against the control and placebo of its experiment); its p-value is a " +
-  "sign-flip test, Holm-adjusted over the metrics of each comparison: * p < 0.05, ** p < 0.01, *** p < 0.001."
+  "Means with 95% bootstrap intervals that resample prompts, then answers within a prompt. Δ is the paired " +
+  "difference on shared prompts against the base (and, for a hyperwords version, against the control and " +
+  "placebo of its experiment), its interval resampled the same way; its p-value is a sign-flip test over " +
+  "prompts, Holm-adjusted over the metrics of each comparison: * p < 0.05, ** p < 0.01, *** p < 0.001. " +
+  "A Holm p of 0.05 or more is marked tied (within noise; no direction claimed). MDE is the smallest |Δ| " +
+  "the number of prompts detects with 80% power at α 0.05 over the comparison's metrics, from the SD of the " +
+  "per-prompt differences. Above chance is the mean minus the random-word control of the same judge."
 
 /** A row's arm as the page says it: `control of finetune`. */
 const armText = (r: LeaderboardData["rows"][number]): string =>
@@ -265,17 +299,21 @@ export const renderMarkdown = (data: LeaderboardData): string => {
     if (c === undefined || c.status === "missing") return "–"
     if (c.status === "failed") return `failed: ${md(c.reason)}`
     const ci = c.ci ? ` [${formatNumber(c.ci[0])}, ${formatNumber(c.ci[1])}]` : ""
+    const verdict = (x: Comparison) => `${x.tied ? " tied" : md(x.mark)} (${md(mdeLabel(x))})`
     const others = (c.comparisons ?? [])
       .filter((x) => x.vs !== c.delta?.vs)
-      .map((x) => ` vs ${md(x.vsArm === "hyperwords" ? x.vs : x.vsArm)} Δ ${signed(x.delta)}${md(x.mark)}`)
+      .map((x) => ` vs ${md(x.vsArm === "hyperwords" ? x.vs : x.vsArm)} Δ ${signed(x.delta)}${verdict(x)}`)
       .join("")
     const d = c.delta
-      ? `${others === "" ? "" : " vs base"} Δ ${signed(c.delta.delta)}${md(c.delta.mark)}`
+      ? `${others === "" ? "" : " vs base"} Δ ${signed(c.delta.delta)}${verdict(c.delta)}`
+      : ""
+    const control = c.control
+      ? ` above chance ${signed(c.control.above)}${c.control.aboveCi ? ` [${formatNumber(c.control.aboveCi[0])}, ${formatNumber(c.control.aboveCi[1])}]` : ""} (control ${formatNumber(c.control.value)})`
       : ""
     const ratio = c.ratio
       ? ` ratio to base ${formatNumber(c.ratio.value)}${c.ratio.ci ? ` [${formatNumber(c.ratio.ci[0])}, ${formatNumber(c.ratio.ci[1])}]` : ""}`
       : ""
-    return `${formatNumber(c.mean)}${ci}${d}${others}${ratio}`
+    return `${formatNumber(c.mean)}${ci}${control}${d}${others}${ratio}`
   }
   const probe = (href: string | undefined): string => {
     if (href === undefined) return "–"

@@ -193,7 +193,8 @@ export const reportStage = (options: ReportStageOptions) => {
     id: "report",
     description:
       "the leaderboard: a row per model version, a column per metric, paired comparisons (base, control, placebo) and what they support",
-    codeVersion: "3",
+    // 4: intervals over prompts then answers, "tied" and the minimum detectable effect, the control line
+    codeVersion: "4",
     params: ReportParams,
     inputs,
     outputs: { leaderboard: "Leaderboard" },
@@ -244,7 +245,7 @@ export const reportStage = (options: ReportStageOptions) => {
           const cells = Object.entries(row.cells)
             .map(([name, c]) =>
               c.status === "ok"
-                ? `${name} ${c.mean?.toFixed(3) ?? "n/a"}${c.delta ? ` (${c.delta.delta >= 0 ? "+" : ""}${c.delta.delta.toFixed(3)}${c.delta.mark})` : ""}`
+                ? `${name} ${c.mean?.toFixed(3) ?? "n/a"}${c.delta ? ` (${c.delta.delta >= 0 ? "+" : ""}${c.delta.delta.toFixed(3)}${c.delta.tied ? " tied" : c.delta.mark})` : ""}`
                 : `${name} ${c.status}`
             )
             .join(", ")

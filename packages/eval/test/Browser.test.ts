@@ -182,6 +182,65 @@ describe("leaderboard in Chromium", () => {
     }
   })
 
+  it('shows a tie as "tied" with its MDE, and the score above the random-word control, all as text', async () => {
+    // the control answers as the tuned version does, ± 0.01 by prompt: within noise
+    const [base, tuned, control] = hostileExperimentInput.entries
+    const tiedInput = {
+      ...hostileExperimentInput,
+      entries: [
+        base!,
+        {
+          ...tuned!,
+          summaries: tuned!.summaries.map((s) =>
+            s.name === "imageability"
+              ? { ...s, corpus: { score: 0.59, control: 0.5, controlCi: [0.48, 0.52] as const } }
+              : s
+          )
+        },
+        {
+          ...control!,
+          rows: tuned!.rows!.map((r) => ({
+            ...r,
+            scores: {
+              ...r.scores,
+              imageability: r.scores.imageability! + (Number(r.promptId!.slice(1)) % 2 === 0 ? 0.01 : -0.01)
+            }
+          }))
+        }
+      ]
+    }
+    const board = buildLeaderboard(tiedInput)
+    const v = await visit(renderHtml(board), "leaderboard-tied")
+    try {
+      const tied = v.page.locator("#board tbody tr", { hasText: "tuned" }).locator(".delta.tied")
+      expect(await tied.count()).toBe(1)
+      expect(await tied.textContent()).toMatch(/^vs control Δ [+−-]?[\d.]+ tied MDE [\d.]+$/)
+      // the title names the hostile control row, as text
+      expect(await tied.getAttribute("title")).toContain(`vs control ${payloads[2]} (control)`)
+      expect(await tied.getAttribute("title")).toMatch(
+        /tied: within noise .* minimum detectable \|Δ\| [\d.]+ \(80% power/
+      )
+      const findings = await v.page.locator("#findings li").allTextContents()
+      expect(findings.filter((f) => f.includes(" tied on imageability ("))).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^tuned .* and control ${payloads[2].replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} tied on imageability \\(Δ .*; MDE [\\d.]+ at 80% power\\)$`
+          )
+        )
+      ])
+      const chance = v.page
+        .locator("#board tbody tr", { hasText: "tuned" })
+        .locator(".lc", { hasText: "above chance" })
+      expect(await chance.first().textContent()).toMatch(
+        /^above chance \+0\.09 \[[\d.]+, [\d.]+\] \(control 0\.5\)$/
+      )
+      expect(await v.page.evaluate(() => window.__xss)).toBeUndefined()
+      expect(v.dialogs).toEqual([])
+    } finally {
+      await v.page.close()
+    }
+  })
+
   it("fits a 1280-px window with the default's six metrics: the table scrolls inside, the version column stays", async () => {
     const v = await visit(renderHtml(buildLeaderboard(wideInput)), "leaderboard-wide")
     try {

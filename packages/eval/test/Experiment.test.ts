@@ -110,9 +110,16 @@ describe("the leaderboard of a controlled experiment", () => {
     expect(image.pHolm).toBeGreaterThanOrEqual(0.05)
     expect(image.mark).toBe("")
     expect(image.better).toBeNull()
+    expect(image.tied).toBe(true)
+    // with six prompts the smallest sign-flip p (2/64) is above 0.05/3: no effect size is detectable
+    expect(image.mde).toBeNull()
     const finding = buildLeaderboard(six).findings.find((f) => f.metric === "imageability")!
     expect(finding.supported).toBe(false)
-    expect(finding.text).toContain("no difference detected")
+    expect(finding.text).toBe(
+      "finetune and gemma-3-270m (base) tied on imageability (Δ +0.2 [0.2, 0.2], Holm p = 0.094, n = 6 prompts; " +
+        "no MDE: 6 prompts are too few for the test to reach its level)"
+    )
+    expect(finding.text).not.toMatch(/[<>]|better|worse/)
   })
 
   it("says in a sentence per metric and comparison what the experiment supports", () => {
@@ -124,15 +131,17 @@ describe("the leaderboard of a controlled experiment", () => {
     )
     const text = (v: string, m: string) => texts.find((f) => f.vs === v && f.metric === m)!
     expect(text("finetune-control", "imageability").text).toMatch(
-      /^finetune > finetune-control on imageability \(better\): Δ \+0\.1 \[0\.1, 0\.1\], Holm p < 0\.001, n = 17 prompts$/
+      /^finetune > finetune-control on imageability \(better\): Δ \+0\.1 \[0\.1, 0\.1\], Holm p < 0\.001, n = 17 prompts; MDE 0 at 80% power$/
     )
     expect(text("finetune-control", "imageability").supported).toBe(true)
     expect(text("gemma-3-270m", "imageability").text).toMatch(
       /^finetune > gemma-3-270m \(base\) on imageability/
     )
     // paired differences −0.02 on nine prompts, +0.02 on eight: mean −0.02/17
+    // their SD is 0.0206, so with 17 prompts and three metrics (α 0.05/3, t16 quantiles 2.673 and
+    // 0.865): MDE = 3.538 · 0.0206 / √17 = 0.0177
     expect(text("finetune-placebo", "coherence").text).toMatch(
-      /^finetune vs finetune-placebo on coherence: no difference detected \(Δ −0\.00118 \[−0\.\d+, 0\.\d+\], Holm p = 1, n = 17 prompts\)$/
+      /^finetune and finetune-placebo tied on coherence \(Δ −0\.00118 \[−0\.\d+, 0\.\d+\], Holm p = 1, n = 17 prompts; MDE 0\.0177 at 80% power\)$/
     )
     expect(text("finetune-placebo", "coherence").supported).toBe(false)
     expect(text("finetune-placebo", "coherence").better).toBeNull()
@@ -203,7 +212,12 @@ describe("the leaderboard of a controlled experiment", () => {
     expect(md.indexOf("## What the experiment supports")).toBeLessThan(md.indexOf("| model version |"))
     for (const f of data.findings) expect(md).toContain(`- ${escapeMarkdown(f.text)}`)
     expect(md).toMatch(
-      /\] vs base Δ \+0\.2\\\*\\\*\\\* vs control Δ \+0\.1\\\*\\\*\\\* vs placebo Δ \+0\.18\\\*\\\*\\\*/
+      /\] vs base Δ \+0\.2\\\*\\\*\\\* \(MDE 0\) vs control Δ \+0\.1\\\*\\\*\\\* \(MDE 0\) vs placebo Δ \+0\.18\\\*\\\*\\\* \(MDE 0\)/
+    )
+    // coherence: every comparison within noise, said as "tied" with its MDE, in the page and the Markdown
+    expect(md).toMatch(/vs base Δ [+−-]?[\d.]+ tied \(MDE [\d.]+\)/)
+    expect(html).toMatch(
+      /Δ [+−-]?[\d.]+ <span class="verdict">tied<\/span> <span class="mde">MDE [\d.]+<\/span>/
     )
   })
 
@@ -267,26 +281,34 @@ describe("the sentences", () => {
     pHolm,
     n: 1,
     mark: "",
-    better: null
+    better: null,
+    tied: !(pHolm < 0.05),
+    sd: 0.3,
+    mde: 0.25
   })
   const up = { name: "m", higherIsBetter: true }
   const down = { name: "m", higherIsBetter: false }
 
   it("name the direction only below 0.05 and flip the wording where lower is better", () => {
     expect(comparisonSentence("ft", up, c(-0.2, 0.012))).toBe(
-      "ft < ctl (control) on m (worse): Δ −0.2 [−0.3, −0.1], Holm p = 0.012, n = 1 prompt"
+      "ft < ctl (control) on m (worse): Δ −0.2 [−0.3, −0.1], Holm p = 0.012, n = 1 prompt; MDE 0.25 at 80% power"
     )
     expect(comparisonSentence("ft", down, c(-0.2, 0.012))).toBe(
-      "ft < ctl (control) on m (better, lower is better): Δ −0.2 [−0.3, −0.1], Holm p = 0.012, n = 1 prompt"
+      "ft < ctl (control) on m (better, lower is better): Δ −0.2 [−0.3, −0.1], Holm p = 0.012, n = 1 prompt; MDE 0.25 at 80% power"
     )
     expect(comparisonSentence("ft", down, c(0.2, 0.0004))).toMatch(
       /^ft > ctl \(control\) on m \(worse, lower is better\): .*Holm p < 0\.001/
     )
+    // Holm p ≥ 0.05: tied, whatever the sign of Δ, and no ">" or "<" that would imply one
     expect(comparisonSentence("ft", up, c(0.2, 0.05))).toBe(
-      "ft vs ctl (control) on m: no difference detected (Δ +0.2 [0.1, 0.3], Holm p = 0.05, n = 1 prompt)"
+      "ft and ctl (control) tied on m (Δ +0.2 [0.1, 0.3], Holm p = 0.05, n = 1 prompt; MDE 0.25 at 80% power)"
     )
-    expect(comparisonSentence("ft", { ...up, label: "nice m" }, c(0.2, 0.81))).toContain(
-      "on nice m: no difference detected"
+    expect(comparisonSentence("ft", down, c(-0.2, 0.3))).toBe(
+      "ft and ctl (control) tied on m (Δ −0.2 [−0.3, −0.1], Holm p = 0.3, n = 1 prompt; MDE 0.25 at 80% power)"
+    )
+    expect(comparisonSentence("ft", { ...up, label: "nice m" }, c(0.2, 0.81))).toContain("tied on nice m (")
+    expect(comparisonSentence("ft", up, { ...c(0.2, 0.5), n: 4, mde: null })).toContain(
+      "no MDE: 4 prompts are too few for the test to reach its level"
     )
   })
 

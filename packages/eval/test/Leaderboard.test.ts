@@ -3,7 +3,14 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { escapeHtml, escapeMarkdown, jsonForScript, safeHref } from "@hyperwords/core/Html"
 import { describe, expect, it } from "vitest"
-import { buildLeaderboard, renderHtml, renderMarkdown, writeLeaderboard } from "../src/Leaderboard.ts"
+import {
+  buildLeaderboard,
+  type Cell,
+  formatNumber,
+  renderHtml,
+  renderMarkdown,
+  writeLeaderboard
+} from "../src/Leaderboard.ts"
 import { hostileInput, payloads } from "./fixtures/leaderboard.ts"
 
 describe("escaping", () => {
@@ -99,8 +106,11 @@ describe("Leaderboard", () => {
     rmSync(dir, { recursive: true })
     for (const p of payloads) expect(md).not.toContain(p)
     expect(md).not.toMatch(/<script|<img/)
-    expect(md).toMatch(/\| base \| – \| 0\.49 \[0\.44, 0\.54\] \|/)
-    expect(md).toMatch(/0\.59 \[0\.54, 0\.64\] Δ \+0\.1\\\*\\\*\\\*/)
+    // the intervals are the two-stage ones over the rows' 12 prompts, not the stored ±0.05
+    const ci = (c: Cell | undefined) => (c?.status === "ok" ? c.ci!.map(formatNumber).join(", ") : "")
+    expect(ci(data.rows[0]!.cells.imageability)).not.toBe("0.44, 0.54")
+    expect(md).toContain(`| base | – | 0.49 [${ci(data.rows[0]!.cells.imageability)}] |`)
+    expect(md).toContain(`0.59 [${ci(data.rows[1]!.cells.imageability)}] Δ +0.1\\*\\*\\* (MDE 0)`)
     expect(md).toContain("[probe report](<../probe/base/index.html>)")
     expect(md).toContain("javascript:window.\\_\\_xss=3") // shown as text, not a link
     expect(renderMarkdown(data)).toBe(md)
