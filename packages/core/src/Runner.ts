@@ -153,7 +153,10 @@ const hashSource = (path: string, cache: StatCache): string => {
     cache[p] = { size: s.size, mtimeMs: s.mtimeMs, sha256: h }
     return h
   }
-  if (!st.isDirectory()) return fileHash(path)
+  if (!st.isDirectory()) {
+    if (!st.isFile()) throw new Error(`${path} is not a regular file`)
+    return fileHash(path)
+  }
   const entries: Array<[string, string]> = []
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true }).sort((x, y) => x.name.localeCompare(y.name))) {
@@ -165,6 +168,19 @@ const hashSource = (path: string, cache: StatCache): string => {
   }
   walk(path)
   return hashValue(entries)
+}
+
+/** Why a source would block its hashing (neither a regular file nor a folder), or undefined. */
+const sourceProblem = (abs: string): string | undefined => {
+  let st: ReturnType<typeof statSync>
+  try {
+    st = statSync(abs)
+  } catch {
+    return undefined // a missing or unreadable source is reported where its stage's key is computed
+  }
+  return st === undefined || st.isFile() || st.isDirectory()
+    ? undefined
+    : `source ${abs} is not a regular file (a FIFO, device or socket); give a file or a folder`
 }
 
 const listStagedFiles = (dir: string): Array<string> => {
@@ -272,6 +288,16 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
           : stages.map((s) => s.id)
     )
     const forced = new Set(options.force ?? [])
+
+    // a FIFO or a device among the sources would block the hashing below (and Ctrl-C with it):
+    // refuse it before the lock is taken
+    for (const stage of stages) {
+      if (!stage.run) continue
+      for (const src of stage.sources?.(params.get(stage.id), loaded.projectDir) ?? []) {
+        const problem = sourceProblem(resolve(loaded.projectDir, src))
+        if (problem !== undefined) return yield* new UsageError({ detail: `stage ${stage.id}: ${problem}` })
+      }
+    }
 
     if (!options.dry) yield* store.lock(options.command ?? "hyperwords pipeline")
 

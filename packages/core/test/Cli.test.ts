@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { execFileSync } from "node:child_process"
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { makeProject, removeProjects, runCli, startCli, waitFor, writeConfig } from "./fixtures/project.ts"
@@ -189,4 +190,30 @@ describe("hyperwords CLI", () => {
     expect(v.code).toBe(1)
     expect(v.stderr).toMatch(/problem: .*\.json: field lineage\.stage: Expected string, got 42/)
   })
+
+  it("a source that is a FIFO or a device is refused before the lock is taken, at once", async () => {
+    const dir = makeProject()
+    const corpus = join(dir, "corpus.txt")
+    rmSync(corpus)
+    execFileSync("mkfifo", [corpus])
+    const started = Date.now()
+    const run = startCli(dir, ["pipeline"])
+    const timer = setTimeout(() => run.child.kill("SIGKILL"), 20_000)
+    const r = await run.done
+    clearTimeout(timer)
+    expect(r.signal, "the pipeline hung on the FIFO").toBe(null)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/error: stage write: source .*corpus\.txt is not a regular file/)
+    expect(Date.now() - started).toBeLessThan(20_000)
+    expect(existsSync(join(dir, ".hyperwords", "LOCK"))).toBe(false)
+
+    rmSync(corpus)
+    symlinkSync("/dev/zero", corpus)
+    const zero = startCli(dir, ["pipeline"])
+    const zeroTimer = setTimeout(() => zero.child.kill("SIGKILL"), 20_000)
+    const z = await zero.done
+    clearTimeout(zeroTimer)
+    expect(z.signal, "the pipeline hung on /dev/zero").toBe(null)
+    expect(z.stderr).toMatch(/corpus\.txt is not a regular file/)
+  }, 60_000)
 })
