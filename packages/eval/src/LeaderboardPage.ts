@@ -51,7 +51,7 @@ th[aria-sort="ascending"]::after { content: " \\25B2"; } th[aria-sort="descendin
 td.num { font-variant-numeric: tabular-nums; }
 .value { font-weight: 600; } .ci { color: var(--muted); font-size: .85em; }
 .delta { font-size: .85em; } .delta.better { color: var(--good); } .delta.worse { color: var(--bad); }
-.delta .verdict { font-weight: 600; color: var(--muted); } .delta .mde { color: var(--muted); font-size: .9em; }
+.delta .verdict { font-weight: 600; color: var(--muted); } .delta .mde { color: var(--muted); font-size: .9em; white-space: nowrap; }
 .failed { color: var(--bad); font-weight: 600; } .reason { color: var(--muted); font-size: .8em; max-width: 14rem; overflow-wrap: anywhere; }
 .lc { color: var(--muted); font-size: .8em; }
 svg.bar { display: block; margin-top: .2rem; }
