@@ -115,36 +115,37 @@ const statProblem = (st: { isFile(): boolean; isDirectory(): boolean; size: numb
  * The bytes of a regular file no larger than `maxTextFileBytes`. It is opened without blocking,
  * so a FIFO named by mistake is refused instead of waiting for a writer forever.
  */
+export const readFileBytesSync = (file: string): Result.Result<Uint8Array, DecodeError> => {
+  const cannot = (e: unknown) =>
+    Result.fail(new DecodeError({ file, detail: `cannot read (${(e as NodeJS.ErrnoException).code ?? e})` }))
+  let fd: number
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK)
+  } catch (e) {
+    return cannot(e)
+  }
+  try {
+    const st = fstatSync(fd)
+    const problem = statProblem(st)
+    if (problem !== undefined) return Result.fail(new DecodeError({ file, detail: problem }))
+    const bytes = Buffer.allocUnsafe(st.size)
+    let off = 0
+    while (off < bytes.length) {
+      const n = readSync(fd, bytes, off, bytes.length - off, off)
+      if (n === 0) break
+      off += n
+    }
+    return Result.succeed(bytes.subarray(0, off))
+  } catch (e) {
+    return cannot(e)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** `readFileBytesSync` as an effect. */
 export const readFileBytes = (file: string): Effect.Effect<Uint8Array, DecodeError> =>
-  Effect.suspend(() => {
-    let fd: number
-    try {
-      fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK)
-    } catch (e) {
-      return Effect.fail(
-        new DecodeError({ file, detail: `cannot read (${(e as NodeJS.ErrnoException).code ?? e})` })
-      )
-    }
-    try {
-      const st = fstatSync(fd)
-      const problem = statProblem(st)
-      if (problem !== undefined) return Effect.fail(new DecodeError({ file, detail: problem }))
-      const bytes = Buffer.allocUnsafe(st.size)
-      let off = 0
-      while (off < bytes.length) {
-        const n = readSync(fd, bytes, off, bytes.length - off, off)
-        if (n === 0) break
-        off += n
-      }
-      return Effect.succeed(bytes.subarray(0, off))
-    } catch (e) {
-      return Effect.fail(
-        new DecodeError({ file, detail: `cannot read (${(e as NodeJS.ErrnoException).code ?? e})` })
-      )
-    } finally {
-      closeSync(fd)
-    }
-  })
+  Effect.suspend(() => Effect.fromResult(readFileBytesSync(file)))
 
 /** Offset of the first byte that breaks UTF-8, or -1. */
 export const invalidUtf8At = (b: Uint8Array): number => {

@@ -10,8 +10,9 @@
 import { readdirSync, readFileSync, statSync } from "node:fs"
 import { basename, extname, join, relative } from "node:path"
 import { Hash } from "@hyperwords/core"
+import { invalidUtf8At, lineAtOffset, readFileBytesSync } from "@hyperwords/core/Decode"
 import { parse as parseCsv } from "csv-parse/sync"
-import { Effect, Schema } from "effect"
+import { Effect, Result, Schema } from "effect"
 import { isGutenbergText, readGutenberg } from "./Gutenberg.ts"
 import type { Lang } from "./SensationSeeds.ts"
 
@@ -56,6 +57,8 @@ export interface ReadOptions {
   readonly textField?: string | undefined
   /** Text encoding of every file (`utf-8` with BOM detection when absent), e.g. `windows-1251`. */
   readonly encoding?: string | undefined
+  /** Encodings of some of the paths given (files or folders), over `encoding` (`--encoding` for `--corpus`). */
+  readonly encodings?: Readonly<Record<string, string>> | undefined
   /** Lines longer than this many characters are skipped: they are not verse. */
   readonly maxLineChars?: number | undefined
   /** Called with the bytes of each file as it is read. */
@@ -100,29 +103,6 @@ const isManifest = (file: string): boolean => {
 // ---------------------------------------------------------------------------------------------
 // decoding bytes
 
-const lineAt = (bytes: Uint8Array, offset: number): number => {
-  let line = 1
-  for (let i = 0; i < offset && i < bytes.length; i++) if (bytes[i] === 0x0a) line++
-  return line
-}
-
-/** Offset of the first byte that breaks UTF-8, or -1. */
-const invalidUtf8At = (b: Uint8Array): number => {
-  let i = 0
-  while (i < b.length) {
-    const c = b[i]!
-    if (c < 0x80) {
-      i++
-      continue
-    }
-    const n = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1
-    if (n < 0) return i
-    for (let k = 1; k <= n; k++) if (i + k >= b.length || (b[i + k]! & 0xc0) !== 0x80) return i
-    i += n + 1
-  }
-  return -1
-}
-
 const looksCyrillic = (text: string): boolean => {
   const letters = text.match(/\p{L}/gu)?.length ?? 0
   const cyr = text.match(/\p{Script=Cyrillic}/gu)?.length ?? 0
@@ -160,19 +140,19 @@ export const decodeBytes = (
     const be = highShare(0)
     if (Math.max(le, be) > 0.9) {
       return fail(
-        `looks like UTF-16 without a byte-order mark; re-save it as UTF-8 or set the corpus encoding to "utf-16${le > be ? "le" : "be"}"`
+        `looks like UTF-16 without a byte-order mark; re-save it as UTF-8 or pass --encoding utf-16${le > be ? "le" : "be"} (or set the generate stage's encoding param)`
       )
     }
-    return fail(`binary content (a NUL byte at offset ${nul}); not a text corpus`, lineAt(bytes, nul))
+    return fail(`binary content (a NUL byte at offset ${nul}); not a text corpus`, lineAtOffset(bytes, nul))
   }
   const bad = invalidUtf8At(bytes)
   if (bad >= 0) {
     const guess = looksCyrillic(new TextDecoder("windows-1251").decode(bytes.subarray(0, 65536)))
-      ? `; it looks like windows-1251 (cp1251): convert it (iconv -f cp1251 -t utf-8) or set the corpus encoding to "windows-1251"`
-      : "; convert it to UTF-8 or set the corpus encoding"
+      ? "; it looks like windows-1251 (cp1251): convert it (iconv -f cp1251 -t utf-8) or pass --encoding windows-1251 (or set the generate stage's encoding param)"
+      : "; convert it to UTF-8 or pass --encoding with its encoding, e.g. --encoding latin1 (or set the generate stage's encoding param)"
     return fail(
       `not valid UTF-8 (byte 0x${bytes[bad]!.toString(16)} at offset ${bad})${guess}`,
-      lineAt(bytes, bad)
+      lineAtOffset(bytes, bad)
     )
   }
   const start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0
@@ -381,17 +361,15 @@ const readOne = (
   files: Array<SourceFile>,
   file: string,
   name: string,
-  options: ReadOptions
+  options: ReadOptions,
+  encoding: string | undefined
 ): CorpusError | undefined => {
-  let bytes: Uint8Array
-  try {
-    bytes = readFileSync(file)
-  } catch (e) {
-    return new CorpusError({ file, detail: `cannot read (${(e as NodeJS.ErrnoException).code ?? e})` })
-  }
+  const read = readFileBytesSync(file)
+  if (Result.isFailure(read)) return new CorpusError({ file, detail: read.failure.detail })
+  const bytes = read.success
   options.onFile?.(bytes.length)
   files.push({ path: file, sha256: Hash.sha256(bytes), bytes: bytes.length })
-  const decoded = decodeBytes(bytes, file, options.encoding)
+  const decoded = decodeBytes(bytes, file, encoding)
   if ("error" in decoded) return decoded.error
   const text = decoded.text
   switch (extname(file).toLowerCase()) {
@@ -425,6 +403,7 @@ export const readCorpus = (
       maxLineChars: options.maxLineChars ?? defaultMaxLineChars
     }
     const files: Array<SourceFile> = []
+    const encodingOf = (path: string) => options.encodings?.[path] ?? options.encoding
     for (const path of paths) {
       let isDir: boolean
       try {
@@ -439,7 +418,7 @@ export const readCorpus = (
       }
       if (!isDir) {
         const before = c.poems.length
-        const err = readOne(c, files, path, basename(path), options)
+        const err = readOne(c, files, path, basename(path), options, encodingOf(path))
         if (err) return Effect.fail(err)
         if (c.poems.length === before) c.skipped.push({ file: path, reason: "no poems in this file" })
         continue
@@ -452,7 +431,7 @@ export const readCorpus = (
           continue
         }
         const before = c.poems.length
-        const err = readOne(c, files, file, name, options)
+        const err = readOne(c, files, file, name, options, encodingOf(path))
         if (err)
           c.skipped.push({ file, ...(err.line === undefined ? {} : { line: err.line }), reason: err.detail })
         else if (c.poems.length === before) c.skipped.push({ file, reason: "no poems in this file" })

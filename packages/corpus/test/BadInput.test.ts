@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -33,9 +34,25 @@ describe("bad input", () => {
     const file = fixture("bad", "cp1251.txt")
     const err = await failure([file])
     expect(err.message).toMatch(/cp1251\.txt:1: not valid UTF-8 \(byte 0x[0-9a-f]+ at offset 0\)/)
-    expect(err.message).toContain('set the corpus encoding to "windows-1251"')
+    // the hint names the flag the pipeline has, not only a config param
+    expect(err.message).toContain("pass --encoding windows-1251")
     const c = await Effect.runPromise(readCorpus([file], { encoding: "windows-1251" }))
     expect(c.poems[0]!.lines[1]!.text).toBe("кошка шла вкусно есть.")
+    // an encoding for one corpus leaves the others strict UTF-8
+    const both = await Effect.runPromise(
+      readCorpus([file, fixture("ru_poems.jsonl")], { encodings: { [file]: "windows-1251" } })
+    )
+    expect(both.poems[0]!.lines[1]!.text).toBe("кошка шла вкусно есть.")
+    expect(both.poems.some((p) => p.doc.startsWith("ru_poems.jsonl#1"))).toBe(true)
+  })
+
+  it("a FIFO or a device is refused at once instead of blocking the read", async () => {
+    const fifo = join(tmp, "poems.txt")
+    execFileSync("mkfifo", [fifo])
+    const err = await failure([fifo])
+    expect(err.message).toContain(`${fifo}: not a regular file`)
+    const zero = await failure(["/dev/zero"])
+    expect(zero.message).toContain("/dev/zero: not a regular file")
   })
 
   it("UTF-16 with a byte-order mark is read; without one it fails with a hint", async () => {
@@ -43,7 +60,7 @@ describe("bad input", () => {
     expect(c.poems[0]!.lines[0]!.text).toBe("Белый снег лежит на поле,")
     const err = await failure([fixture("bad", "utf16-nobom.txt")])
     expect(err.message).toContain("utf16-nobom.txt: looks like UTF-16 without a byte-order mark")
-    expect(err.message).toContain('"utf-16le"')
+    expect(err.message).toContain("pass --encoding utf-16le")
   })
 
   it("an empty corpus fails with a clear error", async () => {
