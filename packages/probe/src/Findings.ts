@@ -1,140 +1,49 @@
 /**
  * What the literature predicts about how a model reads words, measured on this model:
- * (a) words and nonwords become separable at the last piece in the early layers (Kaplan et al.
- * 2024, "From Tokens to Words"); (b) the identity of the pieces is erased at the last piece of a
- * multi-token word after the early layers (Feucht et al. 2024, "Token Erasure"); (c) the middle
- * layers lean to English for Russian input (Wendler et al. 2024, "Do Llamas Work in English?").
- * Each check is a cross-validated readout or a logit-lens reading, with the figure it measured.
+ * (a) words and nonwords become separable at the last piece in the early-to-middle layers
+ * (Kaplan et al. 2024, "From Tokens to Words"); (b) the identity of the pieces is erased at the
+ * last piece of a multi-token word after the first layers (Feucht et al. 2024, "Token Erasure");
+ * (c) the middle layers lean to English for Russian input (Wendler et al. 2024, "Do Llamas Work
+ * in English?", `Pivot.ts`). Each check reads every item at every layer, and its verdict is a band
+ * test against a permutation null (`Verdict.ts`), never the best layer of the run.
  */
 import { choleskySolve } from "@hyperwords/core/LinearAlgebra"
 import type { Model } from "@hyperwords/models/Model"
-import { runProbe, runProbeOutputs } from "@hyperwords/models/Probe"
-import { nonword, readIds } from "./Measure.ts"
+import { runProbeOutputs } from "@hyperwords/models/Probe"
+import { commonWords, matchedNonword } from "./Lexicon.ts"
+import { readIds } from "./Measure.ts"
+import { englishPivot } from "./Pivot.ts"
+import {
+  type BandTest,
+  bandLayers,
+  bands,
+  bandTest,
+  type LayerBand,
+  layerBand,
+  type TestOptions,
+  testFigure,
+  type Verdict
+} from "./Verdict.ts"
 
-/** A finding: the claim, whether this model reproduces it, and the figure measured. */
+export { commonWords, russianEnglish } from "./Lexicon.ts"
+export { englishPivot, pivotPrompt } from "./Pivot.ts"
+
+/** A finding: the claim, the verdict of its band test on this model, and the figures measured. */
 export interface Finding {
-  readonly id: "word-nonword" | "token-erasure" | "english-pivot"
+  readonly id: "word-nonword" | "token-erasure" | "english-pivot" | "english-pivot-translation"
   readonly claim: string
   readonly source: string
+  readonly verdict: Verdict
+  /** `verdict === "reproduced"`. */
   readonly reproduced: boolean
+  /** The band statistic against its null, per layer too, and the rule that gave the verdict. */
+  readonly test: BandTest
+  /** The figures in words: the test's (statistic, CI, p, n, band) and what else was read. */
   readonly figure: string
-  /** The measured curve(s) per layer, for the report's charts. */
+  /** The measured curve(s) per layer (mean over items), for the report's charts. */
   readonly curves: Readonly<Record<string, ReadonlyArray<number>>>
-}
-
-/** Russian words with their English translations (Wendler et al.'s setting, on everyday nouns). */
-export const russianEnglish: ReadonlyArray<readonly [string, string]> = [
-  ["вода", "water"],
-  ["дом", "house"],
-  ["кошка", "cat"],
-  ["собака", "dog"],
-  ["солнце", "sun"],
-  ["луна", "moon"],
-  ["небо", "sky"],
-  ["дерево", "tree"],
-  ["цветок", "flower"],
-  ["река", "river"],
-  ["море", "sea"],
-  ["гора", "mountain"],
-  ["огонь", "fire"],
-  ["снег", "snow"],
-  ["дождь", "rain"],
-  ["ветер", "wind"],
-  ["хлеб", "bread"],
-  ["молоко", "milk"],
-  ["яблоко", "apple"],
-  ["рыба", "fish"],
-  ["птица", "bird"],
-  ["книга", "book"],
-  ["окно", "window"],
-  ["дверь", "door"],
-  ["стол", "table"],
-  ["рука", "hand"],
-  ["глаз", "eye"],
-  ["сердце", "heart"],
-  ["голова", "head"],
-  ["ночь", "night"],
-  ["день", "day"],
-  ["утро", "morning"],
-  ["вечер", "evening"],
-  ["зима", "winter"],
-  ["лето", "summer"],
-  ["город", "city"],
-  ["дорога", "road"],
-  ["лес", "forest"],
-  ["поле", "field"],
-  ["звезда", "star"],
-  ["камень", "stone"],
-  ["песня", "song"]
-]
-
-/** Real words, most of them several pieces long in small vocabularies. */
-export const commonWords: Readonly<Record<"en" | "ru", ReadonlyArray<string>>> = {
-  en: [
-    "butterfly",
-    "thunderstorm",
-    "strawberry",
-    "lighthouse",
-    "afternoon",
-    "candlelight",
-    "waterfall",
-    "moonlight",
-    "grandmother",
-    "chocolate",
-    "blanket",
-    "whisper",
-    "lantern",
-    "meadow",
-    "orchard",
-    "velvet",
-    "cinnamon",
-    "harvest",
-    "horizon",
-    "pillow",
-    "umbrella",
-    "lavender",
-    "sparrow",
-    "thimble",
-    "honeycomb",
-    "sunflower",
-    "raspberry",
-    "hummingbird",
-    "snowflake",
-    "campfire",
-    "seashell",
-    "footprint",
-    "rainbow",
-    "windowsill",
-    "marigold",
-    "crimson",
-    "feather",
-    "blossom",
-    "twilight",
-    "cathedral"
-  ],
-  ru: [
-    "бабушка",
-    "подушка",
-    "одеяло",
-    "черника",
-    "земляника",
-    "ласточка",
-    "колокольчик",
-    "одуванчик",
-    "подсолнух",
-    "снежинка",
-    "радуга",
-    "тишина",
-    "шорох",
-    "молния",
-    "туман",
-    "костёр",
-    "корица",
-    "бархат",
-    "сумерки",
-    "рассвет",
-    ...russianEnglish.map(([ru]) => ru)
-  ]
+  /** Each curve's bootstrap 95% CI per layer (items resampled). */
+  readonly bands: Readonly<Record<string, Pick<LayerBand, "lo" | "hi">>>
 }
 
 /** Options of the checks. */
@@ -144,6 +53,9 @@ export interface FindingOptions {
   readonly words?: ReadonlyArray<{ readonly word: string; readonly lang: string }>
   readonly folds?: number
   readonly batchSize?: number
+  /** Sign-flip permutations of the null (default 1999) and bootstrap resamples (default 2000). */
+  readonly permutations?: number
+  readonly resamples?: number
 }
 
 /** States at the last two positions of each text, per layer: `[text][layer][H]`. */
@@ -203,16 +115,17 @@ const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
 }
 
 /**
- * Cross-validated nearest-centroid accuracy of two labelled classes (vectors centred on the
- * training mean and scaled to unit length, so every layer's scale counts the same).
+ * Cross-validated nearest-centroid readout of two labelled classes (vectors centred on the
+ * training mean and scaled to unit length, so every layer's scale counts the same): 1 where the
+ * held-out vector was put in its class, else 0.
  */
-export const centroidAccuracy = (
+export const centroidCorrect = (
   xs: ReadonlyArray<ArrayLike<number>>,
   labels: ReadonlyArray<0 | 1>,
   fold: ReadonlyArray<number>,
   folds: number
-): number => {
-  let correct = 0
+): Array<number> => {
+  const correct = xs.map(() => 0)
   for (let f = 0; f < folds; f++) {
     const train = xs.flatMap((_, i) => (fold[i] === f ? [] : [i]))
     const test = xs.flatMap((_, i) => (fold[i] === f ? [i] : []))
@@ -224,31 +137,42 @@ export const centroidAccuracy = (
     for (const i of test) {
       const u = unit(i)
       const guess = dot(u, c1) > dot(u, c0) ? 1 : 0
-      if (guess === labels[i]) correct++
+      if (guess === labels[i]) correct[i] = 1
     }
   }
-  return correct / xs.length
+  return correct
 }
+
+const meanOf = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
+
+/** The cross-validated nearest-centroid accuracy (the share of `centroidCorrect`). */
+export const centroidAccuracy = (
+  xs: ReadonlyArray<ArrayLike<number>>,
+  labels: ReadonlyArray<0 | 1>,
+  fold: ReadonlyArray<number>,
+  folds: number
+): number => meanOf(centroidCorrect(xs, labels, fold, folds))
 
 /**
  * Cross-validated linear readout of a token's identity (Feucht et al.'s probe, small-sample
  * form): kernel ridge regression from the states to the token's input embedding, then the
  * nearest candidate embedding by cosine; the share read right. `targets[i]` indexes `candidates`
  * (distinct tokens). A ridge prediction lies in the span of its training targets, so only tokens
- * that recur across states (common pieces) can be read: the figure is a lower bound.
+ * that recur across states (common pieces) can be read: the figure is a lower bound. 1 where a
+ * held-out state was read right, else 0.
  */
-export const readoutAccuracy = (
+export const readoutCorrect = (
   xs: ReadonlyArray<ArrayLike<number>>,
   targets: ReadonlyArray<number>,
   candidates: ReadonlyArray<ArrayLike<number>>,
   folds: number
-): number => {
+): Array<number> => {
   const n = xs.length
   const fold = Array.from({ length: n }, (_, i) => i % folds)
   const h = candidates[0]?.length ?? 0
   const cmu = mean(candidates)
   const cands = candidates.map((c) => centeredUnit(c, cmu))
-  let correct = 0
+  const correct = xs.map(() => 0)
   for (let f = 0; f < folds; f++) {
     const train = xs.flatMap((_, i) => (fold[i] === f ? [] : [i]))
     const test = xs.flatMap((_, i) => (fold[i] === f ? [i] : []))
@@ -276,24 +200,175 @@ export const readoutAccuracy = (
           best = j
         }
       })
-      if (best === targets[i]) correct++
+      if (best === targets[i]) correct[i] = 1
     }
   }
-  return correct / Math.max(1, n)
+  return correct
 }
+
+/** The cross-validated token readout's accuracy (the share of `readoutCorrect`). */
+export const readoutAccuracy = (
+  xs: ReadonlyArray<ArrayLike<number>>,
+  targets: ReadonlyArray<number>,
+  candidates: ReadonlyArray<ArrayLike<number>>,
+  folds: number
+): number => meanOf(readoutCorrect(xs, targets, candidates, folds))
 
 const fmt = (x: number) => x.toFixed(2)
-const argmax = (xs: ReadonlyArray<number>, from = 0, to = xs.length): number => {
-  let best = from
-  for (let i = from; i < to; i++) if (xs[i]! > xs[best]!) best = i
-  return best
-}
-const meanOf = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
+const transpose = (m: ReadonlyArray<ReadonlyArray<number>>): Array<Array<number>> =>
+  (m[0] ?? []).map((_, j) => m.map((row) => row[j]!))
+const at = (xs: ReadonlyArray<number>, layers: ReadonlyArray<number>) => meanOf(layers.map((l) => xs[l]!))
 
-/** (a) and (b): word/nonword separability and token erasure at the last piece of multi-token words. */
-export const wordFindings = async (model: Model, options: FindingOptions): Promise<Array<Finding>> => {
+/**
+ * Kaplan et al.'s claim as a band test: per word/nonword pair and layer, the share of the pair
+ * read right (0, ½, 1), contrasted with the same pair at layer 0 (the pieces' embeddings alone),
+ * so what counts is what the layers add to telling words from nonwords; the band's mean contrast
+ * against the sign-flip null (`correct[pair][layer]`).
+ */
+export const wordNonwordTest = (
+  correct: ReadonlyArray<ReadonlyArray<number>>,
+  numLayers: number,
+  options: TestOptions
+): BandTest =>
+  bandTest(
+    correct.map((r) => r.map((x) => x - r[0]!)),
+    bands.wordNonword,
+    { ...options, numLayers, statistic: "band accuracy − layer-0 accuracy" }
+  )
+
+/**
+ * Feucht et al.'s claim as a band test: per word and layer, whether the previous piece was read
+ * from the last piece's state; each word's mean over the early band minus its reading at each
+ * layer, the statistic that contrast's mean over the late band (`correct[word][layer]`).
+ */
+export const erasureTest = (
+  correct: ReadonlyArray<ReadonlyArray<number>>,
+  numLayers: number,
+  options: TestOptions
+): BandTest => {
+  const early = bandLayers(numLayers, bands.erasureEarly)
+  return bandTest(
+    correct.map((r) => {
+      const e = at(r, early)
+      return r.map((x) => e - x)
+    }),
+    [bands.erasureLate, bands.erasureEarly],
+    {
+      ...options,
+      numLayers,
+      statistic: `previous-piece readout, early layers ${early[0]}–${early[early.length - 1]} − late band`
+    }
+  )
+}
+
+/** States at the last two pieces of texts that alternate a word and its nonword: `[text][layer][H]`. */
+export interface TailStates {
+  readonly last: ReadonlyArray<ReadonlyArray<ArrayLike<number>>>
+  readonly prev: ReadonlyArray<ReadonlyArray<ArrayLike<number>>>
+  readonly lastIds: ReadonlyArray<number>
+  readonly prevIds: ReadonlyArray<number>
+}
+
+/** (a) and (b) from the states of word/nonword pairs (texts 2i and 2i+1). */
+export const wordFindingsFromStates = (
+  states: TailStates,
+  options: Omit<FindingOptions, "words" | "batchSize"> & { readonly unmatched?: number }
+): Array<Finding> => {
   const folds = options.folds ?? 5
-  const batchSize = options.batchSize ?? 16
+  const test = { seed: options.seed, permutations: options.permutations, resamples: options.resamples }
+  const layers = states.last[0]?.length ?? 0
+  const numLayers = Math.max(1, layers - 1)
+  const texts = states.last.length
+  const labels = states.last.map((_, i) => (i % 2 === 0 ? 1 : 0) as 0 | 1)
+  const fold = pairFolds(texts, folds)
+  const perText = Array.from({ length: layers }, (_, l) =>
+    centroidCorrect(
+      states.last.map((s) => s[l]!),
+      labels,
+      fold,
+      folds
+    )
+  )
+  const pairs = Math.floor(texts / 2)
+  const pairCorrect = Array.from({ length: pairs }, (_, p) =>
+    perText.map((row) => (row[2 * p]! + row[2 * p + 1]!) / 2)
+  )
+  const kaplanTest = wordNonwordTest(pairCorrect, numLayers, test)
+  const accuracy = layerBand(pairCorrect, options.seed)
+  const kaplan: Finding = {
+    id: "word-nonword",
+    claim:
+      "Words and nonwords become separable at the last piece in the early-to-middle layers (Kaplan et al. 2024, From Tokens to Words)",
+    source: "Kaplan et al. 2024",
+    verdict: kaplanTest.verdict,
+    reproduced: kaplanTest.verdict === "reproduced",
+    test: kaplanTest,
+    figure:
+      `${testFigure(kaplanTest)}. Nearest-centroid accuracy (${folds}-fold CV, ${pairs} multi-token words each with a nonword of as many pieces` +
+      `${options.unmatched ? `; ${options.unmatched} words without one left out` : ""}): ` +
+      `${fmt(accuracy.mean[0] ?? Number.NaN)} at layer 0, ${fmt(at(accuracy.mean, kaplanTest.layers))} over the band`,
+    curves: { accuracy: accuracy.mean },
+    bands: { accuracy: { lo: accuracy.lo, hi: accuracy.hi } }
+  }
+
+  // token erasure: real words only; read the previous and the current piece from the last piece's state
+  const wordRows = Array.from({ length: pairs }, (_, p) => 2 * p)
+  // distinct tokens: a piece shared by several words is one candidate
+  const candidateIndex = new Map<number, number>()
+  const candidates: Array<ArrayLike<number>> = []
+  const candidate = (id: number, embedding: ArrayLike<number>) => {
+    const known = candidateIndex.get(id)
+    if (known !== undefined) return known
+    candidateIndex.set(id, candidates.length)
+    candidates.push(embedding)
+    return candidates.length - 1
+  }
+  const prevTargets = wordRows.map((i) => candidate(states.prevIds[i]!, states.prev[i]![0]!))
+  const curTargets = wordRows.map((i) => candidate(states.lastIds[i]!, states.last[i]![0]!))
+  const readAll = (targets: ReadonlyArray<number>) =>
+    transpose(
+      Array.from({ length: layers }, (_, l) =>
+        readoutCorrect(
+          wordRows.map((i) => states.last[i]![l]!),
+          targets,
+          candidates,
+          folds
+        )
+      )
+    )
+  const previousRows = readAll(prevTargets)
+  const previous = layerBand(previousRows, options.seed)
+  const current = layerBand(readAll(curTargets), options.seed)
+  const feuchtTest = erasureTest(previousRows, numLayers, { ...test, seed: options.seed + 1 })
+  const early = bandLayers(numLayers, bands.erasureEarly)
+  const feucht: Finding = {
+    id: "token-erasure",
+    claim:
+      "Information about earlier pieces is erased at the last piece of multi-token words after the first layers (Feucht et al. 2024, Token Erasure)",
+    source: "Feucht et al. 2024",
+    verdict: feuchtTest.verdict,
+    reproduced: feuchtTest.verdict === "reproduced",
+    test: feuchtTest,
+    figure:
+      `${testFigure(feuchtTest)}. Previous-piece readout (kernel ridge to the input embedding, ${folds}-fold CV, ${wordRows.length} words, ${candidates.length} candidates, chance ${fmt(1 / Math.max(1, candidates.length))}): ` +
+      `${fmt(at(previous.mean, early))} over layers ${early[0]}–${early[early.length - 1]}, ${fmt(at(previous.mean, feuchtTest.layers))} over the late band; ` +
+      `current piece ${fmt(current.mean[0] ?? Number.NaN)} at layer 0, ${fmt(at(current.mean, feuchtTest.layers))} over the late band`,
+    curves: { previous: previous.mean, current: current.mean },
+    bands: { previous: { lo: previous.lo, hi: previous.hi }, current: { lo: current.lo, hi: current.hi } }
+  }
+  return [kaplan, feucht]
+}
+
+/** A text's pieces (its tokens' texts) as the probe reads it: after BOS, with its leading space. */
+export const piecesOf =
+  (model: Model) =>
+  (text: string): Array<string> => {
+    const r = readIds(model, text)
+    return r.ids.slice(r.start).map((id) => model.decode([id], { skipSpecialTokens: false }))
+  }
+
+/** (a) and (b) on a model: multi-token words, each paired with a nonword of as many pieces. */
+export const wordFindings = async (model: Model, options: FindingOptions): Promise<Array<Finding>> => {
   const seen = new Set<string>()
   const words = [
     ...(options.words ?? []),
@@ -305,143 +380,27 @@ export const wordFindings = async (model: Model, options: FindingOptions): Promi
     seen.add(key)
     return true
   })
-  // multi-token real words, each with its nonword right after it
-  const multi = words.filter((w) => readIds(model, w.word).ids.length - readIds(model, w.word).start >= 2)
-  const texts = multi.flatMap((w) => [w.word, nonword(w.word, w.lang, options.seed)])
-  const states = await readTailStates(model, texts, batchSize)
-  const layers = states.last[0]?.length ?? 0
-  const labels = texts.map((_, i) => (i % 2 === 0 ? 1 : 0) as 0 | 1)
-  const fold = pairFolds(texts.length, folds)
-  const separability = Array.from({ length: layers }, (_, l) =>
-    centroidAccuracy(
-      states.last.map((s) => s[l]!),
-      labels,
-      fold,
-      folds
-    )
-  )
-  const early = Math.max(2, Math.ceil(layers * 0.4))
-  const peakEarly = argmax(separability, 0, early)
-  const gain = separability[peakEarly]! - separability[0]!
-  const kaplan: Finding = {
-    id: "word-nonword",
-    claim:
-      "Words and nonwords become separable at the last piece in the early layers (Kaplan et al. 2024, From Tokens to Words)",
-    source: "Kaplan et al. 2024",
-    reproduced: gain >= 0.05 && separability[peakEarly]! >= 0.7,
-    figure:
-      `nearest-centroid accuracy (${folds}-fold CV, ${multi.length} multi-token words vs as many nonwords): ` +
-      `${fmt(separability[0]!)} at layer 0, ${fmt(separability[peakEarly]!)} at layer ${peakEarly} ` +
-      `(best of layers 0–${early - 1}), ${fmt(Math.max(...separability))} at best (layer ${argmax(separability)})`,
-    curves: { accuracy: separability }
-  }
-
-  // token erasure: real words only; read the previous and the current piece from the last piece's state
-  const wordRows = texts.flatMap((_, i) => (i % 2 === 0 ? [i] : []))
-  // distinct tokens: a piece shared by several words is one candidate
-  const candidateIndex = new Map<number, number>()
-  const candidates: Array<Float32Array> = []
-  const candidate = (id: number, embedding: Float32Array) => {
-    const at = candidateIndex.get(id)
-    if (at !== undefined) return at
-    candidateIndex.set(id, candidates.length)
-    candidates.push(embedding)
-    return candidates.length - 1
-  }
-  const prevTargets = wordRows.map((i) => candidate(states.prevIds[i]!, states.prev[i]![0]!))
-  const curTargets = wordRows.map((i) => candidate(states.lastIds[i]!, states.last[i]![0]!))
-  const previous = Array.from({ length: layers }, (_, l) =>
-    readoutAccuracy(
-      wordRows.map((i) => states.last[i]![l]!),
-      prevTargets,
-      candidates,
-      folds
-    )
-  )
-  const current = Array.from({ length: layers }, (_, l) =>
-    readoutAccuracy(
-      wordRows.map((i) => states.last[i]![l]!),
-      curTargets,
-      candidates,
-      folds
-    )
-  )
-  const third = Math.max(2, Math.ceil(layers / 3))
-  const peak = argmax(previous, 1, third)
-  const late = previous.slice(Math.floor(layers / 2))
-  const lateMean = meanOf(late)
-  const feucht: Finding = {
-    id: "token-erasure",
-    claim:
-      "Information about earlier pieces is erased at the last piece of multi-token words after the early layers (Feucht et al. 2024, Token Erasure)",
-    source: "Feucht et al. 2024",
-    reproduced: previous[peak]! > 2 / candidates.length && lateMean <= 0.6 * previous[peak]!,
-    figure:
-      `previous-piece readout (kernel ridge to the input embedding, ${folds}-fold CV, ${wordRows.length} words, ${candidates.length} candidates, chance ${fmt(1 / candidates.length)}): ` +
-      `${fmt(previous[peak]!)} at layer ${peak} (peak of layers 1–${third - 1}), ${fmt(lateMean)} mean over layers ${Math.floor(layers / 2)}–${layers - 1}, ` +
-      `${fmt(previous[layers - 1]!)} at layer ${layers - 1}; current piece: ${fmt(current[0]!)} at layer 0, ${fmt(current[peak]!)} at layer ${peak}, ${fmt(current[layers - 1]!)} at layer ${layers - 1}`,
-    curves: { previous, current }
-  }
-  return [kaplan, feucht]
+  const pieces = piecesOf(model)
+  const multi = words.filter((w) => pieces(w.word).length >= 2)
+  const paired = multi.flatMap((w) => {
+    const nw = matchedNonword(w.word, w.lang, options.seed, pieces)
+    return nw === undefined ? [] : [[w.word, nw] as const]
+  })
+  const states = await readTailStates(model, paired.flat(), options.batchSize ?? 16)
+  return wordFindingsFromStates(states, { ...options, unmatched: multi.length - paired.length })
 }
 
-/** The prompt of the English-pivot check: repeat a Russian word (Wendler et al.'s repetition task). */
-export const pivotPrompt = (word: string): string => `«солнце» — «солнце», «дом» — «дом», «${word}» — «`
-
-const logsumexp = (xs: ReadonlyArray<number>): number => {
-  const m = Math.max(...xs)
-  return m + Math.log(xs.reduce((s, x) => s + Math.exp(x - m), 0))
-}
-
-/** (c): lens probability of the English translation against the Russian answer per layer, on Russian input. */
-export const englishPivot = async (
-  model: Model,
-  options: { readonly batchSize?: number; readonly pairs?: ReadonlyArray<readonly [string, string]> } = {}
-): Promise<Finding> => {
-  const graph = await model.probeGraphSession()
-  const pairs = options.pairs ?? russianEnglish
-  const batchSize = options.batchSize ?? 8
-  const first = (text: string) => model.encode(text, { addSpecialTokens: false })[0] ?? 0
-  const layers = graph.spec.numLayers + 1
-  const en = Array.from({ length: layers }, () => 0)
-  const ru = Array.from({ length: layers }, () => 0)
-  for (let s = 0; s < pairs.length; s += batchSize) {
-    const batch = pairs.slice(s, s + batchSize)
-    const ids = batch.map(([word]) => readIds(model, pivotPrompt(word)).ids)
-    // English as a word start with and without its space; Russian right after «
-    const tracked = batch.map(([word, english]) => [first(word), first(` ${english}`), first(english)])
-    const res = await runProbe(graph, { ids, tracked })
-    const [, b, t, k] = res.trackedLogprobs.dims as [number, number, number, number]
-    batch.forEach((_, row) => {
-      const last = ids[row]!.length - 1
-      for (let l = 0; l < layers; l++) {
-        const at = ((l * b + row) * t + last) * k
-        const lp = res.trackedLogprobs.data
-        ru[l]! += Math.exp(lp[at]!) / pairs.length
-        en[l]! += Math.exp(logsumexp([lp[at + 1]!, lp[at + 2]!])) / pairs.length
-      }
-    })
+/** All the checks on a model: (a), (b), and (c) on both of Wendler et al.'s tasks. */
+export const measureFindings = async (model: Model, options: FindingOptions): Promise<Array<Finding>> => {
+  const pivot = {
+    seed: options.seed,
+    permutations: options.permutations,
+    resamples: options.resamples,
+    ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize })
   }
-  const lo = Math.floor(layers * 0.25)
-  const hi = Math.ceil(layers * 0.75)
-  const lead = en.map((e, l) => e - ru[l]!)
-  const mid = argmax(lead, lo, hi)
-  const last = layers - 1
-  return {
-    id: "english-pivot",
-    claim:
-      "Middle layers lean to English for Russian input (Wendler et al. 2024, Do Llamas Work in English?)",
-    source: "Wendler et al. 2024",
-    reproduced: en[mid]! > ru[mid]! && en[mid]! >= 1e-3 && ru[last]! > en[last]!,
-    figure:
-      `logit lens on ${pairs.length} Russian repetition prompts: P(English) ${en[mid]!.toExponential(2)} vs P(Russian) ${ru[mid]!.toExponential(2)} ` +
-      `at layer ${mid} (most English of layers ${lo}–${hi - 1}); at the output (layer ${last}) P(English) ${en[last]!.toExponential(2)} vs P(Russian) ${ru[last]!.toExponential(2)}`,
-    curves: { english: en, russian: ru }
-  }
+  return [
+    ...(await wordFindings(model, options)),
+    await englishPivot(model, { ...pivot, task: "repetition" }),
+    await englishPivot(model, { ...pivot, task: "translation" })
+  ]
 }
-
-/** All three checks on a model. */
-export const measureFindings = async (model: Model, options: FindingOptions): Promise<Array<Finding>> => [
-  ...(await wordFindings(model, options)),
-  await englishPivot(model, options.batchSize === undefined ? {} : { batchSize: options.batchSize })
-]

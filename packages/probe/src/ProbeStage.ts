@@ -74,7 +74,7 @@ export const drawItems = (
 }
 
 /** Bump when what a version's readings hold changes: kept readings of another version are not read. */
-const readingsVersion = "1/stage 3"
+const readingsVersion = "2/stage 4"
 
 /** JSON that keeps non-finite numbers and typed arrays: readings hold NaN where a cosine is undefined. */
 const encode = (x: unknown): string =>
@@ -133,7 +133,7 @@ export const probeStageFor = (options: ProbeStageOptions) =>
   defineStage<ProbeParams>({
     id: options.id ?? `probe-${options.model.stage}`,
     description: `per-layer measurements and the visual report, base against ${options.model.stage}`,
-    codeVersion: "3",
+    codeVersion: "4",
     params: ProbeParams,
     inputs: {
       hyperwords: { stage: "generate", output: "hyperwords" },
@@ -229,7 +229,7 @@ const probeRun = (ctx: StageContext<ProbeParams>) =>
         : []
       progress.log(
         `probe: ${label} ${v.name}: ${items.length} hyperwords in ${((Date.now() - started) / 1000).toFixed(1)}s; ` +
-          findings.map((f) => `${f.id} ${f.reproduced ? "reproduced" : "not reproduced"}`).join(", ")
+          findings.map((f) => `${f.id} ${f.verdict} (p = ${f.test.estimate.p.toPrecision(2)})`).join(", ")
       )
       runs.push({ label, measure, findings })
       if (memo !== undefined) writeReadings(memo, { measure, findings })
@@ -259,7 +259,7 @@ const probeRun = (ctx: StageContext<ProbeParams>) =>
             r.findings.map((f) => ({
               claim: f.claim,
               reproduced: f.reproduced,
-              figure: `${r.label} (${r.measure.model}): ${f.figure}`
+              figure: `${r.label} (${r.measure.model}): ${f.verdict} (${f.test.rule}); ${f.figure}`
             }))
           )
         }

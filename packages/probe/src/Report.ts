@@ -10,8 +10,12 @@ import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import { escapeHtml, pageHead } from "@hyperwords/core/Html"
 import { mulberry32 } from "@hyperwords/core/Random"
+import { lineChart } from "./Charts.ts"
 import type { Finding } from "./Findings.ts"
 import { type Condition, conditions, type ModelMeasure } from "./Measure.ts"
+import { alpha } from "./Verdict.ts"
+
+export { lineChart } from "./Charts.ts"
 
 /** One model version's measurements and findings. */
 export interface ReportRun {
@@ -62,74 +66,6 @@ export const bootstrapBand = (
     hi.push(ms[Math.ceil(0.975 * (resamples - 1))]!)
   }
   return { mean, lo, hi }
-}
-
-const palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f"]
-const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : "–")
-const px = (x: number) => x.toFixed(1)
-
-/** A series of a line chart. */
-interface Series {
-  readonly name: string
-  readonly values: ReadonlyArray<number>
-  readonly band?: { readonly lo: ReadonlyArray<number>; readonly hi: ReadonlyArray<number> }
-  readonly dashed?: boolean
-}
-
-/** A line chart over layers, as SVG. */
-export const lineChart = (
-  series: ReadonlyArray<Series>,
-  options: { readonly yLabel: string; readonly yMin?: number; readonly yMax?: number; readonly log?: boolean }
-): string => {
-  const w = 560
-  const h = 260
-  const m = { l: 56, r: 150, t: 12, b: 34 }
-  const tr = (v: number) => (options.log ? Math.log10(Math.max(v, 1e-12)) : v)
-  const vals = series.flatMap((s) => [...s.values, ...(s.band ? [...s.band.lo, ...s.band.hi] : [])]).map(tr)
-  const finite = vals.filter(Number.isFinite)
-  let y0 = options.yMin ?? Math.min(...finite)
-  let y1 = options.yMax ?? Math.max(...finite)
-  if (!(y1 > y0)) {
-    y0 -= 0.5
-    y1 += 0.5
-  }
-  const n = Math.max(...series.map((s) => s.values.length), 2)
-  const x = (i: number) => m.l + (i / (n - 1)) * (w - m.l - m.r)
-  const y = (v: number) => m.t + (1 - (tr(v) - y0) / (y1 - y0)) * (h - m.t - m.b)
-  const parts: Array<string> = []
-  for (let k = 0; k <= 4; k++) {
-    const v = y0 + ((y1 - y0) * k) / 4
-    const yy = m.t + (1 - k / 4) * (h - m.t - m.b)
-    parts.push(
-      `<line x1="${m.l}" x2="${w - m.r}" y1="${px(yy)}" y2="${px(yy)}" stroke="#e5e5e5"/>`,
-      `<text x="${m.l - 4}" y="${px(yy + 4)}" text-anchor="end" class="tick">${escapeHtml(options.log ? `1e${v.toFixed(1)}` : f2(v))}</text>`
-    )
-  }
-  const step = Math.max(1, Math.ceil((n - 1) / 10))
-  for (let i = 0; i < n; i += step) {
-    parts.push(`<text x="${px(x(i))}" y="${h - m.b + 14}" text-anchor="middle" class="tick">${i}</text>`)
-  }
-  parts.push(`<text x="${(m.l + w - m.r) / 2}" y="${h - 4}" text-anchor="middle" class="tick">layer</text>`)
-  parts.push(
-    `<text x="12" y="${(m.t + h - m.b) / 2}" transform="rotate(-90 12 ${(m.t + h - m.b) / 2})" text-anchor="middle" class="tick">${escapeHtml(options.yLabel)}</text>`
-  )
-  series.forEach((s, k) => {
-    const color = palette[k % palette.length]!
-    if (s.band) {
-      const top = s.band.hi.map((v, i) => `${px(x(i))},${px(y(v))}`)
-      const bottom = s.band.lo.map((v, i) => `${px(x(i))},${px(y(v))}`).reverse()
-      parts.push(
-        `<polygon points="${[...top, ...bottom].join(" ")}" fill="${color}" fill-opacity="0.18" stroke="none"/>`
-      )
-    }
-    const pts = s.values.map((v, i) => `${px(x(i))},${px(y(v))}`).join(" ")
-    parts.push(
-      `<polyline points="${pts}" fill="none" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 3"' : ""}/>`,
-      `<rect x="${w - m.r + 10}" y="${m.t + k * 18}" width="12" height="4" fill="${color}"/>`,
-      `<text x="${w - m.r + 26}" y="${m.t + k * 18 + 6}" class="tick">${escapeHtml(s.name)}</text>`
-    )
-  })
-  return `<svg viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img">${parts.join("")}</svg>`
 }
 
 const heat = (t: number): string => {
@@ -419,24 +355,27 @@ export const reportCharts = (input: ReportInput): Array<Chart> => {
   }
   const findingIds = [...new Set(runs.flatMap((r) => r.findings.map((f) => f.id)))]
   for (const id of findingIds) {
-    const log = id === "english-pivot"
+    const log = id.startsWith("english-pivot")
     charts.push({
       id: `finding-${id}`,
       title: runs.flatMap((r) => r.findings.filter((f) => f.id === id))[0]!.claim,
       note: runs
         .map((r) => {
           const f = r.findings.find((x) => x.id === id)
-          return f ? `${r.label}: ${f.reproduced ? "reproduced" : "not reproduced"} — ${f.figure}` : ""
+          return f ? `${r.label}: ${f.verdict} (${f.test.rule}) — ${f.figure}` : ""
         })
         .join(" | "),
       panels: [
         {
-          label: runs.map((r) => r.label).join(" vs "),
+          label: `${runs.map((r) => r.label).join(" vs ")} · mean over items with a bootstrap 95% band`,
           svg: lineChart(
             runs.flatMap((r, k) => {
               const f = r.findings.find((x) => x.id === id)
               return f
-                ? Object.entries(f.curves).map(([n, v]) => ({ name: name(r, n), values: v, dashed: k > 0 }))
+                ? Object.entries(f.curves).map(([n, v]) => {
+                    const band = f.bands?.[n]
+                    return { name: name(r, n), values: v, dashed: k > 0, ...(band ? { band } : {}) }
+                  })
                 : []
             }),
             log ? { yLabel: "probability", log: true } : { yLabel: "accuracy", yMin: 0, yMax: 1 }
@@ -469,8 +408,30 @@ figure.chart { margin: 18px 0; padding: 10px; border: 1px solid #ddd; border-rad
 .panel h3 { font-size: 12px; font-weight: 600; margin: 4px 0; }
 .tick { font-size: 10px; fill: #444; } .tok { font-size: 10px; font-family: ui-monospace, monospace; } .in { fill: #000; font-weight: 600; }
 table.findings { border-collapse: collapse; margin: 8px 0 16px; } table.findings td, table.findings th { border: 1px solid #ddd; padding: 4px 8px; vertical-align: top; font-size: 13px; }
-.yes { color: #176b2c; font-weight: 600; } .no { color: #a3261b; font-weight: 600; }
+.yes { color: #176b2c; font-weight: 600; } .no { color: #a3261b; font-weight: 600; } .maybe { color: #8a5a00; font-weight: 600; }
 `
+
+const num = (x: number) => (Math.abs(x) >= 0.01 || x === 0 ? x.toFixed(3) : x.toExponential(2))
+
+/** A row of the findings table: every figure of the verdict, escaped. */
+export const findingRow = (label: string, f: Finding): string => {
+  const t = f.test
+  const cells = [
+    label,
+    f.claim,
+    f.verdict,
+    t.statistic,
+    num(t.estimate.mean),
+    `[${num(t.estimate.lo)}, ${num(t.estimate.hi)}]`,
+    t.estimate.p.toPrecision(2),
+    String(t.n),
+    `${t.layers[0]}–${t.layers[t.layers.length - 1]}: ${t.band.map((b) => b.why).join("; ")}`,
+    t.rule,
+    f.figure
+  ]
+  const cls = f.verdict === "reproduced" ? "yes" : f.verdict === "inconclusive" ? "maybe" : "no"
+  return `<tr>${cells.map((c, i) => `<td${i === 2 ? ` class="${cls}"` : ""}>${escapeHtml(c)}</td>`).join("")}</tr>`
+}
 
 /** The report page. */
 export const renderReport = (input: ReportInput): string => {
@@ -478,14 +439,7 @@ export const renderReport = (input: ReportInput): string => {
   const csp =
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
   const items = input.runs[0]?.measure.items ?? []
-  const findings = input.runs
-    .flatMap((r) =>
-      r.findings.map(
-        (f) =>
-          `<tr><td>${escapeHtml(r.label)}</td><td>${escapeHtml(f.claim)}</td><td class="${f.reproduced ? "yes" : "no"}">${f.reproduced ? "reproduced" : "not reproduced"}</td><td>${escapeHtml(f.figure)}</td></tr>`
-      )
-    )
-    .join("\n")
+  const findings = input.runs.flatMap((r) => r.findings.map((f) => findingRow(r.label, f))).join("\n")
   const figures = charts
     .map(
       (c) => `<figure class="chart" id="chart-${escapeHtml(c.id)}">
@@ -505,7 +459,8 @@ ${pageHead({ title: input.title, csp, style: STYLE })}
     .map((i) => `<span class="word">${escapeHtml(i.item.surface)}</span>`)
     .join(", ")}</p>
 <h2>What the literature predicts</h2>
-<table class="findings"><tr><th>model</th><th>claim</th><th>result</th><th>figure</th></tr>
+<p class="note">Each verdict is a band test fixed in the code before any reading: per item, a contrast in the direction the paper claims; its mean over a band of layers taken from the paper (as a share of the depth) against a sign-flip permutation null, with a bootstrap 95% CI over items. Reproduced only at p &lt; ${escapeHtml(String(alpha))}; inconclusive when the test cannot be carried (too few items, or the model does not do the task).</p>
+<table class="findings"><tr><th>model</th><th>claim</th><th>verdict</th><th>statistic</th><th>mean</th><th>95% CI</th><th>p</th><th>n</th><th>band (layers)</th><th>rule</th><th>figure</th></tr>
 ${findings}
 </table>
 ${figures}

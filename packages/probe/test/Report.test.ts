@@ -7,6 +7,7 @@ import {
   bootstrapBand,
   chromiumArgs,
   chromiumPath,
+  findingRow,
   renderReport,
   reportCharts,
   writeReport
@@ -72,6 +73,26 @@ describe("the report page", () => {
     expect(html).toContain("&lt;/script&gt;&lt;script&gt;window.__pwned=1&lt;/script&gt;fire")
     expect(html).toContain("probe &lt;b&gt;test&lt;/b&gt;")
     expect(html).toContain("tuned &lt;i&gt;model&lt;/i&gt;")
+    expect(html).toContain("P(Russian &lt;script&gt;)")
+  })
+
+  it("gives every finding its verdict, statistic, CI, p, n, band and rule, as computed", () => {
+    for (const run of input.runs) {
+      for (const f of run.findings) {
+        const row = findingRow(run.label, f)
+        const t = f.test
+        expect(row).toContain(`>${f.verdict}</td>`)
+        expect(row).toContain(`<td>${t.estimate.p.toPrecision(2)}</td>`)
+        expect(row).toContain(`<td>${t.n}</td>`)
+        expect(row).toContain(`${t.layers[0]}–${t.layers[t.layers.length - 1]}`)
+        expect(html).toContain(row)
+      }
+    }
+    // the planted Kaplan readings are reproduced; the pivot's answer never leads before the output
+    const [kaplan, pivot] = input.runs[0]!.findings
+    expect(kaplan!.verdict).toBe("reproduced")
+    expect(kaplan!.test.estimate.lo).toBeGreaterThan(0)
+    expect(pivot!.verdict).toBe("not reproduced")
   })
 
   it("draws every chart for both model versions", () => {

@@ -1,0 +1,209 @@
+/**
+ * How a literature check earns "reproduced": a layer band fixed here, before any model is read,
+ * from where the paper saw its effect (as a share of the model's depth); per item a contrast in
+ * the direction the paper claims; a permutation null (each item's contrast sign-flipped, i.e. the
+ * two readings it contrasts exchanged within the item) and a percentile-bootstrap CI over items,
+ * per layer and for the band. "Reproduced" only at one-sided p < 0.01 against that null.
+ */
+import { mulberry32 } from "@hyperwords/core/Random"
+
+/** A band of layers as shares of the depth: layer l of L is in it when `from ≤ l/L ≤ to`. */
+export interface DepthBand {
+  readonly from: number
+  readonly to: number
+  /** Where in the paper the band comes from. */
+  readonly why: string
+}
+
+/**
+ * The bands of the three checks, fixed before any reading (never the best layer of a run). The
+ * papers measured Llama-2-7B (32 layers); a band keeps their layers' share of the depth.
+ */
+export const bands = {
+  /** Kaplan et al. 2024, Fig. 2b: near chance in the first layers, separated "between layers 6 and 20" of 32. */
+  wordNonword: {
+    from: 6 / 32,
+    to: 20 / 32,
+    why: "Kaplan et al. 2024: words and nonwords separate between layers 6 and 20 of 32"
+  },
+  /** Feucht et al. 2024: the previous piece is still readable right after the embedding (layers 1–3 of 32)… */
+  erasureEarly: {
+    from: 1 / 32,
+    to: 3 / 32,
+    why: "Feucht et al. 2024: the previous piece is readable in the first layers (1–3 of 32)"
+  },
+  /** …and erased by layer 9 of 32 (their erasure score sums layers 1–9), staying low to mid-depth. */
+  erasureLate: {
+    from: 9 / 32,
+    to: 16 / 32,
+    why: "Feucht et al. 2024: erased by layer 9 of 32; read over layers 9–16"
+  },
+  /** Wendler et al. 2024, Fig. 2: English rises from mid-depth and leads until the last layers (16–26 of 32). */
+  pivot: {
+    from: 16 / 32,
+    to: 26 / 32,
+    why: "Wendler et al. 2024: English leads the lens from layer 16 to about 26 of 32"
+  }
+} as const satisfies Record<string, DepthBand>
+
+/** The layers of `0..numLayers` in a band (at least one: the nearest to its middle when it holds none). */
+export const bandLayers = (numLayers: number, band: Pick<DepthBand, "from" | "to">): Array<number> => {
+  const all = Array.from({ length: numLayers + 1 }, (_, l) => l)
+  const inside = all.filter((l) => l / numLayers >= band.from - 1e-9 && l / numLayers <= band.to + 1e-9)
+  return inside.length > 0 ? inside : [Math.round(((band.from + band.to) / 2) * numLayers)]
+}
+
+/** The p-value below which a check counts as reproduced. */
+export const alpha = 0.01
+/** Fewer items than this and a check is inconclusive: too few to carry a band test. */
+export const minItems = 20
+
+/** A contrast over items: its mean, the bootstrap 95% CI and the one-sided permutation p of "mean > 0". */
+export interface Estimate {
+  readonly mean: number
+  readonly lo: number
+  readonly hi: number
+  readonly p: number
+}
+
+/** Options of the item-level tests. */
+export interface TestOptions {
+  readonly seed: number
+  readonly permutations?: number | undefined
+  readonly resamples?: number | undefined
+}
+
+/**
+ * For each column of `rows` (items × columns of per-item contrasts): the mean, the 95%
+ * percentile-bootstrap CI with items resampled, and the one-sided p of the mean against the
+ * sign-flip null, (1 + #{null mean ≥ observed}) / (B + 1). The same resamples and the same flips
+ * serve every column, so the band and the layers are read against one null.
+ */
+export const itemTests = (
+  rows: ReadonlyArray<ReadonlyArray<number>>,
+  options: TestOptions
+): Array<Estimate> => {
+  const n = rows.length
+  const cols = rows[0]?.length ?? 0
+  const permutations = options.permutations ?? 1999
+  const resamples = options.resamples ?? 2000
+  if (n === 0)
+    return Array.from({ length: cols }, () => ({ mean: Number.NaN, lo: Number.NaN, hi: Number.NaN, p: 1 }))
+  const rand = mulberry32(options.seed)
+  const mean = Array.from({ length: cols }, (_, c) => rows.reduce((s, r) => s + r[c]!, 0) / n)
+  const boots = Array.from({ length: cols }, () => new Float64Array(resamples))
+  for (let b = 0; b < resamples; b++) {
+    const sums = new Float64Array(cols)
+    for (let k = 0; k < n; k++) {
+      const r = rows[Math.floor(rand() * n)]!
+      for (let c = 0; c < cols; c++) sums[c]! += r[c]!
+    }
+    for (let c = 0; c < cols; c++) boots[c]![b] = sums[c]! / n
+  }
+  const above = new Array<number>(cols).fill(0)
+  for (let b = 0; b < permutations; b++) {
+    const sums = new Float64Array(cols)
+    for (const r of rows) {
+      const sign = rand() < 0.5 ? -1 : 1
+      for (let c = 0; c < cols; c++) sums[c]! += sign * r[c]!
+    }
+    for (let c = 0; c < cols; c++) if (sums[c]! / n >= mean[c]! - 1e-12) above[c]!++
+  }
+  return mean.map((m, c) => {
+    const sorted = boots[c]!.sort()
+    return {
+      mean: m,
+      lo: sorted[Math.floor(0.025 * (resamples - 1))]!,
+      hi: sorted[Math.ceil(0.975 * (resamples - 1))]!,
+      p: (1 + above[c]!) / (permutations + 1)
+    }
+  })
+}
+
+/** Per-layer mean of a reading with its bootstrap 95% CI (items resampled, seeded). */
+export interface LayerBand {
+  readonly mean: ReadonlyArray<number>
+  readonly lo: ReadonlyArray<number>
+  readonly hi: ReadonlyArray<number>
+}
+
+/** The verdict of a check. */
+export type Verdict = "reproduced" | "not reproduced" | "inconclusive"
+
+/** What a check's verdict rests on: the band statistic against its null, and the rule applied. */
+export interface BandTest {
+  /** What the statistic is, in words. */
+  readonly statistic: string
+  readonly estimate: Estimate
+  readonly n: number
+  /** The band's layers (first and last) and where the band comes from. */
+  readonly layers: ReadonlyArray<number>
+  readonly band: ReadonlyArray<DepthBand>
+  readonly permutations: number
+  readonly resamples: number
+  /** The contrast per layer against the same null (mean, CI, p). */
+  readonly perLayer: ReadonlyArray<Estimate>
+  readonly verdict: Verdict
+  /** The rule that gave the verdict. */
+  readonly rule: string
+}
+
+/**
+ * The verdict: inconclusive when a precondition fails (said in `blocked`), with fewer than
+ * `minItems` items, or with a statistic that is not a number; reproduced at p < 0.01; else not
+ * reproduced.
+ */
+export const decide = (
+  estimate: Estimate,
+  n: number,
+  blocked?: string
+): { readonly verdict: Verdict; readonly rule: string } => {
+  if (blocked !== undefined) return { verdict: "inconclusive", rule: blocked }
+  if (n < minItems) return { verdict: "inconclusive", rule: `n = ${n} < ${minItems} items` }
+  if (!Number.isFinite(estimate.mean))
+    return { verdict: "inconclusive", rule: "the statistic is not a number" }
+  return estimate.p < alpha
+    ? { verdict: "reproduced", rule: `p < ${alpha} against the permutation null` }
+    : { verdict: "not reproduced", rule: `p ≥ ${alpha} against the permutation null` }
+}
+
+/**
+ * The band test of per-item, per-layer contrasts `contrast[item][layer]` (positive in the
+ * direction the paper claims): the band statistic is each item's mean over the band's layers.
+ */
+export const bandTest = (
+  contrast: ReadonlyArray<ReadonlyArray<number>>,
+  band: DepthBand | ReadonlyArray<DepthBand>,
+  options: TestOptions & { readonly statistic: string; readonly numLayers: number; readonly blocked?: string }
+): BandTest => {
+  const bandList = Array.isArray(band) ? (band as ReadonlyArray<DepthBand>) : [band as DepthBand]
+  const layers = bandLayers(options.numLayers, bandList[0]!)
+  const rows = contrast.map((r) => [...r, layers.reduce((s, l) => s + r[l]!, 0) / layers.length])
+  const tests = itemTests(rows, options)
+  const estimate = tests[tests.length - 1]!
+  return {
+    statistic: options.statistic,
+    estimate,
+    n: contrast.length,
+    layers,
+    band: bandList,
+    permutations: options.permutations ?? 1999,
+    resamples: options.resamples ?? 2000,
+    perLayer: tests.slice(0, -1),
+    ...decide(estimate, contrast.length, options.blocked)
+  }
+}
+
+/** Per-layer mean and bootstrap 95% CI of a reading over items (`rows[item][layer]`). */
+export const layerBand = (rows: ReadonlyArray<ReadonlyArray<number>>, seed: number): LayerBand => {
+  const tests = itemTests(rows, { seed, permutations: 0 })
+  return { mean: tests.map((t) => t.mean), lo: tests.map((t) => t.lo), hi: tests.map((t) => t.hi) }
+}
+
+const sig = (x: number) => (Math.abs(x) >= 0.01 || x === 0 ? x.toFixed(3) : x.toExponential(2))
+
+/** The figures of a band test in one line: statistic, CI, p, n, band. */
+export const testFigure = (t: BandTest): string =>
+  `${t.statistic} = ${sig(t.estimate.mean)}, 95% CI [${sig(t.estimate.lo)}, ${sig(t.estimate.hi)}], ` +
+  `p = ${t.estimate.p.toPrecision(2)} (one-sided, ${t.permutations} sign-flip permutations), n = ${t.n}, ` +
+  `band layers ${t.layers[0]}–${t.layers[t.layers.length - 1]} (${t.band.map((b) => b.why).join("; ")})`
