@@ -5,7 +5,7 @@
 import { Console, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { type LoadedConfig, loadConfig, type Profile, Profiles } from "./Config.ts"
-import { isExpected } from "./Errors.ts"
+import { isExpected, UsageError } from "./Errors.ts"
 import { Progress } from "./Progress.ts"
 import { formatGraph, formatPlans, readLock, runPipeline } from "./Runner.ts"
 import { Store } from "./Store.ts"
@@ -37,6 +37,12 @@ const pipelineCommand = Command.make(
       Flag.withDescription("a poetry corpus to mine (repeatable)"),
       Flag.atLeast(0)
     ),
+    encoding: Flag.String("encoding").pipe(
+      Flag.withDescription(
+        "the encoding of the --corpus files (windows-1251, latin1, utf-16le, ...); strict UTF-8 when absent"
+      ),
+      Flag.optional
+    ),
     only: Flag.String("only").pipe(
       Flag.withDescription("run only these stages (comma-separated)"),
       Flag.atLeast(0)
@@ -59,6 +65,8 @@ const pipelineCommand = Command.make(
     Effect.gen(function* () {
       const loaded = yield* loadConfig(args.config)
       const progress = yield* Progress
+      if (Option.isSome(args.encoding) && args.corpus.length === 0)
+        return yield* new UsageError({ detail: "--encoding applies to the --corpus paths; give one" })
       if (args.dry) {
         yield* Console.log(`stage graph (${loaded.file}):\n${formatGraph(loaded.config.stages)}\n`)
       }
@@ -66,6 +74,7 @@ const pipelineCommand = Command.make(
         runPipeline(loaded, {
           profile: args.profile,
           corpus: args.corpus,
+          ...(Option.isSome(args.encoding) ? { encoding: args.encoding.value } : {}),
           only: splitList(args.only),
           ...(Option.isSome(args.from) ? { from: args.from.value } : {}),
           force: splitList(args.force),

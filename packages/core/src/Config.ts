@@ -20,6 +20,8 @@ export type Profile = (typeof Profiles)[number]
 export interface RunOptions {
   readonly profile: Profile
   readonly corpus: ReadonlyArray<string>
+  /** The encoding of the `--corpus` files (`--encoding`); strict UTF-8 when absent. */
+  readonly encoding?: string | undefined
 }
 
 /**
@@ -236,7 +238,8 @@ export const resolveParams = (
     const layers = [base, config.profiles?.[options.profile]]
     const out = new Map<string, unknown>()
     for (const stage of config.stages) {
-      const raw = paramsFor(stage.id, layers)
+      // what the command line sets (e.g. `--encoding`) wins over the config
+      const raw = { ...paramsFor(stage.id, layers), ...(stage.commandLine?.(options) ?? {}) }
       const r = decodeValue(stage.params as Schema.Codec<unknown, unknown>, raw, { file: loaded.file })
       if (Result.isFailure(r)) {
         const e = r.failure

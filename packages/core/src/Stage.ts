@@ -7,6 +7,7 @@
 import { Effect, type FileSystem, type Path, Schema } from "effect"
 import type { ChildProcessSpawner } from "effect/process"
 import { type ArtifactKind, HyperwordRecord, ModelVersion } from "./Artifacts.ts"
+import type { RunOptions } from "./Config.ts"
 import { decodeJsonlText, decodeValue, readText } from "./Decode.ts"
 import { DecodeError } from "./Errors.ts"
 import type { Progress } from "./Progress.ts"
@@ -73,6 +74,8 @@ export interface Stage<P = unknown> {
   readonly params: Schema.Codec<P, unknown>
   readonly inputs: Readonly<Record<string, InputRef>>
   readonly outputs: Readonly<Record<string, ArtifactKind>>
+  /** Params the command line sets (e.g. `--encoding` for the `--corpus` paths), over the config's. */
+  readonly commandLine?: (options: RunOptions) => Readonly<Record<string, unknown>>
   /** Files or folders outside the store that the stage reads (hashed into the key). */
   readonly sources?: (params: P, projectDir: string) => ReadonlyArray<string>
   /** The model the stage uses, by id and exact revision. */

@@ -32,6 +32,8 @@ export const GenerateParams = Schema.Struct({
   textField: Schema.optionalKey(Schema.String),
   /** Encoding of the corpus files (UTF-8 or UTF-16 with BOM when absent). */
   encoding: Schema.optionalKey(Schema.String),
+  /** Encodings of some corpora, by their path as given in `corpus` (`--encoding` sets it for the `--corpus` paths). */
+  encodings: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
   /** Longest line kept, in characters. */
   maxLineChars: Schema.optionalKey(Schema.Int),
   minCount: Schema.optionalKey(Schema.Int),
@@ -114,6 +116,10 @@ export const generateStage = defineStage<GenerateParams>({
   inputs: { model: { stage: "models", output: "model" } },
   outputs: { hyperwords: "HyperwordSet", poetry: "PoetrySplit" },
   sources: (p) => p.corpus,
+  commandLine: (o) =>
+    o.encoding === undefined
+      ? {}
+      : { encodings: Object.fromEntries(o.corpus.map((c) => [c, o.encoding as string])) },
   exports: [{ output: "hyperwords", file: hyperwordsFile, to: hyperwordsFile }],
   run: (ctx) =>
     Effect.gen(function* () {
@@ -136,6 +142,9 @@ export const generateStage = defineStage<GenerateParams>({
         const corpus = yield* readCorpus(paths, {
           textField: p.textField,
           encoding: p.encoding,
+          encodings: Object.fromEntries(
+            Object.entries(p.encodings ?? {}).map(([path, enc]) => [resolve(ctx.projectDir, path), enc])
+          ),
           maxLineChars: p.maxLineChars,
           onFile: (n) => reading.advance(n)
         }).pipe(
