@@ -43,7 +43,7 @@ export interface Finding {
   /** The measured curve(s) per layer (mean over items), for the report's charts. */
   readonly curves: Readonly<Record<string, ReadonlyArray<number>>>
   /** Each curve's bootstrap 95% CI per layer (items resampled). */
-  readonly bands: Readonly<Record<string, Pick<LayerBand, "lo" | "hi">>>
+  readonly ci: Readonly<Record<string, Pick<LayerBand, "lo" | "hi">>>
 }
 
 /** Options of the checks. */
@@ -308,7 +308,7 @@ export const wordFindingsFromStates = (
       `${options.unmatched ? `; ${options.unmatched} words without one left out` : ""}): ` +
       `${fmt(accuracy.mean[0] ?? Number.NaN)} at layer 0, ${fmt(at(accuracy.mean, kaplanTest.layers))} over the band`,
     curves: { accuracy: accuracy.mean },
-    bands: { accuracy: { lo: accuracy.lo, hi: accuracy.hi } }
+    ci: { accuracy: { lo: accuracy.lo, hi: accuracy.hi } }
   }
 
   // token erasure: real words only; read the previous and the current piece from the last piece's state
@@ -354,7 +354,7 @@ export const wordFindingsFromStates = (
       `${fmt(at(previous.mean, early))} over layers ${early[0]}–${early[early.length - 1]}, ${fmt(at(previous.mean, feuchtTest.layers))} over the late band; ` +
       `current piece ${fmt(current.mean[0] ?? Number.NaN)} at layer 0, ${fmt(at(current.mean, feuchtTest.layers))} over the late band`,
     curves: { previous: previous.mean, current: current.mean },
-    bands: { previous: { lo: previous.lo, hi: previous.hi }, current: { lo: current.lo, hi: current.hi } }
+    ci: { previous: { lo: previous.lo, hi: previous.hi }, current: { lo: current.lo, hi: current.hi } }
   }
   return [kaplan, feucht]
 }

@@ -152,6 +152,6 @@ export const englishPivot = async (model: Model, options: PivotOptions = {}): Pr
       `${testFigure(test)}. Logit lens on ${reads.length} of ${total} ${task} prompts (${singleToken} single-token answers, the others by their first token; items whose answer and English share a first token left out): ` +
       `at the output (layer ${last}) P(English) ${e(english.mean[last])} vs P(${answerName}) ${e(answer.mean[last])}`,
     curves: { english: english.mean, [key]: answer.mean },
-    bands: { english: { lo: english.lo, hi: english.hi }, [key]: { lo: answer.lo, hi: answer.hi } }
+    ci: { english: { lo: english.lo, hi: english.hi }, [key]: { lo: answer.lo, hi: answer.hi } }
   }
 }

@@ -157,6 +157,12 @@ interface Chart {
 const meanOver = (rows: ReadonlyArray<ReadonlyArray<number>>): Array<number> =>
   (rows[0] ?? []).map((_, l) => rows.reduce((s, r) => s + r[l]!, 0) / rows.length)
 
+/** The layers whose own contrast beats the null at p < alpha, in words (a reading aid: the verdict is the band's). */
+export const significantLayers = (f: Finding): string => {
+  const layers = f.test.perLayer.flatMap((e, l) => (e.p < alpha ? [l] : []))
+  return `layers at p < ${alpha} on their own: ${layers.length > 0 ? layers.join(", ") : "none"}`
+}
+
 /** The charts of a report. */
 export const reportCharts = (input: ReportInput): Array<Chart> => {
   const runs = input.runs
@@ -362,7 +368,7 @@ export const reportCharts = (input: ReportInput): Array<Chart> => {
       note: runs
         .map((r) => {
           const f = r.findings.find((x) => x.id === id)
-          return f ? `${r.label}: ${f.verdict} (${f.test.rule}) — ${f.figure}` : ""
+          return f ? `${r.label}: ${f.verdict} (${f.test.rule}); ${significantLayers(f)} — ${f.figure}` : ""
         })
         .join(" | "),
       panels: [
@@ -373,7 +379,7 @@ export const reportCharts = (input: ReportInput): Array<Chart> => {
               const f = r.findings.find((x) => x.id === id)
               return f
                 ? Object.entries(f.curves).map(([n, v]) => {
-                    const band = f.bands?.[n]
+                    const band = f.ci?.[n]
                     return { name: name(r, n), values: v, dashed: k > 0, ...(band ? { band } : {}) }
                   })
                 : []

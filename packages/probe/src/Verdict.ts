@@ -50,7 +50,9 @@ export const bands = {
 export const bandLayers = (numLayers: number, band: Pick<DepthBand, "from" | "to">): Array<number> => {
   const all = Array.from({ length: numLayers + 1 }, (_, l) => l)
   const inside = all.filter((l) => l / numLayers >= band.from - 1e-9 && l / numLayers <= band.to + 1e-9)
-  return inside.length > 0 ? inside : [Math.round(((band.from + band.to) / 2) * numLayers)]
+  // a band that starts above the embedding never falls back to it (layer 0 reads no context)
+  const nearest = Math.round(((band.from + band.to) / 2) * numLayers)
+  return inside.length > 0 ? inside : [band.from > 0 ? Math.max(1, nearest) : nearest]
 }
 
 /** The p-value below which a check counts as reproduced. */

@@ -164,7 +164,7 @@ describe("the word checks on synthetic states", () => {
     const [kaplan, feucht] = wordFindingsFromStates(tailStates(1, { word: true }), { seed: 1, ...options })
     expect(kaplan!.figure).toContain(`n = 40, band layers ${kaplan!.test.layers[0]}–`)
     expect(kaplan!.figure).toContain(`p = ${kaplan!.test.estimate.p.toPrecision(2)}`)
-    expect(kaplan!.bands.accuracy!.lo).toHaveLength(13)
+    expect(kaplan!.ci.accuracy!.lo).toHaveLength(13)
     expect(feucht!.test.n).toBe(40)
   })
 })
@@ -220,7 +220,7 @@ describe("the checks on a tiny model", async () => {
       expect(f.test.perLayer).toHaveLength(layers)
       for (const [name, curve] of Object.entries(f.curves)) {
         expect(curve).toHaveLength(layers)
-        expect(f.bands[name]!.lo).toHaveLength(layers)
+        expect(f.ci[name]!.lo).toHaveLength(layers)
         for (const v of curve) {
           expect(v).toBeGreaterThanOrEqual(0)
           expect(v).toBeLessThanOrEqual(1)

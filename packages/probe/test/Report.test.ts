@@ -88,6 +88,10 @@ describe("the report page", () => {
         expect(html).toContain(row)
       }
     }
+    const kaplanChart = reportCharts(input).find((c) => c.id === "finding-word-nonword")!
+    const strong = input.runs[0]!.findings[0]!.test.perLayer.flatMap((e, l) => (e.p < 0.01 ? [l] : []))
+    expect(strong.length).toBeGreaterThan(0)
+    expect(kaplanChart.note).toContain(`layers at p < 0.01 on their own: ${strong.join(", ")}`)
     // the planted Kaplan readings are reproduced; the pivot's answer never leads before the output
     const [kaplan, pivot] = input.runs[0]!.findings
     expect(kaplan!.verdict).toBe("reproduced")

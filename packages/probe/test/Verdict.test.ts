@@ -24,6 +24,8 @@ describe("the bands", () => {
     expect(bandLayers(32, bands.pivot)).toEqual([16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26])
     expect(bandLayers(32, bands.erasureEarly)).toEqual([1, 2, 3])
     expect(bandLayers(4, { from: 0.3, to: 0.4 })).toEqual([1])
+    // too shallow a model for the early band: its nearest layer, never the embedding
+    expect(bandLayers(3, bands.erasureEarly)).toEqual([1])
     for (const b of Object.values(bands)) expect(b.why).toMatch(/et al\. 2024/)
   })
 })
