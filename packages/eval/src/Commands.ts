@@ -95,14 +95,17 @@ const sampleOf = (value: Record<string, unknown>, id: string): SampleInput => {
   }
 }
 
+const encodingHint = "convert it to UTF-8 or pass its encoding (--encoding latin1)"
+
 /**
  * Read a user's JSONL (one object with a `text` a line, and optionally the other fields of
  * `SampleInput`: `id`, `promptId`, `prompt`, `lang`, `task`, `request`); errors name file:line.
  */
 export const readTextsFile = (
-  file: string
+  file: string,
+  encoding?: string
 ): Effect.Effect<Array<{ readonly line: number; readonly value: Record<string, unknown> }>, DecodeError> =>
-  Effect.flatMap(readText(file), (text) => {
+  Effect.flatMap(readText(file, { encoding, hint: encodingHint }), (text) => {
     const out: Array<{ line: number; value: Record<string, unknown> }> = []
     const lines = text.split("\n")
     for (let i = 0; i < lines.length; i++) {
@@ -139,6 +142,10 @@ export const scoreCommand = (options: EvalCommandsOptions) =>
         Flag.atLeast(1)
       ),
       input: Flag.String("input").pipe(Flag.withDescription("JSONL, one object with a `text` field a line")),
+      encoding: Flag.String("encoding").pipe(
+        Flag.withDescription("the input's encoding (latin1, windows-1251, ...); strict UTF-8 when absent"),
+        Flag.optional
+      ),
       model: Flag.String("model").pipe(
         Flag.withDescription("model version for metrics that need one"),
         Flag.optional
@@ -160,7 +167,7 @@ export const scoreCommand = (options: EvalCommandsOptions) =>
           })
         }
         const file = resolve(args.input)
-        const lines = yield* readTextsFile(file)
+        const lines = yield* readTextsFile(file, Option.getOrUndefined(args.encoding))
         const ids = lines.map((l) =>
           typeof l.value.id === "string" ? l.value.id : `${args.input}:${l.line}`
         )

@@ -94,6 +94,33 @@ describe("hyperwords score", () => {
   })
 })
 
+describe("hyperwords score: encodings", () => {
+  afterAll(removeProjects)
+
+  it("Latin-1 input fails naming the file, line and byte, and reads with --encoding latin1", async () => {
+    const dir = makeProject()
+    writeFileSync(
+      join(dir, "latin1.jsonl"),
+      Buffer.from(`${JSON.stringify({ text: "plain" })}\n${JSON.stringify({ text: "café" })}\n`, "latin1")
+    )
+    const strict = await runCli(dir, ["score", "--metric", "chars", "--input", "latin1.jsonl"])
+    expect(strict.code).toBe(1)
+    expect(strict.stdout).toBe("")
+    expect(strict.stderr).toMatch(/latin1\.jsonl:2: not valid UTF-8 \(byte 0xe9 at offset 29\).*--encoding/)
+    const r = await runCli(dir, [
+      "score",
+      "--metric",
+      "chars",
+      "--input",
+      "latin1.jsonl",
+      "--encoding",
+      "latin1"
+    ])
+    expect(r.code, r.stderr).toBe(0)
+    expect(lines(r.stdout)[1]).toMatchObject({ text: "café", scores: { chars: 4 } })
+  })
+})
+
 describe("hyperwords score: the sample contract", () => {
   const fieldsMetric = join(evalDir, "test", "fixtures", "sampleFields.ts")
 
