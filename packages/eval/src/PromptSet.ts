@@ -4,13 +4,13 @@
  * package; a user names their own file in the stage's params. Its sha256 goes into the
  * `Generations` artifact, so scores always say exactly what was asked.
  */
-import { readFileSync } from "node:fs"
+import { resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Hash } from "@hyperwords/core"
-import { decodeValue, readText } from "@hyperwords/core/Decode"
+import { decodeTextBytes, decodeValue, readFileBytesSync, readText } from "@hyperwords/core/Decode"
 import { DecodeError } from "@hyperwords/core/Errors"
 import { normalizeLine, type PoetryDoc } from "@hyperwords/core/Poetry"
-import { Effect, Schema } from "effect"
+import { Effect, Result, Schema } from "effect"
 
 /** The tasks the metric plugins know; a prompt set may add its own. */
 export const tasks = ["describe-image", "continue-line", "ten-words", "invent-words"] as const
@@ -48,6 +48,13 @@ export interface LoadedPromptSet {
 /** The file of the built-in `imagery` set. */
 export const builtinPromptSet: string = fileURLToPath(new URL("../prompts/imagery-v2.json", import.meta.url))
 
+/**
+ * The file of a stage's `promptSet` param: the built-in set when absent, else the path resolved
+ * against the project folder (an absolute path stays as it is).
+ */
+export const promptSetFile = (projectDir: string, promptSet: string | undefined): string =>
+  promptSet === undefined ? builtinPromptSet : resolve(projectDir, promptSet)
+
 /** Read and check a prompt set; errors name the file (and the duplicate id). */
 export const loadPromptSet = (file: string = builtinPromptSet): Effect.Effect<LoadedPromptSet, DecodeError> =>
   Effect.gen(function* () {
@@ -75,7 +82,9 @@ export const loadPromptSet = (file: string = builtinPromptSet): Effect.Effect<Lo
  * a poem the model was trained on.
  */
 export const quotedLines = (file: string = builtinPromptSet): Array<string> => {
-  const raw = JSON.parse(readFileSync(file, "utf8")) as { prompts?: ReadonlyArray<Partial<Prompt>> }
+  const text = Result.flatMap(readFileBytesSync(file), (bytes) => decodeTextBytes(bytes, file))
+  if (Result.isFailure(text)) throw new Error(text.failure.message)
+  const raw = JSON.parse(text.success) as { prompts?: ReadonlyArray<Partial<Prompt>> }
   return (raw.prompts ?? [])
     .filter((p) => p.task === "continue-line" && typeof p.prompt === "string")
     .flatMap((p) => p.prompt!.split("\n").filter((l) => l.trim() !== ""))
