@@ -205,7 +205,7 @@ export const MetricAggregate = Schema.Struct({
 const Interval = Schema.Tuple([Schema.Finite, Schema.Finite])
 
 /** The arms of the controlled experiment (see `EvalRun.arm`). */
-export const EvalArm = Schema.Literals(["base", "hyperwords", "control", "placebo"])
+export const EvalArm = Schema.Literals(["base", "hyperwords", "control", "placebo", "superwords"])
 
 /** The scores of one model version's generations. */
 export const EvalRun = Schema.Struct({
@@ -223,7 +223,8 @@ export const EvalRun = Schema.Struct({
   /**
    * The arm of the experiment this version is: the untouched `base`, `hyperwords` (the version
    * under test), `control` (same texts, spans as plain words) or `placebo` (as many added tokens,
-   * mapped to random n-grams). Runs written before arms existed have none.
+   * mapped to random n-grams) or `superwords` (the control's text read with spans as added
+   * tokens). Runs written before arms existed have none.
    */
   arm: Schema.optionalKey(EvalArm),
   /** The hyperwords version (its name) whose experiment this row belongs to; its own name for that version. */
@@ -242,6 +243,9 @@ export const EvalRun = Schema.Struct({
       docs: Schema.optionalKey(Count),
       lines: Schema.optionalKey(Count),
       bytes: Schema.optionalKey(Count),
+      /** Tokens per byte of the held-out text under the version's tokenizer, and under its base's. */
+      tokensPerByte: Schema.optionalKey(Schema.Finite),
+      baseTokensPerByte: Schema.optionalKey(Schema.Finite),
       /** What the held-out text is, e.g. `poetry`. */
       source: Schema.optionalKey(Schema.String)
     })

@@ -42,7 +42,8 @@ export const experimentOf = (e: LeaderboardEntry): string | undefined =>
 
 /**
  * The entries a row is compared with, in order: its base first, then (for a hyperwords version)
- * the controls and then the placebos of its experiment with the same base.
+ * the controls and then the placebos of its experiment with the same base; a superwords version
+ * (the control's text read with superword tokens) with its base and the controls.
  */
 export const comparisonTargets = (
   e: LeaderboardEntry,
@@ -52,8 +53,8 @@ export const comparisonTargets = (
   if (arm === "base") return []
   const base = e.base === undefined ? undefined : entries.find((o) => o.name === e.base && o !== e)
   const out = base === undefined ? [] : [base]
-  if (arm !== "hyperwords") return out
-  for (const kind of ["control", "placebo"] as const) {
+  if (arm !== "hyperwords" && arm !== "superwords") return out
+  for (const kind of arm === "superwords" ? (["control"] as const) : (["control", "placebo"] as const)) {
     for (const o of entries) {
       if (o !== e && armOf(o) === kind && experimentOf(o) === experimentOf(e) && o.base === e.base)
         out.push(o)

@@ -133,7 +133,7 @@ const interval = (x: unknown): readonly [number, number] | undefined => {
   return lo === undefined || hi === undefined ? undefined : [lo, hi]
 }
 
-const arms = ["base", "hyperwords", "control", "placebo"] as const
+const arms = ["base", "hyperwords", "control", "placebo", "superwords"] as const
 
 /**
  * What an `EvalRun` says about the version's place in the experiment, from its `training`
@@ -156,6 +156,14 @@ export const experimentFields = (
   const optional = <K extends string, V>(key: K, value: V | undefined) =>
     (value === undefined ? {} : { [key]: value }) as Partial<Record<K, V>>
   let heldOut: (typeof EvalRun.Type)["heldOut"]
+  const tpb =
+    typeof training?.tokens_per_byte === "object" && training.tokens_per_byte !== null
+      ? (training.tokens_per_byte as Record<string, unknown>)
+      : undefined
+  const tokens = {
+    ...optional("tokensPerByte", finite(tpb?.tuned)),
+    ...optional("baseTokensPerByte", finite(tpb?.base))
+  }
   const tuned = finite(poetry?.bpb_tuned)
   if (poetry !== undefined && tuned !== undefined) {
     heldOut = {
@@ -168,6 +176,7 @@ export const experimentFields = (
       ...optional("docs", count(poetry.docs)),
       ...optional("lines", count(poetry.lines)),
       ...optional("bytes", count(poetry.bytes)),
+      ...tokens,
       source: typeof poetry.source === "string" ? poetry.source : "poetry"
     }
   } else {
@@ -188,7 +197,7 @@ export const evaluateStage = (options: EvaluateStageOptions) => {
   return defineStage<EvaluateParams>({
     id,
     description: "the prompt set answered by a model version, scored by the metric plugins",
-    codeVersion: "1",
+    codeVersion: "2",
     params: EvaluateParams,
     inputs: {
       model: options.model ?? { stage: "finetune", output: "model" },

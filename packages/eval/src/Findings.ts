@@ -98,7 +98,7 @@ export const findingsOf = (
   }
   const done = new Set<Row>()
   for (const r of rows) {
-    if (r.arm !== "hyperwords") continue
+    if (r.arm !== "hyperwords" && r.arm !== "superwords") continue
     const experiment = r.experiment ?? r.name
     // in the order the comparisons are made: the base, then the controls, then the placebos
     const targets = new Set(

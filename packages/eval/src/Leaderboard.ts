@@ -22,7 +22,7 @@ import { type BootstrapOptions, clusteredBootstrapMean } from "./Stats.ts"
 export { formatNumber, renderHtml, renderMarkdown } from "./LeaderboardPage.ts"
 
 /** The arm of the experiment a version is. */
-export type Arm = "base" | "hyperwords" | "control" | "placebo"
+export type Arm = "base" | "hyperwords" | "control" | "placebo" | "superwords"
 
 /** The column of held-out bits per byte (filled from `LeaderboardEntry.heldOut`). */
 export const HELD_OUT_METRIC = "held-out-bpb"
@@ -37,6 +37,9 @@ export interface HeldOut {
   readonly docs?: number
   readonly lines?: number
   readonly bytes?: number
+  /** Tokens per byte of the held-out text under the version's tokenizer, and its base's. */
+  readonly tokensPerByte?: number
+  readonly baseTokensPerByte?: number
   /** What the held-out text is, e.g. `poetry`. */
   readonly source?: string
 }
@@ -155,6 +158,8 @@ export type Cell =
       readonly ratio?: { readonly value: number; readonly ci?: readonly [number, number] }
       readonly docs?: number
       readonly source?: string
+      /** Held-out bits per byte only: tokens per byte of the text under this version's tokenizer (and its base's). */
+      readonly tokensPerByte?: { readonly value: number; readonly base?: number }
     }
   | { readonly status: "failed"; readonly reason: string }
   | { readonly status: "missing" }
@@ -230,6 +235,14 @@ const heldOutExtras = (h: HeldOut | undefined) =>
           ? {}
           : { ratio: { value: h.ratio, ...(h.ratioCi === undefined ? {} : { ci: h.ratioCi }) } }),
         ...(h.docs === undefined ? {} : { docs: h.docs }),
+        ...(h.tokensPerByte === undefined
+          ? {}
+          : {
+              tokensPerByte: {
+                value: h.tokensPerByte,
+                ...(h.baseTokensPerByte === undefined ? {} : { base: h.baseTokensPerByte })
+              }
+            }),
         ...(h.source === undefined ? {} : { source: h.source })
       }
 

@@ -130,6 +130,11 @@ const renderCell = (cell: Cell | undefined, range: readonly [number, number]): s
       `${formatNumber(cell.ratio.value)}${cell.ratio.ci ? ` [${formatNumber(cell.ratio.ci[0])}, ${formatNumber(cell.ratio.ci[1])}]` : ""}` +
       `${cell.docs === undefined ? "" : `, ${cell.docs} docs`}</div>`
     : ""
+  const tokens = cell.tokensPerByte
+    ? `<div class="lc" title="tokens per byte of the held-out text under this version's tokenizer (superwords make it smaller)">` +
+      `${formatNumber(cell.tokensPerByte.value)} tokens/byte` +
+      `${cell.tokensPerByte.base === undefined || cell.tokensPerByte.base === cell.tokensPerByte.value ? "" : ` (base ${formatNumber(cell.tokensPerByte.base)}, ${signed(100 * (cell.tokensPerByte.value / cell.tokensPerByte.base - 1))}%)`}</div>`
+    : ""
   const control = cell.control ? renderControl(cell.control) : ""
   const count =
     cell.prompts === undefined
@@ -141,7 +146,7 @@ const renderCell = (cell: Cell | undefined, range: readonly [number, number]): s
       : ""
   return (
     `<td class="num" data-v="${cell.mean === null ? "" : cell.mean}"><span class="value">${formatNumber(cell.mean)}</span> ${ci}` +
-    `${ciBar(cell.ci, cell.mean, range[0], range[1])}${count}${control}${deltas}${ratio}${lc}</td>`
+    `${ciBar(cell.ci, cell.mean, range[0], range[1])}${count}${control}${deltas}${ratio}${tokens}${lc}</td>`
   )
 }
 
@@ -313,7 +318,8 @@ export const renderMarkdown = (data: LeaderboardData): string => {
     const ratio = c.ratio
       ? ` ratio to base ${formatNumber(c.ratio.value)}${c.ratio.ci ? ` [${formatNumber(c.ratio.ci[0])}, ${formatNumber(c.ratio.ci[1])}]` : ""}`
       : ""
-    return `${formatNumber(c.mean)}${ci}${control}${d}${others}${ratio}`
+    const tokens = c.tokensPerByte ? `, ${formatNumber(c.tokensPerByte.value)} tokens/byte` : ""
+    return `${formatNumber(c.mean)}${ci}${control}${d}${others}${ratio}${tokens}`
   }
   const probe = (href: string | undefined): string => {
     if (href === undefined) return "–"

@@ -120,6 +120,8 @@ const ownHeldOut = (h: RunHeldOut): HeldOut => {
     ...(h.bitsPerByteCi === undefined ? {} : { ci: h.bitsPerByteCi }),
     ...(ratio === undefined ? {} : { ratio }),
     ...(h.ratioCi === undefined ? {} : { ratioCi: h.ratioCi }),
+    ...(h.tokensPerByte === undefined ? {} : { tokensPerByte: h.tokensPerByte }),
+    ...(h.baseTokensPerByte === undefined ? {} : { baseTokensPerByte: h.baseTokensPerByte }),
     ...amount(h)
   }
 }
@@ -128,6 +130,7 @@ const ownHeldOut = (h: RunHeldOut): HeldOut => {
 const baseHeldOut = (h: RunHeldOut & { baseBitsPerByte: number }): HeldOut => ({
   bitsPerByte: h.baseBitsPerByte,
   ...(h.baseBitsPerByteCi === undefined ? {} : { ci: h.baseBitsPerByteCi }),
+  ...(h.baseTokensPerByte === undefined ? {} : { tokensPerByte: h.baseTokensPerByte }),
   ...amount(h)
 })
 

@@ -186,6 +186,40 @@ describe("the experiment fields of an EvalRun", () => {
     ).toEqual([1.01, 1.07])
   })
 
+  it("take a superwords arm and the held-out tokens per byte, base and tuned", () => {
+    const fields = experimentFields(
+      {
+        arm: "superwords",
+        experiment: "finetune",
+        heldout_poetry: { bpb_base: 2.0, bpb_tuned: 2.02, docs: 18 },
+        tokens_per_byte: { base: 0.3, tuned: 0.27, saved: 0.1, added_token_targets: 40 }
+      },
+      true
+    )
+    expect(fields).toEqual({
+      arm: "superwords",
+      experiment: "finetune",
+      heldOut: {
+        bitsPerByte: 2.02,
+        baseBitsPerByte: 2.0,
+        docs: 18,
+        tokensPerByte: 0.27,
+        baseTokensPerByte: 0.3,
+        source: "poetry"
+      }
+    })
+    expect(
+      Schema.decodeUnknownSync(EvalRun)({
+        schemaVersion: 1,
+        model: { id: "m", revision: "r" },
+        generations: "x",
+        metrics: [],
+        file: "scores.jsonl",
+        ...fields
+      }).heldOut?.tokensPerByte
+    ).toBe(0.27)
+  })
+
   it("keep the older bpb fields, call a version with no training and no base the base, and leave out what is malformed", () => {
     expect(experimentFields({ bpb_base: 3.2, bpb_tuned: 3.1 }, true)).toEqual({
       heldOut: { bitsPerByte: 3.1, baseBitsPerByte: 3.2 }

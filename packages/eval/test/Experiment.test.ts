@@ -320,3 +320,46 @@ describe("the sentences", () => {
     })
   })
 })
+
+describe("a superwords version", () => {
+  const entries = arms({})
+  const control = entries.find((e) => e.arm === "control")!
+  const superwords = {
+    ...control,
+    name: "superwords",
+    model: { id: "gemma-3-270m+superwords", revision: "0123456789abcdef" },
+    arm: "superwords" as const,
+    experiment: "finetune",
+    heldOut: {
+      bitsPerByte: 2.01,
+      ci: [1.96, 2.06] as const,
+      ratio: 1.005,
+      ratioCi: [0.99, 1.02] as const,
+      docs: 18,
+      source: "poetry",
+      tokensPerByte: 0.27,
+      baseTokensPerByte: 0.3
+    }
+  }
+  const all = [...entries, superwords]
+
+  it("is compared with its base and the controls of its experiment, never the placebo", () => {
+    expect(comparisonTargets(superwords, all).map((e) => [e.name, e.arm])).toEqual([
+      ["gemma-3-270m", "base"],
+      ["finetune-control", "control"]
+    ])
+    // the hyperwords version's own comparisons do not take the superwords row in
+    const ft = all.find((e) => e.name === "finetune")!
+    expect(comparisonTargets(ft, all).map((e) => e.name)).not.toContain("superwords")
+  })
+
+  it("gets sentences of its own and shows tokens per byte beside bits per byte", () => {
+    const data = buildLeaderboard({ ...experimentInput(), entries: all })
+    expect(data.findings.some((f) => f.row === "superwords" && f.vs === "finetune-control")).toBe(true)
+    const cell = ok(row(data, "superwords").cells["held-out-bpb"])
+    expect(cell.tokensPerByte).toEqual({ value: 0.27, base: 0.3 })
+    const html = renderHtml(data)
+    expect(html).toContain("0.27 tokens/byte (base 0.3, -10%)")
+    expect(renderMarkdown(data)).toContain("0.27 tokens/byte")
+  })
+})
