@@ -8,18 +8,26 @@
  * words and abstract anchors — left out), so nothing the estimator was built or tuned on is
  * scored. A word's channel is its largest norm among the six perceptual strengths and motion
  * (mean of foot/leg and torso action strengths, as the estimator's validation defines it).
+ *
+ * The degenerate-answer floor: Shakespeare's sonnets answer requests made of their own four
+ * content words of strongest sensory norm (left out of the poem by the metric before scoring);
+ * each sonnet's degenerate answers to the same prompt (`Degenerate.degenerateVariants` of
+ * `@hyperwords/eval`) must score below the median sonnet.
  */
+import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import type { Validation, ValidationResult } from "@hyperwords/core/Validation"
+import { contentWords } from "@hyperwords/corpus/ContentWords"
 import { type Channel, foldYo, sensationSeeds } from "@hyperwords/corpus/SensationSeeds"
 import { abstractAnchors, channels, readNorms, zeroShot } from "@hyperwords/corpus/Senses"
 import { inTestHalf, sharedData } from "@hyperwords/corpus/SensesValidation"
-import { Stats } from "@hyperwords/eval"
+import { Degenerate, type SampleInput, Stats } from "@hyperwords/eval"
 import { auc, bootstrapStatistic } from "@hyperwords/eval/Stats"
 import { loadModel } from "@hyperwords/models/Model"
 import { resolveModelDir } from "@hyperwords/models/ModelDir"
 import { Effect } from "effect"
 import { agreement, meanProfile } from "./Resonance.ts"
+import { degenerateScore, scoreSample } from "./Sample.ts"
 
 const lancasterFiles = [
   "en_lancaster_sensorimotor_subset/lancaster_sensorimotor_subset_tender_buttons_vocab.csv",
@@ -33,6 +41,58 @@ export interface ResonanceValidationOptions {
   /** Texts per channel (default 40) and words per text (default 5). */
   readonly texts?: number
   readonly words?: number
+  /** Human poems of the degenerate-answer floor check (default 60). */
+  readonly poems?: number
+}
+
+const sonnetsFile = "en_poetry_shakespeare_sonnets/shakespeare_sonnets.jsonl"
+const russianFile = "ru_poetry_classic/classic_ai_sberbank_classic_poems.json"
+
+/** A seeded Fisher–Yates shuffle (a copy). */
+const shuffled = <A>(xs: ReadonlyArray<A>, rng: () => number): Array<A> => {
+  const out = [...xs]
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1))
+    ;[out[i], out[j]] = [out[j]!, out[i]!]
+  }
+  return out
+}
+
+/** The strongest Lancaster norm of each word (its largest channel value). */
+export const sensoryStrength = (data: string): Map<string, number> => {
+  const out = new Map<string, number>()
+  for (const file of lancasterFiles) {
+    for (const r of readNorms(join(data, file)).rows) {
+      const w = foldYo(r.word.toLowerCase())
+      out.set(w, Math.max(out.get(w) ?? 0, ...r.values))
+    }
+  }
+  return out
+}
+
+/**
+ * A human poem as the answer to a describe-image prompt: the request is the poem's four content
+ * words of strongest sensory norm, asked in the prompt set's words; the metric leaves them out of
+ * the poem before scoring, so the poem's other words answer it.
+ */
+export const poemAsAnswer = (
+  id: string,
+  poem: string,
+  strength: ReadonlyMap<string, number>
+): SampleInput | undefined => {
+  const ranked = [...new Set(contentWords(poem, "en"))]
+    .filter((w) => strength.has(w))
+    .sort((a, b) => strength.get(b)! - strength.get(a)! || (a < b ? -1 : 1))
+    .slice(0, 4)
+  if (ranked.length < 4) return undefined
+  return {
+    id,
+    text: poem,
+    lang: "en",
+    task: "describe-image",
+    request: ranked.join(" "),
+    prompt: `Sensations: ${ranked.join(", ")}.\nA short poem that paints this image:\n`
+  }
 }
 
 /** Test-half Lancaster words grouped by their strongest channel. */
@@ -63,6 +123,65 @@ export const wordsByChannel = (data: string): Map<Channel, Array<string>> => {
 export const resonanceValidations = (options: ResonanceValidationOptions = {}): ReadonlyArray<Validation> => {
   const data = options.data ?? sharedData
   const modelName = options.model ?? "gemma-3-270m"
+  const floorCheck: Validation = {
+    name: "resonance degenerate floor (en)",
+    data: "Shakespeare's sonnets as answers to requests of their own sensory words",
+    statistic: "share of degenerate answers below the human median (worst kind)",
+    floor: 0.95,
+    requires: [
+      ...lancasterFiles.map((f) => join(data, f)),
+      join(data, sonnetsFile),
+      join(data, russianFile),
+      join(resolveModelDir(modelName), "onnx", "probe.json")
+    ],
+    run: Effect.promise(async (): Promise<ValidationResult> => {
+      const estimator = zeroShot(await loadModel(modelName))
+      const strength = sensoryStrength(data)
+      const rng = Stats.makeRng(5)
+      const sonnets = readFileSync(join(data, sonnetsFile), "utf8")
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .map((l) => JSON.parse(l) as { number: number; text: string })
+      const humans = shuffled(sonnets, rng)
+        .flatMap((p) => poemAsAnswer(`sonnet-${p.number}`, p.text, strength) ?? [])
+        .slice(0, options.poems ?? 60)
+      const russian = (
+        JSON.parse(readFileSync(join(data, russianFile), "utf8")) as Array<{ content?: string }>
+      )
+        .map((p) =>
+          (p.content ?? "")
+            .split("\n")
+            .filter((l) => /[а-я]/i.test(l))
+            .slice(0, 4)
+            .join("\n")
+        )
+        .filter((p) => p.split("\n").length === 4)
+      const nouns = [...strength.keys()].filter((w) => /^[a-z]+$/.test(w))
+      const draw = () => nouns[Math.floor(rng() * nouns.length)]!
+      const r = await Degenerate.runFloorCheck(
+        humans,
+        () => ({
+          nouns,
+          otherLanguage: russian[Math.floor(rng() * russian.length)]!,
+          examples: Array.from({ length: 10 }, draw),
+          rng
+        }),
+        async (input) => {
+          const s = await Effect.runPromise(scoreSample(input, {}, Effect.succeed(estimator)))
+          return s === null ? null : typeof s === "number" ? s : s.score
+        }
+      )
+      return {
+        value: r.value,
+        ci: r.ci,
+        n: r.n,
+        detail:
+          `${humans.length} sonnets, each with its nine degenerate answers (random words from the Lancaster norms; ` +
+          `other language: Russian classic poems); a degenerate answer scores ${degenerateScore}; ${r.detail}; ` +
+          `zero-shot estimator, ${modelName}`
+      }
+    })
+  }
   return [
     {
       name: "resonance (en)",
@@ -123,6 +242,7 @@ export const resonanceValidations = (options: ResonanceValidationOptions = {}): 
             `zero-shot estimator, ${modelName} layer ${estimator.layer}`
         }
       })
-    }
+    },
+    floorCheck
   ]
 }
