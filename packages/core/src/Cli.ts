@@ -134,11 +134,11 @@ const gcCommand = Command.make("gc", { config: configFlag }, (args) =>
       yield* store.lock("hyperwords store gc")
       const lock = yield* readLock(`${loaded.projectDir}/pipeline.lock.json`)
       const roots = Object.values(lock?.stages ?? {}).flatMap((s) => Object.values(s.outputs))
-      const r = yield* store.gc(roots)
+      const r = yield* store.gc(roots, { reportsDir: loaded.reportsDir })
       yield* Console.log(
         `store gc: kept ${r.keptManifests} artifacts (${r.keptObjects} objects); removed ${r.removedManifests} artifacts, ` +
           `${r.removedObjects} objects (${(r.removedBytes / 1e6).toFixed(1)} MB), ${r.removedStaging} staging leftovers, ` +
-          `${r.removedWork} work folders of finished runs and ${r.removedModels} unreferenced tuned-model folders (${(r.removedFolderBytes / 1e6).toFixed(1)} MB)`
+          `${r.removedWork} work folders of finished runs and ${r.removedModels} unreferenced tuned-model folders, ${r.removedTemp} temp files of interrupted writes (${(r.removedFolderBytes / 1e6).toFixed(1)} MB)`
       )
     })
   ).pipe((e) => withStoreFromConfig(args.config, e))

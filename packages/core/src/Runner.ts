@@ -4,7 +4,16 @@
  * `pipeline.lock.json`. `--dry --explain` says per stage HIT or MISS and which contributor changed.
  */
 import { randomBytes } from "node:crypto"
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from "node:fs"
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync
+} from "node:fs"
 import { dirname, join, relative, resolve, sep } from "node:path"
 import { Cause, Effect, Result, Schema } from "effect"
 import { type ArtifactKind, ArtifactKinds } from "./Artifacts.ts"
@@ -240,6 +249,7 @@ const exportFiles = (
           mkdirSync(dirname(target), { recursive: true })
           const tmp = tempPathBeside(target)
           copyFileSync(store.objectPath(src.sha256), tmp)
+          chmodSync(tmp, 0o644) // the object is read-only; the report is the user's
           // rename over the old export: readers see the old file or the new one
           renameSync(tmp, target)
           fsyncPath(dirname(target))

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from "node:crypto"
 import {
+  chmodSync,
   closeSync,
   copyFileSync,
   existsSync,
@@ -19,14 +20,14 @@ import {
   statSync,
   unlinkSync
 } from "node:fs"
-import { join, relative, resolve, sep } from "node:path"
+import { basename, dirname, join, relative, sep } from "node:path"
 import { Context, Effect, Layer, Result, Schema, type Scope } from "effect"
 import { type ArtifactKind, ArtifactKinds } from "./Artifacts.ts"
 import { decodeJsonText } from "./Decode.ts"
 import { DecodeError, StoreError, type StoreLockedError } from "./Errors.ts"
 import { hashFileSync, hashValue } from "./Hash.ts"
 import { fsyncPath, writeFileAtomic } from "./internal/fsAtomic.ts"
-import { acquireLock, type LockInfo, releaseLock } from "./StoreLock.ts"
+import { acquireLock, type LockInfo, mayOwn, releaseLock } from "./StoreLock.ts"
 
 export { LockInfo, processStart } from "./StoreLock.ts"
 
@@ -104,6 +105,17 @@ export interface GcReport {
   readonly removedModels: number
   /** Bytes of the removed work and model folders. */
   readonly removedFolderBytes: number
+  /**
+   * Temp files and folders of writers that died (`models/*.tmp`, `runs/*.tmp`, the reports'
+   * `.<pid>-*.tmp`): those whose pid still runs, started before the file was written, are kept.
+   */
+  readonly removedTemp: number
+}
+
+/** Options of `store gc`. */
+export interface GcOptions {
+  /** The reports folder, whose interrupted exports (`.<pid>-*.tmp`) gc removes too. */
+  readonly reportsDir?: string
 }
 
 /** A model folder a stage wrote (`<stage>-<12 hex of its key>`), as opposed to a pulled one. */
@@ -117,6 +129,29 @@ const folderBytes = (dir: string): number =>
       return n
     }
   }, 0)
+
+/** A model folder by its place in the store (`models/<name>`), wherever the project was when it was recorded. */
+export const storeModelPath = (dir: string): string | undefined =>
+  basename(dirname(dir)) === "models" ? `models/${basename(dir)}` : undefined
+
+/** The pid a temp file's name carries (`.<name>.<pid>.tmp`, `.<pid>-<hex>.tmp`), if any. */
+const tempOwner = (name: string): number | undefined => {
+  const m = /[.-](\d+)(?:-[0-9a-f]+)?\.tmp$/.exec(name) ?? /^\.(\d+)-[0-9a-f]+\.tmp$/.exec(name)
+  return m ? Number(m[1]) : undefined
+}
+
+/** Whether a temp file of a writer is a leftover: no live process that started before it owns it. */
+const isLeftover = (path: string, name: string): boolean => {
+  const pid = tempOwner(name)
+  if (pid === undefined) return true // gc holds the store's lock: no pipeline is writing
+  let mtimeMs: number
+  try {
+    mtimeMs = statSync(path).mtimeMs
+  } catch {
+    return false
+  }
+  return !mayOwn(pid, mtimeMs)
+}
 
 /** The artifact hash: a digest of kind, data and the files' names and hashes. */
 export const artifactHash = (kind: string, data: unknown, files: ReadonlyArray<ArtifactFile>): string =>
@@ -175,7 +210,7 @@ export class Store extends Context.Service<
     readonly verify: (
       onProgress?: (done: number, total: number) => void
     ) => Effect.Effect<VerifyReport, StoreError>
-    readonly gc: (roots: ReadonlyArray<string>) => Effect.Effect<GcReport, StoreError>
+    readonly gc: (roots: ReadonlyArray<string>, options?: GcOptions) => Effect.Effect<GcReport, StoreError>
   }
 >()("hyperwords/core/Store") {
   /** The store rooted at `root`. */
@@ -204,6 +239,7 @@ export const makeStore = (root: string): Store["Service"] => {
         mkdirSync(tmpDir, { recursive: true })
         if (options?.move) renameSync(src, tmp)
         else copyFileSync(src, tmp)
+        chmodSync(tmp, 0o444) // objects are immutable
         const fd = openSync(tmp, "r")
         try {
           fsyncSync(fd)
@@ -248,6 +284,32 @@ export const makeStore = (root: string): Store["Service"] => {
       )
     }
     return Result.succeed(m)
+  }
+
+  /** A model folder a ModelVersion names: where it was recorded, or its place in this store. */
+  const locateModelFolder = (dir: string): string | undefined => {
+    if (existsSync(dir)) return dir
+    const place = storeModelPath(dir)
+    return place !== undefined && existsSync(join(root, place)) ? join(root, place) : undefined
+  }
+
+  /** Re-hash a ModelVersion's folder against the sha256s it records. */
+  const verifyModelFolder = (data: unknown): Array<string> => {
+    const v = data as { name?: string; dir?: string; files?: Record<string, string> }
+    if (typeof v.dir !== "string" || v.files === undefined) return []
+    const dir = locateModelFolder(v.dir)
+    if (dir === undefined) return [`model ${v.name}: its folder ${v.dir} is missing`]
+    const problems: Array<string> = []
+    for (const [file, sha] of Object.entries(v.files)) {
+      const path = join(dir, file)
+      if (!existsSync(path)) problems.push(`model ${v.name}: ${path} is missing`)
+      else {
+        const h = hashFileSync(path).sha256
+        if (h !== sha)
+          problems.push(`model ${v.name}: ${path} is corrupt (its content hashes to ${h}, recorded ${sha})`)
+      }
+    }
+    return problems
   }
 
   const service: Store["Service"] = {
@@ -344,6 +406,7 @@ export const makeStore = (root: string): Store["Service"] => {
             if (!existsSync(objectPath(f.sha256)))
               problems.push(`artifact ${hash}: object ${f.sha256} of ${f.path} is missing`)
           }
+          if (m.success.kind === "ModelVersion") problems.push(...verifyModelFolder(m.success.data))
         }
         const runs = listFilesRecursive(runsDir).filter((f) => f.endsWith(".json"))
         for (const file of runs) {
@@ -367,7 +430,7 @@ export const makeStore = (root: string): Store["Service"] => {
           staging
         }
       }),
-    gc: (roots) =>
+    gc: (roots, options) =>
       tryStore(root, () => {
         const keepManifests = new Set<string>(roots)
         const finishedKeys: Array<string> = []
@@ -389,7 +452,8 @@ export const makeStore = (root: string): Store["Service"] => {
             keptManifests++
             for (const f of m.success.files) keepObjects.add(f.sha256)
             const dir = (m.success.data as { dir?: unknown } | null)?.dir
-            if (typeof dir === "string") keepDirs.add(resolve(dir))
+            const place = typeof dir === "string" ? storeModelPath(dir) : undefined
+            if (place !== undefined) keepDirs.add(place)
           } else {
             unlinkSync(file)
             removedManifests++
@@ -437,13 +501,40 @@ export const makeStore = (root: string): Store["Service"] => {
         if (existsSync(modelsDir)) {
           for (const name of readdirSync(modelsDir)) {
             const dir = join(modelsDir, name)
-            if (!stageModelFolder.test(name) || keepDirs.has(resolve(dir)) || !statSync(dir).isDirectory())
+            if (
+              !stageModelFolder.test(name) ||
+              keepDirs.has(`models/${name}`) ||
+              !statSync(dir).isDirectory()
+            )
               continue
             remove(dir)
             removedModels++
           }
         }
+        let removedTemp = 0
+        const removeTemp = (path: string) => {
+          removedFolderBytes += statSync(path).isDirectory() ? folderBytes(path) : statSync(path).size
+          rmSync(path, { recursive: true, force: true })
+          removedTemp++
+        }
+        for (const dir of [modelsDir, runsDir]) {
+          if (!existsSync(dir)) continue
+          for (const name of readdirSync(dir))
+            if (name.endsWith(".tmp") && isLeftover(join(dir, name), name)) removeTemp(join(dir, name))
+        }
+        const reportsDir = options?.reportsDir
+        if (reportsDir !== undefined && existsSync(reportsDir)) {
+          const walk = (d: string) => {
+            for (const e of readdirSync(d, { withFileTypes: true })) {
+              const p = join(d, e.name)
+              if (e.isDirectory()) walk(p)
+              else if (/^\.\d+-[0-9a-f]+\.tmp$/.test(e.name) && isLeftover(p, e.name)) removeTemp(p)
+            }
+          }
+          walk(reportsDir)
+        }
         return {
+          removedTemp,
           keptObjects,
           removedObjects,
           removedBytes,

