@@ -22,6 +22,8 @@ import { Store } from "@hyperwords/core/Store"
 import { Effect, Schema } from "effect"
 import { Bridge, BridgeError } from "./Bridge.ts"
 import { dirBytes, diskShortfall, missingFiles, readModelDir, tunedFiles } from "./ModelDir.ts"
+import { chooseSuperwords } from "./SuperwordChoice.ts"
+import { type Superword, type SuperwordCriterion, superwordCriteria } from "./Superwords.ts"
 import { type Arm, arms, trainingTexts } from "./Training.ts"
 
 /** Params of a fine-tune. */
@@ -57,6 +59,19 @@ export const FinetuneParams = Schema.Struct({
    * non-image n-grams).
    */
   arm: Schema.optionalKey(Schema.Literals(arms)),
+  /**
+   * The superwords arm's vocabulary: `k` superword tokens chosen by `criterion` (`hyperwords`: the
+   * mined image spans; `saving`: expected tokens saved; `association`: frequency × NPMI) from the
+   * word n-grams of up to `maxWords` words seen at least `minCount` times in the training lines.
+   */
+  superwords: Schema.optionalKey(
+    Schema.Struct({
+      k: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+      criterion: Schema.Literals(superwordCriteria),
+      maxWords: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(2))),
+      minCount: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)))
+    })
+  ),
   /** The hyperwords version whose experiment this version belongs to (a control or placebo must name it; default for the hyperwords arm: its own id). */
   experiment: Schema.optionalKey(Schema.String),
   /** Fail the stage when tuned/base held-out bits per byte exceeds this (default 1.02). */
@@ -86,6 +101,7 @@ export const finetuneDefaults = {
   checkpointEvery: 25,
   heldoutFraction: 0.1,
   arm: "hyperwords" as const,
+  superwords: { k: 500, criterion: "hyperwords" as SuperwordCriterion, maxWords: 4, minCount: 2 },
   maxBpbRatio: 1.02,
   maxHeldoutLines: 500,
   seed: 1
@@ -194,7 +210,9 @@ export const finetuneStage = (
         ? "the control arm: the same training with the image spans as plain words and no added tokens"
         : options.arm === "placebo"
           ? "the placebo arm: as many added tokens, made from random non-image n-grams"
-          : "teach the model hyperwords as words of its own (added tokens from their parts + LoRA, through the Python bridge)"),
+          : options.arm === "superwords"
+            ? "superwords: the control's plain text read with spans of words as single added tokens"
+            : "teach the model hyperwords as words of its own (added tokens from their parts + LoRA, through the Python bridge)"),
     // the options' arm and experiment decide the result as params do: they are part of the key
     codeVersion: ["4", options.arm, options.experiment].filter((x) => x !== undefined).join("/"),
     params: FinetuneParams,
@@ -250,6 +268,29 @@ export const finetuneStage = (
               `${ctx.stage}: no held-out text to measure bits per byte on (the poetry split held out no document; raise generate.heldoutFraction or add poetry with --corpus)`
             )
           )
+        // the superwords arm: spans of its (plain) training lines, chosen with the base tokenizer
+        let superwords: ReadonlyArray<Superword> | undefined
+        if (p.arm === "superwords") {
+          const choice = { ...finetuneDefaults.superwords, ...p.superwords }
+          superwords = yield* Effect.promise(() =>
+            chooseSuperwords(
+              texts.train,
+              baseDir,
+              choice,
+              used.filter((r) => r.origin === "mined").map((r) => r.parts)
+            )
+          )
+          const occurrences = superwords.reduce((n, s) => n + s.count, 0)
+          progress.log(
+            `  ${ctx.stage}: ${superwords.length} superwords of ${choice.k} asked (criterion ${choice.criterion}), ` +
+              `${occurrences} occurrences in the training lines; first: ${superwords
+                .slice(0, 5)
+                .map((s) => JSON.stringify(s.surface))
+                .join(", ")}`
+          )
+        }
+        const tokenWords =
+          superwords?.map((s) => ({ surface: s.surface, parts: s.parts })) ?? texts.hyperwords
         if (texts.train.length === 0)
           return yield* Effect.fail(
             new Error(
@@ -260,7 +301,9 @@ export const finetuneStage = (
           `  ${ctx.stage} (${p.arm} arm): ${texts.train.length} training texts (${texts.counts.fusedLines} poetry lines fused, ` +
             `${texts.counts.appendedLines} with the word appended, ${texts.counts.scenes} scenes), ` +
             `${texts.heldout.length} held-out ${texts.heldoutSource} lines in ${texts.counts.heldoutDocs} documents, ` +
-            `${texts.hyperwords.length} added tokens in ${texts.counts.linesWithTokens} training lines`
+            (p.arm === "superwords"
+              ? "superword tokens chosen below"
+              : `${texts.hyperwords.length} added tokens in ${texts.counts.linesWithTokens} training lines`)
         )
 
         const work = join(store.root, "work", ctx.stage, ctx.key.slice(0, 32))
@@ -277,12 +320,13 @@ export const finetuneStage = (
         const job = {
           base_dir: baseDir,
           out_dir: work,
-          hyperwords: p.addTokens ? texts.hyperwords : [],
+          hyperwords: p.addTokens ? tokenWords : [],
+          superwords: superwords !== undefined,
           train_texts: texts.train,
           heldout_texts: texts.heldout,
           heldout_docs: texts.heldoutDocs,
           curve_every: p.curveEvery ?? 0,
-          add_tokens: p.addTokens && texts.hyperwords.length > 0,
+          add_tokens: p.addTokens && tokenWords.length > 0,
           init: p.init,
           lora: {
             rank: p.lora.rank,
@@ -362,6 +406,8 @@ export const finetuneStage = (
             ).history ?? [])
           : []
         if (existsSync(trainingFile)) writeFileSync(join(outDir, "training.json"), readFileSync(trainingFile))
+        if (superwords !== undefined)
+          writeFileSync(join(outDir, "superwords.json"), `${JSON.stringify(superwords, null, 1)}\n`)
         writeFileSync(join(outDir, "training-curve.svg"), lossCurveSvg(history, ctx.stage))
         const curve = (r.curve as Array<{ step: number; bpb: number }> | undefined) ?? []
         if (curve.length > 0)
@@ -393,6 +439,19 @@ export const finetuneStage = (
               }),
           heldout_curve: curve,
           ...(texts.placebo === undefined ? {} : { placebo: texts.placebo }),
+          ...(superwords === undefined
+            ? {}
+            : {
+                superwords: {
+                  ...finetuneDefaults.superwords,
+                  ...p.superwords,
+                  chosen: superwords.length,
+                  first: superwords
+                    .slice(0, 20)
+                    .map((s) => ({ surface: s.surface, count: s.count, score: s.score }))
+                }
+              }),
+          tokens_per_byte: r.tokens_per_byte,
           emission_rate: r.emission_rate,
           emission_any: r.emission_any,
           tokens_per_s: r.tokens_per_s,

@@ -10,14 +10,17 @@
  * - `control`: the same lines with the spans left as plain words, and no added tokens;
  * - `placebo`: the control's lines with as many added tokens, each fused from a random n-gram of
  *   the training lines that is not an image, of the same number of words and the nearest
- *   frequency (see `placeboWords`).
+ *   frequency (see `placeboWords`);
+ * - `superwords`: the control's lines, plain text, with superword tokens (spans the tokenizer finds
+ *   in that text; chosen by the fine-tune stage, see `Superwords.ts`) — the same text as the
+ *   control, read with a larger vocabulary.
  */
 import { createHash } from "node:crypto"
 import type { HyperwordRecord } from "@hyperwords/core/Artifacts"
 
 /** An arm of the experiment. */
-export type Arm = "hyperwords" | "control" | "placebo"
-export const arms: ReadonlyArray<Arm> = ["hyperwords", "control", "placebo"]
+export type Arm = "hyperwords" | "control" | "placebo" | "superwords"
+export const arms: ReadonlyArray<Arm> = ["hyperwords", "control", "placebo", "superwords"]
 
 /** A word that becomes an added token: its surface and the parts its row starts from. */
 export interface TokenWord {
@@ -384,7 +387,8 @@ export const trainingTexts = (
   if (arm === "hyperwords") {
     train = tunedLines
     tokens = hyperwords
-  } else if (arm === "control") {
+  } else if (arm === "control" || arm === "superwords") {
+    // the superwords arm's tokens are spans of these very lines, chosen with the base tokenizer
     train = controlLines
     tokens = []
   } else {

@@ -73,10 +73,11 @@ const generate = defineStage({
 })
 export default defineConfig({
   store: ".hyperwords",
-  stages: [models, generate, finetuneStage(), finetuneStage({ id: "control" })],
+  stages: [models, generate, finetuneStage(), finetuneStage({ id: "control" }), finetuneStage({ id: "superwords", arm: "superwords", experiment: "finetune" })],
   params: {
     finetune: { steps: 4, batchSize: 2, seqLen: 16, checkpointEvery: 2, warmupSteps: 0, maxBpbRatio: ${maxBpbRatio} },
-    control: { steps: 4, batchSize: 2, seqLen: 16, checkpointEvery: 2, warmupSteps: 0, maxBpbRatio: ${maxBpbRatio}, arm: "control", experiment: "finetune" }
+    control: { steps: 4, batchSize: 2, seqLen: 16, checkpointEvery: 2, warmupSteps: 0, maxBpbRatio: ${maxBpbRatio}, arm: "control", experiment: "finetune" },
+    superwords: { steps: 4, batchSize: 2, seqLen: 16, checkpointEvery: 2, warmupSteps: 0, maxBpbRatio: ${maxBpbRatio}, superwords: { k: 4, criterion: "saving", maxWords: 3 } }
   }
 })
 `
@@ -134,6 +135,54 @@ describe.skipIf(missing !== undefined)(
       for (const r of records)
         expect(controlTokens.added_tokens.map((t) => t.content)).not.toContain(r.surface)
 
+      // the superwords arm: the control's plain lines, spans of them as added tokens, the same ids
+      // from the TS tokenizer (the runtime's) as from the Python one (the trainer's)
+      expect(first.output).toMatch(/superwords: 4 superwords of 4 asked \(criterion saving\)/)
+      const [superName] = readdirSync(models).filter(
+        (d) => d.startsWith("superwords-") && !d.endsWith(".tmp")
+      )
+      const superDir = join(models, superName!)
+      const superAdded = (
+        JSON.parse(readFileSync(join(superDir, "tokenizer.json"), "utf8")) as {
+          added_tokens: Array<{ id: number; content: string; special: boolean }>
+        }
+      ).added_tokens.filter((t) => !t.special)
+      const superTokens = superAdded.map((t) => t.content)
+      expect(superTokens).toHaveLength(4)
+      for (const s of superTokens) expect(s.trim()).toMatch(/\S \S/)
+      const texts = [
+        ...records.map((r) => `${r.text} 7`),
+        "the grey sea and the long black land",
+        "Лунный свет — the moon light"
+      ]
+      const python = JSON.parse(
+        execFileSync(
+          venvPython,
+          [
+            "-c",
+            "import json,sys; from transformers import AutoTokenizer; t=AutoTokenizer.from_pretrained(sys.argv[1]); " +
+              "print(json.dumps([t.encode(x, add_special_tokens=False) for x in json.loads(sys.argv[2])]))",
+            superDir,
+            JSON.stringify(texts)
+          ],
+          { encoding: "utf8", env: { ...process.env, HF_HUB_OFFLINE: "1" } }
+        )
+      ) as Array<Array<number>>
+      const { loadTokenizer } = await import("@hyperwords/models/Tokenizer")
+      const ts = await loadTokenizer(superDir)
+      const superIds = new Set(superAdded.map((t) => t.id))
+      texts.forEach((text, i) => {
+        const ids = ts.encode(text, { addSpecialTokens: false })
+        expect(ids).toEqual(python[i])
+        expect(ts.decode(ids, { skipSpecialTokens: false })).toBe(text)
+      })
+      expect(
+        python
+          .slice(0, 3)
+          .flat()
+          .some((id) => superIds.has(id))
+      ).toBe(true)
+
       const again = await runCli(project, ["pipeline"])
       expect(again.code, again.output).toBe(0)
       expect(again.output).toMatch(/finetune\s+HIT/)
@@ -151,7 +200,7 @@ describe.skipIf(missing !== undefined)(
     it("refuses a control that does not name the version it controls", async () => {
       writeFileSync(
         join(project, "pipeline.config.ts"),
-        config(join(root, "tiny-llama-base")).replace(', experiment: "finetune" }', " }")
+        config(join(root, "tiny-llama-base")).replace('arm: "control", experiment: "finetune" }', 'arm: "control" }')
       )
       const run = await runCli(project, ["pipeline", "--only", "control"])
       expect(run.code).not.toBe(0)
