@@ -14,7 +14,7 @@ import {
   renameSync,
   statSync
 } from "node:fs"
-import { dirname, join, relative, resolve, sep } from "node:path"
+import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from "node:path"
 import { Cause, Effect, Result, Schema } from "effect"
 import { type ArtifactKind, ArtifactKinds } from "./Artifacts.ts"
 import { type LoadedConfig, type RunOptions, resolveParams, topoOrder } from "./Config.ts"
@@ -177,6 +177,18 @@ const hashSource = (path: string, cache: StatCache): string => {
   }
   walk(path)
   return hashValue(entries)
+}
+
+/**
+ * The name of a source in a stage key: its path inside the project, or — outside it — the path as
+ * the stage gave it (absolute, or relative to a project that moves together with it). A path
+ * relative to the project from outside it would change whenever the project moves.
+ */
+const sourceName = (projectDir: string, given: string, abs: string): string => {
+  const rel = relative(projectDir, abs)
+  if (rel === "") return "."
+  if (!rel.startsWith("..") && !isAbsolute(rel)) return rel.split(sep).join("/")
+  return (isAbsolute(given) ? abs : normalize(given).replace(/[\\/]+$/, "")).split(sep).join("/")
 }
 
 /** Why a source would block its hashing (neither a regular file nor a folder), or undefined. */
@@ -385,7 +397,7 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
               detail: `stage ${stage.id}: cannot read source ${abs} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`
             })
         })
-        sources[relative(loaded.projectDir, abs).split(sep).join("/") || "."] = h
+        sources[sourceName(loaded.projectDir, src, abs)] = h
       }
       const contributors: Contributors = {
         stage: stage.id,

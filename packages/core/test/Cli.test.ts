@@ -1,6 +1,17 @@
 import { execFileSync } from "node:child_process"
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
-import { join } from "node:path"
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync
+} from "node:fs"
+import { tmpdir } from "node:os"
+import { basename, join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { makeProject, removeProjects, runCli, startCli, waitFor, writeConfig } from "./fixtures/project.ts"
 
@@ -216,4 +227,30 @@ describe("hyperwords CLI", () => {
     expect(z.signal, "the pipeline hung on /dev/zero").toBe(null)
     expect(z.stderr).toMatch(/corpus\.txt is not a regular file/)
   }, 60_000)
+
+  it("a moved project keeps its hits: sources outside it are keyed by content, not by a path relative to it", async () => {
+    const outside = mkdtempSync(join(tmpdir(), "hw-outside-"))
+    const extra = join(outside, "extra.txt")
+    writeFileSync(extra, "outside words\n")
+    const dir = makeProject()
+    writeFileSync(
+      join(dir, "pipeline.config.ts"),
+      readFileSync(join(dir, "pipeline.config.ts"), "utf8").replace(
+        'sources: () => ["corpus.txt"]',
+        `sources: () => ["corpus.txt", ${JSON.stringify(extra)}]`
+      )
+    )
+    expect((await runCli(dir, ["pipeline"])).code).toBe(0)
+    const moved = join(dir, "..", "moved", "one-level-deeper", basename(dir))
+    cpSync(dir, moved, { recursive: true })
+    try {
+      const r = await runCli(moved, ["pipeline", "--explain"])
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.stdout).toMatch(/write\s+HIT/)
+      expect(r.stdout).toMatch(/count\s+HIT/)
+    } finally {
+      rmSync(join(dir, "..", "moved"), { recursive: true, force: true })
+      rmSync(outside, { recursive: true, force: true })
+    }
+  })
 })
