@@ -288,3 +288,44 @@ export const floorCheck = (
       `; AUC human over degenerate ${f(a)}`
   }
 }
+
+/**
+ * A plugin's floor check, whole: the degenerate variants of each human sample, every text scored
+ * by `score` (the plugin's own per-sample code), and `floorCheck` over them, with the share of the
+ * human samples that the gate itself flags (answers it would wrongly send to the floor).
+ */
+export const runFloorCheck = async (
+  humans: ReadonlyArray<SampleInput>,
+  sources: (human: SampleInput) => VariantSources,
+  score: (input: SampleInput) => Promise<number | null>,
+  /** The metric with its gate off, to report what the gate adds (the same texts, scored again). */
+  ungated?: (input: SampleInput) => Promise<number | null>
+): Promise<FloorResult & { readonly humanFlagged: number; readonly ungated?: FloorResult }> => {
+  const humanScores: Array<number | null> = []
+  const items: Array<FloorItem & { readonly input: SampleInput }> = []
+  let flagged = 0
+  for (const h of humans) {
+    humanScores.push(await score(h))
+    if (degenerate(h) !== undefined) flagged++
+    for (const v of degenerateVariants(h, sources(h))) {
+      items.push({ kind: v.kind, score: await score(v.input), input: v.input })
+    }
+  }
+  const r = floorCheck(humanScores, items)
+  let off: FloorResult | undefined
+  if (ungated !== undefined) {
+    const humanOff: Array<number | null> = []
+    for (const h of humans) humanOff.push(await ungated(h))
+    const itemsOff: Array<FloorItem> = []
+    for (const i of items) itemsOff.push({ kind: i.kind, score: await ungated(i.input) })
+    off = floorCheck(humanOff, itemsOff)
+  }
+  return {
+    ...r,
+    humanFlagged: flagged,
+    ...(off === undefined ? {} : { ungated: off }),
+    detail:
+      `${r.detail}; human answers the gate flags as degenerate: ${flagged} of ${humans.length}` +
+      (off === undefined ? "" : `; without the gate (prompt words still left out): ${off.detail}`)
+  }
+}

@@ -4,6 +4,7 @@ import {
   degenerateVariants,
   floorCheck,
   givenByPrompt,
+  runFloorCheck,
   sameStem,
   withoutPromptWords
 } from "../src/Degenerate.ts"
@@ -128,5 +129,26 @@ describe("floor check", () => {
     expect(r.value).toBe(0.5)
     expect(r.n).toBe(4)
     expect(r.detail).toMatch(/loop 0\.500/)
+  })
+
+  it("runs the whole check with the plugin's scorer, counting the human answers the gate flags", async () => {
+    const echoAnswer = { ...dusk, id: "echoing", text: "warm soft purring dusk" }
+    const sources = () => ({
+      nouns: ["anchor", "fungus", "spoon"],
+      otherLanguage: "Тёплый вечер, мягкая кошка мурлычет у печки",
+      examples: ["carpet", "galaxy", "whisker"],
+      rng: makeRng(2)
+    })
+    // A scorer that gives the floor to what the gate flags and the length in words to the rest.
+    const score = async (i: { text: string }) =>
+      degenerate({ ...dusk, ...i }) ? -1 : i.text.split(/\s+/).length
+    const length = async (i: { text: string }) => i.text.split(/\s+/).length
+    const r = await runFloorCheck([{ ...dusk, text: human }, echoAnswer], sources, score, length)
+    expect(r.ungated!.value).toBe(0)
+    expect(r.detail).toMatch(/without the gate/)
+    expect(r.humanFlagged).toBe(1)
+    expect(r.detail).toMatch(/flags as degenerate: 1 of 2/)
+    expect(r.value).toBe(1)
+    expect(r.n).toBe(18)
   })
 })
