@@ -9,26 +9,56 @@
  *   Glasgow-fitted imageability against Miklashevsky's imageability (506 nouns), and
  *   Brysbaert-fitted concreteness against kartaslov's crowd "tangible?" judgments (AUC of YES
  *   over NO, at most 2,000 single words).
+ * - The degenerate-answer floor (en, ru), with the **shipped** weights as the metric loads them:
+ *   a poem's first line is a continue-line prompt and its next lines (up to twelve) the human
+ *   answer; each poem's degenerate answers to the same prompt (`Degenerate.degenerateVariants` of
+ *   `@hyperwords/eval`) must score below the median poem. The same texts scored with the gate off
+ *   are reported beside, to show what the gate adds (a bare list of concrete nouns is imageable).
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import type { Validation, ValidationResult } from "@hyperwords/core/Validation"
 import { defaultLayer, pearson } from "@hyperwords/corpus/Senses"
 import { sharedData } from "@hyperwords/corpus/SensesValidation"
+import { Degenerate, type SampleInput, Stats } from "@hyperwords/eval"
 import { auc, bootstrapStatistic } from "@hyperwords/eval/Stats"
 import { loadModel, type Model } from "@hyperwords/models/Model"
 import { resolveModelDir } from "@hyperwords/models/ModelDir"
 import { Effect } from "effect"
 import { capRows, isTestWord, type NormRow, type NormsSpec, readNorms } from "./Norms.ts"
-import { fitRegression, predictWords, type Regression } from "./Regression.ts"
+import { fitRegression, predictWords, type Regression, readRegression } from "./Regression.ts"
+import { degenerateScore, scoreSample, shippedWeights } from "./Sample.ts"
 
 /** The norm files, relative to the shared data folder. */
 export const files = {
   glasgow: "en_glasgow_norms/glasgow_norms.csv",
   brysbaert: "en_brysbaert_concreteness/Concreteness_ratings_Brysbaert_et_al_BRM.txt",
   miklashevsky: "ru_perceptual_norms_miklashevsky/Miklashevsky-2018-506.tsv",
-  kartaslov: "ru_kartaslov_semantics/semantics_tangible_v1_2017.csv"
+  kartaslov: "ru_kartaslov_semantics/semantics_tangible_v1_2017.csv",
+  sonnets: "en_poetry_shakespeare_sonnets/shakespeare_sonnets.jsonl",
+  russianPoems: "ru_poetry_classic/classic_ai_sberbank_classic_poems.json"
 } as const
+
+/** The human poems of a language: Shakespeare's sonnets (en), the Russian classic poems (ru). */
+export const readPoemTexts = (data: string, lang: "en" | "ru"): Array<string> =>
+  lang === "en"
+    ? readFileSync(join(data, files.sonnets), "utf8")
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .map((l) => (JSON.parse(l) as { text: string }).text)
+    : (
+        JSON.parse(readFileSync(join(data, files.russianPoems), "utf8")) as Array<{ content?: string }>
+      ).flatMap((p) => (typeof p.content === "string" ? [p.content] : []))
+
+/**
+ * A poem as a continue-line answer: its first line with letters is the prompt, the next lines (up
+ * to twelve) the answer; `undefined` for a poem of fewer than four such lines.
+ */
+export const poemAsContinuation = (id: string, poem: string, lang: "en" | "ru"): SampleInput | undefined => {
+  const lines = poem.split(/\r?\n/).filter((l) => /\p{L}{2}/u.test(l))
+  if (lines.length < 4) return undefined
+  return { id, text: lines.slice(1, 13).join("\n"), prompt: `${lines[0]!}\n`, task: "continue-line", lang }
+}
 
 /** The norm specs of the English targets. */
 export const targets = (data: string): Record<"imageability" | "concreteness", NormsSpec> => ({
@@ -130,6 +160,74 @@ export const imageabilityValidations = (
       }
     })
   })
+  const floorCheck = (lang: "en" | "ru"): Validation => ({
+    name: `imageability degenerate floor (${lang})`,
+    data: `${lang === "en" ? "Shakespeare's sonnets" : "Russian classic poems"} as continuations of their first line`,
+    statistic: "share of degenerate answers below the human median (worst kind)",
+    floor: 0.95,
+    requires: [
+      join(data, files.sonnets),
+      join(data, files.russianPoems),
+      join(data, lang === "en" ? files.glasgow : files.miklashevsky),
+      shippedWeights(modelName),
+      probeSpec
+    ],
+    run: Effect.promise(async (): Promise<ValidationResult> => {
+      const model = await loadModel(modelName)
+      const regression = readRegression(shippedWeights(modelName))
+      const rng = Stats.makeRng(5)
+      const pick = (lg: "en" | "ru", count: number) => {
+        const poems = readPoemTexts(data, lg)
+        const out: Array<SampleInput> = []
+        const order = poems.map((_, i) => i)
+        for (let i = order.length - 1; i > 0; i--) {
+          const j = Math.floor(rng() * (i + 1))
+          ;[order[i], order[j]] = [order[j]!, order[i]!]
+        }
+        for (const i of order) {
+          const a = poemAsContinuation(`${lg}-poem-${i}`, poems[i]!, lg)
+          if (a !== undefined) out.push(a)
+          if (out.length === count) break
+        }
+        return out
+      }
+      const humans = pick(lang, 60)
+      const others = pick(lang === "en" ? "ru" : "en", 100)
+      const nouns =
+        lang === "en"
+          ? readNorms(targets(data).imageability).map((r) => r.word)
+          : readNorms({
+              path: join(data, files.miklashevsky),
+              wordColumn: "RUSSIAN",
+              valueColumn: "IMAGEABILITY_MEAN"
+            }).map((r) => r.word)
+      const predict = (words: ReadonlyArray<string>) =>
+        Effect.promise(() => predictWords(model, regression, words))
+      const scoreWith = (gate: boolean) => async (input: SampleInput) => {
+        const s = await Effect.runPromise(scoreSample(input, predict, { gate }))
+        return s === null ? null : typeof s === "number" ? s : s.score
+      }
+      const r = await Degenerate.runFloorCheck(
+        humans,
+        () => ({
+          nouns,
+          otherLanguage: others[Math.floor(rng() * others.length)]!.text,
+          examples: Array.from({ length: 10 }, () => nouns[Math.floor(rng() * nouns.length)]!),
+          rng
+        }),
+        scoreWith(true),
+        scoreWith(false)
+      )
+      return {
+        value: r.value,
+        ci: r.ci,
+        n: r.n,
+        detail:
+          `${humans.length} poems, each with its degenerate answers (random nouns: ${lang === "en" ? "Glasgow" : "Miklashevsky"} words); ` +
+          `a degenerate answer scores ${degenerateScore}; ${r.detail}; shipped weights ${modelName}.imageability.json`
+      }
+    })
+  })
   return [
     english("imageability", "imageability (en)", "Glasgow norms imageability (Scott et al. 2019)"),
     english("concreteness", "concreteness (en)", "Brysbaert et al. 2014 concreteness", 0.7),
@@ -195,7 +293,9 @@ export const imageabilityValidations = (
             `regression fitted on English Brysbaert concreteness only`
         }
       })
-    }
+    },
+    floorCheck("en"),
+    floorCheck("ru")
   ]
 }
 

@@ -5,18 +5,18 @@
  * model (the regression is fitted on English norms).
  */
 import { existsSync } from "node:fs"
-import { fileURLToPath } from "node:url"
-import { contentWords } from "@hyperwords/corpus/ContentWords"
 import { defaultLayer } from "@hyperwords/corpus/Senses"
-import { defineMetric, Stats } from "@hyperwords/eval"
+import { defineMetric } from "@hyperwords/eval"
 import { loadModel, type Model } from "@hyperwords/models/Model"
 import { Effect, Schema } from "effect"
 import { readNorms } from "./Norms.ts"
 import { fitRegression, predictWords, type Regression, readRegression } from "./Regression.ts"
+import { scoreSample, shippedWeights } from "./Sample.ts"
 
 export { contentWords } from "@hyperwords/corpus/ContentWords"
 export * as Norms from "./Norms.ts"
 export * as RegressionModule from "./Regression.ts"
+export { degenerateScore, scoreSample, shippedWeights } from "./Sample.ts"
 export { imageabilityValidations as validations } from "./Validation.ts"
 
 const Config = Schema.Struct({
@@ -55,10 +55,6 @@ export class NoModel extends Schema.TaggedError<NoModel>()("NoModel", {}) {
     return "imageability needs a model: set `model` in its config or pass --model NAME"
   }
 }
-
-/** The regression shipped for a model (fitted by `scripts/fit.ts` on the fit half of the Glasgow norms). */
-export const shippedWeights = (model: string): string =>
-  fileURLToPath(new URL(`../weights/${model}.imageability.json`, import.meta.url))
 
 const regressions = new Map<string, Promise<Regression>>()
 
@@ -102,7 +98,7 @@ const setup = (cfg: Config, ctxModel: string | undefined) =>
 /** The plugin. */
 export const imageability = defineMetric({
   name: "imageability",
-  version: "1.0.0",
+  version: "1.1.0",
   apiVersion: 1,
   description:
     "mean predicted imageability (Glasgow 1-7 scale) of a text's content words, from the model's vectors",
@@ -116,29 +112,23 @@ export const imageability = defineMetric({
     ci: [0.876, 0.894],
     n: 1888,
     notes:
-      "gemma-3-270m layer 6, ridge fitted on the disjoint fit half; concreteness (Brysbaert, floor 0.7) r 0.897 [0.889, 0.903], n 3000"
+      "gemma-3-270m layer 6, ridge fitted on the disjoint fit half; concreteness (Brysbaert, floor 0.7) r 0.897 [0.889, 0.903], n 3000" +
+      ". Floor on degenerate answers: request and prompt words are left out before scoring, and an echo, a copied " +
+      "example list, one line repeated, a loop, a bare word list where a text was asked, an empty or one-word answer " +
+      "or one in the other language scores 1; each must sit below the median human text (checks `imageability " +
+      "degenerate floor (en|ru)`, ≥ 0.95, shipped weights)"
   },
   requiresModel: true,
   isolation: "child-process",
   module: import.meta.url,
   timeoutMs: 600_000,
   sample: (input, cfg, ctx) =>
-    Effect.gen(function* () {
-      const words = contentWords(input.text, input.lang)
-      if (words.length === 0) return null
-      const { model, regression } = yield* setup(cfg, ctx.model)
-      const values = yield* Effect.promise(() => predictWords(model, regression, words))
-      const ranked = words.map((w, i) => [w, values[i]!] as const).sort((a, b) => b[1] - a[1])
-      return {
-        score: Stats.mean(values),
-        words: words.length,
-        most: ranked.slice(0, 3).map(([w]) => w),
-        least: ranked
-          .slice(Math.max(3, ranked.length - 3))
-          .reverse()
-          .map(([w]) => w)
-      }
-    })
+    scoreSample(input, (words) =>
+      Effect.gen(function* () {
+        const { model, regression } = yield* setup(cfg, ctx.model)
+        return yield* Effect.promise(() => predictWords(model, regression, words))
+      })
+    )
 })
 
 export default imageability
