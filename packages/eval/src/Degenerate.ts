@@ -304,9 +304,14 @@ export const runFloorCheck = async (
   const humanScores: Array<number | null> = []
   const items: Array<FloorItem & { readonly input: SampleInput }> = []
   let flagged = 0
+  const flaggedKinds = new Map<string, number>()
   for (const h of humans) {
     humanScores.push(await score(h))
-    if (degenerate(h) !== undefined) flagged++
+    const d = degenerate(h)
+    if (d !== undefined) {
+      flagged++
+      flaggedKinds.set(d.kind, (flaggedKinds.get(d.kind) ?? 0) + 1)
+    }
     for (const v of degenerateVariants(h, sources(h))) {
       items.push({ kind: v.kind, score: await score(v.input), input: v.input })
     }
@@ -326,6 +331,7 @@ export const runFloorCheck = async (
     ...(off === undefined ? {} : { ungated: off }),
     detail:
       `${r.detail}; human answers the gate flags as degenerate: ${flagged} of ${humans.length}` +
+      (flagged === 0 ? "" : ` (${[...flaggedKinds].map(([k, n]) => `${k} ${n}`).join(", ")})`) +
       (off === undefined ? "" : `; without the gate (prompt words still left out): ${off.detail}`)
   }
 }

@@ -147,7 +147,7 @@ describe("floor check", () => {
     expect(r.ungated!.value).toBe(0)
     expect(r.detail).toMatch(/without the gate/)
     expect(r.humanFlagged).toBe(1)
-    expect(r.detail).toMatch(/flags as degenerate: 1 of 2/)
+    expect(r.detail).toMatch(/flags as degenerate: 1 of 2 \(echo 1\)/)
     expect(r.value).toBe(1)
     expect(r.n).toBe(18)
   })
