@@ -18,11 +18,15 @@ import { type Lang, sensationSeeds } from "@hyperwords/corpus/SensationSeeds"
 import { abstractAnchors, channels } from "@hyperwords/corpus/Senses"
 import { Stats } from "@hyperwords/eval"
 
-/** The lines of a text that have content words, as their content words. */
-export const lineWords = (text: string, lang?: Lang): Array<Array<string>> =>
+/** The lines of a text that have content words, as their content words (without those `exclude` names). */
+export const lineWords = (
+  text: string,
+  lang?: Lang,
+  exclude: (word: string) => boolean = () => false
+): Array<Array<string>> =>
   text
     .split(/\r?\n/)
-    .map((line) => contentWords(line, lang))
+    .map((line) => contentWords(line, lang).filter((w) => !exclude(w)))
     .filter((w) => w.length > 0)
 
 /** The reference vocabulary of a language: seed words and abstract anchors. */

@@ -30,9 +30,14 @@ export const textCoherence = async (
   text: string,
   lang: Lang,
   vectorsOf: WordVectorsOf,
-  options: { readonly unit?: Unit; readonly usf?: Associations } = {}
+  options: {
+    readonly unit?: Unit
+    readonly usf?: Associations
+    /** Words left out before scoring (those the request and prompt gave). */
+    readonly exclude?: (word: string) => boolean
+  } = {}
 ): Promise<TextCoherence | undefined> => {
-  const lines = lineWords(text, lang)
+  const lines = lineWords(text, lang, options.exclude)
   const words = lines.flat()
   const unit = options.unit ?? "auto"
   if (words.length < 2 || (unit === "lines" && lines.length < 2)) return undefined

@@ -6,23 +6,29 @@
  * language: English (public-domain poems and Shakespeare's sonnets), Russian (the classic
  * corpus). Poems of 8 to 30 lines with content words, a seeded sample; the metric has no
  * parameter fitted to poetry (layer and reference vocabulary come from the sensory estimator).
+ *
+ * The degenerate-answer floor, per language: a poem's first line is a continue-line prompt and
+ * its next lines (up to twelve) the human answer; each poem's degenerate answers to the same
+ * prompt (`Degenerate.degenerateVariants` of `@hyperwords/eval`) must score below the median poem.
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import type { Validation, ValidationResult } from "@hyperwords/core/Validation"
 import type { Lang } from "@hyperwords/corpus/SensationSeeds"
 import { sharedData } from "@hyperwords/corpus/SensesValidation"
-import { Stats } from "@hyperwords/eval"
+import { Degenerate, type SampleInput, Stats } from "@hyperwords/eval"
 import { auc, bootstrapStatistic } from "@hyperwords/eval/Stats"
 import { loadModel } from "@hyperwords/models/Model"
 import { resolveModelDir } from "@hyperwords/models/ModelDir"
 import { parse } from "csv-parse/sync"
 import { Effect } from "effect"
 import { associationStrength, lineWords } from "./Coherence.ts"
+import { degenerateScore, scoreSample } from "./Sample.ts"
 import { textCoherence } from "./Score.ts"
 import { readUsf, standardisedVectors } from "./Vectors.ts"
 
 const usfFile = "en_usf_free_association/usf_free_association_cue_target_pairs.csv"
+const miklashevskyFile = "ru_perceptual_norms_miklashevsky/Miklashevsky-2018-506.tsv"
 
 const files = {
   en: [
@@ -93,11 +99,36 @@ export const makeTrials = (
   })
 }
 
+/** Poems as continue-line answers: the first line is the prompt, the next lines (up to 12) the answer. */
+export const poemsAsAnswers = (
+  poems: ReadonlyArray<string>,
+  lang: Lang,
+  options: { readonly count: number; readonly seed: number }
+): Array<SampleInput> =>
+  makeTrials(poems, lang, { count: options.count, seed: options.seed, minLines: 4 }).map((t, i) => {
+    const lines = t.original.split("\n")
+    return {
+      id: `${lang}-poem-${i}`,
+      text: lines.slice(1, 13).join("\n"),
+      prompt: `${lines[0]!}\n`,
+      task: "continue-line",
+      lang
+    }
+  })
+
+/** Dictionary nouns for the random-noun answers: USF cue words (English), Miklashevsky's nouns (Russian). */
+const dictionaryNouns = (data: string, lang: Lang): Array<string> => {
+  if (lang === "en") return [...readUsf(join(data, usfFile)).keys()].filter((w) => /^[a-z]{3,}$/.test(w))
+  const [header, ...rows] = readFileSync(join(data, miklashevskyFile), "utf8").trim().split("\n")
+  const col = header!.split("\t").indexOf("RUSSIAN")
+  return rows.map((r) => r.split("\t")[col]!).filter((w) => w !== undefined && w !== "")
+}
+
 /** Options of the checks. */
 export interface CoherenceValidationOptions {
   readonly model?: string
   readonly data?: string
-  /** Poems per language (default 120). */
+  /** Poems per language (default 120; 60 for the degenerate-answer floor). */
   readonly poems?: number
 }
 
@@ -178,9 +209,58 @@ export const coherenceValidations = (options: CoherenceValidationOptions = {}): 
       }
     })
   }
+  const floorCheck = (lang: Lang): Validation => {
+    const other: Lang = lang === "en" ? "ru" : "en"
+    return {
+      name: `coherence degenerate floor (${lang})`,
+      data: `${lang === "en" ? "English" : "Russian"} poems as continuations of their first line`,
+      statistic: "share of degenerate answers below the human median (worst kind)",
+      floor: 0.95,
+      requires: [
+        ...files.en.map((f) => join(data, f)),
+        ...files.ru.map((f) => join(data, f)),
+        join(data, lang === "en" ? usfFile : miklashevskyFile),
+        join(resolveModelDir(modelName), "onnx", "probe.json")
+      ],
+      run: Effect.promise(async (): Promise<ValidationResult> => {
+        const model = await loadModel(modelName)
+        const vectorsOf = await standardisedVectors(model, lang)
+        const humans = poemsAsAnswers(readPoems(data, lang), lang, {
+          count: Math.min(options.poems ?? 60, 60),
+          seed: 5
+        })
+        const others = poemsAsAnswers(readPoems(data, other), other, { count: 200, seed: 6 })
+        const nouns = dictionaryNouns(data, lang)
+        const rng = Stats.makeRng(5)
+        const r = await Degenerate.runFloorCheck(
+          humans,
+          () => ({
+            nouns,
+            otherLanguage: others[Math.floor(rng() * others.length)]!.text,
+            examples: Array.from({ length: 10 }, () => nouns[Math.floor(rng() * nouns.length)]!),
+            rng
+          }),
+          async (input) => {
+            const s = await Effect.runPromise(scoreSample(input, {}, () => Effect.succeed(vectorsOf)))
+            return s === null ? null : typeof s === "number" ? s : s.score
+          }
+        )
+        return {
+          value: r.value,
+          ci: r.ci,
+          n: r.n,
+          detail:
+            `${humans.length} poems, each with its degenerate answers (random nouns: ${lang === "en" ? "USF cue words" : "Miklashevsky's nouns"}); ` +
+            `a degenerate answer scores ${degenerateScore}; ${r.detail}; ${modelName}`
+        }
+      })
+    }
+  }
   return [
     check("en", "English public-domain poems and Shakespeare's sonnets"),
     check("ru", "Russian classic poems (Pushkin, Blok, Yesenin, Tyutchev, Mayakovsky)"),
-    association
+    association,
+    floorCheck("en"),
+    floorCheck("ru")
   ]
 }

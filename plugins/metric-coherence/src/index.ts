@@ -3,38 +3,17 @@
  * consecutive lines (or, for one-line texts, consecutive content words) in the model's own word
  * vectors, with USF free-association strength beside it when norms are given.
  */
-import { detectLang } from "@hyperwords/corpus/Senses"
-import { defineMetric, type SampleInput } from "@hyperwords/eval"
+import { defineMetric } from "@hyperwords/eval"
 import { loadModel } from "@hyperwords/models/Model"
 import { Effect, Schema } from "effect"
-import { textCoherence } from "./Score.ts"
-import { readUsf, standardisedVectors } from "./Vectors.ts"
+import { Config, scoreSample } from "./Sample.ts"
+import { standardisedVectors } from "./Vectors.ts"
 
 export * as Coherence from "./Coherence.ts"
+export { Config, degenerateScore, scoreSample } from "./Sample.ts"
 export { type TextCoherence, textCoherence, type Unit } from "./Score.ts"
 export { coherenceValidations as validations } from "./Validation.ts"
 export { readUsf, standardisedVectors } from "./Vectors.ts"
-
-const Config = Schema.Struct({
-  /** Model whose vectors are used (default: the model under evaluation, `ctx.model`). */
-  model: Schema.optionalKey(Schema.String),
-  /** Hidden-state layer (default: the sensory estimator's, a third of the depth). */
-  layer: Schema.optionalKey(Schema.Int),
-  /** `auto` (default: lines when there are two, else words), `lines` or `words`. */
-  unit: Schema.optionalKey(Schema.Literals(["auto", "lines", "words"])),
-  /** USF free-association norms (CSV with CUE, TARGET, FSG): adds `association` to the details (English). */
-  usf: Schema.optionalKey(Schema.String),
-  /**
-   * Prompt-set tasks the metric applies to (default `describe-image`, `continue-line`, `invent-words`):
-   * ten unrelated words are meant not to cohere. Samples without a task always count.
-   */
-  tasks: Schema.optionalKey(Schema.Array(Schema.String))
-})
-type Config = typeof Config.Type
-
-const applies = (input: SampleInput, cfg: Config): boolean =>
-  input.task === undefined ||
-  (cfg.tasks ?? ["describe-image", "continue-line", "invent-words"]).includes(input.task)
 
 /** The model named by neither the config nor `--model`. */
 export class NoModel extends Schema.TaggedError<NoModel>()("NoModel", {}) {
@@ -46,7 +25,7 @@ export class NoModel extends Schema.TaggedError<NoModel>()("NoModel", {}) {
 /** The plugin. */
 export const coherence = defineMetric({
   name: "coherence",
-  version: "1.1.0",
+  version: "1.2.0",
   apiVersion: 1,
   description: "mean cosine between consecutive lines' (or words') images in the model's word vectors",
   config: Config,
@@ -61,29 +40,25 @@ export const coherence = defineMetric({
     n: 120,
     floor: 0.7,
     notes:
-      "gemma-3-270m layer 6; Russian 0.737 [0.676, 0.789], n 120; line-shuffled AUC 0.550 (en), 0.544 (ru)"
+      "gemma-3-270m layer 6; Russian 0.737 [0.676, 0.789], n 120; line-shuffled AUC 0.550 (en), 0.544 (ru). " +
+      "Floor on degenerate answers: request and prompt words are left out before scoring, and one line repeated " +
+      "(which scored 1.0), a loop, an echo, a copied example list, a bare word list, an empty or one-word answer or " +
+      "one in the other language scores −1; each must sit below the median human text (checks `coherence " +
+      "degenerate floor (en|ru)`, ≥ 0.95)"
   },
   requiresModel: true,
   isolation: "child-process",
   module: import.meta.url,
   timeoutMs: 600_000,
   sample: (input, cfg, ctx) =>
-    Effect.gen(function* () {
-      if (!applies(input, cfg)) return null
-      const name = cfg.model ?? ctx.model
-      if (name === undefined) return yield* new NoModel()
-      const lang = input.lang ?? detectLang(input.text)
-      const model = yield* Effect.promise(() => loadModel(name))
-      const vectorsOf = yield* Effect.promise(() => standardisedVectors(model, lang, cfg.layer))
-      const usf = cfg.usf !== undefined && lang === "en" ? readUsf(cfg.usf) : undefined
-      const c = yield* Effect.promise(() =>
-        textCoherence(input.text, lang, vectorsOf, {
-          ...(cfg.unit === undefined ? {} : { unit: cfg.unit }),
-          ...(usf === undefined ? {} : { usf })
-        })
-      )
-      return c === undefined ? null : { ...c }
-    })
+    scoreSample(input, cfg, (lang) =>
+      Effect.gen(function* () {
+        const name = cfg.model ?? ctx.model
+        if (name === undefined) return yield* new NoModel()
+        const model = yield* Effect.promise(() => loadModel(name))
+        return yield* Effect.promise(() => standardisedVectors(model, lang, cfg.layer))
+      })
+    )
 })
 
 export default coherence
