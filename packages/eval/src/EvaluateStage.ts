@@ -23,10 +23,10 @@ import { loadModel, releaseModel } from "@hyperwords/models/Model"
 import { Effect, Result, Schema } from "effect"
 import { loadMetrics, type MetricEntry, metricIds } from "./Metric.ts"
 import {
-  builtinPromptSet,
   type LoadedPromptSet,
   loadPromptSet,
   type Prompt,
+  promptSetFile,
   quotedInTraining
 } from "./PromptSet.ts"
 import { GenerationRecord, rowsToJsonl, scoreSamples, toSampleInput } from "./Scoring.ts"
@@ -208,9 +208,7 @@ export const evaluateStage = (options: EvaluateStageOptions) => {
         : { poetry: options.poetry ?? { stage: "generate", output: "poetry" } })
     },
     outputs: { generations: "Generations", scores: "EvalRun" },
-    sources: (params, projectDir) => [
-      params.promptSet === undefined ? builtinPromptSet : join(projectDir, params.promptSet)
-    ],
+    sources: (params, projectDir) => [promptSetFile(projectDir, params.promptSet)],
     plugins: () => metricIds(options.metrics),
     run: (ctx) =>
       Effect.gen(function* () {
@@ -219,9 +217,7 @@ export const evaluateStage = (options: EvaluateStageOptions) => {
         const p = { ...evaluateDefaults, ...ctx.params }
         const version = yield* readModelVersion(ctx.inputs.model, "model")
         const judge = yield* readModelVersion(ctx.inputs.judge, "judge")
-        const set = yield* loadPromptSet(
-          p.promptSet === undefined ? builtinPromptSet : join(ctx.projectDir, p.promptSet)
-        )
+        const set = yield* loadPromptSet(promptSetFile(ctx.projectDir, p.promptSet))
         if (ctx.inputs.poetry !== undefined) {
           const trained = quotedInTraining(set.set, (yield* readPoetry(ctx.inputs.poetry, "train")).docs)
           if (trained.length > 0)

@@ -105,6 +105,22 @@ describe("the prompt set", () => {
   })
 })
 
+describe("the evaluate stage's prompt set", () => {
+  it("takes an absolute promptSet path as it is, and a relative one from the project", () => {
+    const stage = evaluateStage({
+      id: "evaluate-x",
+      model: { stage: "models", output: "model" },
+      metrics: []
+    })
+    expect(stage.sources?.({ promptSet: "/elsewhere/prompts.json" } as never, "/project")).toEqual([
+      "/elsewhere/prompts.json"
+    ])
+    expect(stage.sources?.({ promptSet: "sets/prompts.json" } as never, "/project")).toEqual([
+      "/project/sets/prompts.json"
+    ])
+  })
+})
+
 describe("evaluate helpers", () => {
   it("gives every prompt × sample its own seed, the same for every version", async () => {
     mkdirSync(tmp, { recursive: true })
