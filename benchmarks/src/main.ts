@@ -1,6 +1,6 @@
 /**
  * `pnpm bench [SUITE]`: benchmark suites that print ratio tables against anchors measured in the
- * same run. Suites: engine, models, corpus, probe, train, eval.
+ * same run. Suites: engine, models, corpus, probe, train, eval, vocab (not in the default set: hours).
  */
 import { corpusSuite } from "./corpus.ts"
 import { engineSuite } from "./engine.ts"
@@ -8,6 +8,7 @@ import { evalOptions, evalSuite } from "./eval.ts"
 import { modelsOptions, modelsSuite } from "./models.ts"
 import { probeOptions, probeSuite } from "./probe.ts"
 import { trainOptions, trainSuite } from "./train.ts"
+import { vocabOptions, vocabSuite } from "./vocab.ts"
 
 const suites: Record<string, () => Promise<string>> = {
   engine: () =>
@@ -16,11 +17,13 @@ const suites: Record<string, () => Promise<string>> = {
   corpus: () => corpusSuite({ runs: Number(process.env.BENCH_RUNS ?? 3) }),
   probe: () => probeSuite(probeOptions()),
   train: () => trainSuite(trainOptions()),
-  eval: () => evalSuite(evalOptions())
+  eval: () => evalSuite(evalOptions()),
+  vocab: () => vocabSuite(vocabOptions())
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))
-const names = wanted.length > 0 ? wanted : Object.keys(suites)
+// the superword curve trains a model per point: run it by name only
+const names = wanted.length > 0 ? wanted : Object.keys(suites).filter((s) => s !== "vocab")
 for (const name of names) {
   const suite = suites[name]
   if (!suite) {
