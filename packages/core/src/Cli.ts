@@ -8,6 +8,7 @@ import { type LoadedConfig, loadConfig, type Profile, Profiles } from "./Config.
 import { isExpected, UsageError } from "./Errors.ts"
 import { Progress } from "./Progress.ts"
 import { formatGraph, formatPlans, readLock, runPipeline } from "./Runner.ts"
+import { type StageTime, stageTimesTable } from "./StageTimes.ts"
 import { Store } from "./Store.ts"
 
 const configFlag = Flag.String("config").pipe(
@@ -144,9 +145,34 @@ const gcCommand = Command.make("gc", { config: configFlag }, (args) =>
   ).pipe((e) => withStoreFromConfig(args.config, e))
 )
 
+const timesCommand = Command.make("times", { config: configFlag }, (args) =>
+  Effect.gen(function* () {
+    const loaded = yield* loadConfig(args.config)
+    const store = yield* Store
+    const lock = yield* readLock(`${loaded.projectDir}/pipeline.lock.json`)
+    if (lock === undefined) {
+      yield* Console.error(
+        `store times: no pipeline.lock.json in ${loaded.projectDir}: run the pipeline first`
+      )
+      process.exitCode = 1
+      return
+    }
+    const rows: Array<StageTime> = []
+    for (const [stage, entry] of Object.entries(lock.stages)) {
+      const run = yield* store.findRun(entry.key)
+      rows.push({
+        stage,
+        status: entry.status,
+        ...(run === undefined ? {} : { durationMs: run.durationMs, startedAt: run.startedAt })
+      })
+    }
+    yield* Console.log(stageTimesTable(rows, lock.profile))
+  }).pipe((e) => withStoreFromConfig(args.config, e))
+)
+
 const storeCommand = Command.make("store").pipe(
-  Command.withDescription("check and clean the content-addressed store"),
-  Command.withSubcommands([verifyCommand, gcCommand])
+  Command.withDescription("check and clean the content-addressed store; the last pipeline's stage times"),
+  Command.withSubcommands([verifyCommand, gcCommand, timesCommand])
 )
 
 // biome-ignore lint/suspicious/noExplicitAny: commands of other packages have their own inputs

@@ -54,6 +54,12 @@ describe("hyperwords CLI", () => {
     expect(second.stdout).toMatch(/count\s+HIT/)
     const lock = JSON.parse(readFileSync(join(dir, "pipeline.lock.json"), "utf8"))
     expect(Object.keys(lock.stages).sort()).toEqual(["count", "write"])
+    // the stage times of the last pipeline: a restored stage keeps the time of the run that made it
+    const times = await runCli(dir, ["store", "times"])
+    expect(times.code, times.stderr).toBe(0)
+    expect(times.stdout).toMatch(/\| write \| \d+s \| restored \d{4}-/)
+    expect(times.stdout).toMatch(/\| count \| \d+s \| restored/)
+    expect(times.stdout).toMatch(/\| \*\*total\*\* \| \*\*\d+s\*\* \| 2 of 2 stages \|/)
   })
 
   it("explains a MISS by the param, input and plugin that changed", async () => {
