@@ -32,15 +32,19 @@ export const answerEntries = (text: string): Array<string> =>
     .map((e) => e.replace(/^\s*(?:\d+[.)]|[-*•])\s*/, "").trim())
     .filter((e) => e !== "")
 
-/** The first `n` unique valid words of an answer (fewer when it has fewer). */
+/**
+ * The first `n` unique valid words of an answer (fewer when it has fewer), skipping those
+ * `exclude` names (the words the prompt gave, such as its example list).
+ */
 export const firstValidWords = (
   entries: ReadonlyArray<string>,
   dictionary: Dictionary,
-  n = TASK_WORDS
+  n = TASK_WORDS,
+  exclude: (word: string) => boolean = () => false
 ): Array<string> => {
   const out: Array<string> = []
   const add = (w: string | undefined) => {
-    if (w !== undefined && !out.includes(w) && out.length < n) out.push(w)
+    if (w !== undefined && !out.includes(w) && out.length < n && !exclude(w)) out.push(w)
   }
   for (const entry of entries) {
     const whole = validateWord(entry, dictionary)

@@ -6,22 +6,50 @@
  *
  * Answers are split by a hash of their id: the even half is the dev half (where the layer and the
  * standardisation were chosen), the odd half is the test half the check reports on.
+ *
+ * The degenerate-answer floor: test-half human answers, as answers to the prompt set's
+ * `en-ten-words-a` prompt, scored by the plugin as shipped (WordNet nouns); each answer's
+ * degenerate answers to the same prompt (`Degenerate.degenerateVariants` of `@hyperwords/eval`)
+ * must score below the median human answer — all but ten random nouns, which the task rewards
+ * (random lists beat people, as with GloVe): those are reported in a check of their own, no floor.
  */
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import type { Validation } from "@hyperwords/core/Validation"
+import type { Validation, ValidationResult } from "@hyperwords/core/Validation"
 import { sharedData } from "@hyperwords/corpus/SensesValidation"
-import { Stats } from "@hyperwords/eval"
+import { Degenerate, type SampleInput, Stats } from "@hyperwords/eval"
+import { builtinPromptSet } from "@hyperwords/eval/PromptSet"
 import { bootstrapStatistic, spearman } from "@hyperwords/eval/Stats"
 import { loadModel } from "@hyperwords/models/Model"
 import { resolveModelDir } from "@hyperwords/models/ModelDir"
 import { Effect } from "effect"
-import { breadthScorer } from "./Breadth.ts"
+import { breadthScorer, defaultLayer } from "./Breadth.ts"
 import { drawWords, firstValidWords, TASK_WORDS } from "./Dat.ts"
-import { readDictionary } from "./Dictionary.ts"
+import { readDictionary, wordnetNouns } from "./Dictionary.ts"
+import { answerWords, degenerateScore, scoreSample } from "./Sample.ts"
 
 const folder = "en_dat_divergent_association"
+const miklashevskyFile = "ru_perceptual_norms_miklashevsky/Miklashevsky-2018-506.tsv"
+
+/** The prompt of the built-in set that human answers are taken to answer. */
+export const tenWordsPrompt = (): string => {
+  const set = JSON.parse(readFileSync(builtinPromptSet, "utf8")) as {
+    prompts: ReadonlyArray<{ id: string; prompt: string }>
+  }
+  const p = set.prompts.find((x) => x.id === "en-ten-words-a")
+  if (p === undefined) throw new Error(`${builtinPromptSet}: no prompt en-ten-words-a`)
+  return p.prompt
+}
+
+/** A human answer as a sample answering `prompt`: its words, comma-separated. */
+export const answerAsSample = (a: HumanAnswer, prompt: string): SampleInput => ({
+  id: `dat-${a.id}`,
+  text: a.words.join(", "),
+  lang: "en",
+  task: "ten-words",
+  prompt
+})
 
 /** Whether an answer id is in the dev half (even last hex digit of its sha1). */
 export const inDevHalf = (id: string): boolean =>
@@ -57,6 +85,95 @@ export interface DatValidationOptions {
   readonly layer?: number
   /** Which half to report on (default `test`). */
   readonly half?: "dev" | "test"
+}
+
+const scoreOf = (s: unknown): number | null =>
+  s === null ? null : typeof s === "number" ? s : (s as { score: number }).score
+
+/**
+ * The degenerate-answer checks: the floor over every kind but random nouns, and random nouns
+ * against people (reported), from one scoring run shared by both.
+ */
+const floorChecks = (data: string, modelName: string): ReadonlyArray<Validation> => {
+  const answers = join(data, folder, "dat_human_study2_words_scores.tsv")
+  const requires = [
+    answers,
+    join(data, miklashevskyFile),
+    builtinPromptSet,
+    join(resolveModelDir(modelName), "onnx", "probe.json")
+  ]
+  let run: Promise<Awaited<ReturnType<typeof Degenerate.runFloorCheck>>> | undefined
+  const once = () => {
+    run ??= (async () => {
+      const prompt = tenWordsPrompt()
+      const dictionary = wordnetNouns()
+      const humans = readHumanAnswers(answers)
+        .filter((a) => !inDevHalf(a.id))
+        .map((a) => answerAsSample(a, prompt))
+        .filter((a) => answerWords(a, dictionary).length === TASK_WORDS)
+        .slice(0, 60)
+      const scorer = await breadthScorer(await loadModel(modelName), dictionary)
+      const [header, ...rows] = readFileSync(join(data, miklashevskyFile), "utf8").trim().split("\n")
+      const col = header!.split("\t").indexOf("RUSSIAN")
+      const russian = rows.map((r) => r.split("\t")[col]!)
+      const rng = Stats.makeRng(5)
+      const draw = (pool: ReadonlyArray<string>) => () => pool[Math.floor(rng() * pool.length)]!
+      const scoreWith = (gate: boolean) => async (input: SampleInput) =>
+        scoreOf(await Effect.runPromise(scoreSample(input, {}, Effect.succeed(scorer), 1, { gate })))
+      return Degenerate.runFloorCheck(
+        humans,
+        () => ({
+          nouns: scorer.pool,
+          otherLanguage: Array.from({ length: 10 }, draw(russian)).join(", "),
+          examples: Array.from({ length: 10 }, draw(scorer.pool)),
+          rng
+        }),
+        scoreWith(true),
+        scoreWith(false)
+      )
+    })()
+    return run
+  }
+  const statistic = "share of degenerate answers below the human median (worst kind)"
+  return [
+    {
+      name: "associative-breadth degenerate floor (en)",
+      data: "Olson et al. 2021 DAT study 2 answers (test half) to the ten-words prompt",
+      statistic: `${statistic}, random nouns apart`,
+      floor: 0.95,
+      requires,
+      run: Effect.promise(async (): Promise<ValidationResult> => {
+        const r = await once()
+        const kinds = r.perKind.filter((k) => k.kind !== "random-nouns")
+        const worst = kinds.reduce((a, b) => (b.below < a.below ? b : a), kinds[0]!)
+        return {
+          value: worst.below,
+          n: kinds.reduce((s, k) => s + k.n, 0),
+          detail:
+            `worst kind ${worst.kind}; a degenerate answer scores ${degenerateScore}; ${r.detail}; ` +
+            `${modelName} layer ${defaultLayer}, WordNet nouns`
+        }
+      })
+    },
+    {
+      name: "associative-breadth random nouns (en)",
+      data: "Olson et al. 2021 DAT study 2 answers (test half) against ten random nouns each",
+      statistic: "share of random-noun answers below the human median",
+      requires,
+      run: Effect.promise(async (): Promise<ValidationResult> => {
+        const r = await once()
+        const k = r.perKind.find((x) => x.kind === "random-nouns")!
+        return {
+          value: k.below,
+          n: k.n,
+          detail:
+            `human median ${r.humanMedian.toFixed(1)}, random nouns' median ${k.median.toFixed(1)}: the task rewards ` +
+            "randomness, so random nouns beat people (read scores beside the random-noun control); " +
+            `${modelName} layer ${defaultLayer}, WordNet nouns`
+        }
+      })
+    }
+  ]
 }
 
 /** The check of `associative-breadth`. */
@@ -112,6 +229,7 @@ export const datValidations = (options: DatValidationOptions = {}): ReadonlyArra
             ).toFixed(3)}`
         }
       })
-    }
+    },
+    ...floorChecks(data, modelName)
   ]
 }

@@ -4,34 +4,18 @@
  * × 100 — with a random-word control (seven random valid nouns, same computation) beside every
  * score, since the task rewards randomness.
  */
-import { createHash } from "node:crypto"
-import { defineMetric, type SampleInput, Stats } from "@hyperwords/eval"
+import { Degenerate, defineMetric, Stats } from "@hyperwords/eval"
 import { loadModel } from "@hyperwords/models/Model"
 import { Effect, Schema } from "effect"
 import { breadthScorer } from "./Breadth.ts"
-import { answerEntries, drawWords, firstValidWords, TASK_WORDS } from "./Dat.ts"
-import { type Dictionary, readDictionary, wordnetNouns } from "./Dictionary.ts"
+import { drawWords, TASK_WORDS } from "./Dat.ts"
+import { answerWords, applies, Config, degenerateScore, dictionaryOf, scoreSample } from "./Sample.ts"
 
 export { type BreadthScorer, breadthScorer, defaultLayer } from "./Breadth.ts"
 export * as Dat from "./Dat.ts"
 export * as Dictionary from "./Dictionary.ts"
+export { answerWords, Config, degenerateScore, scoreSample } from "./Sample.ts"
 export { datValidations as validations, inDevHalf } from "./Validation.ts"
-
-const Config = Schema.Struct({
-  /** Model whose embeddings are used (default: the model under evaluation, `ctx.model`). */
-  model: Schema.optionalKey(Schema.String),
-  /** Hidden-state layer (default 1, chosen on the dev half of the human answers). */
-  layer: Schema.optionalKey(Schema.Int),
-  /** A dictionary file, one word a line (default: WordNet nouns bundled with wink-lexicon). */
-  dictionary: Schema.optionalKey(Schema.String),
-  /** Words in the standardisation's reference vocabulary (default 1000). */
-  referenceSize: Schema.optionalKey(Schema.Int),
-  /** Random lists averaged into each sample's control (default 5). */
-  controls: Schema.optionalKey(Schema.Int),
-  /** Prompt-set tasks the metric applies to (default `ten-words`); samples without a task always count. */
-  tasks: Schema.optionalKey(Schema.Array(Schema.String))
-})
-type Config = typeof Config.Type
 
 /** No answer of the set has seven valid words: the task gives the set no score. */
 export class TooFewWords extends Schema.TaggedError<TooFewWords>()("TooFewWords", {
@@ -49,15 +33,6 @@ export class NoModel extends Schema.TaggedError<NoModel>()("NoModel", {}) {
   }
 }
 
-const dictionaryOf = (cfg: Config): Dictionary =>
-  cfg.dictionary === undefined ? wordnetNouns() : readDictionary(cfg.dictionary)
-
-const applies = (input: SampleInput, cfg: Config): boolean =>
-  input.task === undefined || (cfg.tasks ?? ["ten-words"]).includes(input.task)
-
-const seedOf = (seed: number, id: string): number =>
-  (seed ^ Number.parseInt(createHash("sha1").update(id).digest("hex").slice(0, 8), 16)) >>> 0
-
 const scorerOf = (cfg: Config, model: string | undefined) =>
   Effect.gen(function* () {
     const name = cfg.model ?? model
@@ -74,7 +49,7 @@ const scorerOf = (cfg: Config, model: string | undefined) =>
 /** The plugin. */
 export const associativeBreadth = defineMetric({
   name: "associative-breadth",
-  version: "1.0.0",
+  version: "1.1.0",
   apiVersion: 1,
   description:
     "Divergent Association Task on the model's embeddings: mean pairwise cosine distance of the first seven valid nouns × 100, with a random-noun control",
@@ -88,43 +63,38 @@ export const associativeBreadth = defineMetric({
     n: 2189,
     floor: 0.5,
     notes:
-      "gemma-3-270m layer 1, test half of answers (layer chosen on the dev half); random-noun control 99.9 vs 89.3 for human answers"
+      "gemma-3-270m layer 1, test half of answers (layer chosen on the dev half); random-noun control 99.9 vs 89.3 for human answers. " +
+      "Floor on degenerate answers: the prompt's example words are left out before the first seven are taken, and " +
+      "a copied example list, an echo, one line repeated, a loop, an empty or one-word answer or one in the other " +
+      "language scores 0; each must sit below the median human answer (check `associative-breadth degenerate floor " +
+      "(en)`, ≥ 0.95). Random nouns are the exception the task cannot avoid: they beat people (reported in " +
+      "`associative-breadth random nouns (en)`)"
   },
   requiresModel: true,
   isolation: "child-process",
   module: import.meta.url,
   timeoutMs: 600_000,
-  sample: (input, cfg, ctx) =>
-    Effect.gen(function* () {
-      if (!applies(input, cfg)) return null
-      const dictionary = dictionaryOf(cfg)
-      const words = firstValidWords(answerEntries(input.text), dictionary)
-      if (words.length < TASK_WORDS) return null
-      const scorer = yield* scorerOf(cfg, ctx.model)
-      const rng = Stats.makeRng(seedOf(ctx.seed, input.id))
-      const lists = [
-        words,
-        ...Array.from({ length: cfg.controls ?? 5 }, () => drawWords(scorer.pool, TASK_WORDS, rng))
-      ]
-      const [score, ...controls] = yield* Effect.promise(() => scorer.scoreMany(lists))
-      const control = Stats.mean(controls)
-      return { score: score!, control, aboveControl: score! - control, words, layer: scorer.layer }
-    }),
+  sample: (input, cfg, ctx) => scoreSample(input, cfg, scorerOf(cfg, ctx.model), ctx.seed),
   corpus: (inputs, cfg, ctx) =>
     Effect.gen(function* () {
       const dictionary = dictionaryOf(cfg)
-      const lists = inputs
-        .filter((i) => applies(i, cfg))
-        .map((i) => firstValidWords(answerEntries(i.text), dictionary))
+      const applying = inputs.filter((i) => applies(i, cfg))
+      const degenerate = applying.filter((i) => Degenerate.degenerate(i) !== undefined).length
+      const lists = applying
+        .filter((i) => Degenerate.degenerate(i) === undefined)
+        .map((i) => answerWords(i, dictionary))
         .filter((w) => w.length === TASK_WORDS)
-      if (lists.length === 0)
-        return yield* new TooFewWords({ answers: inputs.filter((i) => applies(i, cfg)).length })
+      if (lists.length === 0 && degenerate === 0) return yield* new TooFewWords({ answers: applying.length })
+      if (lists.length === 0) return { score: degenerateScore, scored: 0, degenerate, valid: 0 }
       const scorer = yield* scorerOf(cfg, ctx.model)
       const rng = Stats.makeRng(ctx.seed)
       const controlLists = Array.from({ length: Math.max(50, lists.length) }, () =>
         drawWords(scorer.pool, TASK_WORDS, rng)
       )
-      const scores = yield* Effect.promise(() => scorer.scoreMany(lists))
+      const scores = [
+        ...(yield* Effect.promise(() => scorer.scoreMany(lists))),
+        ...Array.from({ length: degenerate }, () => degenerateScore)
+      ]
       const controls = yield* Effect.promise(() => scorer.scoreMany(controlLists))
       const s = Stats.bootstrapMean(scores, { seed: ctx.seed })
       const c = Stats.bootstrapMean(controls, { seed: ctx.seed })
@@ -135,7 +105,8 @@ export const associativeBreadth = defineMetric({
         controlCi: c.ci,
         aboveControl: s.mean - c.mean,
         scored: lists.length,
-        valid: lists.length / inputs.filter((i) => applies(i, cfg)).length,
+        degenerate,
+        valid: lists.length / applying.length,
         layer: scorer.layer,
         dictionary: dictionary.name
       }

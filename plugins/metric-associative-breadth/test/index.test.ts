@@ -5,8 +5,15 @@ import { Harness, Metric, Stats } from "@hyperwords/eval"
 import { auc, spearman } from "@hyperwords/eval/Stats"
 import { resolveModelDir } from "@hyperwords/models/ModelDir"
 import { Effect } from "effect"
-import associativeBreadth, { Dat, Dictionary } from "../src/index.ts"
-import { readHumanAnswers } from "../src/Validation.ts"
+import associativeBreadth, {
+  answerWords,
+  type BreadthScorer,
+  Dat,
+  Dictionary,
+  degenerateScore,
+  scoreSample
+} from "../src/index.ts"
+import { answerAsSample, readHumanAnswers, tenWordsPrompt } from "../src/Validation.ts"
 
 const nouns = Dictionary.dictionaryOf("fixture", [
   "cat",
@@ -102,12 +109,91 @@ describe("DAT word validation (reference dat.py)", () => {
   })
 })
 
+describe("breadth of degenerate answers", () => {
+  const examples = [
+    "carpet",
+    "galaxy",
+    "whisker",
+    "democracy",
+    "spoon",
+    "volcano",
+    "lullaby",
+    "anchor",
+    "fungus",
+    "algebra"
+  ]
+  const dictionary = Dictionary.dictionaryOf("fixture", [
+    ...nouns.words,
+    ...examples,
+    "moss",
+    "sermon",
+    "ladder"
+  ])
+  const prompt = `Ten nouns as different from each other as possible:\n${examples.join(", ")}\n\nTen other nouns as different from each other as possible:\n`
+  const asked = { lang: "en" as const, task: "ten-words", prompt }
+  // A fixture space: each word a fixed pseudo-random direction in 16 dimensions.
+  const vector = (w: string) => {
+    const rng = Stats.makeRng([...w].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7))
+    return Array.from({ length: 16 }, () => rng() - 0.5)
+  }
+  const scorer: BreadthScorer = {
+    layer: 0,
+    pool: dictionary.words,
+    scoreMany: async (lists) => lists.map((l) => Dat.datScore(l.map(vector))),
+    score: async (words) => Dat.datScore(words.map(vector))
+  }
+  // Written for these tests: a person's answer.
+  const human = "hippo, jumper, machinery, prickle, tickets, tomato, violin, moss, sermon, ladder"
+
+  it("skips the words of the prompt's example list", () => {
+    const copied = { id: "x", text: `carpet, galaxy, ${human}`, ...asked }
+    expect(Dat.firstValidWords(Dat.answerEntries(copied.text), dictionary)).toContain("carpet")
+    expect(answerWords(copied, dictionary)).toEqual([
+      "hippo",
+      "jumper",
+      "machinery",
+      "prickle",
+      "tickets",
+      "tomato",
+      "violin"
+    ])
+  })
+
+  it("puts every degenerate answer at 0, below a human answer", async () => {
+    const run = (text: string) =>
+      Effect.runPromise(scoreSample({ id: "x", text, ...asked }, {}, Effect.succeed(scorer), 1))
+    const h = (await run(human)) as { score: number }
+    expect(h.score).toBeGreaterThan(50)
+    const cases = {
+      "echo of the prompt": prompt,
+      "one line repeated": Array.from({ length: 8 }, () => "hippo, jumper").join("\n"),
+      "example list copied": examples.join(", "),
+      empty: "",
+      "one word": "hippo",
+      "other language": "бегемот, джемпер, машина, колючка, билет, помидор, скрипка",
+      loop: Array.from({ length: 12 }, () => "hippo jumper tomato").join(" ")
+    }
+    for (const [name, text] of Object.entries(cases)) {
+      const s = (await run(text)) as { score: number; degenerate: string }
+      expect(s.score, name).toBe(degenerateScore)
+      expect(s.score, name).toBeLessThan(h.score)
+    }
+  })
+})
+
 describe("validation statistics", () => {
   it("computes Spearman with ties and AUC", () => {
     expect(spearman([1, 2, 3, 4], [10, 20, 30, 40])).toBeCloseTo(1)
     expect(spearman([1, 2, 2, 3], [3, 2, 2, 1])).toBeCloseTo(-1)
     expect(auc([3, 4], [1, 2])).toBe(1)
     expect(auc([1, 2], [1, 2])).toBe(0.5)
+  })
+
+  it("takes a human answer as an answer to the prompt set's ten-words prompt", () => {
+    const prompt = tenWordsPrompt()
+    expect(prompt).toMatch(/^Ten nouns as different from each other as possible:\ncarpet, galaxy/)
+    const a = answerAsSample({ id: "7", words: ["hippo", "jumper"], dat: 80 }, prompt)
+    expect(a).toEqual({ id: "dat-7", text: "hippo, jumper", lang: "en", task: "ten-words", prompt })
   })
 
   it("reads human answers, leaving out those without a score", async () => {
@@ -171,6 +257,49 @@ describe("metric associative-breadth", () => {
         expect(high!.score!).toBeGreaterThan(low!.score!)
         expect(Number.isFinite(high!.details!.control)).toBe(true)
         expect(col.corpus!.scored).toBe(2)
+      })
+  )
+
+  it.live.skipIf(!existsSync(smol))(
+    "leaves out copied example words and scores a copied example list 0 on smollm2-135m (skipped: no smollm2-135m model folder)",
+    () =>
+      Effect.gen(function* () {
+        const prompt =
+          "Ten nouns as different from each other as possible:\ncarpet, galaxy, whisker, democracy, spoon, volcano, lullaby, anchor, fungus, algebra\n\nTen other nouns as different from each other as possible:\n"
+        const asked = { lang: "en" as const, task: "ten-words", prompt }
+        const loaded = yield* Metric.loadMetric(
+          associativeBreadth.with({ model: "smollm2-135m", referenceSize: 200, controls: 2 })
+        )
+        const col = yield* Harness.runMetric(
+          loaded,
+          [
+            {
+              id: "mixed",
+              text: "carpet, galaxy, hippo, jumper, machinery, prickle, tickets, tomato, violin",
+              ...asked
+            },
+            {
+              id: "copied",
+              text: "carpet, galaxy, whisker, democracy, spoon, volcano, lullaby, anchor, fungus, algebra",
+              ...asked
+            }
+          ],
+          { seed: 1 }
+        )
+        expect(col.status, col.reason).toBe("ok")
+        const [mixed, copied] = col.samples
+        expect(mixed!.details!.words).toEqual([
+          "hippo",
+          "jumper",
+          "machinery",
+          "prickle",
+          "tickets",
+          "tomato",
+          "violin"
+        ])
+        expect(copied!.score).toBe(0)
+        expect(copied!.score!).toBeLessThan(mixed!.score!)
+        expect(col.corpus).toMatchObject({ scored: 1, degenerate: 1 })
       })
   )
 })
