@@ -192,23 +192,17 @@ const pairOf = (
   return { a: keys.map((u) => ua.get(u)!), b: keys.map((u) => ub.get(u)!), paired }
 }
 
-/** The mean of `n` draws with replacement from `xs`, by the given indices' generator. */
-const drawMean = (xs: ReadonlyArray<number>, rng: () => number): number => {
-  let s = 0
-  for (let j = 0; j < xs.length; j++) s += xs[Math.floor(rng() * xs.length)]!
-  return s / xs.length
-}
-
 /**
  * Paired comparison of two score sets on the prompts (`item`) they share. The difference of a
  * prompt is the version's mean over its answers minus the base's; `delta` is the mean of these
  * over prompts, so the prompt is the unit, however many answers it has.
  *
- * The interval is a two-stage bootstrap that follows the design: it resamples the shared prompts
- * with replacement and, inside each drawn prompt, the answers. When both sides scored the same
- * answers of a prompt (the same `unit`s: sample k, which every version answers with the same
- * seed), answers are drawn as pairs, keeping whatever the seed shares; otherwise each side's
- * answers are drawn on their own. With one answer per prompt it is the bootstrap of prompts.
+ * The interval is the cluster bootstrap of the design: it resamples the shared prompts with
+ * replacement, each with its difference of means. A prompt's difference already carries the
+ * spread of its answers, so the answers are not drawn again: drawing them a second time (a
+ * two-stage bootstrap) adds that spread twice and gave intervals too wide — 98.5% coverage in
+ * simulation, and cells marked significant by the test whose interval held 0. Answers to one
+ * prompt still count once each in their prompt's mean, paired by seed or not.
  *
  * The p-value is a paired sign-flip (randomisation) test of "no difference" on the per-prompt
  * differences, exact over all 2^n sign patterns for up to 20 prompts, else
@@ -239,17 +233,7 @@ export const pairedBootstrap = (
   const boots = new Float64Array(resamples)
   for (let r = 0; r < resamples; r++) {
     let s = 0
-    for (let i = 0; i < n; i++) {
-      const q = pairs[Math.floor(rng() * n)]!
-      if (q.paired) {
-        let t = 0
-        for (let j = 0; j < q.a.length; j++) {
-          const k = Math.floor(rng() * q.a.length)
-          t += q.a[k]! - q.b[k]!
-        }
-        s += t / q.a.length
-      } else s += drawMean(q.a, rng) - drawMean(q.b, rng)
-    }
+    for (let i = 0; i < n; i++) s += diffs[Math.floor(rng() * n)]!
     boots[r] = s / n
   }
   boots.sort()
