@@ -81,7 +81,7 @@ describe("the two-stage bootstrap of a mean", () => {
   })
 })
 
-describe("the paired two-stage bootstrap", () => {
+describe("the paired bootstrap", () => {
   it("pairs answers by seed inside a prompt and covers the true difference near 95%", () => {
     // per prompt a version × prompt effect (SD 0.5) and per answer noise (SD 1) on each side
     const seeds = 200
@@ -251,5 +251,24 @@ describe("tied or called", () => {
     // the SD of a prompt's difference is √(0.3² + 2/3) ≈ 0.87: MDE ≈ (t[0.9875, 23] + t[0.8, 23]) · 0.87 / √24 ≈ 0.6
     expect(mdeSum / (2 * seeds)).toBeGreaterThan(0.5)
     expect(mdeSum / (2 * seeds)).toBeLessThan(0.7)
+  })
+})
+
+describe("the paired interval", () => {
+  it("does not count the answers' spread twice: prompts that all differ by the same amount give an interval at it", () => {
+    // every prompt's mean difference is 0.1; its three answers differ by +5.1, −4.9 and +0.1
+    const version: Array<{ item: string; score: number; unit: string }> = []
+    const base: Array<{ item: string; score: number; unit: string }> = []
+    for (let i = 0; i < 20; i++)
+      [5.1, -4.9, 0.1].forEach((d, k) => {
+        version.push({ item: `p${i}`, score: 10 + d, unit: `p${i}#${k}` })
+        base.push({ item: `p${i}`, score: 10, unit: `p${i}#${k}` })
+      })
+    const r = pairedBootstrap(version, base)
+    expect(r.delta).toBeCloseTo(0.1, 12)
+    expect(r.p).toBeLessThan(0.001)
+    // drawing the answers again inside each prompt spread the interval over 0
+    expect(r.ci[0]).toBeCloseTo(0.1, 9)
+    expect(r.ci[1]).toBeCloseTo(0.1, 9)
   })
 })
