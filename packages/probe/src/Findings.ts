@@ -30,7 +30,13 @@ export { englishPivot, pivotPrompt } from "./Pivot.ts"
 
 /** A finding: the claim, the verdict of its band test on this model, and the figures measured. */
 export interface Finding {
-  readonly id: "word-nonword" | "token-erasure" | "english-pivot" | "english-pivot-translation"
+  readonly id:
+    | "word-nonword"
+    | "token-erasure"
+    | "english-pivot"
+    | "english-pivot-translation"
+    | "superword-state"
+    | "superword-patchscope"
   readonly claim: string
   readonly source: string
   readonly verdict: Verdict

@@ -43,6 +43,16 @@ export const bands = {
     from: 16 / 32,
     to: 26 / 32,
     why: "Wendler et al. 2024: English leads the lens from layer 16 to about 26 of 32"
+  },
+  /**
+   * Where a superword's single token should carry what the base assembled over the span's pieces:
+   * the layers where a model has assembled a multi-token word at its last piece (Kaplan et al.'s
+   * band, Fig. 2b), past the embedding and before the last layers turn to the next token.
+   */
+  superword: {
+    from: 6 / 32,
+    to: 20 / 32,
+    why: "Kaplan et al. 2024: a multi-token word is assembled at its last piece between layers 6 and 20 of 32"
   }
 } as const satisfies Record<string, DepthBand>
 
@@ -209,3 +219,89 @@ export const testFigure = (t: BandTest): string =>
   `${t.statistic} = ${sig(t.estimate.mean)}, 95% CI [${sig(t.estimate.lo)}, ${sig(t.estimate.hi)}], ` +
   `p = ${t.estimate.p.toPrecision(2)} (one-sided, ${t.permutations} sign-flip permutations), n = ${t.n}, ` +
   `band layers ${t.layers[0]}–${t.layers[t.layers.length - 1]} (${t.band.map((b) => b.why).join("; ")})`
+
+/**
+ * Paired similarities: `sim[c][i][j]` is, in column `c` (a layer), how close the tuned reading of
+ * item i is to the base reading of item j. Per item the contrast is its own pair against the mean of
+ * the others, `sim[i][i] − mean_{j≠i} sim[i][j]`: the mean over items, its percentile-bootstrap 95%
+ * CI (items resampled), and the one-sided p of the pairing null: the base readings relabelled by a
+ * uniform random permutation, (1 + #{Σ_i sim[i][π(i)] ≥ Σ_i sim[i][i]}) / (B + 1) — exact under
+ * exchangeable items, whatever the similarities' common level (hidden states are anisotropic). The
+ * same permutations and resamples serve every column.
+ */
+export const pairingTests = (
+  sim: ReadonlyArray<ReadonlyArray<ReadonlyArray<number>>>,
+  options: TestOptions
+): Array<Estimate> => {
+  const n = sim[0]?.length ?? 0
+  const permutations = options.permutations ?? 1999
+  if (n < 2) return sim.map(() => ({ mean: Number.NaN, lo: Number.NaN, hi: Number.NaN, p: 1 }))
+  const contrast = sim.map((m) =>
+    m.map((row, i) => row[i]! - (row.reduce((s, x) => s + x, 0) - row[i]!) / (n - 1))
+  )
+  const rows = Array.from({ length: n }, (_, i) => contrast.map((col) => col[i]!))
+  const boot = itemTests(rows, { seed: options.seed, permutations: 0, resamples: options.resamples })
+  const rand = mulberry32(options.seed + 7919)
+  const trace = sim.map((m) => m.reduce((s, row, i) => s + row[i]!, 0))
+  const above = new Array<number>(sim.length).fill(0)
+  const perm = Array.from({ length: n }, (_, i) => i)
+  for (let b = 0; b < permutations; b++) {
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1))
+      ;[perm[i], perm[j]] = [perm[j]!, perm[i]!]
+    }
+    sim.forEach((m, c) => {
+      let s = 0
+      for (let i = 0; i < n; i++) s += m[i]![perm[i]!]!
+      if (s >= trace[c]! - 1e-9) above[c]!++
+    })
+  }
+  return boot.map((e, c) => ({ ...e, p: (1 + above[c]!) / (permutations + 1) }))
+}
+
+/**
+ * The band test of paired similarities `sim[column][i][j]` whose columns are the layers `layers`
+ * (all of 0..numLayers, or the patched ones): the band statistic is each pair's similarity averaged
+ * over the columns in the band (the nearest column when none is), read by `pairingTests`.
+ * `perLayer` is indexed by layer, NaN with p = 1 where no column was read.
+ */
+export const pairingBandTest = (
+  sim: ReadonlyArray<ReadonlyArray<ReadonlyArray<number>>>,
+  layers: ReadonlyArray<number>,
+  band: DepthBand,
+  options: TestOptions & { readonly statistic: string; readonly numLayers: number; readonly blocked?: string }
+): BandTest => {
+  const wanted = bandLayers(options.numLayers, band)
+  const inBand = layers.flatMap((l, c) => (wanted.includes(l) ? [c] : []))
+  const middle = ((band.from + band.to) / 2) * options.numLayers
+  const cols =
+    inBand.length > 0
+      ? inBand
+      : [
+          layers.reduce(
+            (best, l, c) => (Math.abs(l - middle) < Math.abs(layers[best]! - middle) ? c : best),
+            0
+          )
+        ]
+  const n = sim[0]?.length ?? 0
+  const bandSim = Array.from({ length: n }, (_, i) =>
+    Array.from({ length: n }, (_, j) => cols.reduce((s, c) => s + sim[c]![i]![j]!, 0) / cols.length)
+  )
+  const tests = pairingTests([...sim, bandSim], options)
+  const estimate = tests[tests.length - 1]!
+  const none = { mean: Number.NaN, lo: Number.NaN, hi: Number.NaN, p: 1 }
+  return {
+    statistic: options.statistic,
+    estimate,
+    n,
+    layers: cols.map((c) => layers[c]!),
+    band: [band],
+    permutations: options.permutations ?? 1999,
+    resamples: options.resamples ?? 2000,
+    perLayer: Array.from({ length: options.numLayers + 1 }, (_, l) => {
+      const c = layers.indexOf(l)
+      return c >= 0 ? tests[c]! : none
+    }),
+    ...decide(estimate, n, options.blocked)
+  }
+}
