@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import signal
 import sys
 import threading
 import time
@@ -105,3 +107,58 @@ def redirect_stdout_to_stderr() -> Iterator[None]:
     """Keep libraries that print (tqdm, transformers) from corrupting the event stream."""
     with contextlib.redirect_stdout(sys.stderr):
         yield
+
+
+PARENT_PID_VAR = "HYPERWORDS_PARENT_PID"
+GRACE_VAR = "HYPERWORDS_GRACE_SECONDS"
+
+
+def _parent_death_signal(sig: int) -> bool:
+    """Ask Linux to send ``sig`` when the parent dies (prctl PR_SET_PDEATHSIG); False elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(1, int(sig), 0, 0, 0) == 0  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return False
+
+
+def die_with_parent() -> None:
+    """End this worker when the process that started it dies (``kill -9`` of the Node host).
+
+    The first line of every worker's ``main``. Active when the bridge started the worker, which
+    passes its pid in ``HYPERWORDS_PARENT_PID`` and the grace it would give in
+    ``HYPERWORDS_GRACE_SECONDS``; a worker run by hand (or under ``nohup``) is left alone. The parent's
+    death sends SIGTERM (on Linux through PR_SET_PDEATHSIG at once; elsewhere a thread sees the
+    parent pid change within a quarter second), so the worker unwinds as on Ctrl-C: temp folders
+    removed, a trainer stops after its step with a checkpoint. If it has not ended after the grace,
+    it is ended hard; the next run removes what it left (its partial folders carry its pid).
+    A parent that died while the worker was still importing is caught at once."""
+    value = os.environ.pop(PARENT_PID_VAR, None)  # not for the worker's own children
+    grace_text = os.environ.pop(GRACE_VAR, None)
+    if not value or not value.isdigit():
+        return
+    parent = int(value)
+    try:
+        grace = float(grace_text) if grace_text else 10.0
+    except ValueError:
+        grace = 10.0
+    by_kernel = _parent_death_signal(signal.SIGTERM)
+    if os.getppid() != parent:
+        print(f"[error] the parent process {parent} is gone; exiting", file=sys.stderr, flush=True)
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.25)
+        print(f"[warn] the parent process {parent} is gone; stopping", file=sys.stderr, flush=True)
+        if not by_kernel:
+            os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(grace)
+        print(f"[error] still running {grace:g} s after the parent died; exiting now", file=sys.stderr, flush=True)
+        os._exit(137)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()

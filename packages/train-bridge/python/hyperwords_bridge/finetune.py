@@ -126,6 +126,7 @@ def read_job(args) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
+    events.die_with_parent()  # a killed host leaves no worker behind
     parser = argparse.ArgumentParser(prog="python -m hyperwords_bridge.finetune", description=__doc__.split("\n\n")[0])
     parser.add_argument("--job", type=Path, help="read the JSON job from this file instead of stdin")
     args = parser.parse_args(argv)

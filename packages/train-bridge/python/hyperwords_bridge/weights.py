@@ -510,6 +510,7 @@ def list_models() -> list[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    events.die_with_parent()  # a killed host leaves no worker behind
     parser = argparse.ArgumentParser(prog="python -m hyperwords_bridge.weights", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="registered default models")

@@ -14,6 +14,7 @@ from typing import Any
 
 
 from ..events import BridgeError
+from ..scratch import pid_alive
 from .job import Job
 from .runtime import Runtime, rank_seed
 
@@ -88,10 +89,27 @@ def install_dir(work: Path, dest: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+OWNER = re.compile(r"\.(?:partial|old)-(\d+)(?:\.|$)")
+
+
+def partial_dir(folder: Path, name: str) -> Path:
+    """A fresh ``folder/.{name}.partial-{pid}.XXXX`` to write ``name`` in before it is installed.
+
+    The pid says who owns it: :func:`clean_partials` of a later run leaves it alone while this
+    process lives (a worker orphaned by a killed host may still be writing)."""
+    return Path(tempfile.mkdtemp(prefix=f".{name}.partial-{os.getpid()}.", dir=folder))
+
+
 def clean_partials(folder: Path) -> None:
-    """Remove what an interrupted or killed worker left half-written (never visible under a final name)."""
+    """Remove what an interrupted or killed worker left half-written (never visible under a final name).
+
+    Only what a dead process left: a ``.partial-{pid}`` or ``.old-{pid}`` entry whose process
+    still runs is skipped (as in ``weights.py``); one without a pid (older versions) is removed."""
     if folder.is_dir():
         for stale in [*folder.glob(".*.partial-*"), *folder.glob(".*.old-*")]:
+            owner = OWNER.search(stale.name)
+            if owner and pid_alive(int(owner.group(1))):
+                continue
             if stale.is_dir():
                 shutil.rmtree(stale, ignore_errors=True)
             else:
@@ -119,7 +137,7 @@ def save_checkpoint(
 
     folder = checkpoints_dir(job)
     folder.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".step-{step}.partial-", dir=folder))
+    work = partial_dir(folder, f"step-{step}")
     try:
         tensors = {n: p.detach().to("cpu").contiguous().clone() for n, p in trainable_parameters(model).items()}
         save_file(tensors, str(work / "trainable.safetensors"))

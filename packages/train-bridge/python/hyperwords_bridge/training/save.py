@@ -7,7 +7,6 @@ import os
 import resource
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 from .. import __version__, events
 from .. import heldout as heldout_stats
 from ..weights import MANIFEST, MANIFEST_SCHEMA_VERSION, folder_digest, sha256_file
-from .checkpoints import clean_partials, fsync_tree, install_dir, utc_now
+from .checkpoints import clean_partials, fsync_tree, install_dir, partial_dir, utc_now
 from .data import encode, separator_id, texts_sha256
 from .job import Job, check_base_dir, check_qlora
 from .loop import build, train
@@ -72,7 +71,7 @@ def merged_model(job: Job, trained: dict[str, Any]):
 
 def save_adapter(job: Job, trained: dict[str, Any]) -> Path:
     dest = job.out_dir / "adapter"
-    work = Path(tempfile.mkdtemp(prefix=".adapter.partial-", dir=job.out_dir))
+    work = partial_dir(job.out_dir, "adapter")
     try:
         with events.redirect_stdout_to_stderr():
             # embeddings are not saved whole: the added rows travel as trainable-token rows
@@ -99,7 +98,7 @@ def save_merged(job: Job, model, tokenizer, lineage: dict[str, Any]) -> tuple[Pa
     from transformers import AutoTokenizer
 
     dest = job.out_dir / "merged"
-    work = Path(tempfile.mkdtemp(prefix=".merged.partial-", dir=job.out_dir))
+    work = partial_dir(job.out_dir, "merged")
     try:
         with events.redirect_stdout_to_stderr():
             model.save_pretrained(str(work), safe_serialization=True)
