@@ -128,6 +128,8 @@ def verify_embed(model_dir: Path, seed: int = 0) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .events import die_with_parent
+    die_with_parent()  # a killed host leaves no worker behind
     p = argparse.ArgumentParser(prog="python -m hyperwords_bridge.embed_graph", description=__doc__.split("\n")[0])
     p.add_argument("model_dir", type=Path)
     p.add_argument("--no-verify", action="store_true")

@@ -404,6 +404,7 @@ def export_generation(
 
 
 def main(argv: list[str] | None = None) -> int:
+    events.die_with_parent()  # a killed host leaves no worker behind
     p = argparse.ArgumentParser(prog="python -m hyperwords_bridge.export_onnx", description=__doc__.split("\n")[0])
     p.add_argument("model_dir", type=Path)
     p.add_argument("--opset", type=int, default=None, help="ONNX opset (default: the exporter's)")

@@ -717,6 +717,7 @@ def bench_probe(model, sess, *, prompts: int = 64, tokens: int = 32, batch: int 
 
 
 def main(argv: list[str] | None = None) -> int:
+    events.die_with_parent()  # a killed host leaves no worker behind
     p = argparse.ArgumentParser(prog="python -m hyperwords_bridge.probe_graph", description=__doc__.split("\n")[0])
     p.add_argument("model_dir", type=Path)
     p.add_argument("--k", type=int, default=DEFAULT_K, help="lens top-k (fixed in the graph)")
