@@ -1,7 +1,8 @@
 /**
  * The TypeScript side of the bridge: make sure the Python environment exists, spawn a worker
- * inside a scope (killed on exit and on Ctrl-C), decode its NDJSON events with a schema, show
- * progress as bars, and turn a failure into one clear message with the worker's stderr.
+ * inside a scope (killed on exit and on Ctrl-C; a worker whose host is killed ends itself), decode
+ * its NDJSON events with a schema, show progress as bars, and turn a failure into one clear message
+ * with the worker's stderr. Workers never see the host's Hugging Face token.
  */
 import { existsSync } from "node:fs"
 import { Progress } from "@hyperwords/core/Progress"
@@ -104,6 +105,19 @@ export interface WorkerResult {
   readonly checkpoints: ReadonlyArray<typeof CheckpointEvent.Type>
 }
 
+/**
+ * Hugging Face credentials (`HF_TOKEN`, `HUGGING_FACE_HUB_TOKEN`, `HF_TOKEN_PATH`, …): only the
+ * process that uploads (`hyperwords publish`) may see them; no worker needs one (models come
+ * offline, `HF_HUB_OFFLINE=1`). The same rule strips them from the eval plugin children.
+ */
+export const isHubCredential = (name: string): boolean => /^(HF|HUGGING_?FACE(_?HUB)?)_\w*TOKEN/i.test(name)
+
+/** The host's environment without its Hugging Face credentials. */
+export const workerEnv = (env: NodeJS.ProcessEnv = process.env): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && !isHubCredential(e[0]))
+  )
+
 const decodeEvent = Schema.decodeUnknownResult(BridgeEvent)
 const STDERR_LINES = 40
 
@@ -150,8 +164,16 @@ export class Bridge extends Context.Service<
                 .spawn(
                   ChildProcess.make(command, [...args], {
                     cwd: pythonProjectDir,
-                    env: { HF_HUB_OFFLINE: "1", PYTHONUNBUFFERED: "1", ...(job.env ?? {}) },
-                    extendEnv: true,
+                    env: {
+                      ...workerEnv(),
+                      HF_HUB_OFFLINE: "1",
+                      PYTHONUNBUFFERED: "1",
+                      // the worker ends itself when this process dies (`die_with_parent` in events.py)
+                      HYPERWORDS_PARENT_PID: String(process.pid),
+                      HYPERWORDS_GRACE_SECONDS: String(job.graceSeconds ?? 10),
+                      ...(job.env ?? {})
+                    },
+                    extendEnv: false,
                     stdin,
                     killSignal: "SIGTERM",
                     forceKillAfter: Duration.seconds(job.graceSeconds ?? 10)
@@ -267,7 +289,8 @@ export class Bridge extends Context.Service<
             .spawn(
               ChildProcess.make("python3", [bootstrapScript], {
                 cwd: pythonProjectDir,
-                extendEnv: true,
+                env: workerEnv(),
+                extendEnv: false,
                 stdin: "ignore"
               })
             )

@@ -1,4 +1,5 @@
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Progress } from "@hyperwords/core/Progress"
@@ -16,15 +17,26 @@ const job = (mode: string, input?: unknown) => ({
   env: { PYTHONPATH: fixtures },
   ...(input === undefined ? {} : { input })
 })
-const workerPids = (): Array<number> => {
+const workerPids = (pattern = "slow_worker slow"): Array<number> => {
   try {
-    return execFileSync("pgrep", ["-f", "slow_worker slow"], { encoding: "utf8" })
-      .trim()
-      .split("\n")
-      .map(Number)
+    return execFileSync("pgrep", ["-f", pattern], { encoding: "utf8" }).trim().split("\n").map(Number)
   } catch {
     return []
   }
+}
+
+/** Gone, or only a zombie no one has reaped yet. */
+const gone = (pid: number): boolean => {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z") ?? true
+  } catch {
+    return true
+  }
+}
+const waitFor = async (ok: () => boolean, ms: number) => {
+  const start = Date.now()
+  while (!ok() && Date.now() - start < ms) await new Promise((r) => setTimeout(r, 100))
+  return ok()
 }
 
 describe("Bridge events", () => {
@@ -88,5 +100,47 @@ describe("Bridge workers (real Python processes)", () => {
     const t = Date.now()
     while (workerPids().length > 0 && Date.now() - t < 15_000) await new Promise((r) => setTimeout(r, 100))
     expect(workerPids()).toEqual([])
+  }, 600_000)
+
+  it("kill -9 of the Node host ends its worker within seconds (no orphan)", async () => {
+    const host = spawn(process.execPath, [join(fixtures, "host.ts"), "orphan"], {
+      stdio: ["ignore", "pipe", "inherit"]
+    })
+    try {
+      const found = await waitFor(() => workerPids("slow_worker orphan").length === 1, 300_000)
+      expect(found).toBe(true)
+      const [worker] = workerPids("slow_worker orphan")
+      // the worker is up (past its imports) when it has written its first event; give it a moment
+      await new Promise((r) => setTimeout(r, 1000))
+      host.kill("SIGKILL")
+      const ended = await waitFor(() => gone(worker!), 10_000)
+      expect(ended, `worker ${worker} still runs 10 s after its host was killed`).toBe(true)
+    } finally {
+      host.kill("SIGKILL")
+      for (const pid of workerPids("slow_worker orphan")) process.kill(pid, "SIGKILL")
+    }
+  }, 600_000)
+
+  it("the worker does not see the Hugging Face token of the host", async () => {
+    const saved = {
+      HF_TOKEN: process.env.HF_TOKEN,
+      HUGGING_FACE_HUB_TOKEN: process.env.HUGGING_FACE_HUB_TOKEN
+    }
+    process.env.HF_TOKEN = "hf_secret_of_the_publisher"
+    process.env.HUGGING_FACE_HUB_TOKEN = "hf_another_secret"
+    try {
+      const exit = await run(Bridge.use((b) => b.run(job("env"))))
+      expect(Exit.isSuccess(exit), String(exit)).toBe(true)
+      if (Exit.isSuccess(exit)) {
+        const env = exit.value.result.env as Array<string>
+        expect(env).toContain("PYTHONUNBUFFERED")
+        expect(env.filter((k) => /TOKEN/i.test(k))).toEqual([])
+      }
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k]
+        else process.env[k] = v
+      }
+    }
   }, 600_000)
 })
