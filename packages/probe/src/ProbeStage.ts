@@ -16,10 +16,20 @@ import { Effect, Schema } from "effect"
 import { measureFindings } from "./Findings.ts"
 import { measureItems, nextWord, type ProbeItem, spreadLayers } from "./Measure.ts"
 import { chromiumPath, type ReportRun, writeReport } from "./Report.ts"
+import {
+  drawSuperwords,
+  measureSuperwords,
+  readTuned,
+  type SuperwordMeasure,
+  superwordsOf
+} from "./Superwords.ts"
 
 /** Params of the `probe` stage. */
 export const ProbeParams = Schema.Struct({
-  /** Hyperwords in the probe set (drawn with `seed`, multi-part items first). */
+  /**
+   * Hyperwords in the probe set (drawn with `seed`, multi-part items first); for a superwords
+   * version, also the superwords drawn (with `seed`) for the one-token-against-the-span readings.
+   */
   items: Schema.optionalKey(Schema.Int),
   /** Seed of the draw, the nonword and shuffled controls, and the bootstrap. */
   seed: Schema.optionalKey(Schema.Int),
@@ -133,7 +143,8 @@ export const probeStageFor = (options: ProbeStageOptions) =>
   defineStage<ProbeParams>({
     id: options.id ?? `probe-${options.model.stage}`,
     description: `per-layer measurements and the visual report, base against ${options.model.stage}`,
-    codeVersion: "4",
+    // 5: a superwords version's report has its one-token-against-the-span readings
+    codeVersion: "5",
     params: ProbeParams,
     inputs: {
       hyperwords: { stage: "generate", output: "hyperwords" },
@@ -237,11 +248,68 @@ const probeRun = (ctx: StageContext<ProbeParams>) =>
       yield* Effect.promise(() => releaseModel(v.dir))
     }
 
+    // a superwords version: each superword's one-token state against the state its base assembles
+    // over the span's pieces (not kept with the readings: it reads both versions, one stage each)
+    let superwords: SuperwordMeasure | undefined
+    const list = superwordsOf(tuned.training, () => {
+      const file = ctx.inputs.model?.file("superwords.json")
+      return file !== undefined && existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : undefined
+    })
+    if (list !== undefined && base.dir !== tuned.dir) {
+      const drawn = drawSuperwords(list, p.items, p.seed)
+      if (drawn.length === 0)
+        progress.log(`probe: ${tuned.name} is a superwords version but records no superwords`)
+      else {
+        const started = Date.now()
+        const reading = yield* Effect.tryPromise({
+          try: async () => {
+            const model = await loadModel(tuned.dir)
+            try {
+              return await readTuned(model, drawn, p.batchSize)
+            } finally {
+              await releaseModel(tuned.dir)
+            }
+          },
+          catch: (e) => e
+        })
+        superwords = yield* Effect.tryPromise({
+          try: async () => {
+            const model = await loadModel(base.dir)
+            try {
+              return await measureSuperwords(model, reading, {
+                seed: p.seed,
+                batchSize: p.batchSize,
+                patchscopeLayers:
+                  p.patchscopeLayers > 0 ? spreadLayers(model.config.numLayers, p.patchscopeLayers) : []
+              })
+            } finally {
+              await releaseModel(base.dir)
+            }
+          },
+          catch: (e) => e
+        })
+        progress.log(
+          `probe: ${tuned.name}: ${superwords.items.length} superwords against ${base.name} in ${((Date.now() - started) / 1000).toFixed(1)}s` +
+            `${superwords.leftOut.length > 0 ? ` (${superwords.leftOut.length} left out)` : ""}; ${superwords.sentence}`
+        )
+      }
+    }
+
     const dir = ctx.outputDir("report")
     const png = p.png && existsSync(chromiumPath())
     if (p.png && !png) progress.log(`probe: no Chromium at ${chromiumPath()}; the report has no PNGs`)
     const written = yield* Effect.tryPromise({
-      try: () => writeReport({ title: `hyperwords probe: ${tuned.name}`, runs, seed: p.seed }, dir, { png }),
+      try: () =>
+        writeReport(
+          {
+            title: `hyperwords probe: ${tuned.name}`,
+            runs,
+            seed: p.seed,
+            ...(superwords === undefined ? {} : { superwords })
+          },
+          dir,
+          { png }
+        ),
       catch: (e) => e
     })
     const last = runs[runs.length - 1]!
@@ -255,13 +323,20 @@ const probeRun = (ctx: StageContext<ProbeParams>) =>
           html: written.html,
           json: written.json,
           png: written.png,
-          findings: runs.flatMap((r) =>
-            r.findings.map((f) => ({
+          findings: [
+            ...runs.flatMap((r) =>
+              r.findings.map((f) => ({
+                claim: f.claim,
+                reproduced: f.reproduced,
+                figure: `${r.label} (${r.measure.model}): ${f.verdict} (${f.test.rule}); ${f.figure}`
+              }))
+            ),
+            ...(superwords?.findings ?? []).map((f, i) => ({
               claim: f.claim,
               reproduced: f.reproduced,
-              figure: `${r.label} (${r.measure.model}): ${f.verdict} (${f.test.rule}); ${f.figure}`
+              figure: `tuned vs base (${superwords!.tuned} vs ${superwords!.base}): ${f.verdict} (${f.test.rule}); ${i === 0 ? `${superwords!.sentence} ` : ""}${f.figure}`
             }))
-          )
+          ]
         }
       }
     }

@@ -13,6 +13,8 @@ import { mulberry32 } from "@hyperwords/core/Random"
 import { lineChart } from "./Charts.ts"
 import type { Finding } from "./Findings.ts"
 import { type Condition, conditions, type ModelMeasure } from "./Measure.ts"
+import { fillGaps, superwordCharts, superwordSection } from "./SuperwordReport.ts"
+import type { SuperwordMeasure } from "./Superwords.ts"
 import { alpha } from "./Verdict.ts"
 
 export { lineChart } from "./Charts.ts"
@@ -32,6 +34,8 @@ export interface ReportInput {
   /** The item whose lens and attention are drawn in detail (index into the probe set; default 0). */
   readonly focus?: number
   readonly seed?: number
+  /** A superwords version: its one-token states against the base's spans (`Superwords.ts`). */
+  readonly superwords?: SuperwordMeasure
 }
 
 /** A mean with its bootstrap 95% interval. */
@@ -390,19 +394,8 @@ export const reportCharts = (input: ReportInput): Array<Chart> => {
       ]
     })
   }
+  if (input.superwords) charts.push(...superwordCharts(input.superwords))
   return charts
-}
-
-const fillGaps = (xs: ReadonlyArray<number>): Array<number> => {
-  const known = xs.flatMap((v, i) => (Number.isNaN(v) ? [] : [i]))
-  return xs.map((v, i) => {
-    if (!Number.isNaN(v)) return v
-    const a = [...known].reverse().find((j) => j < i)
-    const b = known.find((j) => j > i)
-    if (a === undefined) return xs[b!]!
-    if (b === undefined) return xs[a]!
-    return xs[a]! + ((xs[b]! - xs[a]!) * (i - a)) / (b - a)
-  })
 }
 
 const STYLE = `
@@ -414,6 +407,7 @@ figure.chart { margin: 18px 0; padding: 10px; border: 1px solid #ddd; border-rad
 .panel h3 { font-size: 12px; font-weight: 600; margin: 4px 0; }
 .tick { font-size: 10px; fill: #444; } .tok { font-size: 10px; font-family: ui-monospace, monospace; } .in { fill: #000; font-weight: 600; }
 table.findings { border-collapse: collapse; margin: 8px 0 16px; } table.findings td, table.findings th { border: 1px solid #ddd; padding: 4px 8px; vertical-align: top; font-size: 13px; }
+.sentence { font-size: 15px; max-width: 1000px; }
 .yes { color: #176b2c; font-weight: 600; } .no { color: #a3261b; font-weight: 600; } .maybe { color: #8a5a00; font-weight: 600; }
 `
 
@@ -445,7 +439,10 @@ export const renderReport = (input: ReportInput): string => {
   const csp =
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
   const items = input.runs[0]?.measure.items ?? []
-  const findings = input.runs.flatMap((r) => r.findings.map((f) => findingRow(r.label, f))).join("\n")
+  const findings = [
+    ...input.runs.flatMap((r) => r.findings.map((f) => findingRow(r.label, f))),
+    ...(input.superwords?.findings ?? []).map((f) => findingRow("tuned vs base", f))
+  ].join("\n")
   const figures = charts
     .map(
       (c) => `<figure class="chart" id="chart-${escapeHtml(c.id)}">
@@ -469,6 +466,7 @@ ${pageHead({ title: input.title, csp, style: STYLE })}
 <table class="findings"><tr><th>model</th><th>claim</th><th>verdict</th><th>statistic</th><th>mean</th><th>95% CI</th><th>p</th><th>n</th><th>band (layers)</th><th>rule</th><th>figure</th></tr>
 ${findings}
 </table>
+${input.superwords ? superwordSection(input.superwords) : ""}
 ${figures}
 </body>
 </html>
@@ -480,7 +478,8 @@ export const reportJson = (input: ReportInput) => ({
   schemaVersion: 1,
   title: input.title,
   focus: input.focus ?? 0,
-  runs: input.runs.map((r) => ({ label: r.label, findings: r.findings, measure: r.measure }))
+  runs: input.runs.map((r) => ({ label: r.label, findings: r.findings, measure: r.measure })),
+  ...(input.superwords ? { superwords: input.superwords } : {})
 })
 
 /** Chromium's flags for rendering offline. */

@@ -21,7 +21,15 @@ import type { Model } from "@hyperwords/models/Model"
 import { runProbeOutputs, view } from "@hyperwords/models/Probe"
 import type { Finding } from "./Findings.ts"
 import { cosine, lastStates, logitsOfStates, patchscopePrompt, patchscopeTarget } from "./Measure.ts"
-import { alpha, bands, layerBand, pairingBandTest, type TestOptions, testFigure } from "./Verdict.ts"
+import {
+  alpha,
+  bandColumns,
+  bands,
+  layerBand,
+  pairingBandTest,
+  type TestOptions,
+  testFigure
+} from "./Verdict.ts"
 
 /** A superword as the finetune stage wrote it (`superwords.json`). */
 export interface SuperwordEntry {
@@ -236,6 +244,10 @@ export const patchedContinuations = async (
       seqs.forEach((q, r) => {
         q.push(argmax(data.subarray(r * vocab, (r + 1) * vocab)))
       })
+      // every row has closed its answer: the tokens after it are never read
+      const answered = (q: ReadonlyArray<number>) =>
+        /;|\n|->/.test(base.decode(q.slice(target.ids.length), { skipSpecialTokens: true }))
+      if (seqs.every(answered)) break
     }
     out.push(...seqs.map((q) => base.decode(q.slice(target.ids.length), { skipSpecialTokens: true })))
   }
@@ -258,6 +270,12 @@ const ownAndNull = (sim: ReadonlyArray<ReadonlyArray<ReadonlyArray<number>>>) =>
 
 const bandMean = (rows: ReadonlyArray<ReadonlyArray<number>>, cols: ReadonlyArray<number>) =>
   mean(rows.map((r) => mean(cols.map((c) => r[c]!))))
+
+/**
+ * The Patchscope verdict needs the prompt to work on the base: below this share of its own span's
+ * words decoded from the base's own assembled state (over the band), it is inconclusive.
+ */
+export const minReference = 0.1
 
 /** The two findings and the sentence, from the paired readings (no model needed: tested on planted data). */
 export const superwordFindings = (
@@ -320,15 +338,21 @@ export const superwordFindings = (
 
   const ps = readings.patchscope
   if (ps !== undefined && ps.layers.length > 0) {
+    const { own: sOwn, other: sOther } = ownAndNull(ps.share)
+    const cols = bandColumns(ps.layers, numLayers, bands.superword)
+    const refShare = bandMean(transpose(ps.baseShare), cols)
     const psTest = pairingBandTest(ps.share, ps.layers, bands.superword, {
       ...test,
       seed: options.seed + 1,
       numLayers,
+      ...(refShare < minReference
+        ? {
+            blocked: `the base decodes ${pct(refShare)} of the span's words from its own assembled state (< ${pct(minReference)}): this Patchscope cannot tell`
+          }
+        : {}),
       statistic:
         "share of the span's words in the base's decoding of the tuned state − share of another span's"
     })
-    const { own: sOwn, other: sOther } = ownAndNull(ps.share)
-    const cols = psTest.layers.map((l) => ps.layers.indexOf(l))
     const atLayers = (rows: ReadonlyArray<ReadonlyArray<number>>) => {
       const band = layerBand(rows, options.seed)
       const pick = (xs: ReadonlyArray<number>) =>
@@ -336,7 +360,6 @@ export const superwordFindings = (
       return { mean: pick(band.mean), lo: pick(band.lo), hi: pick(band.hi) }
     }
     const [o, x, r] = [atLayers(sOwn), atLayers(sOther), atLayers(transpose(ps.baseShare))]
-    const refShare = bandMean(transpose(ps.baseShare), cols)
     findings.push({
       id: "superword-patchscope",
       claim:

@@ -259,6 +259,20 @@ export const pairingTests = (
   return boot.map((e, c) => ({ ...e, p: (1 + above[c]!) / (permutations + 1) }))
 }
 
+/** The indices of `layers` (read layers, e.g. the patched ones) in a band: the nearest to its middle when none is. */
+export const bandColumns = (
+  layers: ReadonlyArray<number>,
+  numLayers: number,
+  band: DepthBand
+): Array<number> => {
+  const wanted = bandLayers(numLayers, band)
+  const inBand = layers.flatMap((l, c) => (wanted.includes(l) ? [c] : []))
+  const middle = ((band.from + band.to) / 2) * numLayers
+  return inBand.length > 0
+    ? inBand
+    : [layers.reduce((best, l, c) => (Math.abs(l - middle) < Math.abs(layers[best]! - middle) ? c : best), 0)]
+}
+
 /**
  * The band test of paired similarities `sim[column][i][j]` whose columns are the layers `layers`
  * (all of 0..numLayers, or the patched ones): the band statistic is each pair's similarity averaged
@@ -271,18 +285,7 @@ export const pairingBandTest = (
   band: DepthBand,
   options: TestOptions & { readonly statistic: string; readonly numLayers: number; readonly blocked?: string }
 ): BandTest => {
-  const wanted = bandLayers(options.numLayers, band)
-  const inBand = layers.flatMap((l, c) => (wanted.includes(l) ? [c] : []))
-  const middle = ((band.from + band.to) / 2) * options.numLayers
-  const cols =
-    inBand.length > 0
-      ? inBand
-      : [
-          layers.reduce(
-            (best, l, c) => (Math.abs(l - middle) < Math.abs(layers[best]! - middle) ? c : best),
-            0
-          )
-        ]
+  const cols = bandColumns(layers, options.numLayers, band)
   const n = sim[0]?.length ?? 0
   const bandSim = Array.from({ length: n }, (_, i) =>
     Array.from({ length: n }, (_, j) => cols.reduce((s, c) => s + sim[c]![i]![j]!, 0) / cols.length)

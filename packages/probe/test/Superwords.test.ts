@@ -1,14 +1,22 @@
-import { readFileSync } from "node:fs"
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { type HyperwordRecord, ProbeReport } from "@hyperwords/core/Artifacts"
+import { Progress } from "@hyperwords/core/Progress"
 import { mulberry32 } from "@hyperwords/core/Random"
+import type { LoadedArtifact, StageContext } from "@hyperwords/core/Stage"
 import { loadModel } from "@hyperwords/models/Model"
-import { describe, expect, it } from "vitest"
+import { Effect, Layer, Schema } from "effect"
+import { afterAll, describe, expect, it } from "vitest"
 import { spreadLayers } from "../src/Measure.ts"
+import { type ProbeParams, probeStageFor } from "../src/ProbeStage.ts"
+import { renderReport } from "../src/Report.ts"
+import { superwordSection } from "../src/SuperwordReport.ts"
 import {
   answerOf,
   drawSuperwords,
   measureSuperwords,
   readTuned,
+  type SuperwordMeasure,
   superwordFindings,
   superwordsOf,
   wordShare
@@ -135,7 +143,7 @@ describe("the superword findings", () => {
       )
     )
   }
-  const run = (seed: number, n: number, planted: boolean) =>
+  const run = (seed: number, n: number, planted: boolean, reference = 1) =>
     superwordFindings(
       {
         cosine: matrices(seed, n, planted ? band : []),
@@ -143,7 +151,7 @@ describe("the superword findings", () => {
         patchscope: {
           layers: [0, 6, 12],
           share: share(seed, n, planted),
-          baseShare: [0, 6, 12].map(() => Array.from({ length: n }, () => 1))
+          baseShare: [0, 6, 12].map(() => Array.from({ length: n }, () => reference))
         }
       },
       numLayers,
@@ -168,6 +176,16 @@ describe("the superword findings", () => {
     expect(findings[0]!.curves.own).toHaveLength(numLayers + 1)
   })
 
+  it("leaves the Patchscope inconclusive when the base cannot decode its own assembled state", () => {
+    const { findings, sentence } = run(1, 24, true, 0.05)
+    expect(findings[0]!.verdict).toBe("reproduced")
+    expect(findings[1]!.verdict).toBe("inconclusive")
+    expect(findings[1]!.test.rule).toMatch(
+      /the base decodes 5% of the span's words from its own assembled state \(< 10%\)/
+    )
+    expect(sentence).toMatch(/inconclusive\), and 5% from its own assembled state\.$/)
+  })
+
   it("claims nothing on noise, and is inconclusive on a handful", () => {
     const noise = run(2, 24, false)
     expect(noise.findings.map((f) => f.verdict)).toEqual(["not reproduced", "not reproduced"])
@@ -175,6 +193,61 @@ describe("the superword findings", () => {
     const few = run(3, 6, true)
     expect(few.findings.map((f) => f.verdict)).toEqual(["inconclusive", "inconclusive"])
     expect(few.sentence).toMatch(/^Too few superwords to say .*\(n = 6 < 20 items\)/)
+  })
+})
+
+describe("the superwords on the report", () => {
+  it("shows the sentence, the figures and the decodings as text, never as markup", () => {
+    const n = 24
+    const { findings, sentence } = superwordFindings(
+      {
+        cosine: matrices(1, n, band),
+        pieces: Array.from({ length: n }, () => 3),
+        patchscope: {
+          layers: [0, 6, 12],
+          share: [0, 6, 12].map(() => matrices(2, n, [])[0]!),
+          baseShare: [[1], [1], [1]]
+        }
+      },
+      numLayers,
+      { seed: 1, ...fast }
+    )
+    const hostile = ' <img src=x onerror="alert(1)"> lap'
+    const m: SuperwordMeasure = {
+      tuned: "tuned<b>",
+      base: "base",
+      numLayers,
+      items: Array.from({ length: n }, (_, i) => ({
+        surface: i === 0 ? hostile : ` w${i} x`,
+        parts: ["w", "x"],
+        basePieces: [" <i>", "x"]
+      })),
+      leftOut: [{ surface: " <script>x</script>", why: "the tuned tokenizer reads it as 3 tokens" }],
+      cosine: matrices(1, n, band),
+      patchscope: {
+        prompt: "cat -> cat; ? ->",
+        layers: [0, 6, 12],
+        maxNewTokens: 5,
+        tuned: [0, 6, 12].map(() => Array.from({ length: n }, () => " </td><script>alert(2)</script>")),
+        base: [0, 6, 12].map(() => Array.from({ length: n }, () => " x & y")),
+        share: [0, 6, 12].map(() => matrices(2, n, [])[0]!)
+      },
+      findings,
+      sentence
+    }
+    const section = superwordSection(m)
+    expect(section).toContain("&lt;img src=x onerror=&quot;alert(1)&quot;&gt; lap")
+    expect(section).toContain("&lt;/td&gt;&lt;script&gt;alert(2)&lt;/script&gt;")
+    expect(section).toContain("&lt;script&gt;x&lt;/script&gt;")
+    expect(section).toContain("x &amp; y")
+    expect(section).toContain("tuned&lt;b&gt;")
+    expect(section).not.toMatch(/<img|<script|<b>|<i>/)
+    const page = renderReport({ title: "t", runs: [], superwords: m })
+    expect(page).not.toMatch(/<img|<script|<b>/)
+    expect(page).toContain(sentence.replace(/'/g, "&#39;"))
+    // the two findings are rows of the findings table, with their figures
+    expect(page.match(/<tr><td>tuned vs base<\/td>/g)).toHaveLength(2)
+    expect(page).toContain('id="chart-superword-state"')
   })
 })
 
@@ -246,5 +319,106 @@ describe("on a tiny superwords version", async () => {
     expect(m.patchscope!.share[1]![0]).toHaveLength(superwords.length)
     expect(m.findings.map((f) => f.id)).toEqual(["superword-state", "superword-patchscope"])
     expect(m.sentence).toMatch(/the span's \d+–\d+ \(mean [\d.]+\) tokens at layers 1–1: cos [-\d.]+ vs null/)
+  }, 180_000)
+})
+
+describe("the probe stage on a superwords version", async () => {
+  const missing = await tinyMissing()
+  const tmp = join(import.meta.dirname, ".tmp", "superword-stage")
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }))
+  const record: HyperwordRecord = {
+    id: "en:warm+lap",
+    surface: "warmlap",
+    lang: "en",
+    parts: ["warm", "lap"],
+    lemmas: ["warm", "lap"],
+    origin: "mined"
+  }
+  const artifact = (data: unknown, files: Record<string, string> = {}): LoadedArtifact => ({
+    hash: "0".repeat(64),
+    manifest: {} as LoadedArtifact["manifest"],
+    data,
+    file: (p) => files[p] ?? join(tmp, "absent", p)
+  })
+  const version = (name: string, dir: string, training?: Record<string, unknown>) => ({
+    schemaVersion: 1,
+    name,
+    model: { id: name, revision: "test" },
+    architecture: "llama",
+    source: { kind: "local", detail: dir },
+    dir,
+    files: {},
+    ...(training === undefined ? {} : { training })
+  })
+  const run = async (tunedVersion: unknown, files: Record<string, string>, lines: Array<string>) => {
+    const { tinyModel } = await import("./fixtures/tiny.ts")
+    const jsonl = join(tmp, "hyperwords.jsonl")
+    mkdirSync(tmp, { recursive: true })
+    writeFileSync(jsonl, `${JSON.stringify(record)}\n`)
+    const out = join(tmp, "out", String(lines.length))
+    const context: StageContext<ProbeParams> = {
+      stage: "probe-superwords",
+      params: { items: 24, patchscopeLayers: 2, findings: false, png: false },
+      inputs: {
+        hyperwords: artifact({ file: "hyperwords.jsonl" }, { "hyperwords.jsonl": jsonl }),
+        model: artifact(tunedVersion, files),
+        base: artifact(version("tiny-base", await tinyModel("llama")))
+      },
+      outputDir: (o) => {
+        const d = join(out, o)
+        mkdirSync(d, { recursive: true })
+        return d
+      },
+      runId: "test",
+      key: "test",
+      reportsDir: join(tmp, "reports"),
+      projectDir: tmp
+    }
+    const logged: Array<string> = []
+    const progress = Layer.succeed(Progress, {
+      task: () => ({ advance: () => {}, update: () => {}, finish: () => {} }),
+      log: (m: string) => logged.push(m)
+    })
+    const stage = probeStageFor({ model: { stage: "superwords", output: "model" } })
+    const result = await Effect.runPromise(
+      stage.run!(context).pipe(Effect.provide(progress)) as Effect.Effect<Record<string, { data: unknown }>>
+    )
+    const report = Schema.decodeUnknownSync(ProbeReport)(result.report!.data)
+    const dir = join(out, "report")
+    return {
+      report,
+      logged,
+      html: readFileSync(join(dir, report.html), "utf8"),
+      json: JSON.parse(readFileSync(join(dir, report.json), "utf8"))
+    }
+  }
+
+  it("puts the one-token readings on the report, escaped, and nothing for another arm", async (ctx) => {
+    if (missing) return ctx.skip(missing)
+    const dir = await tinySuperwordModel()
+    const sw = await run(
+      version("superwords", dir, { arm: "superwords" }),
+      { "superwords.json": join(dir, "superwords.json") },
+      []
+    )
+    const n = JSON.parse(readFileSync(join(dir, "superwords.json"), "utf8")).length
+    const claims = sw.report.findings.filter((f) => f.figure.startsWith("tuned vs base"))
+    expect(claims).toHaveLength(2)
+    expect(claims[0]!.figure).toMatch(/over the span's \d+–\d+ \(mean [\d.]+\) tokens at layers 1–1: cos/)
+    expect(claims[0]!.figure).toContain(`n = ${Math.min(24, n)}`)
+    expect(sw.json.superwords.items).toHaveLength(Math.min(24, n))
+    expect(sw.json.superwords.findings[0].test.perLayer).toHaveLength(4)
+    expect(sw.html).toContain("Superwords: one token against the span the base reads")
+    expect(sw.html).toContain('id="chart-superword-state"')
+    expect(sw.html).toContain('id="chart-superword-patchscope"')
+    // the repeat-the-word prompt's arrows reach the page escaped
+    expect(sw.html).toContain("cat -&gt; cat")
+    expect(sw.html).not.toContain("cat -> cat")
+    expect(sw.logged.some((l) => /superwords against tiny-base/.test(l))).toBe(true)
+
+    const control = await run(version("control", dir, { arm: "control" }), {}, ["another"])
+    expect(control.report.findings.filter((f) => f.figure.startsWith("tuned vs base"))).toHaveLength(0)
+    expect(control.json.superwords).toBeUndefined()
+    expect(control.html).not.toContain("Superwords: one token")
   }, 180_000)
 })
