@@ -9,7 +9,7 @@
  *   piece (where the base has read the whole span), against the cosine to the base state of the
  *   other superwords' spans (the pairing null, `Verdict.pairingBandTest`);
  * - a Patchscope decoding (Ghandeharioun et al. 2024): the tuned superword state patched at a
- *   layer into the base's repeat-the-word prompt (`Measure.patchscopePrompt`) at the same layer,
+ *   layer of the band into the base's repeat-the-word prompt (`Measure.patchscopePrompt`) at the same layer,
  *   greedy continuation in the base; the share of the span's words that the continuation
  *   reproduces, against the share of another span's words (the same null). The base's own span
  *   state, patched the same way, is the reference: what the base decodes from what it assembled.
@@ -189,7 +189,11 @@ export interface SuperwordMeasure {
 /** Options of `measureSuperwords`. */
 export interface SuperwordOptions extends Omit<TestOptions, "seed"> {
   readonly seed: number
-  /** Layers patched in the Patchscope decoding (none: skip it). */
+  /**
+   * Layers the Patchscope decoding may patch (none: skip it); only those in the verdict's band are
+   * patched (the nearest to its middle when none is): each patched layer costs a greedy decoding
+   * that re-reads the whole prompt per token.
+   */
   readonly patchscopeLayers?: ReadonlyArray<number>
   readonly batchSize?: number
 }
@@ -425,7 +429,11 @@ export const measureSuperwords = async (
   const cos = Array.from({ length: numLayers + 1 }, (_, l) =>
     tunedStates.map((t) => baseStates.map((b) => cosine(t[l]!, b[l]!)))
   )
-  const layers = items.length > 0 ? (options.patchscopeLayers ?? []) : []
+  const candidates = options.patchscopeLayers ?? []
+  const layers =
+    items.length > 0 && candidates.length > 0
+      ? bandColumns(candidates, numLayers, bands.superword).map((c) => candidates[c]!)
+      : []
   let patchscope: SuperwordPatchscope | undefined
   let baseShare: Array<Array<number>> = []
   if (layers.length > 0) {

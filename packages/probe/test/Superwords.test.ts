@@ -298,7 +298,7 @@ describe("on a tiny superwords version", async () => {
     const m = await measureSuperwords(base, reading, {
       seed: 1,
       ...fast,
-      patchscopeLayers: spreadLayers(base.config.numLayers, 2)
+      patchscopeLayers: spreadLayers(base.config.numLayers, 4)
     })
     expect(m.numLayers).toBe(3)
     expect(m.items).toHaveLength(superwords.length)
@@ -314,9 +314,12 @@ describe("on a tiny superwords version", async () => {
     // own span's last piece than to another span's — a real pairing the test must find
     expect(m.findings[0]!.test.perLayer[0]!.p).toBeLessThan(0.01)
     expect(m.findings[0]!.test.perLayer[0]!.mean).toBeGreaterThan(0)
-    expect(m.patchscope!.layers).toEqual([0, 3])
+    // only the candidate layers in the band are patched (layer 1 of 3)
+    expect(m.patchscope!.layers).toEqual([1])
     expect(m.patchscope!.tuned[0]).toHaveLength(superwords.length)
-    expect(m.patchscope!.share[1]![0]).toHaveLength(superwords.length)
+    expect(m.patchscope!.share[0]![0]).toHaveLength(superwords.length)
+    expect(m.findings[1]!.test.layers).toEqual([1])
+    expect(Number.isNaN(m.findings[1]!.test.perLayer[0]!.mean)).toBe(true)
     expect(m.findings.map((f) => f.id)).toEqual(["superword-state", "superword-patchscope"])
     expect(m.sentence).toMatch(/the span's \d+–\d+ \(mean [\d.]+\) tokens at layers 1–1: cos [-\d.]+ vs null/)
   }, 180_000)
