@@ -22,7 +22,7 @@ import {
   type MetricEntry,
   type SampleInput
 } from "./Metric.ts"
-import { publish } from "./Publish.ts"
+import { publish, reportLines } from "./Publish.ts"
 import { type MetricSummary, rowsToJsonl, type ScoredSet, scoreGenerations, scoreSamples } from "./Scoring.ts"
 
 /** What the eval commands need from the config. */
@@ -329,10 +329,7 @@ export const rescoreCommand = (options: EvalCommandsOptions) =>
       })
   ).pipe(Command.withDescription("re-score stored generations without regenerating"))
 
-const formatBytes = (n: number): string =>
-  n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} kB` : `${n} B`
-
-/** `hyperwords publish DIR [--dry-run]`. */
+/** `hyperwords publish DIR [--dry-run] [--public] [--include-corpus]`. */
 export const publishCommand = Command.make(
   "publish",
   {
@@ -349,6 +346,16 @@ export const publishCommand = Command.make(
     repo: Flag.String("repo").pipe(
       Flag.withDescription("Hugging Face dataset repository, user/name (default: HF_REPO)"),
       Flag.optional
+    ),
+    public: Flag.Boolean("public").pipe(
+      Flag.withDescription(
+        "create the repository public (default: private; an existing public one is refused)"
+      ),
+      Flag.withDefault(false)
+    ),
+    includeCorpus: Flag.Boolean("include-corpus").pipe(
+      Flag.withDescription("publish corpus text too: the field explorer and the hyperwords' evidence lines"),
+      Flag.withDefault(false)
     )
   },
   (args) =>
@@ -366,28 +373,26 @@ export const publishCommand = Command.make(
       const token = yield* Config.option(Config.Redacted("HF_TOKEN")).pipe(
         Effect.orElseSucceed(() => Option.none())
       )
+      const hubUrl = yield* Config.option(Config.String("HF_ENDPOINT")).pipe(
+        Effect.orElseSucceed(() => Option.none())
+      )
       const report = yield* publish({
         from,
         to,
         dryRun: args.dryRun,
+        public: args.public,
+        includeCorpus: args.includeCorpus,
         ...(Option.isSome(repo) && repo.value !== "" ? { repo: repo.value } : {}),
-        ...(Option.isSome(token) ? { token: token.value } : {})
+        ...(Option.isSome(token) ? { token: token.value } : {}),
+        ...(Option.isSome(hubUrl) && hubUrl.value !== "" ? { hubUrl: hubUrl.value } : {})
       })
-      const verb = report.wroteSite ? "wrote" : "would write"
-      yield* Console.log(
-        `${verb} ${report.files.length} files (${formatBytes(report.bytes)}) to ${report.site}`
-      )
-      for (const f of report.files) yield* Console.log(`  ${f.path}  ${formatBytes(f.bytes)}`)
-      if ("skipped" in report.upload) yield* Console.log(`not uploading: ${report.upload.skipped}`)
-      else if (report.upload.uploaded)
-        yield* Console.log(`uploaded to https://huggingface.co/${report.upload.repo}`)
-      else
-        yield* Console.log(
-          `would upload ${report.files.length} files to ${report.upload.repo} (dry run: nothing sent)`
-        )
+      for (const line of reportLines(report, Option.getOrUndefined(hubUrl) || undefined))
+        yield* Console.log(line)
     })
 ).pipe(
-  Command.withDescription("write the reports as a static site; upload it when HF_TOKEN and a repo are set")
+  Command.withDescription(
+    "write the reports as a static site; upload it (private, without corpus text) when HF_TOKEN and a repo are set"
+  )
 )
 
 /** The eval commands, for `pipeline.config.ts`: `commands: [...evalCommands({ metrics })]`. */
