@@ -1,13 +1,11 @@
 /**
- * The plugin harness: runs each metric over a set of samples with a timeout per call, in process
- * or in a forked Node process, and turns anything a plugin does wrong (throws, fails, hangs,
- * returns garbage, dies) into a failed column with the reason, while the other columns fill.
+ * The plugin harness: runs each metric over a set of samples with a hard timeout per call, by
+ * default in a worker thread (or a forked Node process, for native or heavy code), and turns
+ * anything a plugin does wrong (throws, fails, hangs, spins, calls `process.exit`, returns
+ * garbage, dies) into a failed column with the reason, while the other columns fill. What a
+ * failed column scored before it failed is kept.
  */
-import { fork } from "node:child_process"
-import { existsSync } from "node:fs"
-import { fileURLToPath } from "node:url"
 import { Effect, Exit, Option, Result } from "effect"
-import type { ChildEvent, ChildJob } from "./internal/childRunner.ts"
 import {
   callPlugin,
   type DecodedScore,
@@ -15,6 +13,7 @@ import {
   decodeSampleScore,
   exitReason
 } from "./internal/outcome.ts"
+import { type PluginWorker, startWorker, type WorkerKind } from "./internal/pluginWorker.ts"
 import type { CorpusScore, LoadedMetric, MetricContext, SampleInput } from "./Metric.ts"
 
 /** One sample's score in a column. */
@@ -26,7 +25,7 @@ export interface ScoredSample {
   readonly details?: Readonly<Record<string, unknown>>
 }
 
-/** A metric's column: every sample's score, or the reason it failed. */
+/** A metric's column: every sample's score, or the reason it failed and what it scored before. */
 export interface MetricColumn {
   readonly name: string
   readonly version: string
@@ -36,7 +35,10 @@ export interface MetricColumn {
   readonly higherIsBetter: boolean
   readonly status: "ok" | "failed"
   readonly reason?: string
-  /** Empty when the column failed: a failed plugin contributes no numbers. */
+  /**
+   * Every sample when the column is ok; when it failed, the samples it scored before (partial:
+   * fewer than the inputs, and no corpus score).
+   */
   readonly samples: ReadonlyArray<ScoredSample>
   readonly corpus?: CorpusScore
   readonly durationMs: number
@@ -44,7 +46,7 @@ export interface MetricColumn {
 
 type Outcome =
   | { readonly ok: true; readonly samples: Array<ScoredSample>; readonly corpus?: CorpusScore }
-  | { readonly ok: false; readonly reason: string }
+  | { readonly ok: false; readonly reason: string; readonly samples: Array<ScoredSample> }
 
 const sampleRef = (input: SampleInput | undefined): string =>
   input === undefined ? "" : ` on sample ${JSON.stringify(input.id)}`
@@ -59,29 +61,33 @@ const scored = (input: SampleInput, d: DecodedScore): ScoredSample => ({
 const timedCall = (f: () => unknown, timeoutMs: number) =>
   callPlugin(f).pipe(Effect.timeoutOption(timeoutMs), Effect.exit)
 
+/**
+ * In the host (`isolation: "in-process"`, opt-in): the timeout stops a plugin that waits, not
+ * one that spins, and `process.exit` ends the host.
+ */
 const runInProcess = (loaded: LoadedMetric, inputs: ReadonlyArray<SampleInput>, ctx: MetricContext) =>
   Effect.gen(function* () {
     const { metric, config, timeoutMs } = loaded
     const samples: Array<ScoredSample> = []
+    const failed = (reason: string): Outcome => ({ ok: false, reason, samples })
     if (metric.sample) {
       for (const input of inputs) {
         const exit = yield* timedCall(() => metric.sample!(input, config, ctx), timeoutMs)
         const reason = callFailure(exit, timeoutMs)
-        if (reason) return { ok: false, reason: `${reason}${sampleRef(input)}` } as Outcome
+        if (reason) return failed(`${reason}${sampleRef(input)}`)
         const value = (exit as Exit.Success<Option.Option<unknown>>).value
         const decoded = decodeSampleScore(Option.getOrUndefined(value))
-        if (Result.isFailure(decoded))
-          return { ok: false, reason: `${decoded.failure}${sampleRef(input)}` } as Outcome
+        if (Result.isFailure(decoded)) return failed(`${decoded.failure}${sampleRef(input)}`)
         samples.push(scored(input, decoded.success))
       }
     }
     if (metric.corpus) {
       const exit = yield* timedCall(() => metric.corpus!(inputs, config, ctx), timeoutMs)
       const reason = callFailure(exit, timeoutMs)
-      if (reason) return { ok: false, reason: `${reason} on the corpus` } as Outcome
+      if (reason) return failed(`${reason} on the corpus`)
       const value = Option.getOrUndefined((exit as Exit.Success<Option.Option<unknown>>).value)
       const decoded = decodeCorpusScore(value)
-      if (Result.isFailure(decoded)) return { ok: false, reason: decoded.failure } as Outcome
+      if (Result.isFailure(decoded)) return failed(decoded.failure)
       return { ok: true, samples, corpus: decoded.success } as Outcome
     }
     return { ok: true, samples } as Outcome
@@ -95,96 +101,91 @@ const callFailure = (
   return Option.isNone(exit.value) ? `timed out after ${timeoutMs} ms` : undefined
 }
 
-const runnerPath = (): string => {
-  const ts = fileURLToPath(new URL("./internal/childRunner.ts", import.meta.url))
-  return existsSync(ts) ? ts : ts.replace(/\.ts$/, ".js")
-}
+/**
+ * How many times a column's worker may be lost (timed out and stopped, crashed) before the
+ * column gives up; after each loss but the last a new worker loads the plugin and goes on with
+ * the next sample.
+ */
+export const MAX_WORKER_LOSSES = 2
 
-const TAIL = 600
+/**
+ * Time allowed to start a worker and import the plugin into it, at least: starting a thread and
+ * importing a module tree takes seconds on a busy machine, more than many plugins allow a call.
+ */
+export const LOAD_TIMEOUT_MS = 60_000
 
-const runInChild = (loaded: LoadedMetric, inputs: ReadonlyArray<SampleInput>, ctx: MetricContext) =>
-  Effect.callback<Outcome>((resume) => {
+/**
+ * In a long-lived worker (thread or process) that loads the plugin once. A sample the plugin
+ * fails (throws, a typed error, garbage) ends the column; a sample on which the worker is lost
+ * (timeout, crash, exit) is skipped, and a new worker goes on, up to `MAX_WORKER_LOSSES`.
+ */
+const runIsolated = (loaded: LoadedMetric, inputs: ReadonlyArray<SampleInput>, ctx: MetricContext) =>
+  Effect.suspend(() => {
     const { metric, timeoutMs } = loaded
-    const child = fork(runnerPath(), [], {
-      execPath: process.execPath,
-      execArgv: [],
-      serialization: "advanced",
-      stdio: ["ignore", "pipe", "pipe", "ipc"]
-    })
-    let tail = ""
-    const keep = (chunk: Buffer) => {
-      tail = (tail + chunk.toString("utf8")).slice(-TAIL)
-    }
-    child.stdout?.on("data", keep)
-    child.stderr?.on("data", keep)
-    const samples: Array<ScoredSample> = []
-    let next = 0
-    let settled = false
-    let timer: NodeJS.Timeout | undefined
-    const where = () => (metric.sample && next < inputs.length ? sampleRef(inputs[next]) : " on the corpus")
-    const finish = (outcome: Outcome) => {
-      if (settled) return
-      settled = true
-      if (timer) clearTimeout(timer)
-      child.removeAllListeners()
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
-      resume(Effect.succeed(outcome))
-    }
-    const arm = () => {
-      if (timer) clearTimeout(timer)
-      timer = setTimeout(
-        () =>
-          finish({ ok: false, reason: `timed out after ${timeoutMs} ms${where()} (child process killed)` }),
-        timeoutMs
-      )
-    }
-    let corpus: CorpusScore | undefined
-    child.on("message", (event: ChildEvent) => {
-      arm()
-      switch (event.type) {
-        case "loaded":
-          return
-        case "load-error":
-          return finish({ ok: false, reason: `could not be loaded in the child process: ${event.reason}` })
-        case "sample": {
-          const input = inputs[event.i]!
-          if (!event.ok) return finish({ ok: false, reason: `${event.reason}${sampleRef(input)}` })
-          const decoded = decodeSampleScore(event.value)
-          if (Result.isFailure(decoded))
-            return finish({ ok: false, reason: `${decoded.failure}${sampleRef(input)}` })
-          samples.push(scored(input, decoded.success))
-          next = event.i + 1
-          return
-        }
-        case "corpus": {
-          if (!event.ok) return finish({ ok: false, reason: `${event.reason} on the corpus` })
-          const decoded = decodeCorpusScore(event.value)
-          if (Result.isFailure(decoded)) return finish({ ok: false, reason: decoded.failure })
-          corpus = decoded.success
-          return
-        }
-        case "done":
-          return finish(corpus === undefined ? { ok: true, samples } : { ok: true, samples, corpus })
+    const kind = loaded.isolation as WorkerKind
+    let worker: PluginWorker | undefined
+    const run = async (signal: AbortSignal): Promise<Outcome> => {
+      const samples: Array<ScoredSample> = []
+      const failures: Array<string> = []
+      let losses = 0
+      /** A worker with the plugin loaded, or the reason there is none. */
+      const ready = async (): Promise<PluginWorker | string> => {
+        if (worker?.alive()) return worker
+        worker = startWorker(kind)
+        const r = await worker.load(
+          metric.module!,
+          metric.name,
+          loaded.encodedConfig,
+          Math.max(timeoutMs, LOAD_TIMEOUT_MS)
+        )
+        if (r.ok) return worker
+        return r.gone ? r.reason(" while loading") : r.reason
       }
-    })
-    child.on("error", (e) => finish({ ok: false, reason: `child process failed: ${e.message}` }))
-    child.on("exit", (code, signal) => {
-      const how = signal ? `was killed (${signal})` : `exited with code ${code}`
-      const said =
-        tail.trim() === "" ? "" : `; its last output: ${tail.trim().split("\n").slice(-3).join(" | ")}`
-      finish({ ok: false, reason: `child process ${how}${where()}${said}` })
-    })
-    const job: ChildJob = {
-      type: "run",
-      module: metric.module!,
-      name: metric.name,
-      config: loaded.encodedConfig,
-      inputs,
-      ctx
+      if (metric.sample) {
+        for (const input of inputs) {
+          if (signal.aborted) break
+          const w = await ready()
+          if (typeof w === "string") {
+            failures.push(w)
+            break
+          }
+          const r = await w.sample(input, ctx, timeoutMs)
+          if (r.ok) {
+            const decoded = decodeSampleScore(r.value)
+            if (Result.isSuccess(decoded)) {
+              samples.push(scored(input, decoded.success))
+              continue
+            }
+            failures.push(`${decoded.failure}${sampleRef(input)}`)
+            break
+          }
+          if (!r.gone) {
+            failures.push(`${r.reason}${sampleRef(input)}`)
+            break
+          }
+          failures.push(r.reason(sampleRef(input)))
+          if (++losses >= MAX_WORKER_LOSSES) {
+            if (samples.length + failures.length < inputs.length)
+              failures.push(`gave up after ${losses} lost workers`)
+            break
+          }
+        }
+      }
+      let corpus: CorpusScore | undefined
+      if (metric.corpus && failures.length === 0 && !signal.aborted) {
+        const w = await ready()
+        const r = typeof w === "string" ? undefined : await w.corpus(inputs, ctx, timeoutMs)
+        if (typeof w === "string") failures.push(w)
+        else if (r!.ok) {
+          const decoded = decodeCorpusScore(r!.value)
+          if (Result.isSuccess(decoded)) corpus = decoded.success
+          else failures.push(decoded.failure)
+        } else failures.push(r!.gone ? r!.reason(" on the corpus") : `${r!.reason} on the corpus`)
+      }
+      if (failures.length > 0) return { ok: false, reason: failures.join("; then "), samples }
+      return corpus === undefined ? { ok: true, samples } : { ok: true, samples, corpus }
     }
-    arm()
-    child.send(job)
-    return Effect.sync(() => finish({ ok: false, reason: "interrupted" }))
+    return Effect.promise(run).pipe(Effect.ensuring(Effect.sync(() => worker?.stop())))
   })
 
 /** Run one metric over the samples; never fails: a plugin's failure becomes its column's reason. */
@@ -195,10 +196,14 @@ export const runMetric = (
 ): Effect.Effect<MetricColumn> =>
   Effect.gen(function* () {
     const started = Date.now()
-    const run = loaded.isolation === "child-process" ? runInChild : runInProcess
+    const run = loaded.isolation === "in-process" ? runInProcess : runIsolated
     const outcome = yield* run(loaded, inputs, ctx).pipe(
       Effect.catchCause((cause) =>
-        Effect.succeed<Outcome>({ ok: false, reason: `host error: ${exitReason(Exit.failCause(cause))}` })
+        Effect.succeed<Outcome>({
+          ok: false,
+          reason: `host error: ${exitReason(Exit.failCause(cause))}`,
+          samples: []
+        })
       )
     )
     const { metric } = loaded
@@ -217,7 +222,7 @@ export const runMetric = (
           samples: outcome.samples,
           ...(outcome.corpus === undefined ? {} : { corpus: outcome.corpus })
         }
-      : { ...base, status: "failed" as const, reason: outcome.reason, samples: [] }
+      : { ...base, status: "failed" as const, reason: outcome.reason, samples: outcome.samples }
   })
 
 /** Run every metric over the samples (`concurrency` columns at a time, default 2). */

@@ -3,6 +3,7 @@
  * explicitly (imported in `pipeline.config.ts`); the host checks its API version at load,
  * decodes its config with its schema, and names it `name@version#confighash` in stage keys.
  */
+import { isAbsolute } from "node:path"
 import { pathToFileURL } from "node:url"
 import { Hash } from "@hyperwords/core"
 import { decodeValue } from "@hyperwords/core/Decode"
@@ -67,8 +68,15 @@ export const MetricCard = Schema.Struct({
 })
 export type MetricCard = typeof MetricCard.Type
 
-/** Where a plugin runs: in the host process, or in a forked Node process (native or heavy code). */
-export type Isolation = "in-process" | "child-process"
+/**
+ * Where a plugin runs: a worker thread (the default), a forked Node process (native or heavy
+ * code: a crash or an out-of-memory there cannot take the host down), or the host itself
+ * (`in-process`: no isolation at all — a plugin that spins or calls `process.exit` stops the
+ * host; for tests and trivial plugins only).
+ */
+export type Isolation = "worker-thread" | "child-process" | "in-process"
+
+const isolations: ReadonlyArray<Isolation> = ["worker-thread", "child-process", "in-process"]
 
 /** What a plugin author writes. */
 export interface MetricSpec<C, CE = C> {
@@ -96,9 +104,12 @@ export interface MetricSpec<C, CE = C> {
     config: C,
     ctx: MetricContext
   ) => Effect.Effect<CorpusScore, unknown>
-  /** Default `in-process`. `child-process` needs `module`. */
+  /** Default `worker-thread`. */
   readonly isolation?: Isolation
-  /** The module that exports this plugin (`import.meta.url`): the child process imports it. */
+  /**
+   * The module that exports this plugin (`import.meta.url`): the worker imports it. Default: the
+   * module that called `defineMetric`, which must then export the plugin.
+   */
   readonly module?: string
   /** Time allowed for one call (a sample or the corpus), in ms (default 30 000). */
   readonly timeoutMs?: number
@@ -123,10 +134,31 @@ export interface MetricUse {
 // biome-ignore lint/suspicious/noExplicitAny: plugins have configs of different types
 export type MetricEntry = Metric<any, any> | MetricUse
 
+/** The URL of the module that called `defineMetric`, from the call stack; undefined when unknown. */
+const callerModule = (): string | undefined => {
+  const original = Error.prepareStackTrace
+  try {
+    Error.prepareStackTrace = (_, sites) => sites
+    const holder: { stack?: unknown } = {}
+    Error.captureStackTrace(holder, defineMetric)
+    const sites = holder.stack as ReadonlyArray<NodeJS.CallSite> | undefined
+    const file = sites?.[0]?.getFileName() ?? undefined
+    if (file === undefined) return undefined
+    if (file.startsWith("file:")) return file
+    return isAbsolute(file) ? pathToFileURL(file).href : undefined
+  } catch {
+    return undefined
+  } finally {
+    Error.prepareStackTrace = original
+  }
+}
+
 /** Define a metric plugin. */
 export const defineMetric = <C, CE = C>(spec: MetricSpec<C, CE>): Metric<C, CE> => {
+  const module = spec.module ?? callerModule()
   const metric: Metric<C, CE> = {
     ...spec,
+    ...(module === undefined ? {} : { module }),
     _tag: "Metric",
     with: (config) => ({ _tag: "MetricUse", metric, config })
   }
@@ -183,7 +215,7 @@ export const loadMetric = (entry: MetricEntry): Effect.Effect<LoadedMetric, Plug
       config: decoded.success,
       encodedConfig,
       id: `${who}#${Hash.hashValue(encodedConfig ?? null).slice(0, 12)}`,
-      isolation: metric.isolation ?? "in-process",
+      isolation: metric.isolation ?? "worker-thread",
       timeoutMs: metric.timeoutMs ?? DEFAULT_TIMEOUT_MS
     })
   })
@@ -206,11 +238,14 @@ const checkShape = (m: unknown): string | undefined => {
   if (typeof o.sample !== "function" && typeof o.corpus !== "function") {
     return "has neither a sample nor a corpus function"
   }
-  if (o.isolation !== undefined && o.isolation !== "in-process" && o.isolation !== "child-process") {
-    return `has an unknown isolation ${JSON.stringify(o.isolation)}`
+  if (o.isolation !== undefined && !isolations.includes(o.isolation)) {
+    return `has an unknown isolation ${JSON.stringify(o.isolation)} (${isolations.join(", ")})`
   }
-  if (o.isolation === "child-process" && typeof o.module !== "string") {
-    return "runs in a child process but does not say its module (module: import.meta.url)"
+  if (o.isolation !== "in-process" && typeof o.module !== "string") {
+    return (
+      `runs in a ${o.isolation === "child-process" ? "child process" : "worker thread"} but its module is not known: ` +
+      "say it (module: import.meta.url)"
+    )
   }
   if (o.timeoutMs !== undefined && !(Number.isFinite(o.timeoutMs) && o.timeoutMs > 0)) {
     return `has an invalid timeoutMs ${String(o.timeoutMs)}`

@@ -50,7 +50,10 @@ export interface MetricSummary {
   readonly version: string
   readonly id: string
   readonly status: "ok" | "failed"
+  /** Why the column failed; a partial column says how many samples it scored. */
   readonly reason?: string
+  /** A failed column that scored some samples first: they are kept in the rows (not in a mean). */
+  readonly partial?: { readonly scored: number; readonly of: number }
   readonly mean?: number
   readonly ci?: readonly [number, number]
   /** Samples with a score (those the metric applies to). */
@@ -104,12 +107,17 @@ export const summarize = (
     higherIsBetter: column.higherIsBetter
   }
   if (column.status === "failed") {
-    return {
-      ...base,
-      status: "failed",
-      ...(column.reason === undefined ? {} : { reason: column.reason }),
-      n: 0
-    }
+    const scored = column.samples.filter((s) => s.score !== null).length
+    const reason = column.reason ?? "failed"
+    return column.samples.length === 0
+      ? { ...base, status: "failed", reason, n: 0 }
+      : {
+          ...base,
+          status: "failed",
+          reason: `${reason} (partial: ${column.samples.length} of ${words.size} samples scored before it failed, kept per sample)`,
+          partial: { scored: column.samples.length, of: words.size },
+          n: scored
+        }
   }
   const kept = column.samples.filter((s): s is typeof s & { score: number } => s.score !== null)
   const values = kept.map((s) => s.score)
@@ -171,6 +179,8 @@ export const scoreSamples = (
       const details: Record<string, Readonly<Record<string, unknown>>> = {}
       columns.forEach((c, k) => {
         const s = byId[k]!.get(input.id)
+        // a failed column has a score only for the samples it scored before it failed
+        if (s === undefined && c.status === "failed") return
         scores[c.name] = s?.score ?? null
         if (s?.details) details[c.name] = s.details
       })

@@ -22,7 +22,7 @@ const column = (cols: ReadonlyArray<{ name: string }>, name: string) => {
 }
 
 describe("Harness", () => {
-  it.live("records bad in-process plugins as failed columns while a good one fills", () =>
+  it.live("records bad plugins (in worker threads by default) as failed columns while a good one fills", () =>
     Effect.gen(function* () {
       const loaded = yield* loadMetrics([
         F.good.with({ scale: 2 }),
@@ -36,15 +36,29 @@ describe("Harness", () => {
       const good = column(cols, "chars")
       expect(good.status).toBe("ok")
       expect(good.samples.map((s) => s.score)).toEqual([32, 8, 42])
+      // a failed column keeps what it scored before it failed
       expect(column(cols, "throws")).toMatchObject({
         status: "failed",
         reason: 'threw: the plugin broke on purpose on sample "b"',
-        samples: []
+        samples: [{ id: "a", score: 1 }]
       })
-      expect(column(cols, "hangs").reason).toBe('timed out after 200 ms on sample "a"')
+      // a worker lost to a timeout is replaced once; the second loss ends the column
+      expect(column(cols, "hangs").reason).toBe(
+        'timed out after 200 ms on sample "a" (worker thread stopped); ' +
+          'then timed out after 200 ms on sample "b" (worker thread stopped); then gave up after 2 lost workers'
+      )
       expect(column(cols, "garbage").reason).toMatch(/returned "very imageable"; expected a finite number/)
       expect(column(cols, "fails").reason).toBe('failed: NoEmbedding: no vector for this word on sample "a"')
       expect(column(cols, "promise").reason).toMatch(/returned a Promise instead of an Effect/)
+    })
+  )
+
+  it.live("runs a plugin in the host only when it asks to (in-process)", () =>
+    Effect.gen(function* () {
+      const loaded = yield* loadMetrics([{ ...F.hanging, isolation: "in-process" as const }])
+      const [col] = yield* runMetrics(loaded, inputs, ctx)
+      // in the host a plugin that waits is stopped by the timeout (one that spins would not be)
+      expect(col!.reason).toBe('timed out after 200 ms on sample "a"')
     })
   )
 

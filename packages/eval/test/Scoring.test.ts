@@ -27,37 +27,42 @@ const column = (scores: ReadonlyArray<number | null>): MetricColumn => ({
 })
 
 describe("Scoring", () => {
-  it.live("scores a Generations file: rows per sample, a summary per column, failures kept apart", () =>
-    Effect.gen(function* () {
-      const { file, done } = withFile(
-        [
-          { id: "a", promptId: "p1", text: "warm purring lap" },
-          { id: "b", promptId: "p1", text: "dusk" },
-          { id: "c", promptId: "p2", text: "rain on the roof tonight" }
-        ]
-          .map((g) => JSON.stringify(g))
-          .join("\n")
-      )
-      const metrics = yield* loadMetrics([F.good, F.throwing])
-      const set = yield* scoreGenerations(file, metrics, { resamples: 200 })
-      done()
-      expect(set.rows.map((r) => [r.id, r.words, r.scores])).toEqual([
-        ["a", 3, { chars: 16, throws: null }],
-        ["b", 1, { chars: 4, throws: null }],
-        ["c", 5, { chars: 24, throws: null }]
-      ])
-      const [chars, throws] = set.summaries
-      expect(chars).toMatchObject({ name: "chars", status: "ok", n: 3, mean: 44 / 3 })
-      expect(chars!.length?.r).toBeGreaterThan(0.9)
-      expect(chars!.length?.applied).toBe(true)
-      expect(throws).toMatchObject({
-        status: "failed",
-        n: 0,
-        reason: 'threw: the plugin broke on purpose on sample "b"'
+  it.live(
+    "scores a Generations file: rows per sample, a summary per column, a failed column's partial scores kept and marked",
+    () =>
+      Effect.gen(function* () {
+        const { file, done } = withFile(
+          [
+            { id: "a", promptId: "p1", text: "warm purring lap" },
+            { id: "b", promptId: "p1", text: "dusk" },
+            { id: "c", promptId: "p2", text: "rain on the roof tonight" }
+          ]
+            .map((g) => JSON.stringify(g))
+            .join("\n")
+        )
+        const metrics = yield* loadMetrics([F.good, F.throwing])
+        const set = yield* scoreGenerations(file, metrics, { resamples: 200 })
+        done()
+        expect(set.rows.map((r) => [r.id, r.words, r.scores])).toEqual([
+          // "throws" scored "a" before it threw on "b": kept; nothing for the samples it never scored
+          ["a", 3, { chars: 16, throws: 1 }],
+          ["b", 1, { chars: 4 }],
+          ["c", 5, { chars: 24 }]
+        ])
+        const [chars, throws] = set.summaries
+        expect(chars).toMatchObject({ name: "chars", status: "ok", n: 3, mean: 44 / 3 })
+        expect(chars!.length?.r).toBeGreaterThan(0.9)
+        expect(chars!.length?.applied).toBe(true)
+        expect(throws).toMatchObject({
+          status: "failed",
+          n: 1,
+          partial: { scored: 1, of: 3 },
+          reason:
+            'threw: the plugin broke on purpose on sample "b" (partial: 1 of 3 samples scored before it failed, kept per sample)'
+        })
+        expect(throws).not.toHaveProperty("mean")
+        expect(rowsToJsonl(set.rows).split("\n")).toHaveLength(4)
       })
-      expect(throws).not.toHaveProperty("mean")
-      expect(rowsToJsonl(set.rows).split("\n")).toHaveLength(4)
-    })
   )
 
   it.effect("names file and line of a bad generation", () =>
