@@ -23,7 +23,7 @@ import {
   type SampleInput
 } from "./Metric.ts"
 import { publish, reportLines } from "./Publish.ts"
-import { type MetricSummary, rowsToJsonl, type ScoredSet, scoreGenerations, scoreSamples } from "./Scoring.ts"
+import { type MetricSummary, rowsToJsonl, scoreGenerations, scoreSamples } from "./Scoring.ts"
 
 /** What the eval commands need from the config. */
 export interface EvalCommandsOptions {
@@ -126,10 +126,17 @@ export const readTextsFile = (
     return Effect.succeed(out)
   })
 
-const failIfAnyFailed = (set: ScoredSet) =>
+/** Fail naming every failed column (after the caller printed what the others scored). */
+const failIfAnyFailed = (summaries: ReadonlyArray<MetricSummary>) =>
   Effect.gen(function* () {
-    const failed = set.columns.find((c) => c.status === "failed")
-    if (failed) return yield* new MetricFailedError({ metric: failed.id, reason: failed.reason ?? "failed" })
+    const failed = summaries.filter((s) => s.status === "failed")
+    if (failed.length === 1)
+      return yield* new MetricFailedError({ metric: failed[0]!.id, reason: failed[0]!.reason ?? "failed" })
+    if (failed.length > 1)
+      return yield* new MetricFailedError({
+        metric: failed.map((s) => s.id).join(", "),
+        reason: failed.map((s) => `${s.name}: ${s.reason ?? "failed"}`).join("; ")
+      })
   })
 
 /** `hyperwords score --metric NAME --input FILE.jsonl [--model NAME] [--out FILE]`. */
@@ -180,7 +187,6 @@ export const scoreCommand = (options: EvalCommandsOptions) =>
             ...(Option.isSome(args.hyperwords) ? { hyperwordsFile: resolve(args.hyperwords.value) } : {})
           }
         })
-        yield* failIfAnyFailed(set)
         const text = lines
           .map((l, k) => {
             const row = set.rows[k]!
@@ -197,7 +203,9 @@ export const scoreCommand = (options: EvalCommandsOptions) =>
           .join("\n")
         if (Option.isSome(args.out)) writeFileSync(args.out.value, text === "" ? "" : `${text}\n`)
         else if (text !== "") yield* Console.log(text)
-        for (const s of set.summaries) yield* Console.error(summaryLine(s))
+        // the failed columns are named once, in the error
+        for (const s of set.summaries) if (s.status === "ok") yield* Console.error(summaryLine(s))
+        yield* failIfAnyFailed(set.summaries)
       })
   ).pipe(Command.withDescription("score your own texts or words with metric plugins"))
 
@@ -305,6 +313,7 @@ export const rescoreCommand = (options: EvalCommandsOptions) =>
           seed: args.seed
         }
         const outRoot = Option.isSome(args.out) ? resolve(args.out.value) : join(loaded.reportsDir, "rescore")
+        const failed: Array<MetricSummary> = []
         for (const g of found) {
           const set = yield* scoreGenerations(g.path, metrics, {
             seed: args.seed,
@@ -325,7 +334,10 @@ export const rescoreCommand = (options: EvalCommandsOptions) =>
             `${g.data.model.id} (generations ${g.hash.slice(0, 12)}, ${set.rows.length} samples) → ${dir}`
           )
           for (const s of set.summaries) yield* Console.log(`  ${summaryLine(s)}`)
+          failed.push(...set.summaries.filter((s) => s.status === "failed"))
         }
+        // every artifact was written with what it has; a failed column ends the command with 1
+        yield* failIfAnyFailed(failed)
       })
   ).pipe(Command.withDescription("re-score stored generations without regenerating"))
 

@@ -85,12 +85,25 @@ describe("hyperwords score", () => {
       'no metric "imagery" is registered (registered: hyperword-usage, chars, throws)'
     )
 
-    const failed = await runCli(dir, ["score", "--metric", "throws", "--input", "ok.jsonl"])
+    // a failed column: what every metric scored is printed, then the failure, named, and exit 1
+    const failed = await runCli(dir, [
+      "score",
+      "--metric",
+      "chars",
+      "--metric",
+      "throws",
+      "--input",
+      "ok.jsonl"
+    ])
     expect(failed.code).toBe(1)
+    expect(lines(failed.stdout)).toEqual([
+      { text: "a b", scores: { chars: 3, throws: 1 } },
+      { id: "b", text: "c", scores: { chars: 1 } }
+    ])
+    expect(failed.stderr).toMatch(/chars: mean 2 \[/)
     expect(failed.stderr).toMatch(
-      /error: metric throws@1\.0\.0#[0-9a-f]{12} failed: threw: the plugin broke on purpose on sample "b"/
+      /error: metric throws@1\.0\.0#[0-9a-f]{12} failed: threw: the plugin broke on purpose on sample "b" \(partial: 1 of 2 samples/
     )
-    expect(failed.stdout).toBe("")
   })
 })
 
