@@ -1,8 +1,9 @@
 /**
  * The corpus package's checks for `pnpm validate`: the composition score against human
- * compositionality ratings (Reddy et al. 2011, Spearman ρ, floor 0.5; Farahmand et al. 2015, AUC
- * of the non-compositional label, reported), and the fusion round trip on every record mined from
- * the shared poetry (floor 100%). The score is computed exactly as the embed stage computes it:
+ * compositionality ratings — Farahmand et al. 2015 (AUC of the non-compositional label) on the test
+ * half by compound hash (floor 0.5, chance), the tune half beside it; Reddy et al. 2011 (Spearman ρ)
+ * without the compounds Farahmand also rates, against the literature's ≈ 0.7 (floor 0.7: a visible
+ * FAIL today) — and the fusion round trip on every record mined from the shared poetry (floor 100%). The score is computed exactly as the embed stage computes it:
  * the compound fused into one word (`snailmail`) against the mean of its parts, with the stage's
  * default prompt, pooling and layer.
  */
@@ -16,10 +17,12 @@ import { Effect, Schema } from "effect"
 import {
   auc,
   bootstrapCi,
+  farahmandHalf,
   type RatedCompound,
   readFarahmand,
   readReddy,
-  spearman
+  spearman,
+  withoutCompounds
 } from "./Compositionality.ts"
 import { readCorpus } from "./Corpus.ts"
 import { applyTemplate, poolTexts } from "./Embedding.ts"
@@ -89,43 +92,65 @@ export const corpusValidations = (o: CorpusValidationOptions = {}): ReadonlyArra
     "en_poetry_public_domain",
     "en_poetry_shakespeare_sonnets/shakespeare_sonnets.jsonl"
   ].map((p) => join(shared, p))
+  const pick = <T>(idx: ReadonlyArray<number>, x: ReadonlyArray<T>) => idx.map((i) => x[i]!)
+  const modelName = () => o.model ?? validationModel()
+  // Farahmand is scored once; each half reads its share
+  let farahmandRun:
+    | Promise<{ items: Array<RatedCompound>; scores: Array<number>; layer: number; model: string }>
+    | undefined
+  const farahmandScored = () => {
+    farahmandRun ??= (async () => {
+      const items = readFarahmand(farahmand)
+      return { items, ...(await scoreCompounds(modelName(), items)) }
+    })()
+    return farahmandRun
+  }
+  const farahmandCheck = (half: "tune" | "test"): Validation => ({
+    name: "composition score",
+    data: `Farahmand et al. 2015, ${half} half`,
+    statistic: "AUC (non-compositional)",
+    // chance is 0.5: the test half must be above it
+    ...(half === "test" ? { floor: 0.5 } : {}),
+    requires: [farahmand],
+    run: Effect.promise(async () => {
+      const all = await farahmandScored()
+      const idx = all.items.flatMap((c, i) => (farahmandHalf(c.parts) === half ? [i] : []))
+      // non-compositional: at least half the judges say so; a low composition score predicts it
+      const label = pick(idx, all.items).map((c) => c.rating <= 0.5)
+      const neg = pick(idx, all.scores).map((s) => -s)
+      return {
+        value: auc(neg, label),
+        n: idx.length,
+        ci: bootstrapCi(idx.length, (j) => auc(pick(j, neg), pick(j, label))),
+        detail:
+          `${describe(all.model, all.layer)}; ${label.filter(Boolean).length} non-compositional of ${idx.length}; ` +
+          (half === "test"
+            ? "the half by compound hash reported; the defaults were picked on all of Farahmand before the split, so " +
+              "the next choice is made on the tune half only"
+            : "the half where the defaults may be tuned; not a test")
+      }
+    })
+  })
   return [
+    farahmandCheck("test"),
+    farahmandCheck("tune"),
     {
       name: "composition score",
-      data: "Reddy et al. 2011",
+      data: "Reddy et al. 2011, compounds not in Farahmand",
       statistic: "Spearman ρ",
-      floor: 0.5,
-      requires: [reddy],
+      // the literature's figure (Reddy et al. 2011's best model, ρ ≈ 0.7): a visible FAIL until beaten
+      floor: 0.7,
+      requires: [reddy, farahmand],
       run: Effect.promise(async () => {
-        const items = readReddy(reddy)
-        const { scores, layer, model } = await scoreCompounds(o.model ?? validationModel(), items)
+        const all = readReddy(reddy)
+        const items = withoutCompounds(all, readFarahmand(farahmand))
+        const { scores, layer, model } = await scoreCompounds(modelName(), items)
         const ratings = items.map((c) => c.rating)
-        const pick = (idx: ReadonlyArray<number>, x: ReadonlyArray<number>) => idx.map((i) => x[i]!)
         return {
           value: spearman(scores, ratings),
           n: items.length,
           ci: bootstrapCi(items.length, (idx) => spearman(pick(idx, scores), pick(idx, ratings))),
-          detail: describe(model, layer)
-        }
-      })
-    },
-    {
-      name: "composition score",
-      data: "Farahmand et al. 2015",
-      statistic: "AUC (non-compositional)",
-      requires: [farahmand],
-      run: Effect.promise(async () => {
-        const items = readFarahmand(farahmand)
-        const { scores, layer, model } = await scoreCompounds(o.model ?? validationModel(), items)
-        // non-compositional: at least half the judges say so; a low composition score predicts it
-        const label = items.map((c) => c.rating <= 0.5)
-        const neg = scores.map((s) => -s)
-        const pick = <T>(idx: ReadonlyArray<number>, x: ReadonlyArray<T>) => idx.map((i) => x[i]!)
-        return {
-          value: auc(neg, label),
-          n: items.length,
-          ci: bootstrapCi(items.length, (idx) => auc(pick(idx, neg), pick(idx, label))),
-          detail: `${describe(model, layer)}; ${label.filter(Boolean).length} non-compositional`
+          detail: `${describe(model, layer)}; ${all.length - items.length} of Reddy's ${all.length} compounds also in Farahmand left out`
         }
       })
     },

@@ -2,7 +2,16 @@ import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { auc, compositionScore, readFarahmand, readReddy, spearman } from "../src/Compositionality.ts"
+import {
+  auc,
+  compositionScore,
+  compoundKey,
+  farahmandHalf,
+  readFarahmand,
+  readReddy,
+  spearman,
+  withoutCompounds
+} from "../src/Compositionality.ts"
 
 describe("compositionality data and statistics", () => {
   const dir = mkdtempSync(join(tmpdir(), "compositionality-"))
@@ -17,6 +26,36 @@ describe("compositionality data and statistics", () => {
     expect(readFarahmand(join(dir, "far.csv"))).toEqual([
       { parts: ["academy", "award"], rating: 0 },
       { parts: ["access", "card"], rating: 0.75 }
+    ])
+  })
+
+  it("splits Farahmand by a hash of the compound: stable, order-free, case-free, about half each", () => {
+    const words = Array.from({ length: 400 }, (_, i) => [`w${i}`, `x${(i * 7) % 13}`] as const)
+    const halves = words.map((p) => farahmandHalf(p))
+    const test = halves.filter((h) => h === "test").length
+    expect(test).toBeGreaterThan(160)
+    expect(test).toBeLessThan(240)
+    expect([...words].reverse().map((p) => farahmandHalf(p))).toEqual([...halves].reverse())
+    expect(farahmandHalf(["Snail", "MAIL"])).toBe(farahmandHalf(["snail", "mail"]))
+    // sha1("snail mail") ends in 3 (odd: test), sha1("access card") in 0 (even: tune)
+    expect(farahmandHalf(["snail", "mail"])).toBe("test")
+    expect(farahmandHalf(["access", "card"])).toBe("tune")
+    expect(compoundKey(["Snail", "Mail"])).toBe("snail mail")
+  })
+
+  it("leaves out of Reddy the compounds Farahmand also rates", () => {
+    const reddy = [
+      { parts: ["snail", "mail"] as const, rating: 1.3 },
+      { parts: ["application", "form"] as const, rating: 4.8 },
+      { parts: ["Rat", "Race"] as const, rating: 0.5 }
+    ]
+    const farahmand = [
+      { parts: ["rat", "race"] as const, rating: 0 },
+      { parts: ["academy", "award"] as const, rating: 0 }
+    ]
+    expect(withoutCompounds(reddy, farahmand).map((c) => c.parts.join(" "))).toEqual([
+      "snail mail",
+      "application form"
     ])
   })
 
