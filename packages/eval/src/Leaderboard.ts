@@ -12,10 +12,10 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import type { ValidationCard } from "./Card.ts"
 import { armOf, compareRow, experimentOf } from "./Comparisons.ts"
 import { findingsOf } from "./Findings.ts"
 import { renderHtml, renderMarkdown } from "./LeaderboardPage.ts"
-import type { MetricCard } from "./Metric.ts"
 import type { MetricSummary, SampleScores } from "./Scoring.ts"
 import { type BootstrapOptions, clusteredBootstrapMean } from "./Stats.ts"
 
@@ -81,7 +81,20 @@ export interface MetricInfo {
   readonly version?: string
   readonly description?: string
   readonly higherIsBetter?: boolean
-  readonly card?: MetricCard
+  /**
+   * The metric's computed validation card for each judge the rows were scored with (`Card.ts`,
+   * written by `pnpm validate`); a judge with no card has none here and shows "not validated".
+   */
+  readonly validation?: ReadonlyArray<MetricValidation>
+}
+
+/** A metric's card for one judge, as the leaderboard shows it. */
+export interface MetricValidation {
+  /** The judge model (its registered name), or "unknown" for runs that do not say. */
+  readonly judge: string
+  /** The card file, relative to the repository, when there is one. */
+  readonly file?: string
+  readonly card?: ValidationCard
 }
 
 /** Input of the leaderboard. */
@@ -191,7 +204,7 @@ export interface LeaderboardData {
     readonly version: string
     readonly description: string
     readonly higherIsBetter: boolean
-    readonly card?: MetricCard
+    readonly validation?: ReadonlyArray<MetricValidation>
   }>
   readonly rows: ReadonlyArray<{
     readonly name: string
@@ -331,7 +344,7 @@ export const buildLeaderboard = (input: LeaderboardInput): LeaderboardData => {
       version: m.version || i?.version || "",
       description: i?.description ?? "",
       higherIsBetter: i?.higherIsBetter ?? m.higherIsBetter,
-      ...(i?.card ? { card: i.card } : {})
+      ...(i?.validation ? { validation: i.validation } : {})
     }
   })
   const rows = entries.map((e) => {

@@ -60,6 +60,7 @@ svg.bar { display: block; margin-top: .2rem; }
 .card h3 { margin: 0 0 .4rem; font-size: 1rem; } .card dl { margin: 0; display: grid; grid-template-columns: auto 1fr; gap: .15rem .8rem; }
 .card dt { color: var(--muted); } .card dd { margin: 0; overflow-wrap: anywhere; }
 .pass { color: var(--good); } .below { color: var(--bad); }
+.checks { font-size: .85em; border-collapse: collapse; margin: .2rem 0 .6rem; } .checks td, .checks th { padding: .15rem .35rem; vertical-align: top; text-align: left; }
 .example { border-left: 3px solid var(--line); margin: .8rem 0; padding: .2rem .9rem; }
 .example pre { white-space: pre-wrap; font: inherit; margin: .3rem 0; }
 .example .who { color: var(--muted); font-size: .85em; }
@@ -170,27 +171,37 @@ const link = (href: string | undefined, text: string): string => {
   return safe === undefined ? escapeHtml(text) : `<a href="${escapeHtml(safe)}">${escapeHtml(text)}</a>`
 }
 
+type CardCheck = NonNullable<
+  NonNullable<LeaderboardData["metrics"][number]["validation"]>[number]["card"]
+>["checks"][number]
+
+const checkValue = (c: CardCheck): string =>
+  `${formatNumber(c.value)}${c.ci ? ` [${formatNumber(c.ci[0])}, ${formatNumber(c.ci[1])}]` : ""}`
+
+const checkStatus = (c: CardCheck): string =>
+  c.status === "report" ? "reported" : `${c.status.toUpperCase()}${c.knownFailure ? " (known)" : ""}`
+
+/** A metric's computed cards: one per judge the rows were scored with; "not validated" where there is none. */
 const renderCard = (m: LeaderboardData["metrics"][number]): string => {
   const head = `<h3>${escapeHtml(m.name)} <span class="ci">${escapeHtml(m.version)}</span></h3>`
   const desc = m.description ? `<p>${escapeHtml(m.description)}</p>` : ""
-  if (!m.card) return `<div class="card">${head}${desc}<p class="ci">no validation card yet</p></div>`
-  const c = m.card
-  const floor =
-    c.floor === undefined
-      ? ""
-      : `<dt>floor</dt><dd class="${c.value >= c.floor ? "pass" : "below"}">${formatNumber(c.floor)} ` +
-        `(${c.value >= c.floor ? "above" : "below"})</dd>`
-  return (
-    `<div class="card">${head}${desc}<dl>` +
-    `<dt>human data</dt><dd>${escapeHtml(c.humanData)}</dd>` +
-    (c.source ? `<dt>source</dt><dd>${escapeHtml(c.source)}</dd>` : "") +
-    `<dt>statistic</dt><dd>${escapeHtml(c.statistic)}</dd>` +
-    `<dt>value</dt><dd><span class="value">${formatNumber(c.value)}</span> ` +
-    `<span class="ci">[${formatNumber(c.ci[0])}, ${formatNumber(c.ci[1])}], n = ${c.n}</span></dd>` +
-    floor +
-    (c.notes ? `<dt>notes</dt><dd>${escapeHtml(c.notes)}</dd>` : "") +
-    `</dl></div>`
-  )
+  const judges = (m.validation ?? []).map((v) => {
+    const who = `<p><b>judge ${escapeHtml(v.judge)}</b>`
+    if (!v.card) return `${who}: <span class="below">not validated</span> (no card for this judge)</p>`
+    const rows = v.card.checks.map(
+      (c) =>
+        `<tr title="${escapeHtml(`${c.detail ?? ""}\n${c.command}`)}"><td>${escapeHtml(c.name)}<br><span class="ci">${escapeHtml(c.data)}</span></td>` +
+        `<td>${escapeHtml(c.statistic)}</td><td><span class="value">${checkValue(c)}</span></td><td>${c.n}</td>` +
+        `<td>${c.floor === undefined ? "–" : `≥ ${formatNumber(c.floor)}`}</td>` +
+        `<td class="${c.status === "fail" ? "below" : c.status === "pass" ? "pass" : ""}">${escapeHtml(checkStatus(c))}</td></tr>`
+    )
+    return (
+      `${who}${v.file ? ` <span class="ci">${escapeHtml(v.file)}</span>` : ""}</p>` +
+      `<table class="checks"><thead><tr><th>check</th><th>statistic</th><th>value [95% CI]</th><th>n</th><th>floor</th><th>status</th></tr></thead>` +
+      `<tbody>${rows.join("")}</tbody></table>`
+    )
+  })
+  return `<div class="card">${head}${desc}${judges.join("")}</div>`
 }
 
 const renderExample = (x: LeaderboardData["examples"][number]): string =>
@@ -337,16 +348,21 @@ export const renderMarkdown = (data: LeaderboardData): string => {
     ""
   ])
   if (findings.length > 0) findings.unshift("## What the experiment supports", "")
-  const cards = data.metrics.map((m) => {
-    const c = m.card
-    const line = c
-      ? `${md(c.statistic)} = ${formatNumber(c.value)} [${formatNumber(c.ci[0])}, ${formatNumber(c.ci[1])}], n = ${c.n}, against ${md(c.humanData)}` +
-        (c.floor === undefined
-          ? ""
-          : ` (floor ${formatNumber(c.floor)}: ${c.value >= c.floor ? "above" : "below"})`)
-      : "no validation card yet"
-    return `- **${md(m.name)}** ${md(m.version)}: ${md(m.description)} — ${line}`
-  })
+  const cards = data.metrics.flatMap((m) => [
+    `- **${md(m.name)}** ${md(m.version)}: ${md(m.description)}`,
+    ...(m.validation ?? []).flatMap((v) =>
+      v.card
+        ? [
+            `  - judge ${md(v.judge)}${v.file ? ` (${md(v.file)})` : ""}:`,
+            ...v.card.checks.map(
+              (c) =>
+                `    - ${md(c.name)} — ${md(c.data)}: ${md(c.statistic)} = ${checkValue(c)}, n = ${c.n}` +
+                `${c.floor === undefined ? "" : `, floor ${formatNumber(c.floor)}`}: ${md(checkStatus(c))}`
+            )
+          ]
+        : [`  - judge ${md(v.judge)}: not validated (no card for this judge)`]
+    )
+  ])
   return [
     `# ${md(data.title)}`,
     "",

@@ -5,11 +5,15 @@
  * cards, a few answers of each version — written as `index.html`, `leaderboard.md` and
  * `leaderboard.json` and exported to `reports/leaderboard/`.
  */
+import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { join, relative } from "node:path"
+import { Hash } from "@hyperwords/core"
 import { EvalRun } from "@hyperwords/core/Artifacts"
 import { decodeJsonlFile, decodeValue } from "@hyperwords/core/Decode"
 import { Progress } from "@hyperwords/core/Progress"
 import { artifactFile, defineStage, type InputRef, type LoadedArtifact } from "@hyperwords/core/Stage"
 import { Effect, Result, Schema } from "effect"
+import { cardFile, packageDirOf, readCard } from "./Card.ts"
 import {
   buildLeaderboard,
   type Example,
@@ -17,9 +21,10 @@ import {
   type HeldOut,
   type LeaderboardEntry,
   type MetricInfo,
+  type MetricValidation,
   writeLeaderboard
 } from "./Leaderboard.ts"
-import { loadMetrics, type MetricEntry } from "./Metric.ts"
+import { loadMetrics, type MetricEntry, metricIds } from "./Metric.ts"
 import { GenerationRecord, type MetricSummary, SampleScores } from "./Scoring.ts"
 
 /** Params of the `report` stage. */
@@ -47,9 +52,47 @@ export interface ReportStageOptions {
    * where its report is, relative to the leaderboard's folder (the base's row links to the first).
    */
   readonly probes?: Readonly<Record<string, { readonly stage: string; readonly link: string }>>
-  /** The registered metric plugins (their descriptions and cards go on the page). */
+  /**
+   * The registered metric plugins: their descriptions, and their computed cards for the judge the
+   * runs were scored with (`<plugin>/cards/<judge>.json`), go on the page.
+   */
   readonly metrics: ReadonlyArray<MetricEntry>
 }
+
+/** The folder of a plugin's cards (`<package>/cards/`), when the plugin says where its module is. */
+/** What the cards need of a plugin: its name and where its module is. */
+type Carded = { readonly name: string; readonly module?: string | undefined }
+
+const cardsDir = (metric: Carded): string | undefined =>
+  metric.module === undefined ? undefined : join(packageDirOf(metric.module), "cards")
+
+/**
+ * A metric's computed cards for the judges the runs were scored with (`pnpm validate` writes them
+ * to `<plugin>/cards/<judge>.json`); a judge with no card gets an entry without one ("not
+ * validated"), and so do runs that do not name their judge ("unknown").
+ */
+export const validationOf = (
+  metric: Carded,
+  judges: ReadonlyArray<string>,
+  root: string = process.cwd()
+): Array<MetricValidation> =>
+  judges.map((judge) => {
+    const dir = cardsDir(metric)
+    const file = dir === undefined || judge === "unknown" ? undefined : cardFile(join(dir, ".."), judge)
+    const card = file === undefined ? undefined : readCard(file)
+    return card === undefined || file === undefined ? { judge } : { judge, file: relative(root, file), card }
+  })
+
+/** The card files of the metrics, by content: part of the report stage's key, so a new card remakes the page. */
+export const cardIds = (metrics: ReadonlyArray<Carded>): Array<string> =>
+  metrics.flatMap((m) => {
+    const dir = cardsDir(m)
+    if (dir === undefined || !existsSync(dir)) return []
+    return readdirSync(dir)
+      .filter((f) => f.endsWith(".json"))
+      .sort()
+      .map((f) => `card:${m.name}/${f}#${Hash.sha256(readFileSync(join(dir, f))).slice(0, 12)}`)
+  })
 
 /** The held-out bits-per-byte column. */
 export const bitsPerByteInfo: MetricInfo = {
@@ -197,8 +240,13 @@ export const reportStage = (options: ReportStageOptions) => {
     description:
       "the leaderboard: a row per model version, a column per metric, paired comparisons (base, control, placebo) and what they support",
     // 4: intervals over prompts then answers, "tied" and the minimum detectable effect, the control line
-    codeVersion: "4",
+    // 5: computed validation cards of the judge used (`Card.ts`), "not validated" without one
+    codeVersion: "5",
     params: ReportParams,
+    plugins: () => [
+      ...metricIds(options.metrics),
+      ...cardIds(Effect.runSync(loadMetrics(options.metrics)).map((m) => m.metric))
+    ],
     inputs,
     outputs: { leaderboard: "Leaderboard" },
     exports: [
@@ -216,13 +264,14 @@ export const reportStage = (options: ReportStageOptions) => {
           )
         }
         const metrics = yield* loadMetrics(options.metrics)
+        const judges = [...new Set(runs.map((r) => r.run.judge?.id ?? "unknown"))]
         const info: Array<MetricInfo> = [
           ...metrics.map(({ metric }) => ({
             name: metric.name,
             version: metric.version,
             description: metric.description,
             higherIsBetter: metric.higherIsBetter ?? true,
-            ...(metric.card === undefined ? {} : { card: metric.card })
+            validation: validationOf(metric, judges, ctx.projectDir)
           })),
           bitsPerByteInfo
         ]

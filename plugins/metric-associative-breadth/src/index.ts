@@ -54,22 +54,6 @@ export const associativeBreadth = defineMetric({
   description:
     "Divergent Association Task on the model's embeddings: mean pairwise cosine distance of the first seven valid nouns × 100, with a random-noun control",
   config: Config,
-  card: {
-    humanData: "Olson et al. 2021 DAT study 2: human ten-word answers with official (GloVe 840B) scores",
-    source: "Olson et al., PNAS 118(25) 2021; ../shared/data/en_dat_divergent_association",
-    statistic: "Spearman ρ",
-    value: 0.7,
-    ci: [0.675, 0.724],
-    n: 2189,
-    floor: 0.5,
-    notes:
-      "gemma-3-270m layer 1, test half of answers (layer chosen on the dev half); random-noun control 99.9 vs 89.3 for human answers. " +
-      "Floor on degenerate answers: the prompt's example words are left out before the first seven are taken, and " +
-      "a copied example list, an echo, one line repeated, a loop, an empty or one-word answer or one in the other " +
-      "language scores 0; each must sit below the median human answer (check `associative-breadth degenerate floor " +
-      "(en)`, ≥ 0.95). Random nouns are the exception the task cannot avoid: they beat people (reported in " +
-      "`associative-breadth random nouns (en)`)"
-  },
   requiresModel: true,
   isolation: "child-process",
   module: import.meta.url,

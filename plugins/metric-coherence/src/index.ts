@@ -29,23 +29,6 @@ export const coherence = defineMetric({
   apiVersion: 1,
   description: "mean cosine between consecutive lines' (or words') images in the model's word vectors",
   config: Config,
-  card: {
-    humanData:
-      "English public-domain poems and Shakespeare's sonnets: originals against cross-poem splices of themselves",
-    source:
-      "../shared/data/en_poetry_public_domain, en_poetry_shakespeare_sonnets; Russian classic poems in the notes",
-    statistic: "AUC original > spliced",
-    value: 0.773,
-    ci: [0.721, 0.822],
-    n: 120,
-    floor: 0.7,
-    notes:
-      "gemma-3-270m layer 6; Russian 0.737 [0.676, 0.789], n 120; line-shuffled AUC 0.550 (en), 0.544 (ru). " +
-      "Floor on degenerate answers: request and prompt words are left out before scoring, and one line repeated " +
-      "(which scored 1.0), a loop, an echo, a copied example list, a bare word list, an empty or one-word answer or " +
-      "one in the other language scores −1; each must sit below the median human text (checks `coherence " +
-      "degenerate floor (en|ru)`, ≥ 0.95)"
-  },
   requiresModel: true,
   isolation: "child-process",
   module: import.meta.url,

@@ -103,21 +103,6 @@ export const imageability = defineMetric({
   description:
     "mean predicted imageability (Glasgow 1-7 scale) of a text's content words, from the model's vectors",
   config: Config,
-  card: {
-    humanData: "Glasgow norms imageability (Scott et al. 2019), words not used for fitting",
-    source:
-      "Scott et al., BRM 51:1258 (2019); also Brysbaert et al. 2014 concreteness r 0.897, Miklashevsky 2018 (ru) r 0.784",
-    statistic: "Pearson r",
-    value: 0.886,
-    ci: [0.876, 0.894],
-    n: 1888,
-    notes:
-      "gemma-3-270m layer 6, ridge fitted on the disjoint fit half; concreteness (Brysbaert, floor 0.7) r 0.897 [0.889, 0.903], n 3000" +
-      ". Floor on degenerate answers: request and prompt words are left out before scoring, and an echo, a copied " +
-      "example list, one line repeated, a loop, a bare word list where a text was asked, an empty or one-word answer " +
-      "or one in the other language scores 1; each must sit below the median human text (checks `imageability " +
-      "degenerate floor (en|ru)`, ≥ 0.95, shipped weights)"
-  },
   requiresModel: true,
   isolation: "child-process",
   module: import.meta.url,

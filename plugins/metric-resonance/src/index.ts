@@ -47,21 +47,6 @@ export const resonance = defineMetric({
   description:
     "agreement (Pearson r over seven sensory channels) between the sensations asked for and those a text's words evoke",
   config: Config,
-  card: {
-    humanData:
-      "Lancaster sensorimotor norms: five-word texts of one strongest channel, scored against one-channel requests",
-    source: "Lynott et al., BRM 2020; ../shared/data/en_lancaster_sensorimotor_subset",
-    statistic: "AUC (own channel over other channels)",
-    value: 0.879,
-    ci: [0.845, 0.91],
-    n: 280,
-    floor: 0.7,
-    notes:
-      "gemma-3-270m zero-shot estimator, layer 6; visual is the weak channel (paired win rate 0.32, others 0.88-1.00). " +
-      "Floor on degenerate answers: request and prompt words are left out before scoring, and an echo, a copied " +
-      "example list, one line repeated, a loop, a bare word list, an empty or one-word answer or one in the other " +
-      "language scores −1; each must sit below the median human text (check `resonance degenerate floor (en)`, ≥ 0.95)"
-  },
   requiresModel: true,
   isolation: "child-process",
   module: import.meta.url,
