@@ -1,29 +1,151 @@
 /**
- * `pnpm validate`: every metric and estimator against the human data in `../shared/data`.
- * Prints one table; exits 1 when a check is under its floor or fails to run.
+ * `pnpm validate`: every metric and estimator against the human data in `../shared/data`, with a
+ * judge model (the model whose vectors the checks read). Prints one table per judge and writes
+ * each suite's card, `<plugin or package>/cards/<judge>.json`: every check that ran with its
+ * statistic, CI, n, floor, status, data files and the command that recomputes it (checks that
+ * ran before and were skipped now, for want of data, are kept from the old card).
+ * Exits 1 when a check is under its floor (and not a known failure) or fails to run.
+ *
+ *   pnpm validate [--judge NAME|all]... [--check NAME]... [FILTER...] [--no-write]
+ *
+ * `--judge` defaults to the default pipeline's model; `all` is every judge cards are kept for.
+ * `--check` runs the checks of exactly that name; a FILTER runs those whose name or data holds it.
  */
 import { enableCompileCache } from "node:module"
 
 enableCompileCache?.()
+const { existsSync, readFileSync } = await import("node:fs")
+const { loadavg } = await import("node:os")
+const { join, relative, resolve } = await import("node:path")
 const { Effect } = await import("effect")
 const { Validation } = await import("@hyperwords/core")
-const { validations, pending } = await import("../validations.config.ts")
+const { resolveModelDir } = await import("@hyperwords/models/ModelDir")
+const Card = await import("@hyperwords/eval/Card")
+const config = await import("../validations.config.ts")
+type CardCheck = import("@hyperwords/eval/Card").CardCheck
 
+const root = resolve(import.meta.dirname, "..")
 const args = process.argv.slice(2)
-const all = args.includes("--all") ? [...validations, ...pending] : validations
-const only = args.filter((a) => !a.startsWith("-"))
-const chosen = only.length > 0 ? all.filter((v) => only.some((o) => v.name.includes(o))) : all
-if (!args.includes("--all") && pending.length > 0) {
-  process.stderr.write(`(${pending.length} pending check(s) not run: pnpm validate --all)\n`)
+const values = (flag: string) => args.flatMap((a, i) => (a === flag && args[i + 1] ? [args[i + 1]!] : []))
+const flagged = new Set(args.flatMap((a, i) => (a === "--judge" || a === "--check" ? [i + 1] : [])))
+const filters = args.filter((a, i) => !a.startsWith("-") && !flagged.has(i))
+const exact = values("--check")
+const judgeArgs = values("--judge")
+const judges = judgeArgs.includes("all")
+  ? config.judges
+  : judgeArgs.length > 0
+    ? judgeArgs
+    : [config.defaultJudge]
+const write = !args.includes("--no-write")
+
+const chosen = (v: { name: string; data: string }) =>
+  (exact.length === 0 || exact.includes(v.name)) &&
+  (filters.length === 0 || filters.some((f) => config.checkKey(v).includes(f)))
+
+const quote = (s: string) => (/^[\w.,:@/+-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`)
+
+const revisionOf = (judge: string): string | undefined => {
+  const manifest = join(resolveModelDir(judge), "hyperwords-model.json")
+  if (!existsSync(manifest)) return undefined
+  const sha = (JSON.parse(readFileSync(manifest, "utf8")) as { safetensors_sha256?: unknown })
+    .safetensors_sha256
+  return typeof sha === "string" ? sha : undefined
 }
-const outcomes = await Effect.runPromise(
-  Validation.runValidations(chosen, (o) =>
-    process.stderr.write(`${o.status.padEnd(7)} ${o.validation.name} — ${o.validation.data}\n`)
+
+let bad = 0
+for (const judge of judges) {
+  const suites = config.suites(judge)
+  const checks = suites.flatMap((s) => s.checks.filter(chosen))
+  if (checks.length === 0) {
+    process.stderr.write(`validate: no check matches ${JSON.stringify(args)}\n`)
+    process.exit(1)
+  }
+  const timing = new Map<string, { seconds: number; load: number }>()
+  let started = Date.now()
+  let load = loadavg()[0]!
+  process.stderr.write(`\njudge ${judge}: ${checks.length} check(s)\n`)
+  const outcomes = await Effect.runPromise(
+    Validation.runValidations(checks, (o) => {
+      const seconds = (Date.now() - started) / 1000
+      timing.set(config.checkKey(o.validation), { seconds, load })
+      process.stderr.write(
+        `${o.status.padEnd(7)} ${o.validation.name} — ${o.validation.data}  (${seconds.toFixed(0)} s, load ${load.toFixed(1)})\n`
+      )
+      started = Date.now()
+      load = loadavg()[0]!
+    })
   )
-)
-console.log(`\n${Validation.formatValidations(outcomes)}`)
-const bad = outcomes.filter((o) => o.status === "fail" || o.status === "error")
-if (bad.length > 0) {
-  console.error(`\nvalidate: ${bad.length} check(s) under the floor or broken`)
+  const known = (o: (typeof outcomes)[number]) =>
+    o.status === "fail" ? config.knownFailures[config.checkKey(o.validation)] : undefined
+  const shown = outcomes.map((o) => (known(o) === undefined ? o : { ...o, reason: "known: see card" }))
+  console.log(`\njudge ${judge}\n${Validation.formatValidations(shown)}`)
+  for (const o of outcomes) if (known(o) !== undefined) console.log(`  known failure: ${known(o)}`)
+  bad += outcomes.filter(
+    (o) => o.status === "error" || (o.status === "fail" && known(o) === undefined)
+  ).length
+
+  if (!write) continue
+  const revision = revisionOf(judge)
+  for (const suite of suites) {
+    const ran = outcomes.filter(
+      (o) => suite.checks.includes(o.validation) && o.result !== undefined && Number.isFinite(o.result.value)
+    )
+    const errored = new Set(
+      outcomes
+        .filter((o) => suite.checks.includes(o.validation) && o.status === "error")
+        .map((o) => o.validation)
+    )
+    if (ran.length === 0 && errored.size === 0) continue
+    const file = Card.cardFile(join(root, suite.dir), judge)
+    const previous = Card.readCard(file)
+    const fresh = ran.map((o): CardCheck => {
+      const v = o.validation
+      const r = o.result!
+      const t = timing.get(config.checkKey(v))
+      const reason = known(o)
+      return {
+        name: v.name,
+        data: v.data,
+        statistic: v.statistic,
+        value: r.value,
+        ...(r.ci === undefined ? {} : { ci: r.ci }),
+        n: r.n,
+        ...(v.floor === undefined ? {} : { floor: v.floor }),
+        status: o.status === "pass" ? "pass" : o.status === "fail" ? "fail" : "report",
+        ...(reason === undefined ? {} : { knownFailure: reason }),
+        sources: v.requires.map((p) => relative(root, p)),
+        ...(r.detail === undefined ? {} : { detail: r.detail }),
+        command: `pnpm validate --judge ${judge} --check ${quote(v.name)}`,
+        seconds: Math.round((t?.seconds ?? 0) * 10) / 10,
+        ...(t === undefined ? {} : { load: Math.round(t.load * 10) / 10 })
+      }
+    })
+    const kept =
+      previous === undefined
+        ? undefined
+        : {
+            ...previous,
+            checks: previous.checks.filter(
+              (c) => ![...errored].some((v) => config.checkKey(v) === config.checkKey(c))
+            )
+          }
+    const card = Card.mergeCard(
+      kept,
+      {
+        kind: "hyperwords/validation-card",
+        schemaVersion: 1,
+        subject: suite.subject,
+        judge,
+        ...(revision === undefined ? {} : { judgeRevision: revision })
+      },
+      fresh,
+      suite.checks.map(config.checkKey)
+    )
+    Card.writeCard(file, card)
+    console.log(`  card: ${relative(root, file)} (${card.checks.length} checks)`)
+  }
+}
+if (bad > 0) {
+  console.error(`\nvalidate: ${bad} check(s) under the floor or broken`)
   process.exit(1)
 }
