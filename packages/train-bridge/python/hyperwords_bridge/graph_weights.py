@@ -104,11 +104,12 @@ def _probe_key(a: np.ndarray) -> bytes:
 
 
 def match_initializers(
-    graph: Any, graph_dir: Path, params: dict[str, np.ndarray], *, min_elements: int = 2
+    graph: Any, graph_dir: Path, params: dict[str, np.ndarray], *, min_elements: int = 2, inline_only: bool = False
 ) -> tuple[list[Match], list[str]]:
     """Tie float initialisers of ``graph`` to ``params`` by name, else by content (maybe transposed).
 
     Returns the matches and the names of float initialisers tied to nothing (kept as they are).
+    ``inline_only`` skips initialisers that are already references.
     An initialiser equal to several parameters is tied to the first by name order; the caller
     checks that those parameters are still equal in the version it writes (:func:`ambiguous`).
     """
@@ -136,6 +137,8 @@ def match_initializers(
     unmatched: list[str] = []
     for init in graph.initializer:
         if init.data_type != TensorProto.FLOAT or int(np.prod(init.dims)) < min_elements:
+            continue
+        if inline_only and init.data_location == TensorProto.EXTERNAL:
             continue
         shape = tuple(init.dims)
         named = params.get(init.name)
