@@ -416,17 +416,21 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
       const isForced = forced.has(stage.id)
 
       let usable = seen !== undefined
+      let retry: string | undefined
       if (seen && stage.restorable) {
         const restored: Record<string, LoadedArtifact> = {}
         for (const [name, hash] of Object.entries(seen.outputs))
           restored[name] = yield* loadArtifact(store, hash)
-        usable = stage.restorable(restored)
+        const verdict = stage.restorable(restored)
+        usable = verdict !== false
+        if (typeof verdict === "object") retry = verdict.retry
       }
-      if (seen && usable && !isForced) {
+      if (seen && usable && !isForced && !(retry !== undefined && isSelected)) {
         outputsOf.set(stage.id, seen.outputs)
         const reasons = [
           `key ${key.slice(0, 10)}… ran ${seen.finishedAt} in ${(seen.durationMs / 1000).toFixed(1)}s`
         ]
+        if (retry !== undefined) reasons.push(`(not selected, restored as it is: ${retry})`)
         if (prev && prev.key !== key)
           reasons.push(
             `(restored an earlier run; last run differed: ${explainDifference(prev.contributors, contributors).join("; ")})`
@@ -449,13 +453,15 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
       }
       const reasons = isForced
         ? ["forced (--force)"]
-        : prev === undefined
-          ? ["never ran"]
-          : seen && !usable
-            ? ["its restored outputs are no longer usable (files outside the store are gone)"]
-            : prev.key === key
-              ? ["its outputs are no longer in the store"]
-              : explainDifference(prev.contributors, contributors)
+        : retry !== undefined
+          ? [retry]
+          : prev === undefined
+            ? ["never ran"]
+            : seen && !usable
+              ? ["its restored outputs are no longer usable (files outside the store are gone)"]
+              : prev.key === key
+                ? ["its outputs are no longer in the store"]
+                : explainDifference(prev.contributors, contributors)
       if (!isSelected) {
         plans.push({
           id: stage.id,

@@ -83,8 +83,14 @@ export interface Stage<P = unknown> {
   /** Plugins the stage runs, as `name@version` (config included where it matters). */
   readonly plugins?: (params: P) => ReadonlyArray<string>
   readonly exports?: ReadonlyArray<ExportSpec>
-  /** Whether restored outputs are still usable (e.g. files they point to outside the store exist). */
-  readonly restorable?: (outputs: Readonly<Record<string, LoadedArtifact>>) => boolean
+  /**
+   * Whether restored outputs are still usable (e.g. files they point to outside the store exist).
+   * `{ retry }`: usable, but incomplete (some of the work failed), so a run that selects the stage
+   * runs it again, saying `retry` as the reason; a run that does not select it restores them.
+   */
+  readonly restorable?: (
+    outputs: Readonly<Record<string, LoadedArtifact>>
+  ) => boolean | { readonly retry: string }
   /** The work. A stage without `run` is planned: shown in the graph, skipped with a note. */
   readonly run?: (
     ctx: StageContext<P>

@@ -12,11 +12,17 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Hash } from "@hyperwords/core"
-import type { EvalRun } from "@hyperwords/core/Artifacts"
-import { decodeValue } from "@hyperwords/core/Decode"
+import { EvalRun, type MetricAggregate } from "@hyperwords/core/Artifacts"
+import { decodeJsonlFile, decodeValue } from "@hyperwords/core/Decode"
 import { readPoetry } from "@hyperwords/core/Poetry"
 import { Progress } from "@hyperwords/core/Progress"
-import { defineStage, hyperwordsPath, type InputRef, readModelVersion } from "@hyperwords/core/Stage"
+import {
+  defineStage,
+  hyperwordsPath,
+  type InputRef,
+  type LoadedArtifact,
+  readModelVersion
+} from "@hyperwords/core/Stage"
 import { Store } from "@hyperwords/core/Store"
 import { generateBatch } from "@hyperwords/models/Batch"
 import { loadModel, releaseModel } from "@hyperwords/models/Model"
@@ -29,7 +35,14 @@ import {
   promptSetFile,
   quotedInTraining
 } from "./PromptSet.ts"
-import { GenerationRecord, rowsToJsonl, scoreSamples, toSampleInput } from "./Scoring.ts"
+import {
+  GenerationRecord,
+  okColumns,
+  rowsToJsonl,
+  SampleScores,
+  scoreSamples,
+  toSampleInput
+} from "./Scoring.ts"
 
 /** Params of an `evaluate` stage. */
 export const EvaluateParams = Schema.Struct({
@@ -191,6 +204,43 @@ export const experimentFields = (
   }
 }
 
+/**
+ * A stored evaluate run with failed columns is not a cached success: the runner runs the stage
+ * again (same key), and it scores only those columns (see `keptColumns`).
+ */
+export const retryFailedColumns = (
+  outputs: Readonly<Record<string, LoadedArtifact>>
+): true | { readonly retry: string } => {
+  const metrics = (outputs.scores?.data as { metrics?: ReadonlyArray<typeof MetricAggregate.Type> })?.metrics
+  const failed = (metrics ?? []).filter((m) => m.status === "failed")
+  if (failed.length === 0) return true
+  return {
+    retry:
+      `its last run's ${failed.map((m) => `${m.name} failed (${m.reason ?? "no reason"})`).join(", ")}; ` +
+      `scoring ${failed.length === 1 ? "that column" : "those columns"} again, the others kept`
+  }
+}
+
+/**
+ * The ok columns of the last run with this key (one whose columns failed), read from the store:
+ * they are kept, and only the failed ones are scored again. None when there is no such run, or
+ * when its answers were not these (`generations`, the sha256 of the answers' JSONL).
+ */
+const keptColumns = (key: string, generations: string) =>
+  Effect.gen(function* () {
+    const store = yield* Store
+    const record = yield* store.findRun(key)
+    const hash = record?.outputs.scores
+    if (hash === undefined) return []
+    const manifest = yield* store.readArtifact(hash)
+    const run = decodeValue(EvalRun, manifest.data, { file: `artifact ${hash}` })
+    if (Result.isFailure(run) || run.success.generations !== generations) return []
+    const file = manifest.files.find((f) => f.path === run.success.file)
+    if (file === undefined) return []
+    const rows = yield* decodeJsonlFile(SampleScores, store.objectPath(file.sha256))
+    return okColumns(run.success.metrics, rows)
+  }).pipe(Effect.orElseSucceed(() => []))
+
 /** An `evaluate` stage for one model version. */
 export const evaluateStage = (options: EvaluateStageOptions) => {
   const id = options.id ?? "evaluate"
@@ -210,6 +260,7 @@ export const evaluateStage = (options: EvaluateStageOptions) => {
     outputs: { generations: "Generations", scores: "EvalRun" },
     sources: (params, projectDir) => [promptSetFile(projectDir, params.promptSet)],
     plugins: () => metricIds(options.metrics),
+    restorable: retryFailedColumns,
     run: (ctx) =>
       Effect.gen(function* () {
         const progress = yield* Progress
@@ -312,11 +363,20 @@ export const evaluateStage = (options: EvaluateStageOptions) => {
         const generationsText = records.map((r) => JSON.stringify(r)).join("\n") + "\n"
         writeFileSync(join(genDir, "generations.jsonl"), generationsText)
 
-        const scoring = progress.task(`${ctx.stage}: scoring with ${metrics.length} metrics`, {
-          total: metrics.length,
+        // a rerun of a run whose columns failed keeps its ok columns
+        const keep = (yield* keptColumns(ctx.key, Hash.sha256(generationsText))).filter((c) =>
+          metrics.some((m) => m.id === c.id)
+        )
+        if (keep.length > 0)
+          progress.log(
+            `  ${ctx.stage}: ${keep.map((c) => c.name).join(", ")} kept from the last run; scoring the failed columns again`
+          )
+        const scoring = progress.task(`${ctx.stage}: scoring with ${metrics.length - keep.length} metrics`, {
+          total: metrics.length - keep.length,
           unit: "metrics"
         })
         const scored = yield* scoreSamples(records.map(toSampleInput), metrics, {
+          keep,
           seed: p.seed,
           concurrency: p.concurrency,
           ctx: {

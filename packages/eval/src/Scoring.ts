@@ -92,6 +92,11 @@ export interface ScoreOptions extends BootstrapOptions {
   /** |r| with log length above which scores are length-adjusted (default 0.3). */
   readonly lengthThreshold?: number
   readonly concurrency?: number
+  /**
+   * Columns already scored over these same samples (e.g. by a run that failed elsewhere): an ok
+   * column whose id is a metric's is used as it is and the metric does not run.
+   */
+  readonly keep?: ReadonlyArray<MetricColumn>
 }
 
 /** Aggregate one column. */
@@ -168,9 +173,14 @@ export const scoreSamples = (
 ): Effect.Effect<ScoredSet> =>
   Effect.gen(function* () {
     const ctx: MetricContext = { seed: 1, ...options.ctx }
-    const columns = yield* runMetrics(metrics, inputs, ctx, {
-      ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency })
-    })
+    const kept = new Map((options.keep ?? []).filter((c) => c.status === "ok").map((c) => [c.id, c] as const))
+    const ran = yield* runMetrics(
+      metrics.filter((m) => !kept.has(m.id)),
+      inputs,
+      ctx,
+      options.concurrency === undefined ? {} : { concurrency: options.concurrency }
+    )
+    const columns = metrics.map((m) => kept.get(m.id) ?? ran.find((c) => c.id === m.id)!)
     const words = new Map(inputs.map((i) => [i.id, wordCount(i.text)]))
     const summaries = columns.map((c) => summarize(c, words, options))
     const byId = columns.map((c) => new Map(c.samples.map((s) => [s.id, s])))
@@ -193,6 +203,46 @@ export const scoreSamples = (
       }
     })
     return { columns, summaries, rows }
+  })
+
+/**
+ * The ok columns of a stored run (its summaries and per-sample rows), as `keep` for scoring the
+ * same samples again: the failed columns are left out, so they run again.
+ */
+export const okColumns = (
+  summaries: ReadonlyArray<{
+    readonly name: string
+    readonly version: string
+    readonly id?: string | undefined
+    readonly status: "ok" | "failed"
+    readonly higherIsBetter?: boolean | undefined
+    readonly corpus?: Readonly<Record<string, unknown>> | undefined
+  }>,
+  rows: ReadonlyArray<SampleScores>
+): Array<MetricColumn> =>
+  summaries.flatMap((s) => {
+    if (s.status !== "ok" || s.id === undefined) return []
+    const samples = rows.map((r) => ({
+      id: r.id,
+      ...(r.promptId === undefined ? {} : { promptId: r.promptId }),
+      score: r.scores[s.name] ?? null,
+      ...(r.details?.[s.name] === undefined ? {} : { details: r.details[s.name]! })
+    }))
+    // a row without this column's key did not come from a complete run of it
+    if (rows.some((r) => !(s.name in r.scores))) return []
+    return [
+      {
+        name: s.name,
+        version: s.version,
+        id: s.id,
+        description: "",
+        higherIsBetter: s.higherIsBetter ?? true,
+        status: "ok" as const,
+        samples,
+        ...(s.corpus === undefined ? {} : { corpus: s.corpus as CorpusScore }),
+        durationMs: 0
+      }
+    ]
   })
 
 /** Score a `Generations` JSONL file; a bad line fails naming file:line. */
