@@ -172,9 +172,9 @@ const fmt = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ?
 /** Export steps run on the merged model, as for a pulled one. */
 const exportSteps = (dir: string) => [
   {
-    label: "export tuned model to ONNX",
-    module: "hyperwords_bridge.export_onnx",
-    args: [dir, "--no-quantize"],
+    label: "tuned model's graphs (patched from the base's)",
+    module: "hyperwords_bridge.tuned_graphs",
+    args: [dir],
     file: "onnx/model.onnx"
   },
   {
