@@ -5,6 +5,7 @@
 import { corpusSuite } from "./corpus.ts"
 import { engineSuite } from "./engine.ts"
 import { evalOptions, evalSuite } from "./eval.ts"
+import { exportsOptions, exportsSuite } from "./exports.ts"
 import { modelsOptions, modelsSuite } from "./models.ts"
 import { probeOptions, probeSuite } from "./probe.ts"
 import { trainOptions, trainSuite } from "./train.ts"
@@ -18,7 +19,8 @@ const suites: Record<string, () => Promise<string>> = {
   probe: () => probeSuite(probeOptions()),
   train: () => trainSuite(trainOptions()),
   eval: () => evalSuite(evalOptions()),
-  vocab: () => vocabSuite(vocabOptions())
+  vocab: () => vocabSuite(vocabOptions()),
+  exports: () => exportsSuite(exportsOptions())
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))
