@@ -2,8 +2,8 @@
  * `pnpm validate`: every metric and estimator against the human data in `../shared/data`, with a
  * judge model (the model whose vectors the checks read). Prints one table per judge and writes
  * each suite's card, `<plugin or package>/cards/<judge>.json`: every check that ran with its
- * statistic, CI, n, floor, status, data files and the command that recomputes it (checks that
- * ran before and were skipped now, for want of data, are kept from the old card).
+ * statistic, CI, n, floor, status, data files and the command that recomputes it, written as each
+ * check ends (checks skipped now, for want of data, keep their old entry; one that breaks loses it).
  * Exits 1 when a check is under its floor (and not a known failure) or fails to run.
  *
  *   pnpm validate [--judge NAME|all]... [--check NAME]... [FILTER...] [--no-write]
@@ -52,6 +52,72 @@ const revisionOf = (judge: string): string | undefined => {
   return typeof sha === "string" ? sha : undefined
 }
 
+type Outcome = import("@hyperwords/core/Validation").ValidationOutcome
+
+const knownFailure = (o: Outcome) =>
+  o.status === "fail" ? config.knownFailures[config.checkKey(o.validation)] : undefined
+
+/**
+ * Put one outcome on its suite's card (read, merged, written at once, so a long run keeps what it
+ * finished): a result replaces the check's old entry, an error removes it, a skip (data absent)
+ * leaves it as it was.
+ */
+const record = (
+  judge: string,
+  revision: string | undefined,
+  suites: ReadonlyArray<import("../validations.config.ts").Suite>,
+  o: Outcome,
+  t: { seconds: number; load: number }
+): string | undefined => {
+  const suite = suites.find((s) => s.checks.includes(o.validation))
+  if (suite === undefined || o.status === "skipped") return undefined
+  const file = Card.cardFile(join(root, suite.dir), judge)
+  const previous = Card.readCard(file)
+  const v = o.validation
+  const key = config.checkKey(v)
+  const kept =
+    previous === undefined
+      ? undefined
+      : { ...previous, checks: previous.checks.filter((c) => Card.checkKey(c) !== key) }
+  const r = o.result
+  const reason = knownFailure(o)
+  const fresh: Array<CardCheck> =
+    r === undefined || !Number.isFinite(r.value)
+      ? []
+      : [
+          {
+            name: v.name,
+            data: v.data,
+            statistic: v.statistic,
+            value: r.value,
+            ...(r.ci === undefined ? {} : { ci: r.ci }),
+            n: r.n,
+            ...(v.floor === undefined ? {} : { floor: v.floor }),
+            status: o.status === "pass" ? "pass" : o.status === "fail" ? "fail" : "report",
+            ...(reason === undefined ? {} : { knownFailure: reason }),
+            sources: v.requires.map((p) => relative(root, p)),
+            ...(r.detail === undefined ? {} : { detail: r.detail }),
+            command: `pnpm validate --judge ${judge} --check ${quote(v.name)}`,
+            seconds: Math.round(t.seconds * 10) / 10,
+            load: Math.round(t.load * 10) / 10
+          }
+        ]
+  const card = Card.mergeCard(
+    kept,
+    {
+      kind: "hyperwords/validation-card",
+      schemaVersion: 1,
+      subject: suite.subject,
+      judge,
+      ...(revision === undefined ? {} : { judgeRevision: revision })
+    },
+    fresh,
+    suite.checks.map(config.checkKey)
+  )
+  Card.writeCard(file, card)
+  return relative(root, file)
+}
+
 let bad = 0
 for (const judge of judges) {
   const suites = config.suites(judge)
@@ -60,90 +126,33 @@ for (const judge of judges) {
     process.stderr.write(`validate: no check matches ${JSON.stringify(args)}\n`)
     process.exit(1)
   }
-  const timing = new Map<string, { seconds: number; load: number }>()
+  const revision = revisionOf(judge)
+  const written = new Set<string>()
   let started = Date.now()
   let load = loadavg()[0]!
   process.stderr.write(`\njudge ${judge}: ${checks.length} check(s)\n`)
   const outcomes = await Effect.runPromise(
     Validation.runValidations(checks, (o) => {
       const seconds = (Date.now() - started) / 1000
-      timing.set(config.checkKey(o.validation), { seconds, load })
       process.stderr.write(
         `${o.status.padEnd(7)} ${o.validation.name} — ${o.validation.data}  (${seconds.toFixed(0)} s, load ${load.toFixed(1)})\n`
       )
+      if (write) {
+        const file = record(judge, revision, suites, o, { seconds, load })
+        if (file !== undefined) written.add(file)
+      }
       started = Date.now()
       load = loadavg()[0]!
     })
   )
-  const known = (o: (typeof outcomes)[number]) =>
-    o.status === "fail" ? config.knownFailures[config.checkKey(o.validation)] : undefined
-  const shown = outcomes.map((o) => (known(o) === undefined ? o : { ...o, reason: "known: see card" }))
+  const shown = outcomes.map((o) => (knownFailure(o) === undefined ? o : { ...o, reason: "known: see card" }))
   console.log(`\njudge ${judge}\n${Validation.formatValidations(shown)}`)
-  for (const o of outcomes) if (known(o) !== undefined) console.log(`  known failure: ${known(o)}`)
+  for (const o of outcomes)
+    if (knownFailure(o) !== undefined) console.log(`  known failure: ${knownFailure(o)}`)
+  for (const file of written) console.log(`  card: ${file}`)
   bad += outcomes.filter(
-    (o) => o.status === "error" || (o.status === "fail" && known(o) === undefined)
+    (o) => o.status === "error" || (o.status === "fail" && knownFailure(o) === undefined)
   ).length
-
-  if (!write) continue
-  const revision = revisionOf(judge)
-  for (const suite of suites) {
-    const ran = outcomes.filter(
-      (o) => suite.checks.includes(o.validation) && o.result !== undefined && Number.isFinite(o.result.value)
-    )
-    const errored = new Set(
-      outcomes
-        .filter((o) => suite.checks.includes(o.validation) && o.status === "error")
-        .map((o) => o.validation)
-    )
-    if (ran.length === 0 && errored.size === 0) continue
-    const file = Card.cardFile(join(root, suite.dir), judge)
-    const previous = Card.readCard(file)
-    const fresh = ran.map((o): CardCheck => {
-      const v = o.validation
-      const r = o.result!
-      const t = timing.get(config.checkKey(v))
-      const reason = known(o)
-      return {
-        name: v.name,
-        data: v.data,
-        statistic: v.statistic,
-        value: r.value,
-        ...(r.ci === undefined ? {} : { ci: r.ci }),
-        n: r.n,
-        ...(v.floor === undefined ? {} : { floor: v.floor }),
-        status: o.status === "pass" ? "pass" : o.status === "fail" ? "fail" : "report",
-        ...(reason === undefined ? {} : { knownFailure: reason }),
-        sources: v.requires.map((p) => relative(root, p)),
-        ...(r.detail === undefined ? {} : { detail: r.detail }),
-        command: `pnpm validate --judge ${judge} --check ${quote(v.name)}`,
-        seconds: Math.round((t?.seconds ?? 0) * 10) / 10,
-        ...(t === undefined ? {} : { load: Math.round(t.load * 10) / 10 })
-      }
-    })
-    const kept =
-      previous === undefined
-        ? undefined
-        : {
-            ...previous,
-            checks: previous.checks.filter(
-              (c) => ![...errored].some((v) => config.checkKey(v) === config.checkKey(c))
-            )
-          }
-    const card = Card.mergeCard(
-      kept,
-      {
-        kind: "hyperwords/validation-card",
-        schemaVersion: 1,
-        subject: suite.subject,
-        judge,
-        ...(revision === undefined ? {} : { judgeRevision: revision })
-      },
-      fresh,
-      suite.checks.map(config.checkKey)
-    )
-    Card.writeCard(file, card)
-    console.log(`  card: ${relative(root, file)} (${card.checks.length} checks)`)
-  }
 }
 if (bad > 0) {
   console.error(`\nvalidate: ${bad} check(s) under the floor or broken`)
