@@ -11,11 +11,14 @@
  *
  * Long and resumable: each point's result is kept under `benchmarks/.tmp/vocab/<job hash>/` and a
  * rerun skips the points it has. `--quick` (or BENCH_QUICK=1): SmolLM2 only, K ∈ {0, 200, 1000},
- * fewer steps and lines. Environment: BENCH_MODELS, BENCH_KS, BENCH_CRITERIA, BENCH_STEPS,
+ * fewer steps and lines. `--tokens`: the tokenizer side only, no training — tokens per byte of the
+ * held-out poetry for every K up to 10,000 and every criterion, in seconds. Environment: BENCH_MODELS, BENCH_KS, BENCH_CRITERIA, BENCH_STEPS,
  * BENCH_TRAIN_LINES, BENCH_HELDOUT_LINES, BENCH_THREADS, HYPERWORDS_SHARED_DATA.
  */
+import { execFileSync } from "node:child_process"
 import { createHash } from "node:crypto"
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { normalizeLine } from "@hyperwords/core/Poetry"
@@ -49,6 +52,7 @@ export const vocabOptions = () => {
       .filter((x) => x !== "")
   return {
     quick,
+    tokensOnly: process.argv.includes("--tokens"),
     models: list(process.env.BENCH_MODELS ?? (quick ? "smollm2-135m" : "smollm2-135m,gemma-3-270m")),
     ks: list(process.env.BENCH_KS ?? (quick ? "0,200,1000" : "0,500,2000,5000,10000")).map(Number),
     criteria: list(process.env.BENCH_CRITERIA ?? "saving,association") as Array<SuperwordCriterion>,
@@ -259,6 +263,105 @@ const point = async (
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`
 const ci = (c: readonly [number, number]) => `[${c[0].toFixed(3)}, ${c[1].toFixed(3)}]`
 
+/**
+ * Held-out tokens for each superword list, counted by the trainer's own tokenizer code
+ * (`add_hyperword_tokens(..., superwords=True)` on a fresh copy of the base tokenizer per list),
+ * in one Python process per model. The TypeScript runtime gives the same ids (SuperwordParity test).
+ */
+const heldoutTokens = (
+  baseDir: string,
+  lists: ReadonlyArray<ReadonlyArray<string>>,
+  lines: ReadonlyArray<string>
+): Array<number> => {
+  const dir = mkdtempSync(join(tmpdir(), "bench-vocab-tok-"))
+  try {
+    const jobFile = join(dir, "job.json")
+    writeFileSync(jobFile, JSON.stringify({ base: baseDir, lists, lines }))
+    const out = execFileSync(
+      venvPython,
+      [
+        "-c",
+        [
+          "import copy, json, sys",
+          "from transformers import AutoTokenizer",
+          "from hyperwords_bridge.training.data import encode",
+          "from hyperwords_bridge.training.job import Hyperword",
+          "from hyperwords_bridge.training.vocab import add_hyperword_tokens",
+          "job = json.load(open(sys.argv[1]))",
+          "base = AutoTokenizer.from_pretrained(job['base'], local_files_only=True)",
+          "counts = []",
+          "for i, surfaces in enumerate(job['lists']):",
+          "    tok = copy.deepcopy(base)",
+          "    add_hyperword_tokens(tok, [Hyperword(s, tuple(s.split())) for s in surfaces], superwords=True)",
+          "    counts.append(sum(len(encode(tok, l)) for l in job['lines']))",
+          "    print(f'  tokenizer {i + 1}/{len(job[\"lists\"])}: {len(surfaces)} superwords, {counts[-1]} tokens', file=sys.stderr, flush=True)",
+          "print(json.dumps(counts))"
+        ].join("\n"),
+        jobFile
+      ],
+      {
+        cwd: resolve(repo, "packages", "train-bridge", "python"),
+        encoding: "utf8",
+        maxBuffer: 1 << 26,
+        stdio: ["ignore", "pipe", "inherit"],
+        env: { ...process.env, HF_HUB_OFFLINE: "1" }
+      }
+    )
+    return JSON.parse(out.trim().split("\n").at(-1)!) as Array<number>
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** The tokenizer side of the curve: no training, every K and criterion. */
+const tokensSuite = async (
+  o: ReturnType<typeof vocabOptions>,
+  data: ReturnType<typeof texts>,
+  models: ReadonlyArray<string>
+): Promise<string> => {
+  const ks = [...new Set([...o.ks, 500, 1000, 2000, 5000, 10000])].filter((k) => k > 0).sort((a, b) => a - b)
+  const bytes = data.heldout.reduce((n, l) => n + Buffer.byteLength(l, "utf8"), 0)
+  const rows: Array<Array<string>> = [["model", "criterion", "K", "chosen", "tokens/byte", "saved"]]
+  for (const model of models) {
+    const baseDir = resolve(repo, ".hyperwords", "models", model)
+    const cases: Array<{ criterion: string; k: number; surfaces: Array<string> }> = [
+      { criterion: "–", k: 0, surfaces: [] }
+    ]
+    for (const criterion of o.criteria) {
+      // the top K of a criterion is a prefix of its top max(K): choose once
+      const all = await chooseSuperwords(
+        data.allTrain,
+        baseDir,
+        { k: ks.at(-1)!, criterion, maxWords: 4, minCount: 2 },
+        []
+      )
+      for (const k of ks) cases.push({ criterion, k, surfaces: all.slice(0, k).map((s) => s.surface) })
+    }
+    console.error(`bench vocab --tokens: ${model}, ${cases.length} tokenizers`)
+    const counts = heldoutTokens(
+      baseDir,
+      cases.map((c) => c.surfaces),
+      data.heldout
+    )
+    cases.forEach((c, i) => {
+      rows.push([
+        model,
+        c.criterion,
+        String(c.k),
+        String(c.surfaces.length),
+        (counts[i]! / bytes).toFixed(4),
+        pct(1 - counts[i]! / counts[0]!)
+      ])
+    })
+  }
+  return [
+    `tokenizer only (no training): ${data.heldout.length} held-out lines of ${new Set(data.heldoutDocs).size} documents (${data.counts.langs.join("+")}), ${bytes} bytes; ` +
+      `superwords chosen from ${data.allTrain.length} training lines`,
+    "",
+    table(rows)
+  ].join("\n")
+}
+
 /** Run the vocab suite and print its table. */
 export const vocabSuite = async (o: ReturnType<typeof vocabOptions>): Promise<string> => {
   if (!existsSync(venvPython)) return `skipped: no bridge venv at ${venvPython}`
@@ -271,6 +374,7 @@ export const vocabSuite = async (o: ReturnType<typeof vocabOptions>): Promise<st
   )
   if (models.length === 0)
     return `skipped: none of ${o.models.join(", ")} is pulled (pnpm hyperwords models pull)`
+  if (o.tokensOnly) return tokensSuite(o, data, models)
   const todo = models.flatMap((model) => [
     { model, criterion: "none" as const, k: 0 },
     ...o.criteria.flatMap((criterion) => o.ks.filter((k) => k > 0).map((k) => ({ model, criterion, k })))
