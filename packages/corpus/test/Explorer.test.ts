@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
+import { chromiumArgs } from "@hyperwords/core/Chromium"
 import { jsonForScript } from "@hyperwords/core/Html"
 import { type Browser, chromium } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -35,15 +36,7 @@ describe("the field explorer", () => {
     if (missing) return
     browser = await chromium.launch({
       executablePath: chromiumPath,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync"
-      ]
+      args: chromiumArgs()
     })
   })
   afterAll(async () => {

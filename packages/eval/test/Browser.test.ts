@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
+import { chromiumArgs } from "@hyperwords/core/Chromium"
 import { type Browser, chromium, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { buildLeaderboard, renderHtml } from "../src/Leaderboard.ts"
@@ -31,15 +32,7 @@ beforeAll(async () => {
   mkdirSync(tmp, { recursive: true })
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync"
-    ]
+    args: chromiumArgs()
   })
 })
 

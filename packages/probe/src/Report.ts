@@ -8,6 +8,7 @@
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
+import { chromiumArgs, chromiumPath } from "@hyperwords/core/Chromium"
 import { escapeHtml, pageHead } from "@hyperwords/core/Html"
 import { mulberry32 } from "@hyperwords/core/Random"
 import { lineChart } from "./Charts.ts"
@@ -482,24 +483,13 @@ export const reportJson = (input: ReportInput) => ({
   ...(input.superwords ? { superwords: input.superwords } : {})
 })
 
-/** Chromium's flags for rendering offline. */
-export const chromiumArgs = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync"
-]
-
-/** The Chromium binary (CHROMIUM_PATH or /usr/bin/chromium). */
-export const chromiumPath = (): string => process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
+/** Chromium's binary and flags (the sandbox stays on except for root). */
+export { chromiumArgs, chromiumPath }
 
 /** Screenshot every chart of a written report into `dir` as `<chart id>.png`; the file names. */
 export const renderPngs = async (htmlFile: string, dir: string): Promise<Array<string>> => {
   const { chromium } = await import("playwright-core")
-  const browser = await chromium.launch({ executablePath: chromiumPath(), args: chromiumArgs })
+  const browser = await chromium.launch({ executablePath: chromiumPath(), args: chromiumArgs() })
   try {
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } })
     await page.goto(pathToFileURL(htmlFile).href)

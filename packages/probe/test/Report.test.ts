@@ -57,7 +57,7 @@ describe("the report page", () => {
 
   beforeAll(async () => {
     if (missing) return
-    browser = await chromium.launch({ executablePath: chromiumPath(), args: chromiumArgs })
+    browser = await chromium.launch({ executablePath: chromiumPath(), args: chromiumArgs() })
   })
   afterAll(async () => {
     await browser?.close()
