@@ -54,8 +54,8 @@ const revisionOf = (judge: string): string | undefined => {
 
 type Outcome = import("@hyperwords/core/Validation").ValidationOutcome
 
-const knownFailure = (o: Outcome) =>
-  o.status === "fail" ? config.knownFailures[config.checkKey(o.validation)] : undefined
+const knownFailure = (judge: string, o: Outcome) =>
+  o.status === "fail" ? config.knownFailure(judge, o.validation) : undefined
 
 /**
  * Put one outcome on its suite's card (read, merged, written at once, so a long run keeps what it
@@ -80,7 +80,7 @@ const record = (
       ? undefined
       : { ...previous, checks: previous.checks.filter((c) => Card.checkKey(c) !== key) }
   const r = o.result
-  const reason = knownFailure(o)
+  const reason = knownFailure(judge, o)
   const fresh: Array<CardCheck> =
     r === undefined || !Number.isFinite(r.value)
       ? []
@@ -145,13 +145,15 @@ for (const judge of judges) {
       load = loadavg()[0]!
     })
   )
-  const shown = outcomes.map((o) => (knownFailure(o) === undefined ? o : { ...o, reason: "known: see card" }))
+  const shown = outcomes.map((o) =>
+    knownFailure(judge, o) === undefined ? o : { ...o, reason: "known: see card" }
+  )
   console.log(`\njudge ${judge}\n${Validation.formatValidations(shown)}`)
   for (const o of outcomes)
-    if (knownFailure(o) !== undefined) console.log(`  known failure: ${knownFailure(o)}`)
+    if (knownFailure(judge, o) !== undefined) console.log(`  known failure: ${knownFailure(judge, o)}`)
   for (const file of written) console.log(`  card: ${file}`)
   bad += outcomes.filter(
-    (o) => o.status === "error" || (o.status === "fail" && knownFailure(o) === undefined)
+    (o) => o.status === "error" || (o.status === "fail" && knownFailure(judge, o) === undefined)
   ).length
 }
 if (bad > 0) {
