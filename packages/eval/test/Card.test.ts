@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import {
   type CardCheck,
@@ -10,6 +10,7 @@ import {
   mergeCard,
   packageDirOf,
   readCard,
+  recheckCard,
   type ValidationCard,
   writeCard
 } from "../src/Card.ts"
@@ -170,5 +171,37 @@ describe("validation cards", () => {
       ]
     })
     expect(renderMarkdown(data)).toContain("floor 0.7: FAIL \\(known\\)")
+  })
+
+  it("recheck: agrees inside the card's CI with the same n, disagrees outside it, breaks loudly, skips without data", async () => {
+    const card: ValidationCard = {
+      ...head("j"),
+      checks: [check("a", 0.85), check("b", 0.85), check("c", 0.85), check("d", 0.85), check("e", 0.85)]
+    }
+    const v = (name: string, value: number, n = 1888, requires: ReadonlyArray<string> = []) => ({
+      name,
+      data: "Glasgow norms",
+      statistic: "Pearson r",
+      requires,
+      run: Effect.sync(() => ({ value, n }))
+    })
+    const r = await Effect.runPromise(
+      recheckCard(
+        card,
+        [
+          v("a", 0.855),
+          v("b", 0.9),
+          v("c", 0.85, 100),
+          { ...v("d", 0), run: Effect.fail(new Error("broken")) },
+          v("e", 0.85, 1888, [join(dir, "absent.csv")])
+        ],
+        () => true
+      )
+    )
+    expect(r.map((x) => x.agrees)).toEqual([true, false, false, false, undefined])
+    expect(r[1]!.reason).toMatch(/computed 0.9 \(n 1888\), card 0.85 \[0.84, 0.86\]/)
+    expect(r[4]!.computed).toBeUndefined()
+    // only the picked checks run
+    expect((await Effect.runPromise(recheckCard(card, [v("a", 0)], (c) => c.seconds > 100))).length).toBe(0)
   })
 })
