@@ -200,7 +200,10 @@ describe.skipIf(missing !== undefined)(
     it("refuses a control that does not name the version it controls", async () => {
       writeFileSync(
         join(project, "pipeline.config.ts"),
-        config(join(root, "tiny-llama-base")).replace('arm: "control", experiment: "finetune" }', 'arm: "control" }')
+        config(join(root, "tiny-llama-base")).replace(
+          'arm: "control", experiment: "finetune" }',
+          'arm: "control" }'
+        )
       )
       const run = await runCli(project, ["pipeline", "--only", "control"])
       expect(run.code).not.toBe(0)
