@@ -20,19 +20,13 @@ import {
   writeFileSync
 } from "node:fs"
 import { dirname, join, relative, sep } from "node:path"
+import { isHubCredential, withoutHubCredentials } from "@hyperwords/core/Env"
 import { escapeHtml } from "@hyperwords/core/Html"
 import { Effect, Redacted } from "effect"
 import { PublishError } from "./Errors.ts"
 
-/**
- * Hugging Face credentials in an environment (`HF_TOKEN`, `HUGGING_FACE_HUB_TOKEN`,
- * `HUGGINGFACEHUB_API_TOKEN`, `HF_TOKEN_PATH`, …). Only the uploading process may see them.
- */
-export const isHubCredential = (name: string): boolean => /^(HF|HUGGING_?FACE(_?HUB)?)_\w*TOKEN/i.test(name)
-
-/** An environment for a child process (a metric plugin): the given one without hub credentials. */
-export const withoutHubCredentials = (env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv =>
-  Object.fromEntries(Object.entries(env).filter(([k, v]) => v !== undefined && !isHubCredential(k)))
+/** Hub credentials and the environment without them (one rule for plugins, workers and publishing). */
+export { isHubCredential, withoutHubCredentials }
 
 /** A file of the site. */
 export interface SiteFile {

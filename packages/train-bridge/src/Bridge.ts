@@ -5,6 +5,7 @@
  * with the worker's stderr. Workers never see the host's Hugging Face token.
  */
 import { existsSync } from "node:fs"
+import { isHubCredential, withoutHubCredentials } from "@hyperwords/core/Env"
 import { Progress } from "@hyperwords/core/Progress"
 import { Context, Duration, Effect, Layer, Result, Schema, Stream } from "effect"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
@@ -110,13 +111,11 @@ export interface WorkerResult {
  * process that uploads (`hyperwords publish`) may see them; no worker needs one (models come
  * offline, `HF_HUB_OFFLINE=1`). The same rule strips them from the eval plugin children.
  */
-export const isHubCredential = (name: string): boolean => /^(HF|HUGGING_?FACE(_?HUB)?)_\w*TOKEN/i.test(name)
+export { isHubCredential }
 
 /** The host's environment without its Hugging Face credentials. */
 export const workerEnv = (env: NodeJS.ProcessEnv = process.env): Record<string, string> =>
-  Object.fromEntries(
-    Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && !isHubCredential(e[0]))
-  )
+  withoutHubCredentials(env)
 
 const decodeEvent = Schema.decodeUnknownResult(BridgeEvent)
 const STDERR_LINES = 40
