@@ -35,7 +35,7 @@ import {
   pairedDocRatio,
   paretoFront
 } from "@hyperwords/train-bridge/SuperwordCurve"
-import type { SuperwordCriterion } from "@hyperwords/train-bridge/Superwords"
+import type { Superword, SuperwordCriterion } from "@hyperwords/train-bridge/Superwords"
 import { Effect, Layer } from "effect"
 import { table } from "./table.ts"
 
@@ -175,6 +175,26 @@ const runJob = (job: Record<string, unknown>) =>
     )
   )
 
+/** The top `k` superwords of a model and criterion (the top K of a criterion is a prefix of its top max(K)). */
+const ranked = new Map<string, Promise<Array<Superword>>>()
+const topSuperwords = (
+  model: string,
+  criterion: SuperwordCriterion,
+  k: number,
+  data: ReturnType<typeof texts>,
+  most: number
+) => {
+  const key = `${model}\0${criterion}`
+  if (!ranked.has(key)) {
+    const baseDir = resolve(repo, ".hyperwords", "models", model)
+    ranked.set(
+      key,
+      chooseSuperwords(data.allTrain, baseDir, { k: most, criterion, maxWords: 4, minCount: 2 }, [])
+    )
+  }
+  return ranked.get(key)!.then((all) => all.slice(0, k))
+}
+
 /** One point: cached by the job's hash, else trained and measured (the merged weights are not kept). */
 const point = async (
   model: string,
@@ -185,9 +205,7 @@ const point = async (
 ): Promise<PointResult> => {
   const baseDir = resolve(repo, ".hyperwords", "models", model)
   const chosen =
-    criterion === "none" || k === 0
-      ? []
-      : await chooseSuperwords(data.allTrain, baseDir, { k, criterion, maxWords: 4, minCount: 2 }, [])
+    criterion === "none" || k === 0 ? [] : await topSuperwords(model, criterion, k, data, Math.max(...o.ks))
   const job = {
     base_dir: baseDir,
     hyperwords: chosen.map((s) => ({ surface: s.surface, parts: s.parts })),
@@ -328,14 +346,10 @@ const tokensSuite = async (
       { criterion: "–", k: 0, surfaces: [] }
     ]
     for (const criterion of o.criteria) {
-      // the top K of a criterion is a prefix of its top max(K): choose once
-      const all = await chooseSuperwords(
-        data.allTrain,
-        baseDir,
-        { k: ks.at(-1)!, criterion, maxWords: 4, minCount: 2 },
-        []
-      )
-      for (const k of ks) cases.push({ criterion, k, surfaces: all.slice(0, k).map((s) => s.surface) })
+      for (const k of ks) {
+        const chosen = await topSuperwords(model, criterion, k, data, ks.at(-1)!)
+        cases.push({ criterion, k, surfaces: chosen.map((s) => s.surface) })
+      }
     }
     console.error(`bench vocab --tokens: ${model}, ${cases.length} tokenizers`)
     const counts = heldoutTokens(
