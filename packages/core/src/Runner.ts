@@ -24,7 +24,7 @@ import { canonicalJson, hashFileSync, hashValue } from "./Hash.ts"
 import { fsyncPath, tempPathBeside, writeFileAtomic } from "./internal/fsAtomic.ts"
 import { Progress } from "./Progress.ts"
 import type { LoadedArtifact, Stage } from "./Stage.ts"
-import { type ArtifactFile, type Manifest, Store } from "./Store.ts"
+import { type ArtifactFile, locateModelFolder, type Manifest, Store } from "./Store.ts"
 
 /** Everything hashed into a stage key. */
 export interface Contributors {
@@ -225,6 +225,18 @@ export const readLock = (file: string): Effect.Effect<PipelineLock | undefined, 
     return Effect.fromResult(decodeJsonText(PipelineLock, readFileSync(file, "utf8"), file))
   })
 
+/**
+ * An artifact's data as a stage sees it: a `ModelVersion` whose recorded folder is gone but whose
+ * place is in this store (the project moved with its store) names the folder where it is now. The
+ * artifact, its hash and the keys that read it stay as they were recorded.
+ */
+const relocated = (store: Store["Service"], manifest: Manifest): unknown => {
+  const data = manifest.data as { dir?: unknown } | null
+  if (manifest.kind !== "ModelVersion" || typeof data?.dir !== "string") return manifest.data
+  const found = locateModelFolder(store.root, data.dir)
+  return found === undefined || found === data.dir ? manifest.data : { ...data, dir: found }
+}
+
 const loadArtifact = (store: Store["Service"], hash: string) =>
   Effect.gen(function* () {
     const manifest: Manifest = yield* store.readArtifact(hash)
@@ -232,7 +244,7 @@ const loadArtifact = (store: Store["Service"], hash: string) =>
     const loaded: LoadedArtifact = {
       hash,
       manifest,
-      data: manifest.data,
+      data: relocated(store, manifest),
       file: (path: string) => {
         const f = byPath.get(path)
         if (!f) throw new Error(`artifact ${manifest.kind} ${hash.slice(0, 10)} has no file ${path}`)

@@ -134,6 +134,16 @@ const folderBytes = (dir: string): number =>
 export const storeModelPath = (dir: string): string | undefined =>
   basename(dirname(dir)) === "models" ? `models/${basename(dir)}` : undefined
 
+/**
+ * A model folder a ModelVersion names, found from a store at `root`: where it was recorded, or —
+ * when that is gone, as after the project moved with its store — its place in this store.
+ */
+export const locateModelFolder = (root: string, dir: string): string | undefined => {
+  if (existsSync(dir)) return dir
+  const place = storeModelPath(dir)
+  return place !== undefined && existsSync(join(root, place)) ? join(root, place) : undefined
+}
+
 /** The pid a temp file's name carries (`.<name>.<pid>.tmp`, `.<pid>-<hex>.tmp`), if any. */
 const tempOwner = (name: string): number | undefined => {
   const m = /[.-](\d+)(?:-[0-9a-f]+)?\.tmp$/.exec(name) ?? /^\.(\d+)-[0-9a-f]+\.tmp$/.exec(name)
@@ -286,18 +296,11 @@ export const makeStore = (root: string): Store["Service"] => {
     return Result.succeed(m)
   }
 
-  /** A model folder a ModelVersion names: where it was recorded, or its place in this store. */
-  const locateModelFolder = (dir: string): string | undefined => {
-    if (existsSync(dir)) return dir
-    const place = storeModelPath(dir)
-    return place !== undefined && existsSync(join(root, place)) ? join(root, place) : undefined
-  }
-
   /** Re-hash a ModelVersion's folder against the sha256s it records. */
   const verifyModelFolder = (data: unknown): Array<string> => {
     const v = data as { name?: string; dir?: string; files?: Record<string, string> }
     if (typeof v.dir !== "string" || v.files === undefined) return []
-    const dir = locateModelFolder(v.dir)
+    const dir = locateModelFolder(root, v.dir)
     if (dir === undefined) return [`model ${v.name}: its folder ${v.dir} is missing`]
     const problems: Array<string> = []
     for (const [file, sha] of Object.entries(v.files)) {
