@@ -1,9 +1,10 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
+import type { HyperwordRecord } from "@hyperwords/core/Artifacts"
 import { chromiumArgs } from "@hyperwords/core/Chromium"
 import { jsonForScript } from "@hyperwords/core/Html"
-import { type Browser, chromium } from "playwright-core"
+import { type Browser, chromium, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { explorerData, renderExplorer } from "../src/Explorer.ts"
 import { buildField, defaultFieldOptions } from "../src/Field.ts"
@@ -130,5 +131,164 @@ describe("the field explorer", () => {
     await expect.poll(() => tab.locator("#panel .word").textContent()).toBe(target.text)
     expect(problems).toEqual([])
     await tab.close()
+  })
+})
+
+/** Texts that run script if a page puts them into markup raw (all lower case: parts are lowered). */
+const hostile = {
+  script: "<script>window.__pwned=1</script>",
+  img: '<img src=x onerror="window.__pwned=1">',
+  attr: `"'><svg onload=window.__pwned=1>`,
+  close: "</script><script>window.__pwned=1</script>",
+  js: "javascript:window.__pwned=1",
+  alert: "<img src=x onerror=alert(1)>",
+  sep: "a\u2028b\u2029c<!--d"
+} as const
+
+/** The synthetic field's records plus hyperwords whose every text field is hostile. */
+const hostileRecords = (): Array<HyperwordRecord> => {
+  const rec = (parts: HyperwordRecord["parts"], extra: Partial<HyperwordRecord>): HyperwordRecord => ({
+    id: `en:${parts.join("+")}`,
+    surface: parts.join(""),
+    lang: "en",
+    parts,
+    lemmas: [...parts],
+    origin: "mined",
+    stats: { count: 2, npmi: 0.5, llr: 12 },
+    ...extra
+  })
+  return [
+    ...fieldRecords(false),
+    rec([hostile.close, "fire"], {
+      gloss: `${hostile.script} ${hostile.js}`,
+      evidence: [
+        { doc: hostile.attr, line: 3, text: hostile.img },
+        { doc: hostile.js, line: 4, text: hostile.sep }
+      ]
+    }),
+    rec([hostile.img, hostile.attr], {
+      origin: "generated",
+      gloss: hostile.alert,
+      evidence: [{ doc: hostile.close, line: 1, text: hostile.js }]
+    }),
+    rec([hostile.js, "snow"], { gloss: hostile.sep, evidence: [{ doc: "d", line: 1, text: hostile.alert }] })
+  ]
+}
+
+describe("the field explorer with hostile texts everywhere", () => {
+  let browser: Browser | undefined
+  const records = hostileRecords()
+  const field = buildField(records, fieldVectors(records), 32, defaultFieldOptions)
+  const title = `field ${hostile.attr} ${hostile.close}`
+  const model = `model ${hostile.img}`
+  const data = explorerData(field, records, { title, model, layer: 0 })
+  const html = renderExplorer(data)
+  const withoutCsp = html.replace(/<meta http-equiv="Content-Security-Policy"[^>]*>/, "")
+
+  beforeAll(async () => {
+    if (missing) return
+    browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs() })
+  })
+  afterAll(async () => {
+    await browser?.close()
+  })
+
+  const open = async (page: string, name: string) => {
+    mkdirSync(out, { recursive: true })
+    const file = join(out, `${name}.html`)
+    writeFileSync(file, page)
+    const tab = await browser!.newPage({ viewport: { width: 1200, height: 760 } })
+    const problems: Array<string> = []
+    tab.on("pageerror", (e) => problems.push(e.message))
+    tab.on("dialog", (d) => {
+      problems.push(`dialog: ${d.message()}`)
+      void d.dismiss()
+    })
+    tab.on("request", (r) => {
+      if (!r.url().startsWith("file:")) problems.push(`request: ${r.url()}`)
+    })
+    await tab.goto(pathToFileURL(file).href, { waitUntil: "load" })
+    await tab.waitForTimeout(200) // let a stray <img>'s onerror fire
+    return { tab, problems }
+  }
+
+  /** What a page built with script of its own would show: no markup of the data's, no handlers, no links. */
+  const injected = (tab: Page) =>
+    tab.evaluate(() => ({
+      pwned: window.__pwned,
+      elements: document.querySelectorAll("img,svg,iframe,object,embed,a,form,b").length,
+      handlers: [...document.querySelectorAll("*")].flatMap((e) =>
+        [...e.attributes].filter((a) => a.name.startsWith("on")).map((a) => a.name)
+      ),
+      scripts: document.querySelectorAll("script").length
+    }))
+
+  it("strips only the CSP for the test", () => {
+    expect(html).toContain('http-equiv="Content-Security-Policy"')
+    expect(withoutCsp).not.toContain("Content-Security-Policy")
+    expect(withoutCsp.length).toBeGreaterThan(html.length - 400)
+  })
+
+  for (const [label, page] of [
+    ["as rendered", html],
+    ["without its CSP", withoutCsp]
+  ] as const) {
+    it(`runs no injected script and shows every text literally (${label})`, async (ctx) => {
+      if (missing || !browser) return ctx.skip(missing)
+      const { tab, problems } = await open(page, label === "as rendered" ? "hostile" : "hostile-no-csp")
+      try {
+        await tab.waitForFunction(() => "hyperwordsField" in window)
+        expect(await tab.title()).toBe(title)
+        expect(await tab.locator("h1").textContent()).toBe(title)
+        expect(await tab.locator(".meta").textContent()).toContain(model)
+        // the cloud list names clouds by their (hostile) parts
+        const clouds = (await tab.locator("#results").textContent()) ?? ""
+        for (const c of data.clouds.slice(0, 40)) expect(clouds).toContain(c.label)
+        expect(data.clouds.some((c) => c.label.includes("__pwned"))).toBe(true)
+
+        // every hostile hyperword's panel: word, parts, gloss, evidence and its documents, literally
+        const hostileAt = Object.entries(data.records).filter(([, r]) => r.id.includes("__pwned"))
+        expect(hostileAt).toHaveLength(3)
+        for (const [at, r] of hostileAt) {
+          const rec = records.find((x) => x.id === r.id)!
+          await tab.evaluate((i: number) => window.hyperwordsField.select(i), Number(at))
+          expect(await tab.locator("#panel .word").textContent()).toBe(rec.surface)
+          expect(await tab.locator("#panel .parts button, #panel .parts span").allTextContents()).toEqual(
+            rec.parts.map((p) => p.toLowerCase())
+          )
+          const panel = (await tab.locator("#panel").textContent()) ?? ""
+          expect(panel).toContain(rec.gloss!)
+          for (const e of rec.evidence ?? []) {
+            expect(panel).toContain(e.text)
+            expect(panel).toContain(`${e.doc}:${e.line}`)
+          }
+          expect(await injected(tab)).toEqual({ pwned: undefined, elements: 0, handlers: [], scripts: 2 })
+        }
+
+        // the search lists the hostile words as text, and a click shows one
+        await tab.fill("#search", "pwned")
+        const results = await tab.locator("#results .result").allTextContents()
+        expect(results).toContain(hostileAt.map(([, r]) => records.find((x) => x.id === r.id)!.surface)[1])
+        expect(results).toContain(hostile.attr)
+        await tab.locator("#results .result", { hasText: hostile.img }).first().click()
+        expect(await tab.locator("#panel .word").textContent()).toContain(hostile.img)
+        expect(await injected(tab)).toEqual({ pwned: undefined, elements: 0, handlers: [], scripts: 2 })
+        expect(problems).toEqual([])
+      } finally {
+        await tab.close()
+      }
+    })
+  }
+
+  it("would catch a page that puts the texts in raw (the check itself works)", async (ctx) => {
+    if (missing || !browser) return ctx.skip(missing)
+    const raw = `<!doctype html><title>t</title><p>${hostile.img}</p><div>${hostile.alert}</div>`
+    const { tab, problems } = await open(raw, "raw")
+    try {
+      expect(await tab.evaluate(() => window.__pwned)).toBe(1)
+      expect(problems).toContain("dialog: 1")
+    } finally {
+      await tab.close()
+    }
   })
 })

@@ -1,17 +1,20 @@
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import { type Browser, chromium } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { Finding } from "../src/Findings.ts"
 import {
   bootstrapBand,
   chromiumArgs,
   chromiumPath,
   findingRow,
+  type ReportInput,
   renderReport,
   reportCharts,
   writeReport
 } from "../src/Report.ts"
+import type { SuperwordMeasure } from "../src/Superwords.ts"
 import { hostileSurface, hostileToken, syntheticFindings, syntheticMeasure } from "./fixtures/measure.ts"
 
 // The page.evaluate callbacks run in the page, where these globals exist; Node's types lack them.
@@ -164,6 +167,194 @@ describe("the report page", () => {
       }, data)
       expect(drawn.w, file).toBeGreaterThan(200)
       expect(drawn.n, file).toBeGreaterThan(1500)
+    }
+  })
+})
+
+/** Texts that run script if a page puts them into markup raw. */
+const hostile = {
+  script: "<script>window.__pwned=1</script>",
+  img: '<img src=x onerror="window.__pwned=1">',
+  attr: `"'><svg onload=window.__pwned=1>`,
+  close: "</script><script>window.__pwned=1</script>",
+  js: "javascript:window.__pwned=1",
+  alert: "<img src=x onerror=alert(1)>",
+  sep: "a\u2028b\u2029c<!--d"
+} as const
+
+/** Findings whose every text (claim, figure, statistic, rule, band) is hostile. */
+const hostileFindings = (): Array<Finding> =>
+  syntheticFindings().map((f, i) => ({
+    ...f,
+    claim: `${f.claim} ${i === 0 ? hostile.attr : hostile.script}`,
+    figure: `${f.figure} ${hostile.img} ${hostile.sep}`,
+    test: {
+      ...f.test,
+      statistic: `${f.test.statistic} ${hostile.close}`,
+      rule: `${f.test.rule} ${hostile.js}`,
+      band: f.test.band.map((b) => ({ ...b, why: `${b.why} ${hostile.alert}` }))
+    }
+  }))
+
+/** A superwords measurement with hostile spans, pieces, decodings, names and sentence. */
+const hostileSuperwords = (layers: number): SuperwordMeasure => {
+  const n = 4
+  const findings = hostileFindings().map((f, i) => ({
+    ...f,
+    id: i === 0 ? ("superword-state" as const) : ("superword-patchscope" as const)
+  }))
+  return {
+    tuned: `tuned ${hostile.script}`,
+    base: `base ${hostile.attr}`,
+    numLayers: layers,
+    items: Array.from({ length: n }, (_, i) => ({
+      surface: i === 0 ? ` ${hostile.img} lap` : ` w${i} x`,
+      parts: ["w", "x"],
+      basePieces: [hostile.close, "x"]
+    })),
+    leftOut: [{ surface: hostile.js, why: hostile.alert }],
+    cosine: Array.from({ length: layers + 1 }, () =>
+      Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 0.9 : 0.1)))
+    ),
+    patchscope: {
+      prompt: `cat -> cat; ${hostile.attr} ->`,
+      layers: [0, 3, 6],
+      maxNewTokens: 5,
+      tuned: [0, 3, 6].map(() => Array.from({ length: n }, () => hostile.close)),
+      base: [0, 3, 6].map(() => Array.from({ length: n }, () => hostile.sep)),
+      share: [0, 3, 6].map(() => [Array.from({ length: n }, () => 0.5), Array.from({ length: n }, () => 0.1)])
+    },
+    findings,
+    sentence: `The superwords ${hostile.script} ${hostile.img}`
+  }
+}
+
+describe("the report page with hostile texts everywhere", () => {
+  const labels = [`base ${hostile.img}`, `tuned ${hostile.attr}`]
+  const models = [`base-model ${hostile.close}`, `tuned-model ${hostile.alert}`]
+  const title = `probe ${hostile.attr} ${hostile.script}`
+  const hostileInput: ReportInput = {
+    title,
+    runs: [
+      { label: labels[0]!, measure: syntheticMeasure(models[0]!), findings: hostileFindings() },
+      { label: labels[1]!, measure: syntheticMeasure(models[1]!, 6, 6, 2, 2), findings: hostileFindings() }
+    ],
+    superwords: hostileSuperwords(6)
+  }
+  const html = renderReport(hostileInput)
+  const withoutCsp = html.replace(/<meta http-equiv="Content-Security-Policy"[^>]*>/, "")
+  let browser: Browser | undefined
+
+  beforeAll(async () => {
+    if (missing) return
+    browser = await chromium.launch({ executablePath: chromiumPath(), args: chromiumArgs() })
+  })
+  afterAll(async () => {
+    await browser?.close()
+  })
+
+  const open = async (page: string, name: string) => {
+    mkdirSync(out, { recursive: true })
+    const file = join(out, `${name}.html`)
+    writeFileSync(file, page)
+    const tab = await browser!.newPage({ viewport: { width: 1400, height: 900 } })
+    const problems: Array<string> = []
+    tab.on("pageerror", (e) => problems.push(e.message))
+    tab.on("dialog", (d) => {
+      problems.push(`dialog: ${d.message()}`)
+      void d.dismiss()
+    })
+    tab.on("request", (r) => {
+      if (!r.url().startsWith("file:")) problems.push(`request: ${r.url()}`)
+    })
+    await tab.goto(pathToFileURL(file).href, { waitUntil: "load" })
+    await tab.waitForTimeout(200) // let a stray <img>'s onerror fire
+    return { tab, problems }
+  }
+
+  it("strips only the CSP for the test", () => {
+    expect(html).toContain('http-equiv="Content-Security-Policy"')
+    expect(withoutCsp).not.toContain("Content-Security-Policy")
+  })
+
+  for (const [label, page] of [
+    ["as rendered", html],
+    ["without its CSP", withoutCsp]
+  ] as const) {
+    it(`runs no injected script and shows every text literally (${label})`, async (ctx) => {
+      if (missing || !browser) return ctx.skip(missing)
+      const { tab, problems } = await open(page, label === "as rendered" ? "hostile" : "hostile-no-csp")
+      try {
+        expect(
+          await tab.evaluate(() => ({
+            pwned: window.__pwned,
+            elements: document.querySelectorAll("img,script,iframe,object,embed,a,form,b,i,foreignObject")
+              .length,
+            handlers: [...document.querySelectorAll("*")].flatMap((e) =>
+              [...e.attributes].filter((a) => a.name.startsWith("on")).map((a) => a.name)
+            ),
+            links: document.querySelectorAll("[href],[src],[action],[xlink\\:href]").length
+          }))
+        ).toEqual({ pwned: undefined, elements: 0, handlers: [], links: 0 })
+        expect(await tab.title()).toBe(title)
+        expect(await tab.locator("h1").textContent()).toBe(title)
+        const meta = (await tab.locator(".meta").textContent()) ?? ""
+        for (const t of [...labels, ...models]) expect(meta).toContain(t)
+        expect(await tab.locator(".word").first().textContent()).toBe(hostileSurface)
+
+        // the findings table: every figure of every verdict, as text
+        const cells = await tab.locator("table.findings td").allTextContents()
+        for (const run of hostileInput.runs) {
+          for (const f of run.findings) {
+            expect(cells).toContain(f.claim)
+            expect(cells).toContain(f.figure)
+            expect(cells).toContain(f.test.statistic)
+            expect(cells).toContain(f.test.rule)
+            expect(cells.some((c) => c.includes(f.test.band[0]!.why))).toBe(true)
+          }
+        }
+        expect(cells).toContain(labels[0])
+        // the superwords: spans, pieces, decodings, what was left out, the sentence
+        const sw = hostileInput.superwords!
+        expect(cells).toContain(sw.items[0]!.surface)
+        expect(cells).toContain(`${hostile.close} | x`)
+        expect(cells).toContain(hostile.close)
+        expect(cells).toContain(hostile.sep)
+        expect(await tab.locator(".sentence").textContent()).toBe(sw.sentence)
+        const notes = (await tab.locator(".note").allTextContents()).join("\n")
+        expect(notes).toContain(`"${hostile.js}" (${hostile.alert})`)
+        expect(notes).toContain(`${sw.tuned} sees one token, ${sw.base} the span's pieces`)
+        expect(notes).toContain(sw.patchscope!.prompt)
+
+        // the charts: titles, panel labels, legends, lens tokens and their tooltips
+        const figures = (await tab.locator("figure.chart h2").allTextContents()).join("\n")
+        expect(figures).toContain(`Logit lens, the hyperword: ${hostileSurface}`)
+        expect(figures).toContain(hostileInput.runs[0]!.findings[0]!.claim)
+        const panels = await tab.locator(".panel h3").allTextContents()
+        expect(panels).toContain(`${labels[0]} · ${hostileSurface}`)
+        expect(panels).toContain(`${sw.tuned} vs ${sw.base} · 4 superwords`)
+        const legend = await tab.locator("#chart-assembly text.tick").allTextContents()
+        expect(legend).toContain(`${labels[1]}: fused ~ phrase`)
+        const tips = await tab.locator("#chart-lens-fused rect > title").allTextContents()
+        expect(tips.some((t) => t.includes(`: ${hostileToken} (p=`))).toBe(true)
+        const toks = await tab.locator("#chart-lens-fused text.tok").allTextContents()
+        expect(toks).toContain("</scrip…")
+        expect(problems).toEqual([])
+      } finally {
+        await tab.close()
+      }
+    })
+  }
+
+  it("would catch a page that puts the texts in raw (the check itself works)", async (ctx) => {
+    if (missing || !browser) return ctx.skip(missing)
+    const raw = `<!doctype html><title>t</title><p>${hostile.img}</p><div>${hostile.alert}</div>`
+    const { tab, problems } = await open(raw, "raw")
+    try {
+      expect(await tab.evaluate(() => window.__pwned)).toBe(1)
+      expect(problems).toContain("dialog: 1")
+    } finally {
+      await tab.close()
     }
   })
 })
