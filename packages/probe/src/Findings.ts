@@ -62,10 +62,17 @@ export interface FindingOptions {
   /** Sign-flip permutations of the null (default 1999) and bootstrap resamples (default 2000). */
   readonly permutations?: number
   readonly resamples?: number
+  /** Called as each check reads its prompts: the check's id, prompts read so far, their number. */
+  readonly onProgress?: (check: Finding["id"], done: number, total: number) => void
 }
 
 /** States at the last two positions of each text, per layer: `[text][layer][H]`. */
-const readTailStates = async (model: Model, texts: ReadonlyArray<string>, batchSize: number) => {
+const readTailStates = async (
+  model: Model,
+  texts: ReadonlyArray<string>,
+  batchSize: number,
+  onProgress?: (done: number, total: number) => void
+) => {
   const graph = await model.hiddenStatesGraph()
   const last: Array<Array<Float32Array>> = []
   const prev: Array<Array<Float32Array>> = []
@@ -88,6 +95,7 @@ const readTailStates = async (model: Model, texts: ReadonlyArray<string>, batchS
       lastIds.push(r.ids[n - 1]!)
       prevIds.push(r.ids[Math.max(r.start, n - 2)]!)
     })
+    onProgress?.(last.length, texts.length)
   }
   return { last, prev, pieces, lastIds, prevIds }
 }
@@ -392,7 +400,9 @@ export const wordFindings = async (model: Model, options: FindingOptions): Promi
     const nw = matchedNonword(w.word, w.lang, options.seed, pieces)
     return nw === undefined ? [] : [[w.word, nw] as const]
   })
-  const states = await readTailStates(model, paired.flat(), options.batchSize ?? 16)
+  const states = await readTailStates(model, paired.flat(), options.batchSize ?? 16, (done, total) =>
+    options.onProgress?.("word-nonword", done, total)
+  )
   return wordFindingsFromStates(states, { ...options, unmatched: multi.length - paired.length })
 }
 
@@ -406,7 +416,15 @@ export const measureFindings = async (model: Model, options: FindingOptions): Pr
   }
   return [
     ...(await wordFindings(model, options)),
-    await englishPivot(model, { ...pivot, task: "repetition" }),
-    await englishPivot(model, { ...pivot, task: "translation" })
+    await englishPivot(model, {
+      ...pivot,
+      task: "repetition",
+      onProgress: (done, total) => options.onProgress?.("english-pivot", done, total)
+    }),
+    await englishPivot(model, {
+      ...pivot,
+      task: "translation",
+      onProgress: (done, total) => options.onProgress?.("english-pivot-translation", done, total)
+    })
   ]
 }

@@ -102,6 +102,8 @@ export interface PivotOptions extends Omit<TestOptions, "seed"> {
   readonly task?: PivotTask
   readonly batchSize?: number
   readonly items?: ReadonlyArray<Translation>
+  /** Called after each batch with the prompts read so far and their number. */
+  readonly onProgress?: (done: number, total: number) => void
 }
 
 /** (c): lens probability of the English word against the answer per item and layer, on Russian input. */
@@ -127,6 +129,7 @@ export const englishPivot = async (model: Model, options: PivotOptions = {}): Pr
         Array.from({ length: layers }, (_, l) => Math.exp(logsumexp([lp[off(l) + 1]!, lp[off(l) + 2]!])))
       )
     })
+    options.onProgress?.(ans.length, reads.length)
   }
   const answerName = task === "repetition" ? "Russian" : "French"
   const seed = options.seed ?? 1

@@ -41,8 +41,12 @@ export const ProbeParams = Schema.Struct({
   patchscopeItems: Schema.optionalKey(Schema.Int),
   /** A part ranked within this many tokens counts as retrieved. */
   hitRank: Schema.optionalKey(Schema.Int),
-  /** Run the literature checks. */
-  findings: Schema.optionalKey(Schema.Boolean),
+  /**
+   * Run the literature checks: on every version (`true`), on the base only (`"base"`: the checks
+   * are about how the model reads words, and the English-pivot tasks read the lens at every layer
+   * and position, minutes per version on Gemma), or not at all (`false`).
+   */
+  findings: Schema.optionalKey(Schema.Union([Schema.Boolean, Schema.Literal("base")])),
   /** Screenshot every chart as PNG with headless Chromium. */
   png: Schema.optionalKey(Schema.Boolean)
 })
@@ -56,7 +60,7 @@ export const probeDefaults = {
   patchscopeLayers: 8,
   patchscopeItems: 12,
   hitRank: 10,
-  findings: true,
+  findings: "base" as boolean | "base",
   png: true
 } as const
 
@@ -227,16 +231,36 @@ const probeRun = (ctx: StageContext<ProbeParams>) =>
       }).pipe(
         Effect.onExit((exit) => Effect.sync(() => task.finish(exit._tag === "Success" ? "done" : "stopped")))
       )
-      const findings = p.findings
+      const runFindings = p.findings === true || (p.findings === "base" && v.dir === base.dir)
+      const checks = new Map<string, ReturnType<typeof progress.task>>()
+      const findings = runFindings
         ? yield* Effect.tryPromise({
             try: () =>
               measureFindings(model, {
                 seed: p.seed,
                 batchSize: p.batchSize,
-                words: items.flatMap((i) => i.parts.map((word) => ({ word, lang: i.lang })))
+                words: items.flatMap((i) => i.parts.map((word) => ({ word, lang: i.lang }))),
+                onProgress: (check, done, total) => {
+                  let t = checks.get(check)
+                  if (t === undefined) {
+                    t = progress.task(`probe: ${label} (${v.name}) literature check ${check}`, {
+                      total,
+                      unit: "prompts"
+                    })
+                    checks.set(check, t)
+                  }
+                  t.update(done)
+                  if (done >= total) t.finish("done")
+                }
               }),
             catch: (e) => e
-          })
+          }).pipe(
+            Effect.onExit((exit) =>
+              Effect.sync(() => {
+                if (exit._tag === "Failure") for (const t of checks.values()) t.finish("stopped")
+              })
+            )
+          )
         : []
       progress.log(
         `probe: ${label} ${v.name}: ${items.length} hyperwords in ${((Date.now() - started) / 1000).toFixed(1)}s; ` +

@@ -89,7 +89,7 @@ describe("the probe stage", async () => {
     const out = join(tmp, "out")
     const context: StageContext<ProbeParams> = {
       stage: "probe",
-      params: { items: 3, patchscopeLayers: 2, png: existsSync(chromiumPath()) },
+      params: { items: 3, patchscopeLayers: 2, findings: true, png: existsSync(chromiumPath()) },
       inputs: {
         hyperwords: artifact({ file: "poem_hyperwords.jsonl" }, { "poem_hyperwords.jsonl": jsonl }),
         model: artifact(version("tiny-tuned", tuned)),
@@ -142,7 +142,8 @@ describe("the probe stage", async () => {
       )
     const again = (name: string) => ({
       ...context,
-      params: { ...context.params, png: false },
+      // the default: the literature checks on the base only
+      params: { items: 3, patchscopeLayers: 2, png: false },
       outputDir: (o: string) => {
         const d = join(tmp, name, o)
         mkdirSync(d, { recursive: true })
@@ -158,6 +159,9 @@ describe("the probe stage", async () => {
     const numbers = (r: Record<string, { data: unknown }>, name: string) =>
       readFileSync(join(tmp, name, "report", (r.report!.data as { json: string }).json), "utf8")
     expect(numbers(b, "second")).toBe(numbers(a, "first"))
+    const onBase = Schema.decodeUnknownSync(ProbeReport)(a.report!.data).findings
+    expect(onBase).toHaveLength(4)
+    for (const f of onBase) expect(f.figure).toMatch(/^base \(/)
   })
 
   it("a probe stage per version: its id, its inputs and a report folder of its own", () => {
