@@ -50,6 +50,11 @@ export const EvaluateParams = Schema.Struct({
   promptSet: Schema.optionalKey(Schema.String),
   /** Samples per prompt, each with its own seed. */
   samples: Schema.optionalKey(Schema.Int),
+  /**
+   * Samples per prompt for the prompts of these tasks, over `samples` (e.g. `{ "ten-words": 6 }`:
+   * a tuned model of 270M parameters gives seven valid nouns in one answer of four or five).
+   */
+  taskSamples: Schema.optionalKey(Schema.Record(Schema.String, Schema.Int)),
   /** Tokens per answer at most. */
   maxNewTokens: Schema.optionalKey(Schema.Int),
   temperature: Schema.optionalKey(Schema.Finite),
@@ -121,12 +126,17 @@ export const cleanAnswer = (text: string): string => text.replace(/\n\s*\n\s*\n[
 /** The jobs of a run: every prompt × sample, with its id and seed. */
 export const jobsOf = (
   set: LoadedPromptSet,
-  p: { samples: number; seed: number; tasks?: ReadonlyArray<string> }
+  p: {
+    samples: number
+    seed: number
+    tasks?: ReadonlyArray<string>
+    taskSamples?: Readonly<Record<string, number>>
+  }
 ) =>
   set.set.prompts
     .filter((q) => p.tasks === undefined || p.tasks.includes(q.task))
     .flatMap((q: Prompt) =>
-      Array.from({ length: p.samples }, (_, k) => ({
+      Array.from({ length: p.taskSamples?.[q.task] ?? p.samples }, (_, k) => ({
         id: `${q.id}#${k}`,
         prompt: q,
         sample: k,

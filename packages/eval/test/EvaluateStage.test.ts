@@ -133,6 +133,18 @@ describe("evaluate helpers", () => {
     expect(jobsOf(set, { samples: 2, seed: 1 })).toEqual(jobs)
     expect(sampleSeed(2, "en-a", 0)).not.toBe(sampleSeed(1, "en-a", 0))
     expect(jobsOf(set, { samples: 1, seed: 1, tasks: ["ten-words"] }).map((j) => j.id)).toEqual(["en-b#0"])
+    // more samples for one task: its first samples are the same jobs (same seeds), the others unchanged
+    const more = jobsOf(set, { samples: 2, seed: 1, taskSamples: { "ten-words": 4 } })
+    expect(more.filter((j) => j.prompt.task === "ten-words").map((j) => j.id)).toEqual([
+      "en-b#0",
+      "en-b#1",
+      "en-b#2",
+      "en-b#3"
+    ])
+    for (const j of jobs) expect(more).toContainEqual(j)
+    expect(more.filter((j) => j.prompt.task !== "ten-words")).toEqual(
+      jobs.filter((j) => j.prompt.task !== "ten-words")
+    )
   })
 
   it("keeps the answers of a stopped run and drops a torn last line", () => {
