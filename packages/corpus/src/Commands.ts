@@ -26,6 +26,7 @@ import {
   supervised,
   zeroShot
 } from "./Senses.ts"
+import { defaultEstimator } from "./SensesDefault.ts"
 
 const modelFlag = Flag.String("model").pipe(
   Flag.withDescription("a registered model (gemma-3-270m, smollm2-135m) or a model directory"),
@@ -42,13 +43,28 @@ const normsFlag = Flag.String("norms").pipe(
 
 const fail = (detail: string) => Effect.fail(new UsageError({ detail }))
 
-/** The estimator a command asked for: zero-shot, or supervised on the given norms. */
-const estimatorFor = (modelName: string, norms: Option.Option<string>) =>
+const zeroShotFlag = Flag.Boolean("zero-shot").pipe(
+  Flag.withDescription("zero-shot profiles even where the model has shipped supervised weights"),
+  Flag.withDefault(false)
+)
+
+/**
+ * The estimator a command asked for: the model's default (supervised where its shipped weights
+ * validated better, `SensesDefault.ts`), zero-shot with `--zero-shot`, or supervised on `--norms`.
+ */
+const estimatorFor = (modelName: string, norms: Option.Option<string>, forceZero = false) =>
   Effect.gen(function* () {
     const models = yield* Models
     const model = yield* models.load(modelName)
     const zero = zeroShot(model)
-    if (Option.isNone(norms)) return { model, estimator: zero as Estimator }
+    if (Option.isNone(norms)) {
+      if (forceZero) return { model, estimator: zero as Estimator }
+      const estimator = yield* Effect.try({
+        try: () => defaultEstimator(model),
+        catch: (e) => new UsageError({ detail: e instanceof Error ? e.message : String(e) })
+      })
+      return { model, estimator }
+    }
     const path = resolve(norms.value)
     if (!existsSync(path)) return yield* fail(`no norms file ${path}`)
     const fitted = yield* Effect.tryPromise({
@@ -87,6 +103,7 @@ export const sensesCommand = Command.make(
     model: modelFlag,
     lang: langFlag,
     norms: normsFlag,
+    zeroShot: zeroShotFlag,
     json: Flag.Boolean("json").pipe(
       Flag.withDescription("one JSON object per input, keyed by channel"),
       Flag.withDefault(false)
@@ -96,7 +113,7 @@ export const sensesCommand = Command.make(
   (args) =>
     Effect.gen(function* () {
       if (args.words.length === 0) return yield* fail("give at least one word")
-      const { estimator } = yield* estimatorFor(args.model, args.norms)
+      const { estimator } = yield* estimatorFor(args.model, args.norms, args.zeroShot)
       const lang = Option.getOrUndefined(args.lang) as Lang | undefined
       const profiles = yield* Effect.promise(() => estimator.profiles(args.words, lang))
       const rows = args.words.map((input, i) => ({ input, profile: roundProfile(profiles[i]!) }))
@@ -106,7 +123,7 @@ export const sensesCommand = Command.make(
     }).pipe(Effect.provide(Models.layerScoped))
 ).pipe(
   Command.withDescription(
-    "sensory profiles of words or short texts (zero-shot from the model, or supervised with --norms)"
+    "sensory profiles of words or short texts (the model's default: supervised where its shipped weights validated better, else zero-shot; --zero-shot; --norms to fit your own)"
   )
 )
 
@@ -132,6 +149,7 @@ export const feelCommand = Command.make(
     model: modelFlag,
     lang: langFlag,
     norms: normsFlag,
+    zeroShot: zeroShotFlag,
     n: Flag.Int("n").pipe(Flag.withDescription("hyperwords to make"), Flag.withDefault(5)),
     seed: Flag.Int("seed").pipe(
       Flag.withDescription("the same seed gives the same words"),
@@ -155,7 +173,7 @@ export const feelCommand = Command.make(
       })
       if (!(args.n >= 1)) return yield* fail("-n must be at least 1")
       const lang = (Option.getOrUndefined(args.lang) as Lang | undefined) ?? sensationLang(sensation)
-      const { model, estimator } = yield* estimatorFor(args.model, args.norms)
+      const { model, estimator } = yield* estimatorFor(args.model, args.norms, args.zeroShot)
       const lem = yield* lemmatizer(lang)
       const words = yield* Effect.promise(() =>
         generateWords(

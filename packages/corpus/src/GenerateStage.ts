@@ -21,7 +21,8 @@ import { generateWords, type Sensation } from "./Generator.ts"
 import { defaultMiningOptions, type MiningOptions, mine } from "./Mining.ts"
 import { type Lemmatizer, lemmatizer } from "./Segment.ts"
 import type { Lang } from "./SensationSeeds.ts"
-import { roundProfile, zeroShot } from "./Senses.ts"
+import { roundProfile } from "./Senses.ts"
+import { defaultEstimator, sensesWeightsVersion } from "./SensesDefault.ts"
 import { type PoetrySplitResult, splitPoetry } from "./Split.ts"
 
 /** Params of the `generate` stage (mining part). Paths are relative to `pipeline.config.ts`. */
@@ -111,7 +112,9 @@ export const miningOptions = (p: GenerateParams): MiningOptions => ({
 export const generateStage = defineStage<GenerateParams>({
   id: "generate",
   description: "mine hyperwords from poetry and make living words from sensations",
-  codeVersion: "4",
+  // 5: the sensory default is supervised where a model's shipped weights validated better; the
+  // weights' own hash is part of the version, so refitting them re-runs the stage
+  codeVersion: `5+senses.${sensesWeightsVersion()}`,
   params: GenerateParams,
   inputs: { model: { stage: "models", output: "model" } },
   outputs: { hyperwords: "HyperwordSet", poetry: "PoetrySplit" },
@@ -193,7 +196,10 @@ export const generateStage = defineStage<GenerateParams>({
       }
       if (modelDir !== undefined && (generatedCount > 0 || p.senses !== false)) {
         const model = yield* Effect.promise(() => loadModel(modelDir))
-        const estimator = zeroShot(model)
+        const estimator = yield* Effect.try({
+          try: () => defaultEstimator(model),
+          catch: (e) => (e instanceof Error ? e : new Error(String(e)))
+        })
         if (generatedCount > 0) {
           const sensations = p.feel ?? defaultSensations
           const seed = p.seed ?? 1

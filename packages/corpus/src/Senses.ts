@@ -2,12 +2,17 @@
  * The sensory estimator: a profile over visual, auditory, haptic, gustatory, olfactory,
  * interoceptive and motion for any word or short text, read from a model's hidden states.
  *
- * - **zero-shot** (the default, no norms needed): the text's vector is compared, by cosine after
+ * - **zero-shot** (no norms needed): the text's vector is compared, by cosine after
  *   standardising every dimension over the seed lexicon, with each channel's anchor — the mean of
  *   that channel's seed words (`SensationSeeds.ts`). Each channel is then scaled so that 0 is the
  *   mean score of the abstract anchor words below and 1 the mean score of the channel's own seeds.
- * - **supervised**: a ridge regression from the same vectors to norms the user supplies
- *   (`fitSupervised`), saved as a small JSON file (`SupervisedModel`).
+ * - **supervised**: a ridge regression from the same vectors to norms (`fitSupervised`), saved as
+ *   a small JSON file (`SupervisedModel`), its predictions put on the same 0/1 scale per language
+ *   (`anchorScale`). The default models ship one fitted on the Lancaster norms
+ *   (`weights/<model>.senses.json`, `scripts/fit-senses.ts`).
+ *
+ * Which mode a command, the generator or a metric uses by default is `SensesDefault.ts`'s: per
+ * language, supervised where the shipped weights beat zero-shot on held-out words, else zero-shot.
  *
  * Vectors are read at `defaultLayer(model)` (a fixed fraction of the depth, chosen on the fit half
  * of the Lancaster norms; see `SensesValidation.ts`) after the context prefix "A word:".
@@ -106,9 +111,15 @@ export const cosine = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   return d === 0 ? 0 : dot(a, b) / d
 }
 
+/** How an estimator reads a language's profiles. */
+export type Mode = "zero-shot" | "supervised"
+
 /** Something that gives sensory profiles. */
 export interface Estimator {
-  readonly mode: "zero-shot" | "supervised"
+  /** The mode; `mixed` when the languages differ (`modeOf` says which). */
+  readonly mode: Mode | "mixed"
+  /** The mode a language's profiles are read in. */
+  readonly modeOf: (lang: Lang) => Mode
   readonly layer: number
   /** Profiles of texts (words or short texts), in input order. */
   readonly profiles: (texts: ReadonlyArray<string>, lang?: Lang) => Promise<Array<Profile>>
@@ -174,6 +185,7 @@ export const zeroShot = (model: Model, options: { readonly layer?: number } = {}
   }
   return {
     mode: "zero-shot",
+    modeOf: () => "zero-shot",
     layer: vectors.layer,
     profiles: async (texts, lang) => {
       const langs = texts.map((t) => lang ?? detectLang(t))
@@ -278,8 +290,30 @@ export const SupervisedModel = Schema.Struct({
   /** One row of `[H]` weights per channel, on standardised vectors. */
   weights: Schema.Array(Schema.Array(Schema.Finite)),
   bias: Schema.Array(Schema.Finite),
-  /** What it was fitted on. */
-  trainedOn: Schema.Struct({ source: Schema.String, words: Schema.Int })
+  /** What it was fitted on (shipped weights also record the files, the split and the command). */
+  trainedOn: Schema.Struct({
+    source: Schema.String,
+    words: Schema.Int,
+    files: Schema.optionalKey(Schema.Array(Schema.String)),
+    split: Schema.optionalKey(Schema.String),
+    command: Schema.optionalKey(Schema.String)
+  }),
+  /**
+   * Shipped weights: held-out figures of both modes (computed by the fit script) and the mode each
+   * language defaults to (supervised where its mean r beats zero-shot's). See `SensesDefault.ts`.
+   */
+  validation: Schema.optionalKey(
+    Schema.Record(
+      Schema.Literals(["en", "ru"]),
+      Schema.Struct({
+        data: Schema.String,
+        n: Schema.Int,
+        supervised: Schema.Finite,
+        zeroShot: Schema.Finite,
+        default: Schema.Literals(["zero-shot", "supervised"])
+      })
+    )
+  )
 })
 export type SupervisedModel = typeof SupervisedModel.Type
 
@@ -417,27 +451,74 @@ const predictWith = (
     return s
   })
 
-/** The supervised estimator of a fitted model; channels the norms lacked come from `fallback`. */
+/**
+ * The zero-shot scale for a regression's predictions in one language: per channel, 0 is the mean
+ * prediction over the abstract anchors and 1 the mean over the channel's seed words. An affine map
+ * per channel (Pearson r per channel is unchanged when the seeds score above the anchors), so that
+ * profiles of both modes mean the same thing and channels compare with each other (raw norms do
+ * not: every word is rated fairly visual).
+ */
+export const anchorScale = async (
+  predict: (texts: ReadonlyArray<string>) => Promise<ReadonlyArray<ReadonlyArray<number>>>,
+  chans: ReadonlyArray<Channel>,
+  lang: Lang
+): Promise<{ readonly zero: ReadonlyArray<number>; readonly one: ReadonlyArray<number> }> => {
+  const seeds = sensationSeeds[lang]
+  const abstract = abstractAnchors[lang]
+  const seedWords = chans.map((c) => seeds[c])
+  const preds = await predict([...abstract, ...seedWords.flat()])
+  const meanOf = (rows: ReadonlyArray<ReadonlyArray<number>>, k: number) =>
+    rows.reduce((s, r) => s + r[k]!, 0) / Math.max(1, rows.length)
+  const zero = chans.map((_, k) => meanOf(preds.slice(0, abstract.length), k))
+  let at = abstract.length
+  const one = chans.map((_, k) => {
+    const rows = preds.slice(at, at + seedWords[k]!.length)
+    at += seedWords[k]!.length
+    return meanOf(rows, k)
+  })
+  return { zero, one }
+}
+
+/**
+ * The supervised estimator of a fitted model, on the zero-shot scale of each language
+ * (`anchorScale`); channels the norms lacked come from `fallback`.
+ */
 export const supervised = (model: Model, fitted: SupervisedModel, fallback?: Estimator): Estimator => {
   const vectors = wordVectors(model, fitted.layer)
+  const raw = async (texts: ReadonlyArray<string>) =>
+    (await vectors.vectors(texts)).map((v) => predictWith(fitted, v))
+  const scales = new Map<Lang, ReturnType<typeof anchorScale>>()
+  const scaleOf = (lang: Lang) => {
+    let s = scales.get(lang)
+    if (s === undefined) {
+      s = anchorScale(raw, fitted.channels, lang)
+      s.catch(() => scales.delete(lang))
+      scales.set(lang, s)
+    }
+    return s
+  }
   return {
     mode: "supervised",
+    modeOf: () => "supervised",
     layer: fitted.layer,
     profiles: async (texts, lang) => {
-      const vs = await vectors.vectors(texts)
+      const preds = await raw(texts)
       const rest =
         fallback && fitted.channels.length < channels.length
           ? await fallback.profiles(texts, lang)
           : undefined
-      return vs.map((v, i) => {
-        const pred = predictWith(fitted, v)
+      const out: Array<Profile> = []
+      for (const [i, pred] of preds.entries()) {
+        const s = await scaleOf(lang ?? detectLang(texts[i]!))
         const p = {} as Profile
         for (const c of channels) {
           const k = fitted.channels.indexOf(c)
-          p[c] = k >= 0 ? pred[k]! : (rest?.[i]?.[c] ?? 0)
+          const span = k >= 0 ? s.one[k]! - s.zero[k]! : 0
+          p[c] = k >= 0 ? (pred[k]! - s.zero[k]!) / (Math.abs(span) > 1e-9 ? span : 1) : (rest?.[i]?.[c] ?? 0)
         }
-        return p
-      })
+        out.push(p)
+      }
+      return out
     }
   }
 }
