@@ -72,7 +72,11 @@ export const knownFailures: ReadonlyArray<{
       name: "coherence (ru)",
       data: "Russian classic poems (Pushkin, Blok, Yesenin, Tyutchev, Mayakovsky)"
     }),
-    checkKey({ name: "senses supervised (ru)", data: "Miklashevsky 2018" })
+    checkKey({ name: "senses supervised (ru)", data: "Miklashevsky 2018" }),
+    checkKey({
+      name: "associative-breadth distance (ru)",
+      data: "Panchenko et al. 2017 HJ: Russian word pairs rated for similarity"
+    })
   ].map((check) => ({
     check,
     judge: "smollm2-135m",

@@ -4,8 +4,9 @@
  * estimator reads them), standardised over a reference vocabulary, then `datScore`.
  *
  * The reference vocabulary and the random-word control both draw from the dictionary's words that
- * the model's tokenizer keeps as one token: a runtime frequency filter from the model's own
- * vocabulary, so that a control list is made of ordinary words, not WordNet rarities.
+ * the model's tokenizer keeps as one token (`commonWords`): a runtime frequency filter from the
+ * model's own vocabulary, so that a control list is made of ordinary words, not WordNet rarities.
+ * Each dictionary (English, Russian) has its own pool, reference and control.
  */
 import { wordVectors } from "@hyperwords/corpus/Senses"
 import { Stats } from "@hyperwords/eval"
@@ -39,6 +40,24 @@ export interface ScorerOptions {
   readonly referenceSize?: number
 }
 
+/**
+ * The pool of controls and reference: the words (without hyphens) the tokenizer keeps as one
+ * token — a frequency filter from the model's own vocabulary. When fewer than `least` are one
+ * token (Russian with an English tokenizer), the words of the fewest tokens that make up `least`:
+ * two tokens, then three, and so on.
+ */
+export const commonWords = (
+  words: ReadonlyArray<string>,
+  tokens: (word: string) => number,
+  least: number
+): Array<string> => {
+  const plain = words.filter((w) => !w.includes("-"))
+  const counted = plain.map((w) => ({ w, n: tokens(w) }))
+  let most = 1
+  while (counted.filter((c) => c.n <= most).length < Math.min(least, counted.length)) most++
+  return counted.filter((c) => c.n <= most).map((c) => c.w)
+}
+
 const scorers = new Map<string, Promise<BreadthScorer>>()
 
 /** The scorer of a model, layer and dictionary (cached per process). */
@@ -54,8 +73,10 @@ export const breadthScorer = (
   if (s === undefined) {
     s = (async () => {
       const vectors = wordVectors(model, layer)
-      const pool = dictionary.words.filter(
-        (w) => !w.includes("-") && model.encode(` ${w}`, { addSpecialTokens: false }).length === 1
+      const pool = commonWords(
+        dictionary.words,
+        (w) => model.encode(` ${w}`, { addSpecialTokens: false }).length,
+        size
       )
       const reference = drawWords(pool, size, Stats.makeRng(0))
       const z: Standardiser = standardiser(await vectors.vectors(reference))

@@ -5,29 +5,40 @@
  * letter or a hyphen, lowercase, drop words of one letter, try a compound hyphenated and then
  * joined, keep unique valid words in order.
  */
-import type { Dictionary } from "./Dictionary.ts"
+import { type Dictionary, letters } from "./Dictionary.ts"
 
 /** Words the task takes from an answer. */
 export const TASK_WORDS = 7
 
-/** The valid form of one answer entry, or `undefined` (reference `validate()`). */
+/**
+ * The valid form of one answer entry, or `undefined` (reference `validate()`): the letters of the
+ * dictionary's language kept (Latin for English, Cyrillic for Russian), and the form the
+ * dictionary scores it as (its `lemma`, when it has one: a Russian noun's nominative singular).
+ */
 export const validateWord = (entry: string, dictionary: Dictionary): string | undefined => {
   const clean = entry
-    .replace(/[^a-zA-Z\- ]/g, "")
+    .replace(letters[dictionary.lang ?? "en"], "")
     .trim()
     .toLowerCase()
   if (clean.length <= 1) return undefined
   const tries = clean.includes(" ") ? [clean.replace(/ +/g, "-"), clean.replace(/[ -]+/g, "")] : [clean]
-  return tries.find((w) => dictionary.has(w))
+  for (const w of tries) {
+    const valid = dictionary.lemma ? dictionary.lemma(w) : dictionary.has(w) ? w : undefined
+    if (valid !== undefined) return valid
+  }
+  return undefined
 }
 
 /**
  * The entries of a free-text answer: split at newlines, commas, semicolons and list numbering.
  * An entry that is not valid as a whole (e.g. "Here are ten words: cat") gives its words one by
- * one, so that a model's preamble does not void the answer.
+ * one, so that a model's preamble does not void the answer. Markup tags a model writes
+ * (`<em>hair</em>`) are spaces: their letters would glue onto the word (`emhairem`, or the noun
+ * `emmy` from `<em>my`).
  */
 export const answerEntries = (text: string): Array<string> =>
   text
+    .replace(/<\/?[a-zA-Z][^<>]*>/g, " ")
     .split(/[\n,;]|\s\d+[.)]\s|^\d+[.)]\s/)
     .map((e) => e.replace(/^\s*(?:\d+[.)]|[-*•])\s*/, "").trim())
     .filter((e) => e !== "")

@@ -9,7 +9,8 @@ import { Degenerate, type SampleInput, type SampleScore, Stats } from "@hyperwor
 import { Effect, Schema } from "effect"
 import type { BreadthScorer } from "./Breadth.ts"
 import { answerEntries, drawWords, firstValidWords, TASK_WORDS } from "./Dat.ts"
-import { type Dictionary, readDictionary, wordnetNouns } from "./Dictionary.ts"
+import { type Dictionary, type Lang, readDictionary, wordnetNouns } from "./Dictionary.ts"
+import { russianNouns } from "./RussianNouns.ts"
 
 /** The plugin's config. */
 export const Config = Schema.Struct({
@@ -19,6 +20,8 @@ export const Config = Schema.Struct({
   layer: Schema.optionalKey(Schema.Int),
   /** A dictionary file, one word a line (default: WordNet nouns bundled with wink-lexicon). */
   dictionary: Schema.optionalKey(Schema.String),
+  /** A Russian dictionary file, one word a line (default: OpenCorpora's common nouns from `az`). */
+  russianDictionary: Schema.optionalKey(Schema.String),
   /** Words in the standardisation's reference vocabulary (default 1000). */
   referenceSize: Schema.optionalKey(Schema.Int),
   /** Random lists averaged into each sample's control (default 5). */
@@ -31,15 +34,35 @@ export type Config = typeof Config.Type
 /** The score of a degenerate answer: the bottom of the scale (seven words of one meaning score 0). */
 export const degenerateScore = 0
 
-/** The config's dictionary. */
-export const dictionaryOf = (cfg: Config): Dictionary =>
-  cfg.dictionary === undefined ? wordnetNouns() : readDictionary(cfg.dictionary)
+/**
+ * The language of an answer: its `lang`, else the script most of its letters are written in
+ * (Cyrillic: Russian), so that `hyperwords score` input without `lang` is read as it is written.
+ */
+export const langOf = (input: SampleInput): Lang => {
+  if (input.lang === "ru" || input.lang === "en") return input.lang
+  const cyrillic = (input.text.match(/\p{Script=Cyrillic}/gu) ?? []).length
+  const latin = (input.text.match(/\p{Script=Latin}/gu) ?? []).length
+  return cyrillic > latin ? "ru" : "en"
+}
+
+/** The config's dictionary of a language. */
+export const dictionaryOf = (cfg: Config, lang: Lang = "en"): Dictionary =>
+  lang === "ru"
+    ? cfg.russianDictionary === undefined
+      ? russianNouns()
+      : readDictionary(cfg.russianDictionary, "ru")
+    : cfg.dictionary === undefined
+      ? wordnetNouns()
+      : readDictionary(cfg.dictionary)
 
 /** Whether the metric applies to a sample's task. */
 export const applies = (input: SampleInput, cfg: Config): boolean =>
   input.task === undefined || (cfg.tasks ?? ["ten-words"]).includes(input.task)
 
-/** The first seven valid nouns of an answer that its prompt and request did not give. */
+/**
+ * The first seven valid nouns of an answer that its prompt and request did not give, in the
+ * dictionary of the answer's language (`dictionaryOf(cfg, langOf(input))`).
+ */
 export const answerWords = (input: SampleInput, dictionary: Dictionary): Array<string> =>
   firstValidWords(answerEntries(input.text), dictionary, TASK_WORDS, Degenerate.givenByPrompt(input))
 
@@ -54,7 +77,7 @@ const seedOf = (seed: number, id: string): number =>
 export const scoreSample = <E>(
   input: SampleInput,
   cfg: Config,
-  scorerOf: Effect.Effect<BreadthScorer, E>,
+  scorerOf: (dictionary: Dictionary) => Effect.Effect<BreadthScorer, E>,
   seed: number,
   options: { readonly gate?: boolean } = {}
 ): Effect.Effect<SampleScore, E> =>
@@ -62,9 +85,10 @@ export const scoreSample = <E>(
     if (!applies(input, cfg)) return null
     const bad = options.gate === false ? undefined : Degenerate.degenerate(input)
     if (bad !== undefined) return { score: degenerateScore, degenerate: bad.kind, why: bad.detail }
-    const words = answerWords(input, dictionaryOf(cfg))
+    const dictionary = dictionaryOf(cfg, langOf(input))
+    const words = answerWords(input, dictionary)
     if (words.length < TASK_WORDS) return null
-    const scorer = yield* scorerOf
+    const scorer = yield* scorerOf(dictionary)
     const rng = Stats.makeRng(seedOf(seed, input.id))
     const lists = [
       words,
@@ -72,5 +96,12 @@ export const scoreSample = <E>(
     ]
     const [score, ...controls] = yield* Effect.promise(() => scorer.scoreMany(lists))
     const control = Stats.mean(controls)
-    return { score: score!, control, aboveControl: score! - control, words, layer: scorer.layer }
+    return {
+      score: score!,
+      control,
+      aboveControl: score! - control,
+      words,
+      lang: dictionary.lang ?? "en",
+      layer: scorer.layer
+    }
   })

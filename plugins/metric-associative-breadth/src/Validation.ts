@@ -1,8 +1,9 @@
 /**
  * Validation of `associative-breadth` against the official human scores (`pnpm validate`): the
  * human answers of Olson et al.'s study 2 (ten words each, scored by the reference implementation
- * on GloVe 840B), scored again on the model's embeddings with the official dictionary; Spearman ρ
- * between the two, with a bootstrap CI over answers.
+ * on GloVe 840B), scored again on the model's embeddings as the plugin ships (its own dictionary,
+ * WordNet nouns: the first seven valid ones of each answer); Spearman ρ between the two, with a
+ * bootstrap CI over answers. The Russian side of the distance is `SimilarityValidation.ts`.
  *
  * Answers are split by a hash of their id: the even half is the dev half (where the layer and the
  * standardisation were chosen), the odd half is the test half the check reports on.
@@ -26,8 +27,9 @@ import { resolveModelDir } from "@hyperwords/models/ModelDir"
 import { Effect } from "effect"
 import { breadthScorer, defaultLayer } from "./Breadth.ts"
 import { drawWords, firstValidWords, TASK_WORDS } from "./Dat.ts"
-import { readDictionary, wordnetNouns } from "./Dictionary.ts"
-import { answerWords, degenerateScore, scoreSample } from "./Sample.ts"
+import { wordnetNouns } from "./Dictionary.ts"
+import { answerWords, degenerateScore, dictionaryOf, scoreSample } from "./Sample.ts"
+import { similarityValidations } from "./SimilarityValidation.ts"
 
 const folder = "en_dat_divergent_association"
 const miklashevskyFile = "ru_perceptual_norms_miklashevsky/Miklashevsky-2018-506.tsv"
@@ -119,7 +121,7 @@ const floorChecks = (data: string, modelName: string): ReadonlyArray<Validation>
       const rng = Stats.makeRng(5)
       const draw = (pool: ReadonlyArray<string>) => () => pool[Math.floor(rng() * pool.length)]!
       const scoreWith = (gate: boolean) => async (input: SampleInput) =>
-        scoreOf(await Effect.runPromise(scoreSample(input, {}, Effect.succeed(scorer), 1, { gate })))
+        scoreOf(await Effect.runPromise(scoreSample(input, {}, () => Effect.succeed(scorer), 1, { gate })))
       return Degenerate.runFloorCheck(
         humans,
         () => ({
@@ -181,7 +183,6 @@ export const datValidations = (options: DatValidationOptions = {}): ReadonlyArra
   const data = options.data ?? sharedData
   const modelName = options.model ?? "gemma-3-270m"
   const answers = join(data, folder, "dat_human_study2_words_scores.tsv")
-  const words = join(data, folder, "words.txt")
   const half = options.half ?? "test"
   return [
     {
@@ -189,9 +190,9 @@ export const datValidations = (options: DatValidationOptions = {}): ReadonlyArra
       data: "Olson et al. 2021 DAT study 2 (official GloVe scores)",
       statistic: "Spearman ρ",
       floor: 0.5,
-      requires: [answers, words, join(resolveModelDir(modelName), "onnx", "probe.json")],
+      requires: [answers, join(resolveModelDir(modelName), "onnx", "probe.json")],
       run: Effect.promise(async () => {
-        const dictionary = readDictionary(words)
+        const dictionary = dictionaryOf({}, "en")
         const rows = readHumanAnswers(answers)
           .filter((a) => inDevHalf(a.id) === (half === "dev"))
           .map((a) => ({ ...a, valid: firstValidWords(a.words, dictionary) }))
@@ -219,7 +220,7 @@ export const datValidations = (options: DatValidationOptions = {}): ReadonlyArra
           ci: rho.ci,
           n: rows.length,
           detail:
-            `${half} half; ${modelName} layer ${scorer.layer}; model score mean ${Stats.mean(scores).toFixed(1)} ` +
+            `${half} half; ${modelName} layer ${scorer.layer}, ${dictionary.name} (as shipped); model score mean ${Stats.mean(scores).toFixed(1)} ` +
             `(human official mean ${Stats.mean(rows.map((r) => r.dat)).toFixed(1)}); ` +
             `random-noun control ${control.toFixed(1)} ± ${Stats.sd(controls).toFixed(1)} (500 lists); ` +
             `${(beatsControl * 100).toFixed(0)}% of human answers above the control mean; ` +
@@ -230,6 +231,7 @@ export const datValidations = (options: DatValidationOptions = {}): ReadonlyArra
         }
       })
     },
-    ...floorChecks(data, modelName)
+    ...floorChecks(data, modelName),
+    ...similarityValidations({ model: modelName, data })
   ]
 }

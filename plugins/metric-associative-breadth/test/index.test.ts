@@ -52,6 +52,23 @@ describe("DAT word validation (reference dat.py)", () => {
     ])
   })
 
+  it("reads words inside markup tags as words, and the tags as nothing", () => {
+    const text =
+      "<em>hippo</em>, <strong>jumper</strong>\n2. <em>machinery</em> <b>prickle</b>, tickets<br/>tomato, violin"
+    expect(Dat.firstValidWords(Dat.answerEntries(text), nouns)).toEqual([
+      "hippo",
+      "jumper",
+      "machinery",
+      "prickle",
+      "tickets",
+      "tomato",
+      "violin"
+    ])
+    expect(Dat.firstValidWords(Dat.answerEntries("<em>my eye</em>"), Dictionary.wordnetNouns())).toEqual([
+      "eye"
+    ])
+  })
+
   it("scores mean pairwise cosine distance × 100", () => {
     expect(
       Dat.datScore([
@@ -161,7 +178,7 @@ describe("breadth of degenerate answers", () => {
 
   it("puts every degenerate answer at 0, below a human answer", async () => {
     const run = (text: string) =>
-      Effect.runPromise(scoreSample({ id: "x", text, ...asked }, {}, Effect.succeed(scorer), 1))
+      Effect.runPromise(scoreSample({ id: "x", text, ...asked }, {}, () => Effect.succeed(scorer), 1))
     const h = (await run(human)) as { score: number }
     expect(h.score).toBeGreaterThan(50)
     const cases = {
