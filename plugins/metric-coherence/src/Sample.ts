@@ -31,10 +31,23 @@ export type Config = typeof Config.Type
 /** The score of a degenerate answer: the bottom of the scale (a cosine ends at −1). */
 export const degenerateScore = -1
 
+const excluding =
+  (given: (word: string) => boolean, known?: (word: string) => boolean) =>
+  (word: string): boolean =>
+    given(word) || (known !== undefined && !known(word))
+
 /** Whether the metric applies to a sample's task. */
 export const applies = (input: SampleInput, cfg: Config): boolean =>
   input.task === undefined ||
   (cfg.tasks ?? ["describe-image", "continue-line", "invent-words"]).includes(input.task)
+
+/** What a validation changes in how a sample is scored (the plugin itself uses neither). */
+export interface ScoreOptions {
+  /** Words the vectors know; the others are left out (a baseline with a small vocabulary, e.g. GloVe). */
+  readonly known?: (word: string) => boolean
+  /** `false`: no degenerate gate, the raw coherence of any text (to show what the gate adds). */
+  readonly gate?: boolean
+}
 
 /**
  * The coherence of a sample: `null` for another task or fewer than two words of its own, −1 for
@@ -43,18 +56,19 @@ export const applies = (input: SampleInput, cfg: Config): boolean =>
 export const scoreSample = <E>(
   input: SampleInput,
   cfg: Config,
-  vectorsFor: (lang: Lang) => Effect.Effect<WordVectorsOf, E>
+  vectorsFor: (lang: Lang) => Effect.Effect<WordVectorsOf, E>,
+  options: ScoreOptions = {}
 ): Effect.Effect<SampleScore, E> =>
   Effect.gen(function* () {
     if (!applies(input, cfg)) return null
-    const bad = Degenerate.degenerate(input)
+    const bad = options.gate === false ? undefined : Degenerate.degenerate(input)
     if (bad !== undefined) return { score: degenerateScore, degenerate: bad.kind, why: bad.detail }
     const lang = input.lang ?? detectLang(input.text)
     const vectorsOf = yield* vectorsFor(lang)
     const usf = cfg.usf !== undefined && lang === "en" ? readUsf(cfg.usf) : undefined
     const c = yield* Effect.promise(() =>
       textCoherence(input.text, lang, vectorsOf, {
-        exclude: Degenerate.givenByPrompt(input),
+        exclude: excluding(Degenerate.givenByPrompt(input), options.known),
         ...(cfg.unit === undefined ? {} : { unit: cfg.unit }),
         ...(usf === undefined ? {} : { usf })
       })

@@ -10,6 +10,9 @@
  * The degenerate-answer floor, per language: a poem's first line is a continue-line prompt and
  * its next lines (up to twelve) the human answer; each poem's degenerate answers to the same
  * prompt (`Degenerate.degenerateVariants` of `@hyperwords/eval`) must score below the median poem.
+ *
+ * The shuffled and degenerate negatives as checks of their own, and the GloVe bag-of-words
+ * baseline, are in `Negatives.ts`.
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
@@ -23,14 +26,15 @@ import { resolveModelDir } from "@hyperwords/models/ModelDir"
 import { parse } from "csv-parse/sync"
 import { Effect } from "effect"
 import { associationStrength, lineWords } from "./Coherence.ts"
+import { negativeValidations } from "./Negatives.ts"
 import { degenerateScore, scoreSample } from "./Sample.ts"
 import { textCoherence } from "./Score.ts"
 import { readUsf, standardisedVectors } from "./Vectors.ts"
 
-const usfFile = "en_usf_free_association/usf_free_association_cue_target_pairs.csv"
-const miklashevskyFile = "ru_perceptual_norms_miklashevsky/Miklashevsky-2018-506.tsv"
+export const usfFile = "en_usf_free_association/usf_free_association_cue_target_pairs.csv"
+export const miklashevskyFile = "ru_perceptual_norms_miklashevsky/Miklashevsky-2018-506.tsv"
 
-const files = {
+export const files = {
   en: [
     "en_poetry_public_domain/poetry_eval_public_domain_poems.no_copyright_notice.csv",
     "en_poetry_shakespeare_sonnets/shakespeare_sonnets.jsonl"
@@ -69,7 +73,7 @@ export const makeTrials = (
     readonly minLines?: number
     readonly maxLines?: number
   }
-): Array<{ readonly original: string; readonly spliced: string; readonly shuffled: string }> => {
+): Array<{ readonly original: string; readonly spliced: string; readonly shuffled: string | undefined }> => {
   const rng = Stats.makeRng(options.seed)
   const eligible = poems
     .map((p) => contentLines(p, lang))
@@ -84,18 +88,20 @@ export const makeTrials = (
     const k = Math.min(a.length, b.length)
     const original = a.slice(0, k)
     const spliced = original.map((line, j) => (j % 2 === 0 ? line : b[j]!))
+    // a shuffle that reads as the original (the identity, or repeated lines swapped) is drawn
+    // again; a poem whose every order reads the same (one line repeated) has no shuffle
+    const text = original.join("\n")
     const order = original.map((_, j) => j)
-    do {
+    let shuffled: string | undefined
+    for (let tries = 0; tries < 100 && shuffled === undefined; tries++) {
       for (let x = order.length - 1; x > 0; x--) {
         const y = Math.floor(rng() * (x + 1))
         ;[order[x], order[y]] = [order[y]!, order[x]!]
       }
-    } while (order.every((v, j) => v === j))
-    return {
-      original: original.join("\n"),
-      spliced: spliced.join("\n"),
-      shuffled: order.map((j) => original[j]!).join("\n")
+      const s = order.map((j) => original[j]!).join("\n")
+      if (s !== text) shuffled = s
     }
+    return { original: text, spliced: spliced.join("\n"), shuffled }
   })
 }
 
@@ -117,7 +123,7 @@ export const poemsAsAnswers = (
   })
 
 /** Dictionary nouns for the random-noun answers: USF cue words (English), Miklashevsky's nouns (Russian). */
-const dictionaryNouns = (data: string, lang: Lang): Array<string> => {
+export const dictionaryNouns = (data: string, lang: Lang): Array<string> => {
   if (lang === "en") return [...readUsf(join(data, usfFile)).keys()].filter((w) => /^[a-z]{3,}$/.test(w))
   const [header, ...rows] = readFileSync(join(data, miklashevskyFile), "utf8").trim().split("\n")
   const col = header!.split("\t").indexOf("RUSSIAN")
@@ -155,7 +161,7 @@ export const coherenceValidations = (options: CoherenceValidationOptions = {}): 
         scored.push({
           original: await score(t.original),
           spliced: await score(t.spliced),
-          shuffled: await score(t.shuffled)
+          shuffled: t.shuffled === undefined ? Number.NaN : await score(t.shuffled)
         })
       }
       const versus = (key: "spliced" | "shuffled") => (s: ReadonlyArray<(typeof scored)[number]>) =>
@@ -163,10 +169,15 @@ export const coherenceValidations = (options: CoherenceValidationOptions = {}): 
           s.map((x) => x.original),
           s.map((x) => x[key])
         )
+      const withShuffle = scored.filter((x) => !Number.isNaN(x.shuffled))
       const paired = (key: "spliced" | "shuffled") =>
-        Stats.mean(scored.map((x) => (x.original > x[key] ? 1 : x.original === x[key] ? 0.5 : 0)))
+        Stats.mean(
+          (key === "spliced" ? scored : withShuffle).map((x) =>
+            x.original > x[key] ? 1 : x.original === x[key] ? 0.5 : 0
+          )
+        )
       const spliced = bootstrapStatistic(scored, versus("spliced"))
-      const shuffled = bootstrapStatistic(scored, versus("shuffled"))
+      const shuffled = bootstrapStatistic(withShuffle, versus("shuffled"))
       const f = (x: number) => x.toFixed(3)
       return {
         value: spliced.value,
@@ -176,7 +187,7 @@ export const coherenceValidations = (options: CoherenceValidationOptions = {}): 
           `paired win rate over splices ${f(paired("spliced"))}; ` +
           `line-shuffled: AUC ${f(shuffled.value)} [${f(shuffled.ci[0])}, ${f(shuffled.ci[1])}], paired ${f(paired("shuffled"))}; ` +
           `mean line coherence original ${f(Stats.mean(scored.map((x) => x.original)))}, ` +
-          `spliced ${f(Stats.mean(scored.map((x) => x.spliced)))}, shuffled ${f(Stats.mean(scored.map((x) => x.shuffled)))}; ` +
+          `spliced ${f(Stats.mean(scored.map((x) => x.spliced)))}, shuffled ${f(Stats.mean(withShuffle.map((x) => x.shuffled)))}; ` +
           `${modelName}`
       }
     })
@@ -261,6 +272,7 @@ export const coherenceValidations = (options: CoherenceValidationOptions = {}): 
     check("ru", "Russian classic poems (Pushkin, Blok, Yesenin, Tyutchev, Mayakovsky)"),
     association,
     floorCheck("en"),
-    floorCheck("ru")
+    floorCheck("ru"),
+    ...negativeValidations(options)
   ]
 }

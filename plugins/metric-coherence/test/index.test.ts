@@ -61,7 +61,7 @@ describe("coherence", () => {
     const lines = trials[0]!.spliced.split("\n")
     expect(lines[0]!.split(" ")[0]).not.toBe(lines[1]!.split(" ")[0])
     expect(lines[0]!.split(" ")[0]).toBe(lines[2]!.split(" ")[0])
-    expect([...trials[0]!.shuffled.split("\n")].sort()).toEqual([...trials[0]!.original.split("\n")].sort())
+    expect([...trials[0]!.shuffled!.split("\n")].sort()).toEqual([...trials[0]!.original.split("\n")].sort())
     expect(trials[0]!.shuffled).not.toBe(trials[0]!.original)
   })
 })
