@@ -20,8 +20,13 @@ export const Config = Schema.Struct({
   feel: Schema.optionalKey(Schema.String),
   /** `pearson` (default) or `cosine` between the request and the text's profile. */
   agreement: Schema.optionalKey(Schema.Literals(["pearson", "cosine"])),
-  /** A supervised estimator saved by `@hyperwords/corpus` (`fitSupervised`); default zero-shot. */
+  /** A supervised estimator saved by `@hyperwords/corpus` (`fitSupervised`); overrides `estimator`. */
   supervised: Schema.optionalKey(Schema.String),
+  /**
+   * `default` (the default: the model's shipped supervised weights where they validated better than
+   * zero-shot, per language; zero-shot elsewhere) or `zero-shot`.
+   */
+  estimator: Schema.optionalKey(Schema.Literals(["default", "zero-shot"])),
   /** Prompt-set tasks the metric applies to (default `describe-image`); samples without a task always count. */
   tasks: Schema.optionalKey(Schema.Array(Schema.String))
 })

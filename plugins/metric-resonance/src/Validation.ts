@@ -6,26 +6,32 @@
  *
  * Words come from the test half of the sensory estimator's split (its zero-shot anchors — seed
  * words and abstract anchors — left out), so nothing the estimator was built or tuned on is
- * scored. A word's channel is its largest norm among the six perceptual strengths and motion
+ * scored (the shipped supervised weights were fitted on the other half). The default estimator
+ * is checked, and the zero-shot one reported beside it on the same texts. A word's channel is its largest norm among the six perceptual strengths and motion
  * (mean of foot/leg and torso action strengths, as the estimator's validation defines it).
  *
  * The degenerate-answer floor: Shakespeare's sonnets answer requests made of their own four
  * content words of strongest sensory norm (left out of the poem by the metric before scoring);
  * each sonnet's degenerate answers to the same prompt (`Degenerate.degenerateVariants` of
  * `@hyperwords/eval`) must score below the median sonnet.
+ *
+ * The checks on human poems (a request of a poem's sensory words against its own next lines and
+ * other poems' lines, English and Russian) are in `PoemValidation.ts`.
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import type { Validation, ValidationResult } from "@hyperwords/core/Validation"
 import { contentWords } from "@hyperwords/corpus/ContentWords"
 import { type Channel, foldYo, sensationSeeds } from "@hyperwords/corpus/SensationSeeds"
-import { abstractAnchors, channels, readNorms, zeroShot } from "@hyperwords/corpus/Senses"
+import { abstractAnchors, channels, type Estimator, readNorms, zeroShot } from "@hyperwords/corpus/Senses"
+import { defaultEstimatorOf } from "@hyperwords/corpus/SensesDefault"
 import { inTestHalf, sharedData } from "@hyperwords/corpus/SensesValidation"
 import { Degenerate, type SampleInput, Stats } from "@hyperwords/eval"
 import { auc, bootstrapStatistic } from "@hyperwords/eval/Stats"
 import { loadModel } from "@hyperwords/models/Model"
 import { resolveModelDir } from "@hyperwords/models/ModelDir"
 import { Effect } from "effect"
+import { poemValidations } from "./PoemValidation.ts"
 import { agreement, meanProfile } from "./Resonance.ts"
 import { degenerateScore, scoreSample } from "./Sample.ts"
 
@@ -43,6 +49,8 @@ export interface ResonanceValidationOptions {
   readonly words?: number
   /** Human poems of the degenerate-answer floor check (default 60). */
   readonly poems?: number
+  /** Poems of each language's poem retrieval check (default 300; fewer where fewer are eligible). */
+  readonly taskPoems?: number
 }
 
 const sonnetsFile = "en_poetry_shakespeare_sonnets/shakespeare_sonnets.jsonl"
@@ -123,6 +131,19 @@ export const wordsByChannel = (data: string): Map<Channel, Array<string>> => {
 export const resonanceValidations = (options: ResonanceValidationOptions = {}): ReadonlyArray<Validation> => {
   const data = options.data ?? sharedData
   const modelName = options.model ?? "gemma-3-270m"
+  /** The metric's estimator (its default) or zero-shot, and how to name it in a detail. */
+  const estimatorOf = async (
+    kind: "default" | "zero-shot"
+  ): Promise<{ estimator: Estimator; how: string }> => {
+    const model = await loadModel(modelName)
+    if (kind === "zero-shot") return { estimator: zeroShot(model), how: "zero-shot estimator" }
+    const d = defaultEstimatorOf(model)
+    const how =
+      d.weights === undefined
+        ? "default estimator: zero-shot (no shipped weights)"
+        : `default estimator: English ${d.modes.en}, Russian ${d.modes.ru} (${d.weights.slice(d.weights.indexOf("packages/"))})`
+    return { estimator: d.estimator, how }
+  }
   const floorCheck: Validation = {
     name: "resonance degenerate floor (en)",
     data: "Shakespeare's sonnets as answers to requests of their own sensory words",
@@ -135,7 +156,7 @@ export const resonanceValidations = (options: ResonanceValidationOptions = {}): 
       join(resolveModelDir(modelName), "onnx", "probe.json")
     ],
     run: Effect.promise(async (): Promise<ValidationResult> => {
-      const estimator = zeroShot(await loadModel(modelName))
+      const { estimator, how } = await estimatorOf("default")
       const strength = sensoryStrength(data)
       const rng = Stats.makeRng(5)
       const sonnets = readFileSync(join(data, sonnetsFile), "utf8")
@@ -178,71 +199,75 @@ export const resonanceValidations = (options: ResonanceValidationOptions = {}): 
         detail:
           `${humans.length} sonnets, each with its nine degenerate answers (random words from the Lancaster norms; ` +
           `other language: Russian classic poems); a degenerate answer scores ${degenerateScore}; ${r.detail}; ` +
-          `zero-shot estimator, ${modelName}`
+          `${how}, ${modelName}`
       }
     })
   }
-  return [
-    {
-      name: "resonance (en)",
-      data: "Lancaster sensorimotor norms (channel-pure texts)",
-      statistic: "AUC",
-      floor: 0.7,
-      requires: [
-        ...lancasterFiles.map((f) => join(data, f)),
-        join(resolveModelDir(modelName), "onnx", "probe.json")
-      ],
-      run: Effect.promise(async (): Promise<ValidationResult> => {
-        const model = await loadModel(modelName)
-        const estimator = zeroShot(model)
-        const groups = wordsByChannel(data)
-        const rng = Stats.makeRng(11)
-        const per = options.words ?? 5
-        const items: Array<{ channel: Channel; own: number; others: Array<number> }> = []
-        const used: Array<string> = []
-        for (const [channel, words] of groups) {
-          if (words.length < per) continue
-          used.push(`${channel} ${words.length}`)
-          for (let t = 0; t < (options.texts ?? 40); t++) {
-            const text = new Set<string>()
-            while (text.size < per) text.add(words[Math.floor(rng() * words.length)]!)
-            const profile = await meanProfile(estimator, [...text], "en")
-            const score = (c: Channel) =>
-              agreement(
-                channels.map((x) => (x === c ? 1 : 0)),
-                profile,
-                "pearson"
-              )
-            items.push({
-              channel,
-              own: score(channel),
-              others: channels.filter((c) => c !== channel).map(score)
-            })
-          }
+  const channelPure = (kind: "default" | "zero-shot"): Validation => ({
+    name: kind === "default" ? "resonance (en)" : "resonance (en), zero-shot estimator",
+    data: "Lancaster sensorimotor norms (channel-pure texts)",
+    statistic: "AUC",
+    ...(kind === "default" ? { floor: 0.7 } : {}),
+    requires: [
+      ...lancasterFiles.map((f) => join(data, f)),
+      join(resolveModelDir(modelName), "onnx", "probe.json")
+    ],
+    run: Effect.promise(async (): Promise<ValidationResult> => {
+      const { estimator, how } = await estimatorOf(kind)
+      const groups = wordsByChannel(data)
+      const rng = Stats.makeRng(11)
+      const per = options.words ?? 5
+      const items: Array<{ channel: Channel; own: number; others: Array<number> }> = []
+      const used: Array<string> = []
+      for (const [channel, words] of groups) {
+        if (words.length < per) continue
+        used.push(`${channel} ${words.length}`)
+        for (let t = 0; t < (options.texts ?? 40); t++) {
+          const text = new Set<string>()
+          while (text.size < per) text.add(words[Math.floor(rng() * words.length)]!)
+          const profile = await meanProfile(estimator, [...text], "en")
+          const score = (c: Channel) =>
+            agreement(
+              channels.map((x) => (x === c ? 1 : 0)),
+              profile,
+              "pearson"
+            )
+          items.push({
+            channel,
+            own: score(channel),
+            others: channels.filter((c) => c !== channel).map(score)
+          })
         }
-        const pooled = (s: ReadonlyArray<(typeof items)[number]>) =>
-          auc(
-            s.map((i) => i.own),
-            s.flatMap((i) => i.others)
-          )
-        const paired = (s: ReadonlyArray<(typeof items)[number]>) =>
-          Stats.mean(s.map((i) => Stats.mean(i.others.map((o) => (i.own > o ? 1 : i.own === o ? 0.5 : 0)))))
-        const a = bootstrapStatistic(items, pooled)
-        const perChannel = [...groups.keys()]
-          .filter((c) => items.some((i) => i.channel === c))
-          .map((c) => `${c} ${paired(items.filter((i) => i.channel === c)).toFixed(2)}`)
-          .join(", ")
-        return {
-          value: a.value,
-          ci: a.ci,
-          n: items.length,
-          detail:
-            `${per}-word texts from test-half words by strongest channel (${used.join(", ")}); ` +
-            `paired win rate ${paired(items).toFixed(3)} (per channel: ${perChannel}); ` +
-            `zero-shot estimator, ${modelName} layer ${estimator.layer}`
-        }
-      })
-    },
-    floorCheck
-  ]
+      }
+      const pooled = (s: ReadonlyArray<(typeof items)[number]>) =>
+        auc(
+          s.map((i) => i.own),
+          s.flatMap((i) => i.others)
+        )
+      const paired = (s: ReadonlyArray<(typeof items)[number]>) =>
+        Stats.mean(s.map((i) => Stats.mean(i.others.map((o) => (i.own > o ? 1 : i.own === o ? 0.5 : 0)))))
+      const a = bootstrapStatistic(items, pooled)
+      const perChannel = [...groups.keys()]
+        .filter((c) => items.some((i) => i.channel === c))
+        .map((c) => `${c} ${paired(items.filter((i) => i.channel === c)).toFixed(2)}`)
+        .join(", ")
+      return {
+        value: a.value,
+        ci: a.ci,
+        n: items.length,
+        detail:
+          `${per}-word texts from test-half words by strongest channel (${used.join(", ")}); ` +
+          `paired win rate ${paired(items).toFixed(3)} (per channel: ${perChannel}); ` +
+          `${how}, ${modelName} layer ${estimator.layer}`
+      }
+    })
+  })
+  const poems = poemValidations(
+    data,
+    modelName,
+    [join(resolveModelDir(modelName), "onnx", "probe.json")],
+    () => estimatorOf("default"),
+    options.taskPoems === undefined ? {} : { poems: options.taskPoems }
+  )
+  return [channelPure("default"), channelPure("zero-shot"), floorCheck, ...poems]
 }

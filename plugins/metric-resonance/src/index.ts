@@ -1,9 +1,11 @@
 /**
  * metric `resonance`: agreement between the sensations a text evokes and the sensations asked
- * for, both as profiles of the sensory estimator of `@hyperwords/corpus` (zero-shot by default).
+ * for, both as profiles of the sensory estimator of `@hyperwords/corpus` — its default for the
+ * judge model (supervised where the model's shipped weights validated better, zero-shot elsewhere).
  */
 
 import { type Estimator, readSupervised, supervised, zeroShot } from "@hyperwords/corpus/Senses"
+import { defaultEstimator } from "@hyperwords/corpus/SensesDefault"
 import { defineMetric } from "@hyperwords/eval"
 import { loadModel } from "@hyperwords/models/Model"
 import { Effect, Schema } from "effect"
@@ -27,22 +29,24 @@ export const estimatorOf = (cfg: Config, ctxModel: string | undefined) =>
   Effect.gen(function* () {
     const name = cfg.model ?? ctxModel
     if (name === undefined) return yield* new NoModel()
-    const key = `${name}\0${cfg.supervised ?? ""}`
+    const key = `${name}\0${cfg.supervised ?? ""}\0${cfg.estimator ?? "default"}`
     let e = estimators.get(key)
     if (e === undefined) {
       e = loadModel(name).then((model) => {
         const zero = zeroShot(model)
-        return cfg.supervised === undefined ? zero : supervised(model, readSupervised(cfg.supervised), zero)
+        if (cfg.supervised !== undefined) return supervised(model, readSupervised(cfg.supervised), zero)
+        return cfg.estimator === "zero-shot" ? zero : defaultEstimator(model)
       })
+      e.catch(() => estimators.delete(key))
       estimators.set(key, e)
     }
-    return yield* Effect.promise(() => e)
+    return yield* Effect.tryPromise({ try: () => e, catch: (err) => err })
   })
 
 /** The plugin. */
 export const resonance = defineMetric({
   name: "resonance",
-  version: "1.2.0",
+  version: "1.3.0",
   apiVersion: 1,
   description:
     "agreement (Pearson r over seven sensory channels) between the sensations asked for and those a text's words evoke",

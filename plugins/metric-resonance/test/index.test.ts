@@ -11,6 +11,7 @@ import { poemAsAnswer } from "../src/Validation.ts"
 /** An estimator over a fixed lexicon: each word a profile with its channels at 1. */
 const fixtureEstimator = (lexicon: Record<string, ReadonlyArray<string>>): Estimator => ({
   mode: "zero-shot",
+  modeOf: () => "zero-shot",
   layer: 0,
   profiles: async (texts) =>
     texts.map((t) => Object.fromEntries(channels.map((c) => [c, lexicon[t]?.includes(c) ? 1 : 0])) as Profile)
