@@ -32,6 +32,7 @@ import {
   miklashevskyNorms
 } from "@hyperwords/corpus/SensesValidation"
 import { Stats } from "@hyperwords/eval"
+import { parse } from "csv-parse/sync"
 import { Effect } from "effect"
 import { buildPoemTask, type PoemItem, retrievalAuc, summarise, type TaskNorms } from "./PoemTask.ts"
 import { scoreSample } from "./Sample.ts"
@@ -45,41 +46,14 @@ export const poemFiles = {
 } as const
 
 /** The records of a CSV with a header row (RFC 4180 quoting, fields may span lines). */
-export const parseCsv = (text: string): Array<Record<string, string>> => {
-  const rows: Array<Array<string>> = []
-  let row: Array<string> = []
-  let field = ""
-  let quoted = false
-  const endField = () => {
-    row.push(field)
-    field = ""
-  }
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"'
-        i++
-      } else if (ch === '"') quoted = false
-      else field += ch
-    } else if (ch === '"') quoted = true
-    else if (ch === ",") endField()
-    else if (ch === "\n" || ch === "\r") {
-      if (ch === "\r" && text[i + 1] === "\n") i++
-      endField()
-      rows.push(row)
-      row = []
-    } else field += ch
-  }
-  if (field !== "" || row.length > 0) {
-    endField()
-    rows.push(row)
-  }
-  const [header, ...body] = rows
-  return body
-    .filter((r) => r.some((f) => f !== ""))
-    .map((r) => Object.fromEntries((header ?? []).map((h, k) => [h.replace(/^\uFEFF/, ""), r[k] ?? ""])))
-}
+export const parseCsv = (text: string): Array<Record<string, string>> =>
+  parse(text, {
+    columns: true,
+    bom: true,
+    record_delimiter: ["\r\n", "\n", "\r"],
+    skip_empty_lines: true,
+    relax_column_count: true
+  })
 
 /** The poems of a language, with ids. */
 export const readTaskPoems = (data: string, lang: Lang): Array<{ id: string; text: string }> => {
