@@ -6,6 +6,7 @@ import { Console, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { type LoadedConfig, loadConfig, type Profile, Profiles } from "./Config.ts"
 import { isExpected, UsageError } from "./Errors.ts"
+import { writeBlock } from "./GeneratedBlocks.ts"
 import { Progress } from "./Progress.ts"
 import { formatGraph, formatPlans, readLock, runPipeline } from "./Runner.ts"
 import { type StageTime, stageTimesTable } from "./StageTimes.ts"
@@ -145,29 +146,45 @@ const gcCommand = Command.make("gc", { config: configFlag }, (args) =>
   ).pipe((e) => withStoreFromConfig(args.config, e))
 )
 
-const timesCommand = Command.make("times", { config: configFlag }, (args) =>
-  Effect.gen(function* () {
-    const loaded = yield* loadConfig(args.config)
-    const store = yield* Store
-    const lock = yield* readLock(`${loaded.projectDir}/pipeline.lock.json`)
-    if (lock === undefined) {
-      yield* Console.error(
-        `store times: no pipeline.lock.json in ${loaded.projectDir}: run the pipeline first`
-      )
-      process.exitCode = 1
-      return
-    }
-    const rows: Array<StageTime> = []
-    for (const [stage, entry] of Object.entries(lock.stages)) {
-      const run = yield* store.findRun(entry.key)
-      rows.push({
-        stage,
-        status: entry.status,
-        ...(run === undefined ? {} : { durationMs: run.durationMs, startedAt: run.startedAt })
-      })
-    }
-    yield* Console.log(stageTimesTable(rows, lock.profile))
-  }).pipe((e) => withStoreFromConfig(args.config, e))
+const timesCommand = Command.make(
+  "times",
+  {
+    config: configFlag,
+    write: Flag.String("write").pipe(
+      Flag.withDescription(
+        "also put the table into FILE between <!-- generated:stage-times --> and <!-- /generated:stage-times -->"
+      ),
+      Flag.optional
+    )
+  },
+  (args) =>
+    Effect.gen(function* () {
+      const loaded = yield* loadConfig(args.config)
+      const store = yield* Store
+      const lock = yield* readLock(`${loaded.projectDir}/pipeline.lock.json`)
+      if (lock === undefined) {
+        yield* Console.error(
+          `store times: no pipeline.lock.json in ${loaded.projectDir}: run the pipeline first`
+        )
+        process.exitCode = 1
+        return
+      }
+      const rows: Array<StageTime> = []
+      for (const [stage, entry] of Object.entries(lock.stages)) {
+        const run = yield* store.findRun(entry.key)
+        rows.push({
+          stage,
+          status: entry.status,
+          ...(run === undefined ? {} : { durationMs: run.durationMs, startedAt: run.startedAt })
+        })
+      }
+      const table = stageTimesTable(rows, lock.profile)
+      yield* Console.log(table)
+      if (Option.isSome(args.write)) {
+        yield* writeBlock(args.write.value, "stage-times", table)
+        yield* Console.log(`store times: wrote the table into ${args.write.value}`)
+      }
+    }).pipe((e) => withStoreFromConfig(args.config, e))
 )
 
 const storeCommand = Command.make("store").pipe(

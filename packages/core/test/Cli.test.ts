@@ -60,6 +60,22 @@ describe("hyperwords CLI", () => {
     expect(times.stdout).toMatch(/\| write \| \d+s \| restored \d{4}-/)
     expect(times.stdout).toMatch(/\| count \| \d+s \| restored/)
     expect(times.stdout).toMatch(/\| \*\*total\*\* \| \*\*\d+s\*\* \| 2 of 2 stages \|/)
+    // --write puts the same table into a README's generated block, and refuses a file without one
+    writeFileSync(
+      join(dir, "README.md"),
+      "# p\n\n<!-- generated:stage-times -->\n<!-- /generated:stage-times -->\n"
+    )
+    const written = await runCli(dir, ["store", "times", "--write", "README.md"])
+    expect(written.code, written.stderr).toBe(0)
+    const table = times.stdout.trim()
+    expect(readFileSync(join(dir, "README.md"), "utf8")).toContain(
+      `<!-- generated:stage-times -->\n\n${table}\n\n<!--`
+    )
+    writeFileSync(join(dir, "NOTES.md"), "# notes\n")
+    const refused = await runCli(dir, ["store", "times", "--write", "NOTES.md"])
+    expect(refused.code).not.toBe(0)
+    expect(refused.stderr).toMatch(/NOTES\.md: no generated block "stage-times"/)
+    expect(readFileSync(join(dir, "NOTES.md"), "utf8")).toBe("# notes\n")
   })
 
   it("explains a MISS by the param, input and plugin that changed", async () => {

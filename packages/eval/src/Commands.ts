@@ -3,11 +3,12 @@
  * the ones `pipeline.config.ts` registers: `commands: [...evalCommands({ metrics })]`.
  */
 import { mkdirSync, writeFileSync } from "node:fs"
-import { join, resolve } from "node:path"
+import { join, relative, resolve } from "node:path"
 import { Artifacts } from "@hyperwords/core"
 import { loadConfig } from "@hyperwords/core/Config"
 import { decodeValue, readText } from "@hyperwords/core/Decode"
 import { DecodeError, UsageError } from "@hyperwords/core/Errors"
+import { writeBlock } from "@hyperwords/core/GeneratedBlocks"
 import { readLock } from "@hyperwords/core/Runner"
 import { makeStore } from "@hyperwords/core/Store"
 import { Config, Console, Effect, Option, Result, Schema } from "effect"
@@ -23,6 +24,7 @@ import {
   type SampleInput
 } from "./Metric.ts"
 import { publish, reportLines } from "./Publish.ts"
+import { readLeaderboard, readmeBoard } from "./ReadmeBoard.ts"
 import { type MetricSummary, rowsToJsonl, scoreGenerations, scoreSamples } from "./Scoring.ts"
 
 /** What the eval commands need from the config. */
@@ -407,9 +409,38 @@ export const publishCommand = Command.make(
   )
 )
 
+/** `hyperwords readme [--file README.md] [--from REPORTS]`: the board's summary into the README. */
+export const readmeCommand = Command.make(
+  "readme",
+  {
+    config: configFlag,
+    file: Flag.String("file").pipe(
+      Flag.withDescription("the Markdown file holding <!-- generated:board --> … <!-- /generated:board -->"),
+      Flag.withDefault("README.md")
+    ),
+    from: Flag.String("from").pipe(
+      Flag.withDescription("the reports folder (default: the config's)"),
+      Flag.optional
+    )
+  },
+  (args) =>
+    Effect.gen(function* () {
+      const loaded = yield* loadConfig(args.config)
+      const from = Option.isSome(args.from) ? resolve(args.from.value) : loaded.reportsDir
+      const file = join(from, "leaderboard", "leaderboard.json")
+      const data = yield* readLeaderboard(file)
+      const source = relative(loaded.projectDir, file)
+      yield* writeBlock(args.file, "board", readmeBoard(data, source))
+      yield* Console.log(
+        `readme: wrote the summary of ${source} (${data.rows.length} rows) into ${args.file}`
+      )
+    })
+).pipe(Command.withDescription("put the leaderboard's summary into the README (computed, never typed)"))
+
 /** The eval commands, for `pipeline.config.ts`: `commands: [...evalCommands({ metrics })]`. */
 export const evalCommands = (options: EvalCommandsOptions) => [
   scoreCommand(options),
   rescoreCommand(options),
-  publishCommand
+  publishCommand,
+  readmeCommand
 ]
