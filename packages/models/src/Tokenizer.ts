@@ -1,9 +1,13 @@
 /**
- * Tokenizers of model directories, read offline by transformers.js from the directory's
- * `tokenizer.json` and `tokenizer_config.json`. One tokenizer per directory per process.
+ * Tokenizers of model directories: the directory's `tokenizer.json` and `tokenizer_config.json`
+ * read here and handed to the transformers.js class the config names, as `AutoTokenizer` does —
+ * without its path resolution, which takes the folder's name for a hub model id and refuses names
+ * with spaces, quotes, Cyrillic or URL characters. One tokenizer per directory per process.
  */
-import { basename, dirname } from "node:path"
-import { AutoTokenizer, env, type PreTrainedTokenizer } from "@huggingface/transformers"
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import * as transformers from "@huggingface/transformers"
+import { PreTrainedTokenizer } from "@huggingface/transformers"
 import { ModelDirError } from "./Errors.ts"
 import { pullCommand } from "./ModelDir.ts"
 
@@ -20,9 +24,6 @@ export interface Tokenizer {
 }
 
 const tokenizers = new Map<string, Promise<Tokenizer>>()
-// transformers.js resolves local models through the process-wide `env.localModelPath`, so loads
-// run one at a time, each with its own directory's parent set.
-let loading: Promise<unknown> = Promise.resolve()
 
 const wrap = (hf: PreTrainedTokenizer): Tokenizer => ({
   encode: (text, options) => hf.encode(text, { add_special_tokens: options?.addSpecialTokens ?? true }),
@@ -31,13 +32,23 @@ const wrap = (hf: PreTrainedTokenizer): Tokenizer => ({
   hf
 })
 
+type TokenizerClass = new (json: unknown, config: unknown) => PreTrainedTokenizer
+
+/** The transformers.js class of a config's `tokenizer_class` (`GemmaTokenizerFast` → `GemmaTokenizer`). */
+const classOf = (config: { readonly tokenizer_class?: unknown }): TokenizerClass => {
+  const name = typeof config.tokenizer_class === "string" ? config.tokenizer_class.replace(/Fast$/, "") : ""
+  const found = (transformers as unknown as Record<string, unknown>)[name]
+  return typeof found === "function" &&
+    (found === PreTrainedTokenizer || found.prototype instanceof PreTrainedTokenizer)
+    ? (found as TokenizerClass)
+    : (PreTrainedTokenizer as unknown as TokenizerClass)
+}
+
 const load = async (dir: string): Promise<Tokenizer> => {
-  env.allowRemoteModels = false
-  env.allowLocalModels = true
-  env.localModelPath = `${dirname(dir)}/`
   try {
-    const hf = await AutoTokenizer.from_pretrained(basename(dir), { local_files_only: true })
-    return wrap(hf)
+    const json = JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8"))
+    const config = JSON.parse(readFileSync(join(dir, "tokenizer_config.json"), "utf8"))
+    return wrap(new (classOf(config))(json, config))
   } catch (e) {
     throw new ModelDirError({
       path: dir,
@@ -52,9 +63,7 @@ const load = async (dir: string): Promise<Tokenizer> => {
 export const loadTokenizer = (dir: string): Promise<Tokenizer> => {
   const cached = tokenizers.get(dir)
   if (cached) return cached
-  const next = loading.then(() => load(dir))
-  loading = next.catch(() => undefined)
-  const entry = next.catch((e: unknown) => {
+  const entry = load(dir).catch((e: unknown) => {
     tokenizers.delete(dir)
     throw e
   })
