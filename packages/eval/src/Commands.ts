@@ -10,7 +10,7 @@ import { decodeValue, readText } from "@hyperwords/core/Decode"
 import { DecodeError, UsageError } from "@hyperwords/core/Errors"
 import { writeBlock } from "@hyperwords/core/GeneratedBlocks"
 import { readLock } from "@hyperwords/core/Runner"
-import { makeStore } from "@hyperwords/core/Store"
+import { locateModelFolder, makeStore } from "@hyperwords/core/Store"
 import { Config, Console, Effect, Option, Result, Schema } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { MetricFailedError, UnknownMetricError } from "./Errors.ts"
@@ -263,7 +263,9 @@ export const pipelineContext = (projectDir: string, store: ReturnType<typeof mak
     if (modelHash !== undefined) {
       const manifest = yield* store.readArtifact(modelHash)
       const v = decodeValue(Artifacts.ModelVersion, manifest.data, { file: `artifact ${modelHash}` })
-      if (Result.isSuccess(v) && v.success.dir !== undefined) out.model = v.success.dir
+      // where the folder is now: a project moved with its store finds it at its store place
+      if (Result.isSuccess(v) && v.success.dir !== undefined)
+        out.model = locateModelFolder(store.root, v.success.dir) ?? v.success.dir
     }
     const setHash = lock?.stages.generate?.outputs.hyperwords
     if (setHash !== undefined) {

@@ -5,6 +5,7 @@ import { decodeValue } from "@hyperwords/core/Decode"
 import { makeStore } from "@hyperwords/core/Store"
 import { Effect } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
+import { pipelineContext } from "../src/Commands.ts"
 import { buildLeaderboard, writeLeaderboard } from "../src/Leaderboard.ts"
 import { hostileInput } from "./fixtures/leaderboard.ts"
 import { evalDir, makeProject, removeProjects, runCli } from "./fixtures/project.ts"
@@ -253,6 +254,63 @@ describe("hyperwords rescore", () => {
     const none = await runCli(makeProject(), ["rescore"])
     expect(none.code).toBe(1)
     expect(none.stderr).toMatch(/no Generations artifacts to rescore/)
+  })
+})
+
+describe("the pipeline context rescore gives the metrics", () => {
+  it("names the judge's folder where the store holds it now, after the project moved with its store", async () => {
+    const dir = makeProject()
+    const store = makeStore(join(dir, ".hyperwords"))
+    // recorded where the project used to be; the folder moved with the store
+    const recorded = join(dir, "..", "old-place", ".hyperwords", "models", "tiny-judge")
+    const now = join(dir, ".hyperwords", "models", "tiny-judge")
+    mkdirSync(now, { recursive: true })
+    const manifest = await Effect.runPromise(
+      store.writeArtifact({
+        kind: "ModelVersion",
+        data: {
+          schemaVersion: 1,
+          name: "tiny-judge",
+          model: { id: "tiny-judge", revision: "abc" },
+          architecture: "llama",
+          source: { kind: "local", detail: recorded },
+          dir: recorded,
+          files: {}
+        },
+        files: [],
+        lineage: {
+          stage: "models",
+          key: "k",
+          codeVersion: "1",
+          inputs: {},
+          params: {},
+          runId: "r",
+          createdAt: new Date().toISOString()
+        }
+      })
+    )
+    const at = new Date().toISOString()
+    writeFileSync(
+      join(dir, "pipeline.lock.json"),
+      JSON.stringify({
+        lockVersion: 1,
+        profile: "quick",
+        updatedAt: at,
+        stages: {
+          models: {
+            key: "k",
+            contributors: {},
+            outputs: { model: manifest.hash },
+            runId: "r",
+            status: "ran",
+            durationMs: 1,
+            at
+          }
+        }
+      })
+    )
+    const context = await Effect.runPromise(pipelineContext(dir, store))
+    expect(context.model).toBe(now)
   })
 })
 
