@@ -4,6 +4,7 @@ import { pathToFileURL } from "node:url"
 import type { HyperwordRecord } from "@hyperwords/core/Artifacts"
 import { chromiumArgs } from "@hyperwords/core/Chromium"
 import { jsonForScript } from "@hyperwords/core/Html"
+import { openWatched, withoutCsp } from "@hyperwords/core/PageCheck"
 import { type Browser, chromium, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { explorerData, renderExplorer } from "../src/Explorer.ts"
@@ -183,7 +184,7 @@ describe("the field explorer with hostile texts everywhere", () => {
   const model = `model ${hostile.img}`
   const data = explorerData(field, records, { title, model, layer: 0 })
   const html = renderExplorer(data)
-  const withoutCsp = html.replace(/<meta http-equiv="Content-Security-Policy"[^>]*>/, "")
+  const bare = withoutCsp(html)
 
   beforeAll(async () => {
     if (missing) return
@@ -195,21 +196,7 @@ describe("the field explorer with hostile texts everywhere", () => {
 
   const open = async (page: string, name: string) => {
     mkdirSync(out, { recursive: true })
-    const file = join(out, `${name}.html`)
-    writeFileSync(file, page)
-    const tab = await browser!.newPage({ viewport: { width: 1200, height: 760 } })
-    const problems: Array<string> = []
-    tab.on("pageerror", (e) => problems.push(e.message))
-    tab.on("dialog", (d) => {
-      problems.push(`dialog: ${d.message()}`)
-      void d.dismiss()
-    })
-    tab.on("request", (r) => {
-      if (!r.url().startsWith("file:")) problems.push(`request: ${r.url()}`)
-    })
-    await tab.goto(pathToFileURL(file).href, { waitUntil: "load" })
-    await tab.waitForTimeout(200) // let a stray <img>'s onerror fire
-    return { tab, problems }
+    return openWatched(browser!, join(out, `${name}.html`), { html: page, width: 1200, height: 760 })
   }
 
   /** What a page built with script of its own would show: no markup of the data's, no handlers, no links. */
@@ -225,13 +212,13 @@ describe("the field explorer with hostile texts everywhere", () => {
 
   it("strips only the CSP for the test", () => {
     expect(html).toContain('http-equiv="Content-Security-Policy"')
-    expect(withoutCsp).not.toContain("Content-Security-Policy")
-    expect(withoutCsp.length).toBeGreaterThan(html.length - 400)
+    expect(bare).not.toContain("Content-Security-Policy")
+    expect(bare.length).toBeGreaterThan(html.length - 400)
   })
 
   for (const [label, page] of [
     ["as rendered", html],
-    ["without its CSP", withoutCsp]
+    ["without its CSP", bare]
   ] as const) {
     it(`runs no injected script and shows every text literally (${label})`, async (ctx) => {
       if (missing || !browser) return ctx.skip(missing)

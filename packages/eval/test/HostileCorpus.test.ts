@@ -12,6 +12,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import { join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { chromiumArgs, chromiumPath } from "@hyperwords/core/Chromium"
+import { hasCsp, openWatched, withoutCsp } from "@hyperwords/core/PageCheck"
 import { type Browser, chromium, type Page } from "playwright-core"
 import { afterAll, describe, expect, it } from "vitest"
 
@@ -131,23 +132,10 @@ const runCli = (dir: string, args: ReadonlyArray<string>) =>
 /** Open a page with its Content-Security-Policy removed; what it did is collected. */
 const openWithoutCsp = async (browser: Browser, file: string) => {
   const html = readFileSync(file, "utf8")
-  expect(html).toContain('http-equiv="Content-Security-Policy"')
-  const bare = file.replace(/\.html$/, ".no-csp.html")
-  writeFileSync(bare, html.replace(/<meta http-equiv="Content-Security-Policy"[^>]*>/, ""))
-  expect(readFileSync(bare, "utf8")).not.toContain("Content-Security-Policy")
-  const tab = await browser.newPage({ viewport: { width: 1300, height: 900 } })
-  const problems: Array<string> = []
-  tab.on("pageerror", (e) => problems.push(e.message))
-  tab.on("dialog", (d) => {
-    problems.push(`dialog: ${d.message()}`)
-    void d.dismiss()
-  })
-  tab.on("request", (r) => {
-    if (!r.url().startsWith("file:")) problems.push(`request: ${r.url()}`)
-  })
-  await tab.goto(pathToFileURL(bare).href, { waitUntil: "load" })
-  await tab.waitForTimeout(200) // let a stray <img>'s onerror fire
-  return { tab, problems }
+  expect(hasCsp(html)).toBe(true)
+  const bare = withoutCsp(html)
+  expect(hasCsp(bare)).toBe(false)
+  return openWatched(browser, file.replace(/\.html$/, ".no-csp.html"), { html: bare })
 }
 
 /** What injected markup would have left in a page: its script's flag, elements, handlers. */

@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs"
 import { join } from "node:path"
-import { pathToFileURL } from "node:url"
+import { openWatched, withoutCsp } from "@hyperwords/core/PageCheck"
 import { type Browser, chromium } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Finding } from "../src/Findings.ts"
@@ -129,17 +129,10 @@ describe("the report page", () => {
     mkdirSync(out, { recursive: true })
     const written = await writeReport(input, out)
     expect(written.png).toHaveLength(10)
-    const tab = await browser.newPage({ viewport: { width: 1400, height: 900 } })
-    const problems: Array<string> = []
-    tab.on("pageerror", (e) => problems.push(e.message))
-    tab.on("dialog", (d) => {
-      problems.push(`dialog: ${d.message()}`)
-      void d.dismiss()
+    const { tab, problems } = await openWatched(browser, join(out, written.html), {
+      width: 1400,
+      height: 900
     })
-    tab.on("request", (r) => {
-      if (!r.url().startsWith("file:")) problems.push(`request: ${r.url()}`)
-    })
-    await tab.goto(pathToFileURL(join(out, written.html)).href)
     expect(await tab.evaluate(() => window.__pwned)).toBeUndefined()
     expect(await tab.locator("img").count()).toBe(0)
     expect(await tab.locator("script").count()).toBe(0)
@@ -242,7 +235,7 @@ describe("the report page with hostile texts everywhere", () => {
     superwords: hostileSuperwords(6)
   }
   const html = renderReport(hostileInput)
-  const withoutCsp = html.replace(/<meta http-equiv="Content-Security-Policy"[^>]*>/, "")
+  const bare = withoutCsp(html)
   let browser: Browser | undefined
 
   beforeAll(async () => {
@@ -255,31 +248,17 @@ describe("the report page with hostile texts everywhere", () => {
 
   const open = async (page: string, name: string) => {
     mkdirSync(out, { recursive: true })
-    const file = join(out, `${name}.html`)
-    writeFileSync(file, page)
-    const tab = await browser!.newPage({ viewport: { width: 1400, height: 900 } })
-    const problems: Array<string> = []
-    tab.on("pageerror", (e) => problems.push(e.message))
-    tab.on("dialog", (d) => {
-      problems.push(`dialog: ${d.message()}`)
-      void d.dismiss()
-    })
-    tab.on("request", (r) => {
-      if (!r.url().startsWith("file:")) problems.push(`request: ${r.url()}`)
-    })
-    await tab.goto(pathToFileURL(file).href, { waitUntil: "load" })
-    await tab.waitForTimeout(200) // let a stray <img>'s onerror fire
-    return { tab, problems }
+    return openWatched(browser!, join(out, `${name}.html`), { html: page, width: 1400, height: 900 })
   }
 
   it("strips only the CSP for the test", () => {
     expect(html).toContain('http-equiv="Content-Security-Policy"')
-    expect(withoutCsp).not.toContain("Content-Security-Policy")
+    expect(bare).not.toContain("Content-Security-Policy")
   })
 
   for (const [label, page] of [
     ["as rendered", html],
-    ["without its CSP", withoutCsp]
+    ["without its CSP", bare]
   ] as const) {
     it(`runs no injected script and shows every text literally (${label})`, async (ctx) => {
       if (missing || !browser) return ctx.skip(missing)
