@@ -51,3 +51,18 @@ export const openWatched = async (
   await tab.waitForTimeout(200)
   return { tab, problems }
 }
+
+/**
+ * Texts that run script if a page puts them into markup raw: each sets `window.__pwned` or opens
+ * a dialog; `sep` holds the line and paragraph separators and a comment opener that break inline
+ * JSON and scripts.
+ */
+export const hostileTexts = {
+  script: "<script>window.__pwned=1</script>",
+  img: '<img src=x onerror="window.__pwned=1">',
+  attr: `"'><svg onload=window.__pwned=1>`,
+  close: "</script><script>window.__pwned=1</script>",
+  js: "javascript:window.__pwned=1",
+  alert: "<img src=x onerror=alert(1)>",
+  sep: "a\u2028b\u2029c<!--d"
+} as const

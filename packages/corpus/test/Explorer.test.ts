@@ -4,7 +4,7 @@ import { pathToFileURL } from "node:url"
 import type { HyperwordRecord } from "@hyperwords/core/Artifacts"
 import { chromiumArgs } from "@hyperwords/core/Chromium"
 import { jsonForScript } from "@hyperwords/core/Html"
-import { openWatched, withoutCsp } from "@hyperwords/core/PageCheck"
+import { hostileTexts as hostile, openWatched, withoutCsp } from "@hyperwords/core/PageCheck"
 import { type Browser, chromium, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { explorerData, renderExplorer } from "../src/Explorer.ts"
@@ -134,17 +134,6 @@ describe("the field explorer", () => {
     await tab.close()
   })
 })
-
-/** Texts that run script if a page puts them into markup raw (all lower case: parts are lowered). */
-const hostile = {
-  script: "<script>window.__pwned=1</script>",
-  img: '<img src=x onerror="window.__pwned=1">',
-  attr: `"'><svg onload=window.__pwned=1>`,
-  close: "</script><script>window.__pwned=1</script>",
-  js: "javascript:window.__pwned=1",
-  alert: "<img src=x onerror=alert(1)>",
-  sep: "a\u2028b\u2029c<!--d"
-} as const
 
 /** The synthetic field's records plus hyperwords whose every text field is hostile. */
 const hostileRecords = (): Array<HyperwordRecord> => {

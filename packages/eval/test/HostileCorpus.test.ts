@@ -12,7 +12,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import { join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { chromiumArgs, chromiumPath } from "@hyperwords/core/Chromium"
-import { hasCsp, openWatched, withoutCsp } from "@hyperwords/core/PageCheck"
+import { hasCsp, hostileTexts as hostile, openWatched, withoutCsp } from "@hyperwords/core/PageCheck"
 import { type Browser, chromium, type Page } from "playwright-core"
 import { afterAll, describe, expect, it } from "vitest"
 
@@ -33,17 +33,6 @@ interface BridgeFixture {
   readonly tinyModel: (arch: "llama" | "gemma3_text") => Promise<string>
 }
 const fixture = () => import(pathToFileURL(bridgeFixture).href) as Promise<BridgeFixture>
-
-/** Texts that run script if a page puts them into markup raw. */
-const hostile = {
-  script: "<script>window.__pwned=1</script>",
-  img: '<img src=x onerror="window.__pwned=1">',
-  attr: `"'><svg onload=window.__pwned=1>`,
-  close: "</script><script>window.__pwned=1</script>",
-  js: "javascript:window.__pwned=1",
-  alert: "<img src=x onerror=alert(1)>",
-  sep: "a\u2028b\u2029c"
-} as const
 
 /** Poems whose images repeat (so they are mined) and whose every line, title and author is hostile. */
 const poems = [

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs"
 import { join } from "node:path"
-import { openWatched, withoutCsp } from "@hyperwords/core/PageCheck"
+import { hostileTexts as hostile, openWatched, withoutCsp } from "@hyperwords/core/PageCheck"
 import { type Browser, chromium } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Finding } from "../src/Findings.ts"
@@ -163,17 +163,6 @@ describe("the report page", () => {
     }
   })
 })
-
-/** Texts that run script if a page puts them into markup raw. */
-const hostile = {
-  script: "<script>window.__pwned=1</script>",
-  img: '<img src=x onerror="window.__pwned=1">',
-  attr: `"'><svg onload=window.__pwned=1>`,
-  close: "</script><script>window.__pwned=1</script>",
-  js: "javascript:window.__pwned=1",
-  alert: "<img src=x onerror=alert(1)>",
-  sep: "a\u2028b\u2029c<!--d"
-} as const
 
 /** Findings whose every text (claim, figure, statistic, rule, band) is hostile. */
 const hostileFindings = (): Array<Finding> =>
