@@ -16,6 +16,7 @@ from ..events import BridgeError
 from .checkpoints import clean_partials, checkpoints_dir, latest_checkpoint, load_checkpoint, save_checkpoint, trainable_parameters
 from .data import BatchOrder, pack_blocks
 from .job import Job, SCHEDULES
+from . import sparse_tokens
 from .measure import score_texts
 from .runtime import Cancelled, Runtime, StopSignals, rank_seed, make_runtime
 from .vocab import HyperwordVocab, add_hyperword_tokens, default_rows, embedding_matrices, parts_mean_rows, resize_for, set_rows
@@ -121,6 +122,8 @@ def build(job: Job, quantized: bool, measure: bool, device=None) -> dict[str, An
                 candidates = {"default": defaults, "parts-mean": means}
                 measures["init_comparison"] = compare_inits(job, model, tokenizer, vocab, candidates)
             set_rows(model, vocab, means if job.init == "parts-mean" else defaults)
+    if vocab is not None and vocab.ids and sparse_tokens.install():
+        events.log("added tokens train through the sparse trainable-tokens forward (no full vocabulary copy per step)")
     seed_all(job.seed)
     try:
         peft_model = get_peft_model(model, lora_config(job, model, vocab))
