@@ -1,3 +1,5 @@
+import { existsSync, readdirSync } from "node:fs"
+import { join } from "node:path"
 import { defineConfig } from "vitest/config"
 import type { Reporter, TestModule } from "vitest/node"
 
@@ -28,6 +30,13 @@ const summaryLine: Reporter = {
   }
 }
 
+/** Every plugin folder (one with a package.json): a plugin made by `pnpm create-metric` is tested with no edit here. */
+export const plugins = (root: string = import.meta.dirname): Array<string> =>
+  readdirSync(join(root, "plugins"), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(root, "plugins", d.name, "package.json")))
+    .map((d) => d.name)
+    .sort()
+
 export default defineConfig({
   test: {
     reporters: ["default", summaryLine],
@@ -38,11 +47,7 @@ export default defineConfig({
       project("corpus", "packages/corpus"),
       project("probe", "packages/probe"),
       project("eval", "packages/eval"),
-      project("metric-hyperword-usage", "plugins/metric-hyperword-usage"),
-      project("metric-associative-breadth", "plugins/metric-associative-breadth"),
-      project("metric-imageability", "plugins/metric-imageability"),
-      project("metric-resonance", "plugins/metric-resonance"),
-      project("metric-coherence", "plugins/metric-coherence")
+      ...plugins().map((name) => project(name, `plugins/${name}`))
     ]
   }
 })

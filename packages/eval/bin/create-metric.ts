@@ -25,7 +25,7 @@ try {
   process.stdout.write(
     `created ${dir}\n${files.map((f) => `  ${f.slice(dir.length + 1)}`).join("\n")}\n\nnext:\n` +
       "  pnpm install\n" +
-      `  add project("${name}", "plugins/${name}") to vitest.config.ts and run pnpm exec vitest run --project ${name}\n` +
+      `  pnpm --filter @hyperwords/${name} test   (vitest.config.ts finds every plugin folder)\n` +
       `  register it in pipeline.config.ts (import it and add it to the metrics list)\n`
   )
 } catch (e) {

@@ -25,7 +25,7 @@ export const templateFiles = (name: string): Record<string, string> => {
         license: "MIT",
         exports: { ".": "./src/index.ts" },
         publishConfig: { access: "public", exports: { ".": "./dist/index.js" } },
-        scripts: { typecheck: "tsc -b", test: `vitest run --project metric-${name}` },
+        scripts: { typecheck: "tsc -b", test: `vitest run --root ../.. --project metric-${name}` },
         dependencies: { "@hyperwords/eval": "workspace:*", effect: "4.1.0" }
       },
       null,

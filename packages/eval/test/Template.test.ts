@@ -1,6 +1,7 @@
 import { execFileSync, spawnSync } from "node:child_process"
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs"
 import { join, resolve } from "node:path"
+import { pathToFileURL } from "node:url"
 import { Effect } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { runMetric } from "../src/Harness.ts"
@@ -34,6 +35,8 @@ describe("create-metric", () => {
     ])
     const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"))
     expect(pkg.name).toBe("@hyperwords/metric-rhyme-density")
+    // its test script runs from its own folder against the workspace's vitest config
+    expect(pkg.scripts.test).toBe("vitest run --root ../.. --project metric-rhyme-density")
     expect(readFileSync(join(dir, "src/index.ts"), "utf8")).toContain(
       "export const rhymeDensity = defineMetric"
     )
@@ -65,5 +68,22 @@ describe("create-metric", () => {
     expect(again.stderr).toMatch(/already exists/)
     const usage = spawnSync(process.execPath, [bin], { encoding: "utf8" })
     expect(usage.status).toBe(2)
+  })
+})
+
+describe("the workspace's vitest config", () => {
+  it("tests every plugin folder, a new one included, with no edit", async () => {
+    const repo = resolve(evalDir, "..", "..")
+    const config = (await import(pathToFileURL(join(repo, "vitest.config.ts")).href)) as {
+      plugins: (root?: string) => Array<string>
+      default: { test: { projects: Array<{ test: { name: string; root: string } }> } }
+    }
+    const names = config.default.test.projects.map((p) => p.test.name)
+    for (const d of readdirSync(join(repo, "plugins")))
+      if (existsSync(join(repo, "plugins", d, "package.json"))) expect(names).toContain(d)
+    const root = tempDir()
+    writeMetricTemplate("rhyme-density", root)
+    mkdirSync(join(root, "plugins", "notes"))
+    expect(config.plugins(root)).toEqual(["metric-rhyme-density"])
   })
 })
