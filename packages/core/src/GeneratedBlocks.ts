@@ -1,7 +1,7 @@
 /**
  * Blocks of a Markdown file that a command writes, never a person: the figures the README shows
  * (the leaderboard's summary, the stage times) are computed from a run's artifacts and put
- * between a pair of markers,
+ * between a pair of markers, each on a line of its own,
  *
  *     <!-- generated:NAME -->
  *     …
@@ -24,10 +24,17 @@ export const blockMarkers = (name: string) => ({
 
 const lineOf = (text: string, index: number): number => text.slice(0, index).split("\n").length
 
-/** All occurrences of a marker: the indices where it starts. */
+/** The indices where a marker starts a line of its own (a marker quoted inside a sentence is not one). */
 const occurrences = (text: string, marker: string): Array<number> => {
   const out: Array<number> = []
-  for (let i = text.indexOf(marker); i >= 0; i = text.indexOf(marker, i + marker.length)) out.push(i)
+  for (let i = text.indexOf(marker); i >= 0; i = text.indexOf(marker, i + marker.length)) {
+    const end = i + marker.length
+    if (
+      (i === 0 || text[i - 1] === "\n") &&
+      (end === text.length || text[end] === "\n" || text[end] === "\r")
+    )
+      out.push(i)
+  }
   return out
 }
 

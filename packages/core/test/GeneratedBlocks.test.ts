@@ -31,6 +31,10 @@ describe("generated blocks", () => {
     expect(failure(replaceBlock(`${close}\n\n${open}\n`, "README.md", "board", "x"))).toMatch(
       /README\.md: block "board" closes \(line 1\) before it opens \(line 3\)/
     )
+    // a marker quoted inside a line is not a marker
+    expect(Effect.runSync(replaceBlock(`see ${open} here\n${readme}`, "README.md", "board", "y"))).toContain(
+      `see ${open} here\n`
+    )
     // another block's markers are not this one's
     expect(failure(replaceBlock(readme, "README.md", "stage-times", "x"))).toMatch(
       /no generated block "stage-times"/
@@ -47,5 +51,15 @@ describe("generated blocks", () => {
     expect(failure(writeBlock(file, "board", "computed"))).toMatch(/no generated block/)
     expect(readFileSync(file, "utf8")).toBe("# no block\n")
     expect(failure(writeBlock(join(dir, "missing.md"), "board", "x"))).toMatch(/missing\.md: ENOENT/)
+  })
+})
+
+describe("the repository's README", () => {
+  it("holds the blocks the commands write (the board and the stage times), each once", () => {
+    const text = readFileSync(join(import.meta.dirname, "..", "..", "..", "README.md"), "utf8")
+    for (const name of ["board", "stage-times"])
+      expect(Effect.runSync(replaceBlock(text, "README.md", name, "x"))).toContain(
+        `${blockMarkers(name).open}\n\nx\n\n`
+      )
   })
 })
