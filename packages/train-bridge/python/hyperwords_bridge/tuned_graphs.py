@@ -155,7 +155,7 @@ def verify_patched(tuned_dir: Path, v_old: int, *, atol: float = PARITY_ATOL) ->
 
     from hyperwords_bridge.embed_graph import verify_embed
     from hyperwords_bridge.export_onnx import _ort_session, load_torch_model, ort_greedy, torch_greedy
-    from hyperwords_bridge.probe_graph import _rel, lens_reference_top1, ort_probe_session, run_probe, torch_reference
+    from hyperwords_bridge.probe_check import _rel, lens_reference_top1, ort_probe_session, run_probe, torch_reference
 
     model = load_torch_model(tuned_dir, eager=True)
     config = model.config
@@ -203,7 +203,8 @@ def full_export(tuned_dir: Path) -> dict[str, Any]:
     """Today's exports: generation, probe and embedding graphs, each with its own check."""
     from hyperwords_bridge.embed_graph import export_embed, verify_embed
     from hyperwords_bridge.export_onnx import export_generation, load_torch_model
-    from hyperwords_bridge.probe_graph import DEFAULT_PROMPTS, export_probe, ort_probe_session, verify_many
+    from hyperwords_bridge.probe_check import DEFAULT_PROMPTS, ort_probe_session, verify_many
+    from hyperwords_bridge.probe_graph import export_probe
 
     gen = export_generation(tuned_dir, quantize=False, verify=True)
     with stdout_to_stderr():

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from hyperwords_bridge import graph_cuts as gc
+from hyperwords_bridge import probe_check as pc
 from hyperwords_bridge import probe_graph as pg
 from hyperwords_bridge.graph_weights import WEIGHTS_FILE
 
@@ -25,7 +26,7 @@ def model_dir(request, tmp_path_factory):
 
 
 def _run(path, ids, names):
-    sess = pg.ort_probe_session(path)
+    sess = pc.ort_probe_session(path)
     hidden = json.loads((path.parent / "probe.json").read_text())["hidden_size"]
     return dict(zip(names, sess.run(names, gc._feeds(sess, ids, hidden))))
 

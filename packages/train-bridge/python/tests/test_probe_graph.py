@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from hyperwords_bridge import probe_check as pc
 from hyperwords_bridge import probe_graph as pg
 
 
@@ -64,7 +65,7 @@ def exported(request, tmp_path_factory):
     BUILDERS[request.param](d)
     model = pg.load_torch_model(d, eager=True)
     result = pg.export_probe(d, k=5, model=model)
-    sess = pg.ort_probe_session(d / "onnx" / "probe.onnx")
+    sess = pc.ort_probe_session(d / "onnx" / "probe.onnx")
     return request.param, d, model, sess, result
 
 
@@ -94,7 +95,7 @@ def test_output_shapes_dynamic_axes(exported):
     cfg = model.config
     L, H = cfg.num_hidden_layers, cfg.hidden_size
     for b, t, k in ((1, 3, 1), (3, 9, 4)):
-        out = pg.run_probe(sess, _ids(cfg.vocab_size, t).repeat(b, 0), tracked_ids=np.zeros((b, k), np.int64))
+        out = pc.run_probe(sess, _ids(cfg.vocab_size, t).repeat(b, 0), tracked_ids=np.zeros((b, k), np.int64))
         assert out["hidden_states"].shape == (L + 1, b, t, H)
         assert out["attentions"].shape == (L, b, cfg.num_attention_heads, t, t)
         assert out["lens_topk_ids"].shape == (L + 1, b, t, 5)
@@ -108,7 +109,7 @@ def test_output_shapes_dynamic_axes(exported):
 
 def test_parity_with_pytorch(exported):
     arch, d, model, sess, _ = exported
-    v = pg.verify_probe(d, model=model, sess=sess, input_ids=_ids(model.config.vocab_size))
+    v = pc.verify_probe(d, model=model, sess=sess, input_ids=_ids(model.config.vocab_size))
     assert len(v["hidden_rel_diff_per_layer"]) == model.config.num_hidden_layers + 1
     assert v["hidden_rel_diff_max"] <= 1e-4, v["hidden_rel_diff_per_layer"]
     assert v["last_entry_is_prenorm"], "hidden_states[L] must be the residual before the final norm"
@@ -122,7 +123,7 @@ def test_parity_with_pytorch(exported):
 
 def test_patching(exported):
     _, d, model, sess, _ = exported
-    v = pg.verify_probe(d, model=model, sess=sess, input_ids=_ids(model.config.vocab_size, seed=5))
+    v = pc.verify_probe(d, model=model, sess=sess, input_ids=_ids(model.config.vocab_size, seed=5))
     assert v["patch_minus1_equals_unpatched"]
     assert v["patch_sets_vector"]
     assert v["patch_upstream_unchanged"]
@@ -135,9 +136,9 @@ def test_patch_per_row_and_embedding_layer(exported):
     _, _, model, sess, _ = exported
     cfg = model.config
     ids = np.concatenate([_ids(cfg.vocab_size, 8, 1), _ids(cfg.vocab_size, 8, 2)])
-    base = pg.run_probe(sess, ids)
+    base = pc.run_probe(sess, ids)
     vec = np.random.default_rng(0).standard_normal((2, cfg.hidden_size)).astype(np.float32)
-    out = pg.run_probe(sess, ids, patch_vector=vec, patch_layer=0, patch_position=[3, -1])
+    out = pc.run_probe(sess, ids, patch_vector=vec, patch_layer=0, patch_position=[3, -1])
     np.testing.assert_allclose(out["hidden_states"][0, 0, 3], vec[0])
     assert np.abs(out["hidden_states"][1:, 0, 3:] - base["hidden_states"][1:, 0, 3:]).max() > 1e-3
     np.testing.assert_array_equal(out["hidden_states"][:, 1], base["hidden_states"][:, 1])  # row 1 untouched
@@ -145,7 +146,7 @@ def test_patch_per_row_and_embedding_layer(exported):
 
 def test_padding_matches_unbatched(exported):
     _, d, model, sess, _ = exported
-    v = pg.verify_probe(d, model=model, sess=sess, input_ids=_ids(model.config.vocab_size, 10, 7))
+    v = pc.verify_probe(d, model=model, sess=sess, input_ids=_ids(model.config.vocab_size, 10, 7))
     for side in ("right", "left"):
         p = v[f"padding_{side}"]
         assert p["hidden_rel_diff_max"] <= 1e-5, (side, p)

@@ -20,7 +20,8 @@ from hyperwords_bridge import tuned_graphs as tg
 from hyperwords_bridge.embed_graph import export_embed
 from hyperwords_bridge.export_onnx import _ort_session, export_generation, ort_greedy
 from hyperwords_bridge.graph_weights import WEIGHTS_FILE, match_initializers, read_params
-from hyperwords_bridge.probe_graph import export_probe, ort_probe_session, run_probe
+from hyperwords_bridge.probe_check import ort_probe_session, run_probe
+from hyperwords_bridge.probe_graph import export_probe
 
 from .finetune_fixtures import make_job, run_job, tiny_base
 from .test_probe_graph import _tiny_gemma3
