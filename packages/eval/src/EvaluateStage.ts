@@ -395,11 +395,13 @@ export const evaluateStage = (options: EvaluateStageOptions) => {
             hyperwordsFile: hyperwordsPath(ctx.inputs.hyperwords!)
           }
         }).pipe(Effect.onExit(() => Effect.sync(() => scoring.finish("done"))))
-        for (const s of scored.summaries) {
+        scored.summaries.forEach((s, k) => {
+          const ms = keep.some((c) => c.id === s.id) ? undefined : scored.columns[k]?.durationMs
           progress.log(
-            `  ${ctx.stage}: ${s.name} ${s.status === "ok" ? `mean ${s.mean?.toFixed(4) ?? "n/a"} (n ${s.n})` : `FAILED — ${s.reason}`}`
+            `  ${ctx.stage}: ${s.name} ${s.status === "ok" ? `mean ${s.mean?.toFixed(4) ?? "n/a"} (n ${s.n})` : `FAILED — ${s.reason}`}` +
+              (ms === undefined ? ", kept" : `, ${(ms / 1000).toFixed(1)} s`)
           )
-        }
+        })
         const scoresDir = ctx.outputDir("scores")
         writeFileSync(join(scoresDir, "scores.jsonl"), rowsToJsonl(scored.rows))
         const experiment = experimentFields(version.training, version.base !== undefined)

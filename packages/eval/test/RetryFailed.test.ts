@@ -88,7 +88,12 @@ const generateStage = defineStage({
     })
 })
 
-const quiet = Layer.succeed(Progress, makeProgress({ isTTY: false, columns: 80, write: () => {} }))
+/** What the runs printed, line by line. */
+const printed: Array<string> = []
+const quiet = Layer.succeed(
+  Progress,
+  makeProgress({ isTTY: false, columns: 80, write: (s: string) => void printed.push(...s.split("\n")) })
+)
 
 describe("the evaluate stage and failed columns", () => {
   it("retries only the failed columns on the next run, keeps the others, and is a hit once all are ok", async () => {
@@ -157,6 +162,12 @@ describe("the evaluate stage and failed columns", () => {
     ])
     expect(one.metrics[1]!.reason).toMatch(/out of memory on en-a#1.*partial: 1 of 4 samples/)
     expect(readFileSync(log, "utf8").trim().split("\n")).toHaveLength(4)
+    // each column's line says how long it took
+    expect(printed).toContainEqual(
+      expect.stringMatching(/^ {2}evaluate: counted mean [\d.]+ \(n 4\), \d+\.\d s$/)
+    )
+    expect(printed).toContainEqual(expect.stringMatching(/^ {2}evaluate: flaky FAILED — .*, \d+\.\d s$/))
+    printed.length = 0
 
     // a run that does not select the stage restores it as it is, saying so
     const aside = evaluate(await run({ only: ["models"] }))
@@ -175,6 +186,7 @@ describe("the evaluate stage and failed columns", () => {
       ["flaky", "ok", 4]
     ])
     expect(two.metrics[0]).toEqual(one.metrics[0])
+    expect(printed).toContainEqual(expect.stringMatching(/^ {2}evaluate: counted mean [\d.]+ \(n 4\), kept$/))
     expect(readFileSync(log, "utf8").trim().split("\n")).toHaveLength(4)
 
     // run 3: everything ok: restored
