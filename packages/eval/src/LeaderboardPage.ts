@@ -313,7 +313,7 @@ export const renderMarkdown = (data: LeaderboardData): string => {
   const rule = `|${" --- |".repeat(data.metrics.length + 3)}`
   const cell = (c: Cell | undefined): string => {
     if (c === undefined || c.status === "missing") return "–"
-    if (c.status === "failed") return `failed: ${md(c.reason)}`
+    if (c.status === "failed") return md(/^failed\b/.test(c.reason) ? c.reason : `failed: ${c.reason}`)
     const ci = c.ci ? ` [${formatNumber(c.ci[0])}, ${formatNumber(c.ci[1])}]` : ""
     const verdict = (x: Comparison) => `${x.tied ? " tied" : md(x.mark)} (${md(mdeLabel(x))})`
     const others = (c.comparisons ?? [])

@@ -115,4 +115,24 @@ describe("Leaderboard", () => {
     expect(md).toContain("javascript:window.\\_\\_xss=3") // shown as text, not a link
     expect(renderMarkdown(data)).toBe(md)
   })
+
+  it("says failed once, whether or not the reason starts with it", () => {
+    const failing = (reason: string) =>
+      renderMarkdown(
+        buildLeaderboard({
+          ...hostileInput,
+          entries: [
+            {
+              ...hostileInput.entries[0]!,
+              summaries: [{ ...hostileInput.entries[0]!.summaries[0]!, status: "failed", reason }]
+            }
+          ]
+        })
+      )
+    expect(failing("failed: none of 3 answers has 7 valid nouns")).toContain(
+      "| failed: none of 3 answers has 7 valid nouns |"
+    )
+    expect(failing("failed: none of 3 answers has 7 valid nouns")).not.toContain("failed: failed")
+    expect(failing("timed out after 10 ms")).toContain("| failed: timed out after 10 ms |")
+  })
 })
