@@ -57,6 +57,11 @@ export const EvaluateParams = Schema.Struct({
   taskSamples: Schema.optionalKey(Schema.Record(Schema.String, Schema.Int)),
   /** Tokens per answer at most. */
   maxNewTokens: Schema.optionalKey(Schema.Int),
+  /**
+   * Tokens per answer at most for the prompts of these tasks, over `maxNewTokens` (e.g.
+   * `{ "ten-words": 72 }`: SmolLM2 spends 65 tokens on ten Russian nouns, Gemma 3 29).
+   */
+  taskMaxNewTokens: Schema.optionalKey(Schema.Record(Schema.String, Schema.Int)),
   temperature: Schema.optionalKey(Schema.Finite),
   topP: Schema.optionalKey(Schema.Finite),
   /** Seed of the samples (sample k of a prompt uses a seed derived from this, the prompt and k) and of the bootstrap. */
@@ -123,7 +128,7 @@ export const readDone = (file: string): Array<GenerationRecord> => {
 /** The text a generation ends with: trimmed, cut at a run of three blank lines. */
 export const cleanAnswer = (text: string): string => text.replace(/\n\s*\n\s*\n[\s\S]*$/, "").trim()
 
-/** The jobs of a run: every prompt × sample, with its id and seed. */
+/** The jobs of a run: every prompt × sample, with its id, seed and token budget. */
 export const jobsOf = (
   set: LoadedPromptSet,
   p: {
@@ -131,6 +136,8 @@ export const jobsOf = (
     seed: number
     tasks?: ReadonlyArray<string>
     taskSamples?: Readonly<Record<string, number>>
+    maxNewTokens?: number
+    taskMaxNewTokens?: Readonly<Record<string, number>>
   }
 ) =>
   set.set.prompts
@@ -140,9 +147,25 @@ export const jobsOf = (
         id: `${q.id}#${k}`,
         prompt: q,
         sample: k,
-        seed: sampleSeed(p.seed, q.id, k)
+        seed: sampleSeed(p.seed, q.id, k),
+        maxNewTokens: p.taskMaxNewTokens?.[q.task] ?? p.maxNewTokens ?? evaluateDefaults.maxNewTokens
       }))
     )
+
+/**
+ * Jobs in batches of at most `size` that share a token budget (a batch generates to one length),
+ * in the order the jobs come within each budget.
+ */
+export const batchesOf = <J extends { readonly maxNewTokens: number }>(
+  jobs: ReadonlyArray<J>,
+  size: number
+): Array<Array<J>> => {
+  const byBudget = new Map<number, Array<J>>()
+  for (const j of jobs) byBudget.set(j.maxNewTokens, [...(byBudget.get(j.maxNewTokens) ?? []), j])
+  return [...byBudget.values()].flatMap((group) =>
+    Array.from({ length: Math.ceil(group.length / size) }, (_, k) => group.slice(k * size, (k + 1) * size))
+  )
+}
 
 const finite = (x: unknown): number | undefined =>
   typeof x === "number" && Number.isFinite(x) ? x : undefined
@@ -314,9 +337,7 @@ export const evaluateStage = (options: EvaluateStageOptions) => {
           task.update(jobs.length - todo.length)
           const started = Date.now()
           let tokens = 0
-          const batches = Array.from({ length: Math.ceil(todo.length / p.batchSize) }, (_, k) =>
-            todo.slice(k * p.batchSize, (k + 1) * p.batchSize)
-          )
+          const batches = batchesOf(todo, p.batchSize)
           yield* Effect.forEach(
             batches,
             (batch) =>
@@ -326,7 +347,7 @@ export const evaluateStage = (options: EvaluateStageOptions) => {
                     model,
                     batch.map((job) => job.prompt.prompt),
                     {
-                      maxNewTokens: p.maxNewTokens,
+                      maxNewTokens: batch[0]!.maxNewTokens,
                       temperature: p.temperature,
                       topP: p.topP,
                       seeds: batch.map((job) => job.seed)

@@ -8,6 +8,7 @@ import { Store } from "@hyperwords/core/Store"
 import { Effect, Layer, Schema } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import {
+  batchesOf,
   cleanAnswer,
   type EvaluateParams,
   evaluateStage,
@@ -145,6 +146,27 @@ describe("evaluate helpers", () => {
     expect(more.filter((j) => j.prompt.task !== "ten-words")).toEqual(
       jobs.filter((j) => j.prompt.task !== "ten-words")
     )
+  })
+
+  it("gives a task its own token budget, and batches only jobs of one budget together", async () => {
+    mkdirSync(tmp, { recursive: true })
+    const file = join(tmp, "set.json")
+    writeFileSync(file, JSON.stringify(promptSet))
+    const set = await Effect.runPromise(loadPromptSet(file))
+    const plain = jobsOf(set, { samples: 2, seed: 1, maxNewTokens: 32 })
+    expect(new Set(plain.map((j) => j.maxNewTokens))).toEqual(new Set([32]))
+    expect(jobsOf(set, { samples: 1, seed: 1 })[0]!.maxNewTokens).toBe(48)
+    const jobs = jobsOf(set, { samples: 2, seed: 1, maxNewTokens: 32, taskMaxNewTokens: { "ten-words": 72 } })
+    expect(jobs.filter((j) => j.maxNewTokens === 72).map((j) => j.id)).toEqual(["en-b#0", "en-b#1"])
+    // the same jobs otherwise: ids and seeds do not depend on the budget
+    expect(jobs.map((j) => [j.id, j.seed])).toEqual(plain.map((j) => [j.id, j.seed]))
+    const batches = batchesOf(jobs, 3)
+    expect(batches.map((b) => b.map((j) => j.id))).toEqual([
+      ["en-a#0", "en-a#1", "ru-a#0"],
+      ["ru-a#1"],
+      ["en-b#0", "en-b#1"]
+    ])
+    for (const b of batches) expect(new Set(b.map((j) => j.maxNewTokens)).size).toBe(1)
   })
 
   it("keeps the answers of a stopped run and drops a torn last line", () => {
