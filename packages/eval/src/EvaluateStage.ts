@@ -161,7 +161,11 @@ export const batchesOf = <J extends { readonly maxNewTokens: number }>(
   size: number
 ): Array<Array<J>> => {
   const byBudget = new Map<number, Array<J>>()
-  for (const j of jobs) byBudget.set(j.maxNewTokens, [...(byBudget.get(j.maxNewTokens) ?? []), j])
+  for (const j of jobs) {
+    const group = byBudget.get(j.maxNewTokens)
+    if (group) group.push(j)
+    else byBudget.set(j.maxNewTokens, [j])
+  }
   return [...byBudget.values()].flatMap((group) =>
     Array.from({ length: Math.ceil(group.length / size) }, (_, k) => group.slice(k * size, (k + 1) * size))
   )
