@@ -3,6 +3,7 @@
  * (transformers.js on the base directory, the tokenizer the tuned model extends).
  */
 import { loadTokenizer } from "@hyperwords/models/Tokenizer"
+import { greedySuperwords } from "./GreedySuperwords.ts"
 import {
   type Superword,
   type SuperwordCriterion,
@@ -24,6 +25,14 @@ export const chooseSuperwords = async (
 ): Promise<Array<Superword>> => {
   if (choice.k === 0) return []
   const tokenizer = await loadTokenizer(baseDir)
+  const pieces = (surface: string) => tokenizer.encode(surface, { addSpecialTokens: false }).length
+  if (choice.criterion === "greedy")
+    return greedySuperwords(lines, {
+      k: choice.k,
+      pieces,
+      ...(choice.maxWords === undefined ? {} : { maxWords: choice.maxWords }),
+      ...(choice.minCount === undefined ? {} : { minCount: choice.minCount })
+    })
   const candidates = superwordCandidates(lines, {
     ...(choice.maxWords === undefined ? {} : { maxWords: choice.maxWords }),
     ...(choice.minCount === undefined ? {} : { minCount: choice.minCount })
@@ -31,7 +40,7 @@ export const chooseSuperwords = async (
   return selectSuperwords(candidates, {
     k: choice.k,
     criterion: choice.criterion,
-    pieces: (surface) => tokenizer.encode(surface, { addSpecialTokens: false }).length,
+    pieces,
     hyperwords: mined
   })
 }

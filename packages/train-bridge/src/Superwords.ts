@@ -9,13 +9,20 @@
  * base tokenizer already reads as one token save nothing and are never candidates. K are chosen by
  * a criterion:
  * - `saving`: expected tokens saved on text like the training text, count × (pieces − 1);
+ * - `greedy`: the tokens saved beyond the superwords already chosen, one at a time, as BPE chooses
+ *   its merges (overlapping forms no longer share their occurrences; `GreedySuperwords.ts`);
  * - `association`: frequency × association, count × NPMI of the n-gram against its words;
  * - `hyperwords`: the mined image spans only (the hyperword set's records), by count.
  */
 
 /** How the K superwords are chosen. */
-export type SuperwordCriterion = "saving" | "association" | "hyperwords"
-export const superwordCriteria: ReadonlyArray<SuperwordCriterion> = ["saving", "association", "hyperwords"]
+export type SuperwordCriterion = "saving" | "greedy" | "association" | "hyperwords"
+export const superwordCriteria: ReadonlyArray<SuperwordCriterion> = [
+  "saving",
+  "greedy",
+  "association",
+  "hyperwords"
+]
 
 /** A candidate form of a word n-gram, as the training lines write it. */
 export interface SuperwordCandidate {
@@ -41,6 +48,42 @@ export interface Superword {
 const wordRe = /[\p{L}\p{N}]+(?:['\u2019][\p{L}\p{N}]+)*/gu
 
 /**
+ * Calls `span` for every word n-gram of a line (2..maxWords words, a space or a hyphen between each
+ * two): its surface (with the space before it when the line has one), its words lower-cased, and
+ * the index of its first word in the line. `word` sees each word, lower-cased. Returns the line's
+ * word count.
+ */
+export const forEachSpan = (
+  line: string,
+  maxWords: number,
+  span: (surface: string, words: Array<string>, first: number) => void,
+  word: (lower: string) => void = () => {}
+): number => {
+  const words = [...line.matchAll(wordRe)].map((m) => ({
+    text: m[0],
+    start: m.index,
+    end: m.index + m[0].length
+  }))
+  for (const w of words) word(w.text.toLowerCase())
+  for (let i = 0; i < words.length; i++) {
+    const start = words[i]!.start
+    const lead = start > 0 && line[start - 1] === " " ? " " : ""
+    for (let n = 2; n <= maxWords && i + n <= words.length; n++) {
+      const last = words[i + n - 1]!
+      // the words must be one space or hyphen apart: "lap, at" is not a phrase the token should own
+      const gap = line.slice(words[i + n - 2]!.end, last.start)
+      if (gap !== " " && gap !== "-") break
+      span(
+        lead + line.slice(start, last.end),
+        words.slice(i, i + n).map((w) => w.text.toLowerCase()),
+        i
+      )
+    }
+  }
+  return words.length
+}
+
+/**
  * Every form of every word n-gram (2..maxWords words, a space or a hyphen between each two) in the
  * lines, with its count, and the n-gram's NPMI. Forms seen fewer than `minCount` times are dropped.
  */
@@ -56,30 +99,18 @@ export const superwordCandidates = (
   const unigrams = new Map<string, number>()
   let positions = 0
   for (const line of lines) {
-    const words = [...line.matchAll(wordRe)].map((m) => ({
-      text: m[0],
-      start: m.index,
-      end: m.index + m[0].length
-    }))
-    positions += words.length
-    for (const w of words) unigrams.set(w.text.toLowerCase(), (unigrams.get(w.text.toLowerCase()) ?? 0) + 1)
-    for (let i = 0; i < words.length; i++) {
-      const start = words[i]!.start
-      const lead = start > 0 && line[start - 1] === " " ? " " : ""
-      for (let n = 2; n <= maxWords && i + n <= words.length; n++) {
-        const last = words[i + n - 1]!
-        // the words must be one space or hyphen apart: "lap, at" is not a phrase the token should own
-        const gap = line.slice(words[i + n - 2]!.end, last.start)
-        if (gap !== " " && gap !== "-") break
-        const surface = lead + line.slice(start, last.end)
-        const lower = words.slice(i, i + n).map((w) => w.text.toLowerCase())
+    positions += forEachSpan(
+      line,
+      maxWords,
+      (surface, lower) => {
         const entry = forms.get(surface)
         if (entry) entry.count++
         else forms.set(surface, { words: lower, count: 1 })
         const key = lower.join(" ")
         ngrams.set(key, (ngrams.get(key) ?? 0) + 1)
-      }
-    }
+      },
+      (word) => unigrams.set(word, (unigrams.get(word) ?? 0) + 1)
+    )
   }
   const total = Math.max(1, positions)
   const npmiOf = (words: ReadonlyArray<string>): number => {
@@ -115,6 +146,8 @@ export const selectSuperwords = (
     throw new RangeError(`k ${options.k}: a whole number ≥ 0`)
   if (!superwordCriteria.includes(options.criterion))
     throw new RangeError(`criterion "${options.criterion}": one of ${superwordCriteria.join(", ")}`)
+  if (options.criterion === "greedy")
+    throw new RangeError(`criterion "greedy" ranks the lines themselves: use greedySuperwords`)
   if (options.k === 0) return []
   const images = new Set(
     (options.hyperwords ?? []).map((parts) => parts.map((p) => p.toLowerCase()).join(" "))
