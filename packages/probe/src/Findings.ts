@@ -64,7 +64,17 @@ export interface FindingOptions {
   readonly resamples?: number
   /** Called as each check reads its prompts: the check's id, prompts read so far, their number. */
   readonly onProgress?: (check: Finding["id"], done: number, total: number) => void
+  /**
+   * Checks finished by an earlier, stopped run (`undefined`: measure it), and where each finished
+   * check goes as soon as it is done, so that a stop loses only the check it interrupted.
+   */
+  readonly kept?: (check: FindingCheck) => ReadonlyArray<Finding> | undefined
+  readonly keep?: (check: FindingCheck, findings: ReadonlyArray<Finding>) => void
 }
+
+/** The literature checks `measureFindings` runs, in order. */
+export const findingChecks = ["word-nonword", "english-pivot", "english-pivot-translation"] as const
+export type FindingCheck = (typeof findingChecks)[number]
 
 /** States at the last two positions of each text, per layer: `[text][layer][H]`. */
 const readTailStates = async (
@@ -414,17 +424,28 @@ export const measureFindings = async (model: Model, options: FindingOptions): Pr
     resamples: options.resamples,
     ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize })
   }
+  const once = async (check: FindingCheck, run: () => Promise<ReadonlyArray<Finding>>) => {
+    const kept = options.kept?.(check)
+    if (kept !== undefined) return kept
+    const found = await run()
+    options.keep?.(check, found)
+    return found
+  }
   return [
-    ...(await wordFindings(model, options)),
-    await englishPivot(model, {
-      ...pivot,
-      task: "repetition",
-      onProgress: (done, total) => options.onProgress?.("english-pivot", done, total)
-    }),
-    await englishPivot(model, {
-      ...pivot,
-      task: "translation",
-      onProgress: (done, total) => options.onProgress?.("english-pivot-translation", done, total)
-    })
+    ...(await once("word-nonword", () => wordFindings(model, options))),
+    ...(await once("english-pivot", async () => [
+      await englishPivot(model, {
+        ...pivot,
+        task: "repetition",
+        onProgress: (done, total) => options.onProgress?.("english-pivot", done, total)
+      })
+    ])),
+    ...(await once("english-pivot-translation", async () => [
+      await englishPivot(model, {
+        ...pivot,
+        task: "translation",
+        onProgress: (done, total) => options.onProgress?.("english-pivot-translation", done, total)
+      })
+    ]))
   ]
 }

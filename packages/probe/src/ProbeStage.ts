@@ -3,7 +3,7 @@
  * tuned model version and its base, runs the three literature checks in each, and writes the
  * report (`report.html`, `report.json`, one PNG per chart), exported to `reports/probe/index.html`.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { Hash } from "@hyperwords/core"
 import type { HyperwordRecord } from "@hyperwords/core/Artifacts"
@@ -13,7 +13,7 @@ import { defineStage, readHyperwords, readModelVersion, type StageContext } from
 import { Store } from "@hyperwords/core/Store"
 import { loadModel, releaseModel } from "@hyperwords/models/Model"
 import { Effect, Schema } from "effect"
-import { measureFindings } from "./Findings.ts"
+import { type Finding, measureFindings } from "./Findings.ts"
 import { measureItems, nextWord, type ProbeItem, spreadLayers } from "./Measure.ts"
 import { chromiumPath, type ReportRun, writeReport } from "./Report.ts"
 import {
@@ -120,10 +120,23 @@ export const readReadings = (file: string): Omit<ReportRun, "label"> | undefined
 }
 
 /** Keep a version's readings (atomically: a temp file renamed). */
-export const writeReadings = (file: string, readings: Omit<ReportRun, "label">): void => {
+export const writeReadings = (file: string, readings: Omit<ReportRun, "label">): void =>
+  writePart(file, readings)
+
+/** A finished part of a stopped probe stage (undefined when none or unreadable). */
+const readPart = (file: string): unknown => {
+  try {
+    return existsSync(file) ? decode(readFileSync(file, "utf8")) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Write a value atomically: a temp file renamed. */
+const writePart = (file: string, value: unknown): void => {
   mkdirSync(dirname(file), { recursive: true })
   const tmp = `${file}.${process.pid}.tmp`
-  writeFileSync(tmp, encode(readings))
+  writeFileSync(tmp, encode(value))
   renameSync(tmp, file)
 }
 
@@ -210,14 +223,25 @@ const probeRun = (ctx: StageContext<ProbeParams>) =>
         runs.push({ label, ...kept })
         continue
       }
+      // what a stopped stage finished is kept beside the memo: the readings, then each literature check
+      const parts = memo === undefined ? undefined : memo.replace(/\.json$/, ".parts")
+      const part = <A>(name: string): A | undefined =>
+        parts === undefined ? undefined : (readPart(join(parts, `${name}.json`)) as A | undefined)
+      const keepPart = (name: string, value: unknown) => {
+        if (parts !== undefined) writePart(join(parts, `${name}.json`), value)
+      }
       const model = yield* Effect.tryPromise({ try: () => loadModel(v.dir), catch: (e) => e })
+      const keptMeasure = part<ReportRun["measure"]>("measure")
+      if (keptMeasure !== undefined)
+        progress.log(`probe: ${label} ${v.name}: readings kept from a stopped probe stage (${parts})`)
       const task = progress.task(`probe: ${label} (${v.name})`, {
         total: items.length * 4,
         unit: "readings"
       })
       const started = Date.now()
       const measure = yield* Effect.tryPromise({
-        try: () =>
+        try: async () =>
+          keptMeasure ??
           measureItems(model, items, {
             seed: p.seed,
             batchSize: p.batchSize,
@@ -231,6 +255,7 @@ const probeRun = (ctx: StageContext<ProbeParams>) =>
       }).pipe(
         Effect.onExit((exit) => Effect.sync(() => task.finish(exit._tag === "Success" ? "done" : "stopped")))
       )
+      if (keptMeasure === undefined) keepPart("measure", measure)
       const runFindings = p.findings === true || (p.findings === "base" && v.dir === base.dir)
       const checks = new Map<string, ReturnType<typeof progress.task>>()
       const findings = runFindings
@@ -240,6 +265,15 @@ const probeRun = (ctx: StageContext<ProbeParams>) =>
                 seed: p.seed,
                 batchSize: p.batchSize,
                 words: items.flatMap((i) => i.parts.map((word) => ({ word, lang: i.lang }))),
+                kept: (check) => {
+                  const found = part<Array<Finding>>(check)
+                  if (found !== undefined)
+                    progress.log(
+                      `probe: ${label} ${v.name}: literature check ${check} kept from a stopped probe stage`
+                    )
+                  return found
+                },
+                keep: (check, found) => keepPart(check, found),
                 onProgress: (check, done, total) => {
                   let t = checks.get(check)
                   if (t === undefined) {
@@ -268,6 +302,7 @@ const probeRun = (ctx: StageContext<ProbeParams>) =>
       )
       runs.push({ label, measure, findings })
       if (memo !== undefined) writeReadings(memo, { measure, findings })
+      if (parts !== undefined) rmSync(parts, { recursive: true, force: true })
       // the next version must not find this one's graphs still holding their memory
       yield* Effect.promise(() => releaseModel(v.dir))
     }

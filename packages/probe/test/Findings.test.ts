@@ -197,6 +197,24 @@ describe("the checks on a tiny model", async () => {
     for (const r of reads) expect(r.english).not.toContain(r.answer)
   })
 
+  it("measure only the checks a stopped run did not finish, and hand each finished one to keep", async (ctx) => {
+    if (missing) return ctx.skip(missing)
+    const model = await loadModel(await tinyModel("llama"))
+    const options = { seed: 1, words: [{ word: "кошка", lang: "ru" }], permutations: 99, resamples: 100 }
+    const kept = new Map<string, ReadonlyArray<unknown>>()
+    const all = await measureFindings(model, { ...options, keep: (check, found) => kept.set(check, found) })
+    expect([...kept.keys()]).toEqual(["word-nonword", "english-pivot", "english-pivot-translation"])
+    expect([...kept.values()].flat()).toEqual(all)
+    const read: Array<string> = []
+    const again = await measureFindings(model, {
+      ...options,
+      kept: (check) => (check === "english-pivot-translation" ? undefined : (kept.get(check) as never)),
+      onProgress: (check) => read.push(check)
+    })
+    expect(new Set(read)).toEqual(new Set(["english-pivot-translation"]))
+    expect(again).toEqual(all)
+  })
+
   it("give a curve per layer with its band, a band test and a verdict", async (ctx) => {
     if (missing) return ctx.skip(missing)
     const model = await loadModel(await tinyModel("llama"))

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { type HyperwordRecord, ProbeReport } from "@hyperwords/core/Artifacts"
 import { Progress } from "@hyperwords/core/Progress"
@@ -162,6 +162,31 @@ describe("the probe stage", async () => {
     const onBase = Schema.decodeUnknownSync(ProbeReport)(a.report!.data).findings
     expect(onBase).toHaveLength(4)
     for (const f of onBase) expect(f.figure).toMatch(/^base \(/)
+
+    // a stage stopped during the base's last literature check: its readings and the checks it
+    // finished are kept beside the memo, and the next stage measures only what is missing
+    const memos = join(tmp, "store", "work", "probe-readings")
+    expect(readdirSync(memos).filter((f) => f.endsWith(".parts"))).toEqual([])
+    const baseMemo = readdirSync(memos)
+      .map((f) => join(memos, f))
+      .find((f) => JSON.parse(readFileSync(f, "utf8")).findings.length > 0)!
+    const kept = JSON.parse(readFileSync(baseMemo, "utf8"))
+    const parts = baseMemo.replace(/\.json$/, ".parts")
+    mkdirSync(parts)
+    writeFileSync(join(parts, "measure.json"), JSON.stringify(kept.measure))
+    writeFileSync(join(parts, "word-nonword.json"), JSON.stringify(kept.findings.slice(0, 2)))
+    writeFileSync(join(parts, "english-pivot.json"), JSON.stringify(kept.findings.slice(2, 3)))
+    rmSync(baseMemo)
+    const third: Array<string> = []
+    const c = await withStore(again("third"), third)
+    expect(third.filter((l) => /from a stopped probe stage/.test(l))).toEqual([
+      expect.stringMatching(/base .*readings kept from a stopped probe stage/),
+      expect.stringMatching(/literature check word-nonword kept/),
+      expect.stringMatching(/literature check english-pivot kept/)
+    ])
+    expect(numbers(c, "third")).toBe(numbers(a, "first"))
+    expect(existsSync(parts)).toBe(false)
+    expect(existsSync(baseMemo)).toBe(true)
   })
 
   it("a probe stage per version: its id, its inputs and a report folder of its own", () => {
