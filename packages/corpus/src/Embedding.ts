@@ -6,7 +6,7 @@
  * otherwise make every pair of vectors look alike.
  */
 import type { Model } from "@hyperwords/models/Model"
-import { runProbeOutputs } from "@hyperwords/models/Probe"
+import { readProbeSpec, runProbeOutputs } from "@hyperwords/models/Probe"
 
 /** How a text's token states become one vector: their mean, or the state at its last token. */
 export type Pooling = "mean" | "last"
@@ -53,12 +53,14 @@ export const poolTexts = async (
   texts: ReadonlyArray<string>,
   options: PoolOptions
 ): Promise<Array<LayerVectors>> => {
-  const graph = await model.hiddenStatesGraph()
-  const { numLayers, hiddenSize: h } = graph.spec
+  const { numLayers } = readProbeSpec(model.dir).spec
   for (const layer of options.layers) {
     if (!Number.isInteger(layer) || layer < 0 || layer > numLayers)
       throw new RangeError(`layer ${layer} is outside 0..${numLayers} of ${model.name}`)
   }
+  // the smallest graph that reaches the deepest layer asked for
+  const graph = await model.hiddenStatesGraph(Math.max(0, ...options.layers))
+  const h = graph.spec.hiddenSize
   const special = model.tokenizer.specialIds
   const rows = texts.map((t) => textIds(model, t))
   const out = options.layers.flatMap((layer) =>

@@ -16,7 +16,14 @@ import {
   generateIds
 } from "./Generate.ts"
 import { getSession, releaseSessionsUnder } from "./internal/sessions.ts"
-import { checkModelDir, type Dtype, type ModelConfig, resolveModelDir } from "./ModelDir.ts"
+import {
+  checkModelDir,
+  type Dtype,
+  embedCutFile,
+  embedCuts,
+  type ModelConfig,
+  resolveModelDir
+} from "./ModelDir.ts"
 import { type ProbeGraph, type ProbeInput, type ProbeResult, readProbeSpec, runProbe } from "./Probe.ts"
 import { loadTokenizer, type Tokenizer } from "./Tokenizer.ts"
 
@@ -37,7 +44,7 @@ export type ProbeRequest = Omit<ProbeInput, "ids"> &
 export class Model {
   private generation: Promise<GenerationGraph> | undefined
   private probeGraph: Promise<ProbeGraph> | undefined
-  private statesGraph: Promise<ProbeGraph> | undefined
+  private readonly statesGraphs = new Map<string, Promise<ProbeGraph>>()
 
   /** The model directory. */
   readonly dir: string
@@ -106,22 +113,28 @@ export class Model {
   }
 
   /**
-   * The graph to read hidden states from: `onnx/embed.onnx` (the probe graph cut to its
-   * `hidden_states` output, ~8x faster) when the folder has it, else the probe graph itself.
-   * Only `hidden_states` can be fetched from it.
+   * The graph to read hidden states from: the smallest embedding graph cut that reaches layer
+   * `upto` (`onnx/embed-upto-N.onnx`, N ≥ upto: it computes N layers, not all of them), else
+   * `onnx/embed.onnx` (the probe graph cut to its `hidden_states` output, ~8x faster than the probe
+   * graph), else the probe graph itself. Only `hidden_states` can be fetched from it, and only its
+   * entries 0..N from a cut.
    */
-  hiddenStatesGraph(): Promise<ProbeGraph> {
-    this.statesGraph ??= (async () => {
-      const path = join(this.dir, "onnx", "embed.onnx")
-      if (!existsSync(path)) return this.probeGraphSession()
-      const { spec } = readProbeSpec(this.dir)
-      const session = await getSession(this.dir, path, { arena: false })
-      return { dir: this.dir, path, session, spec, padTokenId: this.config.padTokenId ?? 0 }
-    })()
-    this.statesGraph.catch(() => {
-      this.statesGraph = undefined
-    })
-    return this.statesGraph
+  hiddenStatesGraph(upto?: number): Promise<ProbeGraph> {
+    const cut = upto === undefined ? undefined : embedCuts(this.dir).find((n) => n >= upto)
+    const file = cut === undefined ? "embed.onnx" : embedCutFile(cut)
+    let graph = this.statesGraphs.get(file)
+    if (graph === undefined) {
+      graph = (async () => {
+        const path = join(this.dir, "onnx", file)
+        if (!existsSync(path)) return this.probeGraphSession()
+        const { spec } = readProbeSpec(this.dir)
+        const session = await getSession(this.dir, path, { arena: false })
+        return { dir: this.dir, path, session, spec, padTokenId: this.config.padTokenId ?? 0 }
+      })()
+      graph.catch(() => this.statesGraphs.delete(file))
+      this.statesGraphs.set(file, graph)
+    }
+    return graph
   }
 
   /**
@@ -131,7 +144,7 @@ export class Model {
   async release(): Promise<void> {
     this.generation = undefined
     this.probeGraph = undefined
-    this.statesGraph = undefined
+    this.statesGraphs.clear()
     await releaseSessionsUnder(this.dir)
   }
 
@@ -196,7 +209,7 @@ export class Model {
   /** Mean-pooled hidden states of texts at one layer (`[N, H]`). */
   async embed(texts: ReadonlyArray<string>, options: EmbedOptions = {}): Promise<Embeddings> {
     return embedIds(
-      await this.hiddenStatesGraph(),
+      await this.hiddenStatesGraph(options.layer),
       texts.map((t) => this.ids(t)),
       options
     )

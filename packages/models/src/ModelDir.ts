@@ -3,12 +3,35 @@
  * runtime needs (the transformers.js layout plus the probe graph), checked before anything is
  * loaded so that a missing or broken file is reported by name with the command that makes it.
  */
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs"
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs"
 import { basename, dirname, isAbsolute, join, resolve } from "node:path"
 import { ModelDirError } from "./Errors.ts"
 
 /** The numeric precision of the generation graph: `fp32` is `onnx/model.onnx`, `q8` `onnx/model_quantized.onnx`. */
 export type Dtype = "fp32" | "q8"
+
+/**
+ * The layers the project's word readers ask the embedding graph for: layer 1 (associative
+ * breadth) and a third of the depth (the sensory estimator, `layerFraction` in corpus `Senses`).
+ * A model folder gets an embedding graph cut after each (`onnx/embed-upto-N.onnx`, see
+ * `hyperwords_bridge.graph_cuts`), so a reader of layer N pays for N layers, not all of them.
+ */
+export const embedCutLayers = (numLayers: number): Array<number> =>
+  [...new Set([1, Math.round(numLayers / 3)])].filter((n) => n >= 1 && n < numLayers).sort((a, b) => a - b)
+
+/** The file of the embedding graph cut after layer `upto`. */
+export const embedCutFile = (upto: number): string => `embed-upto-${upto}.onnx`
+
+/** The embedding graph cuts a folder has, by their deepest layer, ascending. */
+export const embedCuts = (dir: string): Array<number> => {
+  const onnx = join(dir, "onnx")
+  if (!existsSync(onnx)) return []
+  return readdirSync(onnx)
+    .map((f) => /^embed-upto-(\d+)\.onnx$/.exec(f)?.[1])
+    .filter((n): n is string => n !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b)
+}
 
 /** The generation graph file of each dtype (transformers.js suffixes). */
 export const generationFile: Record<Dtype, string> = {

@@ -1,9 +1,11 @@
-import { mkdirSync, readdirSync, rmSync, symlinkSync } from "node:fs"
+import { execFileSync } from "node:child_process"
+import { cpSync, mkdirSync, readdirSync, rmSync, symlinkSync } from "node:fs"
 import { join } from "node:path"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { loadModel, type Model } from "../src/Model.ts"
+import { embedCutFile, embedCutLayers, embedCuts } from "../src/ModelDir.ts"
 import { view } from "../src/Probe.ts"
-import { bridgeMissing, tinyModel } from "./fixtures/bridge.ts"
+import { bridgeDir, bridgeMissing, bridgePython, tinyModel } from "./fixtures/bridge.ts"
 
 const texts = ["The cat sat on the warm windowsill", "Кошка", "a soft purring lap at dusk", "ветер"]
 const missing = bridgeMissing()
@@ -56,6 +58,39 @@ describe.skipIf(missing !== undefined)(`Embed on a tiny model (${missing ?? "bri
     } finally {
       rmSync(bare, { recursive: true, force: true })
     }
+  })
+
+  it("reads the smallest graph cut that reaches the layer, with the full graph's states", async () => {
+    // a copy of the model with the embedding graph cut after layer 1 (graph_cuts, as a pull makes it)
+    const cut = join(model.dir, "..", "tiny-gemma3-cut")
+    rmSync(cut, { recursive: true, force: true })
+    cpSync(model.dir, cut, { recursive: true })
+    try {
+      execFileSync(bridgePython, ["-m", "hyperwords_bridge.graph_cuts", cut, "--embed-upto", "1"], {
+        cwd: bridgeDir,
+        stdio: "ignore"
+      })
+      expect(embedCuts(cut)).toEqual([1])
+      const other = await loadModel(cut)
+      expect((await other.hiddenStatesGraph(1)).path).toBe(join(cut, "onnx", embedCutFile(1)))
+      expect((await other.hiddenStatesGraph(0)).path).toBe(join(cut, "onnx", embedCutFile(1)))
+      expect((await other.hiddenStatesGraph(2)).path).toBe(join(cut, "onnx", "embed.onnx"))
+      expect((await other.hiddenStatesGraph()).path).toBe(join(cut, "onnx", "embed.onnx"))
+      for (const layer of [0, 1]) {
+        const a = await model.embed(texts, { layer })
+        const b = await other.embed(texts, { layer })
+        for (let i = 0; i < a.data.length; i++) expect(b.data[i]!).toBeCloseTo(a.data[i]!, 5)
+      }
+    } finally {
+      rmSync(cut, { recursive: true, force: true })
+    }
+  })
+
+  it("cuts after the readers' layers: 1 and a third of the depth", () => {
+    expect(embedCutLayers(18)).toEqual([1, 6])
+    expect(embedCutLayers(30)).toEqual([1, 10])
+    expect(embedCutLayers(3)).toEqual([1])
+    expect(embedCutLayers(1)).toEqual([])
   })
 
   it("refuses a layer outside the model", async () => {

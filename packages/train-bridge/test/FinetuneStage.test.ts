@@ -7,8 +7,9 @@
 import { execFileSync, spawn } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
+import { embedCuts } from "@hyperwords/models/ModelDir"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { missingFiles, tunedFiles } from "../src/ModelDir.ts"
+import { cutsDone, missingFiles, tunedFiles } from "../src/ModelDir.ts"
 import { venvPython } from "../src/Paths.ts"
 
 const packageDir = resolve(import.meta.dirname, "..")
@@ -110,6 +111,9 @@ describe.skipIf(missing !== undefined)(
       expect(missingFiles(dir, tunedFiles)).toEqual([])
       // no q8 graph for a tuned version: it would not keep the tuned model's top-1 token
       expect(existsSync(join(dir, "onnx", "model_quantized.onnx"))).toBe(false)
+      // the embedding graph cut after the readers' layers, as a pulled model's
+      expect(cutsDone(dir)).toBe(true)
+      expect(embedCuts(dir).length).toBeGreaterThan(0)
       const tokenizer = JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8")) as {
         added_tokens: Array<{ content: string; special: boolean }>
       }

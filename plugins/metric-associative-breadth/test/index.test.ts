@@ -3,13 +3,14 @@ import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Harness, Metric, Stats } from "@hyperwords/eval"
 import { auc, spearman } from "@hyperwords/eval/Stats"
-import { resolveModelDir } from "@hyperwords/models/ModelDir"
+import { embedCutLayers, resolveModelDir } from "@hyperwords/models/ModelDir"
 import { Effect } from "effect"
 import associativeBreadth, {
   answerWords,
   type BreadthScorer,
   Dat,
   Dictionary,
+  defaultLayer,
   degenerateScore,
   scoreSample
 } from "../src/index.ts"
@@ -29,6 +30,12 @@ const nouns = Dictionary.dictionaryOf("fixture", [
   "violin",
   "arm"
 ])
+
+describe("the judge's layer", () => {
+  it("is one the model folders cut their embedding graph after, so it reads no deeper", () => {
+    for (const layers of [18, 30]) expect(embedCutLayers(layers)).toContain(defaultLayer)
+  })
+})
 
 describe("DAT word validation (reference dat.py)", () => {
   it("strips, lowercases, joins compounds and drops one-letter words", () => {

@@ -3,9 +3,10 @@
  * averaged over the text's own tokens after a short context prefix ("A word:"), so that a single
  * word is not read at the first position, where the residual stream is an attention sink.
  *
- * The hidden states come from `onnx/embed.onnx` when the model folder has it (the probe graph
+ * The hidden states come from the smallest embedding graph cut that reaches the layer
+ * (`onnx/embed-upto-N.onnx`: N layers computed, not all), else `onnx/embed.onnx` (the probe graph
  * with only `hidden_states` kept: ~8x faster, since the probe graph computes the logit lens over
- * the whole vocabulary at every layer), otherwise from the probe graph itself.
+ * the whole vocabulary at every layer), else the probe graph itself (`Model.hiddenStatesGraph`).
  */
 import type { Model } from "@hyperwords/models/Model"
 import { runProbeOutputs } from "@hyperwords/models/Probe"
@@ -30,7 +31,7 @@ export class WordVectors {
   }
 
   private async hiddenStates(rows: ReadonlyArray<ReadonlyArray<number>>): Promise<ort.Tensor> {
-    const graph = await this.model.hiddenStatesGraph()
+    const graph = await this.model.hiddenStatesGraph(this.layer)
     const out = await runProbeOutputs(graph, { ids: rows }, ["hidden_states"])
     return out.hidden_states as ort.Tensor
   }

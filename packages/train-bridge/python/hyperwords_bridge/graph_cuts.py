@@ -18,7 +18,8 @@ Both are stacks in the graph (``Concat`` of one ``Unsqueeze`` per layer): the cu
 stack's chosen inputs and drops every node that only fed the others. Their parameters are read
 from ``onnx/weights.safetensors``, the model's own ``model.safetensors`` hard-linked
 (:mod:`hyperwords_bridge.graph_weights`), so a cut costs no disk for weights. Each cut is checked
-against the probe graph on random ids (within 1e-4 of the values' scale).
+against the probe graph on random ids (within 1e-4 of the values' scale); a cut that fails is
+deleted, so that readers keep the full graph.
 """
 
 from __future__ import annotations
@@ -208,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
                 r["parity"] = verify_cut(model_dir, Path(r["path"]).name, pick)
                 r["parity_ok"] = r["parity"]["rel_diff"] <= 1e-4
                 ok = ok and r["parity_ok"]
+                if not r["parity_ok"]:
+                    # a reader would take the cut over the full graph: a cut that fails is not kept
+                    Path(r["path"]).unlink(missing_ok=True)
                 log(f"{Path(r['path']).name}: {r['nodes']} of {r['nodes_before']} nodes; against the probe graph {r['parity']['rel_diff']:.2e}", level="info" if r["parity_ok"] else "warn")
             cuts.append(r)
             progress("graph-cuts", i + 1, len(jobs), unit="steps")

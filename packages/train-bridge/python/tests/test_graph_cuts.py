@@ -80,3 +80,11 @@ def test_cli_verifies_each_cut(model_dir, event_stream):
     (done,) = [e for e in event_stream() if e["type"] == "done"]
     assert done["result"]["parity_ok"] and len(done["result"]["cuts"]) == 2
     assert all(c["parity"]["rel_diff"] <= 1e-4 for c in done["result"]["cuts"])
+
+
+def test_cli_deletes_a_cut_that_fails_parity(model_dir, event_stream, monkeypatch):
+    monkeypatch.setattr(gc, "verify_cut", lambda *a, **k: {"rel_diff": 1.0})
+    assert gc.main([str(model_dir), "--embed-upto", "2"]) == 1
+    (done,) = [e for e in event_stream() if e["type"] == "done"]
+    assert done["result"]["parity_ok"] is False
+    assert not (model_dir / "onnx" / gc.embed_file(2)).exists()
