@@ -3,6 +3,7 @@
  * same run. Suites: engine, models, corpus, probe, train, eval, vocab (not in the default set: hours).
  */
 import { corpusSuite } from "./corpus.ts"
+import { cutReaders, cutReadersOptions } from "./cut-readers.ts"
 import { engineSuite } from "./engine.ts"
 import { evalOptions, evalSuite } from "./eval.ts"
 import { exportsOptions, exportsSuite } from "./exports.ts"
@@ -20,7 +21,8 @@ const suites: Record<string, () => Promise<string>> = {
   train: () => trainSuite(trainOptions()),
   eval: () => evalSuite(evalOptions()),
   vocab: () => vocabSuite(vocabOptions()),
-  exports: () => exportsSuite(exportsOptions())
+  exports: () => exportsSuite(exportsOptions()),
+  "cut-readers": () => cutReaders(cutReadersOptions())
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))
