@@ -13,7 +13,7 @@ import {
   decodeSampleScore,
   exitReason
 } from "./internal/outcome.ts"
-import { type PluginWorker, startWorker, type WorkerKind } from "./internal/pluginWorker.ts"
+import { type PluginWorker, park, startWorker, unpark, type WorkerKind } from "./internal/pluginWorker.ts"
 import type { CorpusScore, LoadedMetric, MetricContext, SampleInput } from "./Metric.ts"
 
 /** One sample's score in a column. */
@@ -123,6 +123,7 @@ const runIsolated = (loaded: LoadedMetric, inputs: ReadonlyArray<SampleInput>, c
   Effect.suspend(() => {
     const { metric, timeoutMs } = loaded
     const kind = loaded.isolation as WorkerKind
+    const key = [kind, metric.module, metric.name, JSON.stringify(loaded.encodedConfig)].join("\0")
     let worker: PluginWorker | undefined
     const run = async (signal: AbortSignal): Promise<Outcome> => {
       const samples: Array<ScoredSample> = []
@@ -131,6 +132,9 @@ const runIsolated = (loaded: LoadedMetric, inputs: ReadonlyArray<SampleInput>, c
       /** A worker with the plugin loaded, or the reason there is none. */
       const ready = async (): Promise<PluginWorker | string> => {
         if (worker?.alive()) return worker
+        // a worker an earlier stage left with the plugin (and its judge) loaded
+        worker = unpark(key)
+        if (worker !== undefined) return worker
         worker = startWorker(kind)
         const r = await worker.load(
           metric.module!,
@@ -185,7 +189,15 @@ const runIsolated = (loaded: LoadedMetric, inputs: ReadonlyArray<SampleInput>, c
       if (failures.length > 0) return { ok: false, reason: failures.join("; then "), samples }
       return corpus === undefined ? { ok: true, samples } : { ok: true, samples, corpus }
     }
-    return Effect.promise(run).pipe(Effect.ensuring(Effect.sync(() => worker?.stop())))
+    return Effect.promise(run).pipe(
+      Effect.onExit((exit) =>
+        Effect.sync(() => {
+          if (worker === undefined) return
+          if (exit._tag === "Success") park(key, worker)
+          else worker.stop()
+        })
+      )
+    )
   })
 
 /** Run one metric over the samples; never fails: a plugin's failure becomes its column's reason. */

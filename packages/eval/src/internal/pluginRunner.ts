@@ -35,8 +35,9 @@ export type HostMessage =
       readonly ctx: MetricContext
     }
 
-/** What the worker answers. */
+/** What the worker answers (and, in a thread, the plugin's output as it writes it). */
 export type WorkerMessage =
+  | { readonly type: "output"; readonly chunk: string }
   | { readonly type: "loaded" }
   | { readonly type: "load-error"; readonly reason: string }
   | { readonly type: "result"; readonly seq: number; readonly ok: true; readonly value: unknown }
@@ -51,6 +52,21 @@ const post = (message: WorkerMessage): void => {
   if (parentPort) parentPort.postMessage(message)
   else process.send!(message)
 }
+
+// In a thread, what the plugin writes goes to the host as messages, which the host keeps the tail
+// of: a thread's own stdout stream would hold the host's event loop open while the worker is
+// parked between stages (a child process's pipes are unref'd instead).
+if (parentPort)
+  for (const stream of [process.stdout, process.stderr])
+    stream.write = ((chunk: unknown, ...rest: Array<unknown>) => {
+      post({
+        type: "output",
+        chunk: typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString()
+      })
+      const done = rest.find((r) => typeof r === "function") as (() => void) | undefined
+      done?.()
+      return true
+    }) as typeof stream.write
 
 /** Send a result; a value that cannot cross the boundary becomes the call's failure. */
 const reply = (message: WorkerMessage): void => {

@@ -40,6 +40,11 @@ export interface PluginWorker {
   readonly alive: () => boolean
   /** Stop it now (idempotent). */
   readonly stop: () => void
+  /**
+   * Whether it keeps the host's event loop alive (`false` while it waits, parked, for the next
+   * stage: the host may end, and the worker with it).
+   */
+  readonly hold: (held: boolean) => void
 }
 
 /** The environment a plugin worker starts with: the host's without Hugging Face tokens (only `publish` uploads). */
@@ -55,6 +60,7 @@ const TAIL = 600
 interface Transport {
   readonly send: (message: HostMessage) => void
   readonly stop: () => void
+  readonly hold: (held: boolean) => void
 }
 
 /** Start a worker; it loads nothing until `load`. */
@@ -87,6 +93,7 @@ export const startWorker = (kind: WorkerKind): PluginWorker => {
     settle({ ok: false, gone: true, reason })
   }
   const receive = (m: WorkerMessage) => {
+    if (m.type === "output") return keep(m.chunk)
     if (pending === undefined) return
     if (m.type === "loaded") settle({ ok: true, value: undefined })
     else if (m.type === "load-error")
@@ -98,15 +105,16 @@ export const startWorker = (kind: WorkerKind): PluginWorker => {
   const transport: Transport =
     kind === "worker-thread"
       ? (() => {
-          const w = new Worker(runnerPath(), { execArgv: [], env: pluginEnv(), stdout: true, stderr: true })
-          w.stdout.on("data", keep)
-          w.stderr.on("data", keep)
+          // its output arrives as messages (pluginRunner): stdout: true streams would hold the
+          // host open while the worker is parked; these are never written to
+          const w = new Worker(runnerPath(), { execArgv: [], env: pluginEnv(), stdout: false, stderr: false })
           w.on("message", receive)
           w.on("error", (e) => lost((where) => `${what} failed${where}: ${describeError(e)}${said()}`))
           w.on("exit", (code) => lost((where) => `${what} exited with code ${code}${where}${said()}`))
           return {
             send: (message) => w.postMessage(message),
-            stop: () => void w.terminate()
+            stop: () => void w.terminate(),
+            hold: (held) => (held ? w.ref() : w.unref())
           }
         })()
       : (() => {
@@ -129,6 +137,12 @@ export const startWorker = (kind: WorkerKind): PluginWorker => {
             send: (message) => void child.send(message),
             stop: () => {
               if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+            },
+            hold: (held) => {
+              for (const h of [child, child.channel, child.stdout, child.stderr] as Array<
+                { ref?: () => void; unref?: () => void } | null | undefined
+              >)
+                held ? h?.ref?.() : h?.unref?.()
             }
           }
         })()
@@ -157,6 +171,9 @@ export const startWorker = (kind: WorkerKind): PluginWorker => {
     sample: (input, ctx, timeoutMs) => call({ type: "sample", seq: ++seq, input, ctx }, timeoutMs),
     corpus: (inputs, ctx, timeoutMs) => call({ type: "corpus", seq: ++seq, inputs, ctx }, timeoutMs),
     alive: () => gone === undefined,
+    hold: (held) => {
+      if (gone === undefined) transport.hold(held)
+    },
     stop: () => {
       if (gone === undefined) {
         gone = () => "was stopped"
@@ -165,4 +182,35 @@ export const startWorker = (kind: WorkerKind): PluginWorker => {
       settle({ ok: false, gone: true, reason: () => "was stopped" })
     }
   }
+}
+
+/**
+ * Workers kept between evaluate stages, by plugin and config: a plugin's judge model is loaded
+ * once per pipeline, not once per evaluated version. A parked worker does not hold the host's
+ * event loop, so the host ends when its work does (a child process dies with it, a thread with it).
+ */
+const parked = new Map<string, PluginWorker>()
+
+/** The parked worker of a plugin and config, if one is still alive (taken out of the park). */
+export const unpark = (key: string): PluginWorker | undefined => {
+  const w = parked.get(key)
+  parked.delete(key)
+  if (w === undefined || !w.alive()) return undefined
+  w.hold(true)
+  return w
+}
+
+/** Park a live worker for the next stage that runs the same plugin and config (one per key). */
+export const park = (key: string, w: PluginWorker): void => {
+  if (!w.alive()) return
+  const before = parked.get(key)
+  if (before !== undefined && before !== w) before.stop()
+  w.hold(false)
+  parked.set(key, w)
+}
+
+/** Stop every parked worker. */
+export const stopParked = (): void => {
+  for (const w of parked.values()) w.stop()
+  parked.clear()
 }
