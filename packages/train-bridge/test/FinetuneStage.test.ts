@@ -113,6 +113,7 @@ describe.skipIf(missing !== undefined)(
       expect(existsSync(join(dir, "onnx", "model_quantized.onnx"))).toBe(false)
       // the embedding graph cut after the readers' layers, as a pulled model's
       expect(cutsDone(dir)).toBe(true)
+      expect(existsSync(join(dir, "onnx", "lens.onnx"))).toBe(true)
       expect(embedCuts(dir).length).toBeGreaterThan(0)
       const tokenizer = JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8")) as {
         added_tokens: Array<{ content: string; special: boolean }>
