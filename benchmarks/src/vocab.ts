@@ -55,7 +55,7 @@ export const vocabOptions = () => {
     tokensOnly: process.argv.includes("--tokens"),
     models: list(process.env.BENCH_MODELS ?? (quick ? "smollm2-135m" : "smollm2-135m,gemma-3-270m")),
     ks: list(process.env.BENCH_KS ?? (quick ? "0,200,1000" : "0,500,2000,5000,10000")).map(Number),
-    criteria: list(process.env.BENCH_CRITERIA ?? "saving,greedy,association") as Array<SuperwordCriterion>,
+    criteria: list(process.env.BENCH_CRITERIA ?? "saving,association") as Array<SuperwordCriterion>,
     steps: Number(process.env.BENCH_STEPS ?? (quick ? 30 : 60)),
     trainLines: Number(process.env.BENCH_TRAIN_LINES ?? (quick ? 1200 : 2400)),
     heldoutLines: Number(process.env.BENCH_HELDOUT_LINES ?? (quick ? 200 : 400)),

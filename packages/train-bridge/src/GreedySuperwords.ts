@@ -7,6 +7,11 @@
  * none of its words is covered by a chosen superword's occurrence (added tokens are matched in the
  * raw text, one at a place, so overlapping occurrences cannot both be used).
  *
+ * Measured (`pnpm bench vocab --tokens`, 400 held-out lines, en+ru): on held-out text it saves no
+ * more than `saving` (Gemma 3 at K = 10,000: 8.5% against 8.6%; SmolLM2 9.9% against 10.0%): the
+ * overlap it removes on the training lines is not where held-out text loses, which is the forms
+ * the training lines hold and held-out poetry never uses.
+ *
  * The saving left of a form only falls as forms are taken, so the search is lazy (as in lazy
  * greedy submodular maximisation): a form's stored saving is an upper bound, recomputed only when
  * it reaches the top of the heap.
