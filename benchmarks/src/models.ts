@@ -7,10 +7,14 @@
  * 2. the probe graph on P prompts x T tokens (batches of 8) against PyTorch with forward hooks
  *    collecting the same tensors (residual stream per layer, attentions, lens top-k and tracked
  *    log-probs). Target: >= 1.5x.
+ * 3. each decoder's weights read per second (the bytes of the weights it multiplies per token ×
+ *    tokens/s) as a fraction of this machine's bound, measured with onnxruntime in the same run
+ *    (`python/machine_bound.py`: a float32 matrix-vector product streaming 256 MB; and matmul
+ *    FLOP/s), so the remaining gap is visible.
  * Every figure is the median of `runs` timed passes after one warm-up.
  */
 import { execFileSync } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { basename, join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
@@ -21,6 +25,18 @@ const root = resolve(import.meta.dirname, "..")
 const repo = resolve(root, "..")
 const python = join(repo, "packages", "train-bridge", "python", ".venv", "bin", "python")
 const anchorScript = join(root, "python", "models_torch.py")
+const boundScript = join(root, "python", "machine_bound.py")
+
+/** Bytes of the weights each graph multiplies per token (machine_bound.py `weights`). */
+const weightBytes = (graphs: ReadonlyArray<string>): Array<number> => {
+  const out = JSON.parse(
+    execFileSync(python, [boundScript, "weights", ...graphs], { encoding: "utf8" })
+      .trim()
+      .split("\n")
+      .at(-1)!
+  ) as Record<string, number>
+  return graphs.map((g) => out[g] ?? Number.NaN)
+}
 
 /** The prompts of the parity tests: two English, two Russian. */
 const prompts = [
@@ -141,6 +157,16 @@ export const modelsSuite = async (options: ModelsSuiteOptions): Promise<string> 
   ]
   const notes: Array<string> = []
   const started = performance.now()
+  // this machine's bound, measured with onnxruntime itself (benchmarks/python/machine_bound.py)
+  const machine = JSON.parse(
+    execFileSync(python, [boundScript, "bound", "--runs", String(Math.max(5, runs))], { encoding: "utf8" })
+      .trim()
+      .split("\n")
+      .at(-1)!
+  ) as { bytes_per_s: number; flops_per_s: number }
+  const boundRows: Array<Array<string>> = [
+    ["model", "decoder", "weights read per token", `median of ${runs}`, "weights read", "÷ machine bound"]
+  ]
   const llama = await llamaCpp().catch((e: unknown) => {
     notes.push(`llama.cpp unavailable: ${e instanceof Error ? e.message : String(e)}`)
     return undefined
@@ -207,6 +233,24 @@ export const modelsSuite = async (options: ModelsSuiteOptions): Promise<string> 
       notes.push(
         `${name}: TS fp32 runs at ${fmt(tsFp32 / llamaRate, 2)}x llama.cpp, TS q8 at ${fmt(tsQ8 / llamaRate, 2)}x`
       )
+      // each decoder's weights read per second, against what this machine can stream
+      const perToken = weightBytes([
+        join(fp32.dir, "onnx", "model.onnx"),
+        join(fp32.dir, "onnx", "model_quantized.onnx")
+      ])
+      for (const [runtime, rate, bytes] of [
+        ["TS ONNX fp32", tsFp32, perToken[0]],
+        ["TS ONNX q8", tsQ8, perToken[1]],
+        ["llama.cpp GGUF", llamaRate, gguf ? statSync(gguf).size : Number.NaN]
+      ] as const)
+        boundRows.push([
+          name,
+          runtime,
+          `${fmt(bytes! / 1e6, 0)} MB`,
+          `${fmt(rate)} tok/s`,
+          `${fmt((rate * bytes!) / 1e9, 2)} GB/s`,
+          fmt((rate * bytes!) / machine.bytes_per_s, 3)
+        ])
     }
 
     for (const name of options.probeModels) {
@@ -253,7 +297,17 @@ export const modelsSuite = async (options: ModelsSuiteOptions): Promise<string> 
     rmSync(dir, { recursive: true, force: true })
   }
   notes.push(`suite wall time ${fmt((performance.now() - started) / 1000, 0)} s`)
-  return [table(rows), "", ...notes].join("\n")
+  return [
+    table(rows),
+    "",
+    `This machine, measured with onnxruntime: ${fmt(machine.bytes_per_s / 1e9, 1)} GB/s streaming a 256 MB float32 ` +
+      `matrix-vector product (the bound of a decoder that reads its weights once per token), ` +
+      `${fmt(machine.flops_per_s / 1e9, 1)} GFLOP/s on a 256x1024x1024 matmul.`,
+    "",
+    table(boundRows),
+    "",
+    ...notes
+  ].join("\n")
 }
 
 const list = (v: string | undefined, fallback: ReadonlyArray<string>) =>
