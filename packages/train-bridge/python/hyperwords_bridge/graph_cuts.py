@@ -156,15 +156,24 @@ def _feeds(sess, ids: np.ndarray, hidden: int) -> dict[str, np.ndarray]:
     return {i.name: every[i.name] for i in sess.get_inputs()}
 
 
-def verify_cut(model_dir: Path, file: str, pick: dict[str, list[int]], seed: int = 0) -> dict[str, Any]:
-    """The cut graph's outputs against the probe graph's chosen entries; ``rel_diff`` is the worst."""
+def _probe_session(model_dir: Path):
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    return ort.InferenceSession(str(model_dir / "onnx" / "probe.onnx"), so)
+
+
+def verify_cut(model_dir: Path, file: str, pick: dict[str, list[int]], seed: int = 0, probe=None) -> dict[str, Any]:
+    """The cut graph's outputs against the probe graph's chosen entries; ``rel_diff`` is the worst.
+    ``probe``: an open session of the probe graph (opened here when not given: 1 GB for Gemma)."""
     import onnxruntime as ort
 
     spec = json.loads((model_dir / "onnx" / "probe.json").read_text())
     ids = np.random.default_rng(seed).integers(0, int(spec["vocab_size"]), size=(2, 9), dtype=np.int64)
     so = ort.SessionOptions()
     so.log_severity_level = 3
-    probe = ort.InferenceSession(str(model_dir / "onnx" / "probe.onnx"), so)
+    probe = probe if probe is not None else _probe_session(model_dir)
     cut = ort.InferenceSession(str(model_dir / "onnx" / file), so)
     names = list(pick)
     ref = dict(zip(names, probe.run(names, _feeds(probe, ids, int(spec["hidden_size"])))))
@@ -197,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [("embed", n) for n in args.embed_upto] + [("lens", ls) for ls in args.lens_layers]
     progress("graph-cuts", 0, len(jobs), unit="steps")
     cuts, ok = [], True
+    probe = None
     try:
         for i, (kind, arg) in enumerate(jobs):
             if kind == "embed":
@@ -206,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
                 r = cut_lens(model_dir, arg)
                 pick = {name: arg for name in LENS_OUTPUTS} | {"hidden_states": list(range(int(json.loads((model_dir / "onnx" / "probe.json").read_text())["num_layers"]) + 1))}
             if not args.no_verify:
-                r["parity"] = verify_cut(model_dir, Path(r["path"]).name, pick)
+                probe = probe if probe is not None else _probe_session(model_dir)
+                r["parity"] = verify_cut(model_dir, Path(r["path"]).name, pick, probe=probe)
                 r["parity_ok"] = r["parity"]["rel_diff"] <= 1e-4
                 ok = ok and r["parity_ok"]
                 if not r["parity_ok"]:
