@@ -111,9 +111,9 @@ export default defineConfig({
       finetune: quickTraining,
       control: quickTraining,
       placebo: quickTraining,
-      // the literature checks (permutation nulls, the translation task) are tested by the probe
-      // package's tests; in the quick profile they would add minutes per version to CI
-      "probe-*": { items: 8, patchscopeLayers: 4, findings: false },
+      // the literature checks run on the base once (the default, findings: "base"): through the
+      // lens head the English-pivot tasks read only each prompt's last token, seconds on SmolLM2
+      "probe-*": { items: 8, patchscopeLayers: 4 },
       // SmolLM2 spends 65 tokens on ten Russian nouns: 32 cannot hold the seven breadth scores
       "evaluate-*": { samples: 1, maxNewTokens: 32, taskSamples: {}, taskMaxNewTokens: { "ten-words": 72 } }
     },
