@@ -112,7 +112,8 @@ export default defineConfig({
       control: quickTraining,
       placebo: quickTraining,
       // the literature checks run on the base once (the default, findings: "base"): through the
-      // lens head the English-pivot tasks read only each prompt's last token, seconds on SmolLM2
+      // lens head the English-pivot tasks read only each prompt's last token (all three checks
+      // about 2 minutes on SmolLM2 with another job beside them)
       "probe-*": { items: 8, patchscopeLayers: 4 },
       // SmolLM2 spends 65 tokens on ten Russian nouns: 32 cannot hold the seven breadth scores
       "evaluate-*": { samples: 1, maxNewTokens: 32, taskSamples: {}, taskMaxNewTokens: { "ten-words": 72 } }
