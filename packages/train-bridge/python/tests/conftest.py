@@ -31,3 +31,16 @@ def tied_base(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def untied_base(tmp_path_factory) -> Path:
     return tiny_base(tmp_path_factory.mktemp("untied"), tied=False)
+
+
+@pytest.fixture(scope="module", params=["gemma3_text", "llama"])
+def probed_dir(request, tmp_path_factory) -> Path:
+    """A tiny model of each family with its probe graph (lens top-5)."""
+    from hyperwords_bridge import probe_graph as pg
+
+    from .test_probe_graph import BUILDERS
+
+    d = tmp_path_factory.mktemp(request.param)
+    BUILDERS[request.param](d)
+    pg.export_probe(d, k=5)
+    return d

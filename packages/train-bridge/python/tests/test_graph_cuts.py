@@ -11,18 +11,13 @@ import pytest
 
 from hyperwords_bridge import graph_cuts as gc
 from hyperwords_bridge import probe_check as pc
-from hyperwords_bridge import probe_graph as pg
 from hyperwords_bridge.graph_weights import WEIGHTS_FILE
 
-from .test_probe_graph import BUILDERS
 
 
-@pytest.fixture(scope="module", params=sorted(BUILDERS))
-def model_dir(request, tmp_path_factory):
-    d = tmp_path_factory.mktemp(request.param)
-    BUILDERS[request.param](d)
-    pg.export_probe(d, k=5)
-    return d
+@pytest.fixture
+def model_dir(probed_dir):
+    return probed_dir
 
 
 def _run(path, ids, names):
