@@ -452,6 +452,10 @@ export const vocabSuite = async (o: ReturnType<typeof vocabOptions>): Promise<st
   }
   const front = paretoFront(points).map((i) => points[i]!)
   const best = front.filter((p) => p.ratio <= 1.02).sort((a, b) => b.saved - a.saved)[0]
+  // training on poetry lowers bits per byte by itself: the fair bar is the same training without superwords
+  const fair = points
+    .filter((p) => p.k > 0 && p.vsZero <= 1.02)
+    .sort((a, b) => b.saved - a.saved || a.vsZero - b.vsZero)[0]
   const outDir = resolve(repo, "reports", "bench")
   mkdirSync(outDir, { recursive: true })
   writeFileSync(
@@ -460,7 +464,7 @@ export const vocabSuite = async (o: ReturnType<typeof vocabOptions>): Promise<st
   )
   writeFileSync(
     join(outDir, "vocab.json"),
-    `${JSON.stringify({ options: o, counts: data.counts, results, front, best }, null, 1)}\n`
+    `${JSON.stringify({ options: o, counts: data.counts, results, front, best, fair }, null, 1)}\n`
   )
   return [
     `${o.steps} steps, batch 4 × 64 tokens, LoRA r8 q/k/v/o + superword rows, ${data.train.length} training lines; ` +
@@ -473,6 +477,9 @@ export const vocabSuite = async (o: ReturnType<typeof vocabOptions>): Promise<st
     best === undefined
       ? "best point: none on the Pareto front keeps the bits-per-byte ratio ≤ 1.02"
       : `best point (most tokens saved at ratio ≤ 1.02): ${best.model}, ${best.criterion}, K ${best.k}: ${pct(best.saved)} saved, ratio ${best.ratio.toFixed(3)} ${best.ratioCi ? ci(best.ratioCi) : ""}`,
+    fair === undefined
+      ? "against the same training without superwords (K = 0): no point keeps the ratio ≤ 1.02"
+      : `against the same training without superwords (K = 0), most tokens saved at ratio ≤ 1.02: ${fair.model}, ${fair.criterion}, K ${fair.k}: ${pct(fair.saved)} saved, ratio ${fair.vsZero.toFixed(3)} ${ci(fair.vsZeroCi)}`,
     `plot: ${join(outDir, "vocab.svg")}`
   ].join("\n")
 }
