@@ -105,7 +105,7 @@ const steps = (dir: string, name: string, force: boolean) => [
     label: `lens head of ${name}`,
     module: "hyperwords_bridge.lens_head",
     args: [dir],
-    done: () => existsSync(join(dir, "onnx/lens.onnx")) && !force
+    done: () => (existsSync(join(dir, "onnx/lens.onnx")) && !force) || probeLayers(dir) === undefined
   },
   {
     label: `embedding graph cuts of ${name}`,
@@ -115,9 +115,25 @@ const steps = (dir: string, name: string, force: boolean) => [
   }
 ]
 
-/** The cut layers of a folder with a probe graph (`embedCutLayers` of its depth). */
-const cutLayers = (dir: string): Array<number> =>
-  embedCutLayers(Number(JSON.parse(readFileSync(join(dir, "onnx/probe.json"), "utf8")).num_layers))
+/**
+ * The depth a folder's probe graph declares (`onnx/probe.json`), or undefined when it has no
+ * readable one: the lens head and the embedding cuts are made from the probe graph, so such a
+ * folder gets neither (its readers use the whole graphs).
+ */
+const probeLayers = (dir: string): number | undefined => {
+  try {
+    const n = Number(JSON.parse(readFileSync(join(dir, "onnx/probe.json"), "utf8")).num_layers)
+    return Number.isInteger(n) && n > 0 ? n : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The cut layers of a folder with a probe graph (`embedCutLayers` of its depth; none without one). */
+const cutLayers = (dir: string): Array<number> => {
+  const layers = probeLayers(dir)
+  return layers === undefined ? [] : embedCutLayers(layers)
+}
 
 /** The graph_cuts arguments that cut a folder's embedding graph after each reader's layer. */
 export const cutArgs = (dir: string): Array<string> => [
@@ -127,21 +143,23 @@ export const cutArgs = (dir: string): Array<string> => [
 
 /** Whether a folder has every embedding graph cut its readers ask for. */
 export const cutsDone = (dir: string): boolean =>
-  existsSync(join(dir, "onnx/probe.json")) &&
   cutLayers(dir).every((n) => existsSync(join(dir, "onnx", embedCutFile(n))))
 
 /** Pull a registered model into `dir` (weights, ONNX exports, probe graph, embedding graph), skipping finished steps. */
 export const pullModel = (name: ModelName, dir: string, options: { readonly force?: boolean } = {}) =>
   Effect.gen(function* () {
     const bridge = yield* Bridge
-    const todo = steps(dir, name, options.force ?? false).filter((step) => !step.done())
+    const all = steps(dir, name, options.force ?? false)
+    // a step made from an earlier one's output (the lens head and the cuts, from the probe graph)
+    // is judged when its turn comes, not before the probe graph exists
+    const todo = all.filter((step) => !step.done())
     if (todo.length > 0) {
       // What is still to come, plus 40% for the exporter's and quantiser's temporary copies.
       const have = options.force ? 0 : dirBytes(dir)
       const short = diskShortfall(dir, Math.max(0, pulledBytes[name] * 1.4 - have), `pull ${name}`)
       if (short) return yield* new BridgeError({ job: `pull ${name}`, detail: short })
     }
-    for (const step of todo) {
+    for (const step of all) {
       if (step.done()) continue
       yield* bridge.run({
         label: step.label,
