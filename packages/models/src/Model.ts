@@ -47,6 +47,7 @@ export class Model {
   private probeGraph: Promise<ProbeGraph> | undefined
   private readonly statesGraphs = new Map<string, Promise<ProbeGraph>>()
   private lens: Promise<LensGraph | undefined> | undefined
+  private cuts: ReadonlyArray<number> | undefined
 
   /** The model directory. */
   readonly dir: string
@@ -122,7 +123,9 @@ export class Model {
    * entries 0..N from a cut.
    */
   hiddenStatesGraph(upto?: number): Promise<ProbeGraph> {
-    const cut = upto === undefined ? undefined : embedCuts(this.dir).find((n) => n >= upto)
+    // the folder's cuts are listed once (this runs per batch of a reader)
+    this.cuts ??= embedCuts(this.dir)
+    const cut = upto === undefined ? undefined : this.cuts.find((n) => n >= upto)
     const file = cut === undefined ? "embed.onnx" : embedCutFile(cut)
     let graph = this.statesGraphs.get(file)
     if (graph === undefined) {
@@ -180,6 +183,7 @@ export class Model {
     this.probeGraph = undefined
     this.statesGraphs.clear()
     this.lens = undefined
+    this.cuts = undefined
     await releaseSessionsUnder(this.dir)
   }
 
