@@ -9,7 +9,7 @@
 import { ModelInputError } from "./Errors.ts"
 import { ort, runSession } from "./internal/sessions.ts"
 import type { ProbeGraph } from "./Probe.ts"
-import { runProbe, runProbeOutputs } from "./Probe.ts"
+import { runProbeOutputs } from "./Probe.ts"
 
 /** The lens head's session. */
 export interface LensGraph {
@@ -50,13 +50,16 @@ export const lensAtLast = async (
       detail: `tracked has ${tracked.length} rows of unequal or no ids for ${b} prompts`
     })
   if (sources.lens === undefined) {
-    const res = await runProbe(await sources.probe(), { ids, tracked })
-    const [layers, , t] = res.trackedLogprobs.dims as [number, number, number, number]
+    // only the tracked log-probs are fetched (not the attentions and every lens top-k)
+    const lp = (await runProbeOutputs(await sources.probe(), { ids, tracked }, ["tracked_logprobs"]))
+      .tracked_logprobs!
+    const [layers, , t] = lp.dims as [number, number, number, number]
+    const data = lp.data as Float32Array
     const out = new Float32Array(layers * b * k)
     for (let l = 0; l < layers; l++)
       for (let row = 0; row < b; row++) {
         const from = ((l * b + row) * t + ids[row]!.length - 1) * k
-        out.set(res.trackedLogprobs.data.subarray(from, from + k), (l * b + row) * k)
+        out.set(data.subarray(from, from + k), (l * b + row) * k)
       }
     return { data: out, dims: [layers, b, k] }
   }
