@@ -24,11 +24,13 @@ The job (JSON object; unknown top-level keys are rejected, extra keys inside a h
                       "target_modules": list[str] | "all-linear" = ["q_proj","k_proj","v_proj","o_proj"]}
     qlora            bool = false     bitsandbytes 4-bit base; fails with `qlora-unavailable` without it
     optimizer        {"name": "adamw", "lr": number = 2e-4, "weight_decay": number = 0.0,
-                      "max_grad_norm": number = 1.0}   (token rows never get weight decay)
+                      "max_grad_norm": number = 1.0, "token_lr": number | null = null}
+                     (token rows never get weight decay; they learn at token_lr, null: lr)
     schedule         {"name": "linear" | "cosine" | "constant" = "linear", "warmup_steps": int = 0}
     batch_size       int = 4;  seq_len int = 128;  seed int = 0
     checkpoint_every int = 50;  keep_checkpoints int = 3 (newest kept);  resume bool = false
     image_prompts    list[str] = 4 built-in RU/EN prompts;  gen_tokens int = 24
+    emission_mode    "greedy" | "sampled" = "greedy";  emission_samples int = 1 (draws per prompt, sampled)
     name             str = "<base name>-ft"   model version name written into the merged manifest
     threads          int | null = null  torch.set_num_threads (null: torch's default / OMP_NUM_THREADS)
     device           "auto" | "cpu" | "cuda" = "auto"   ("auto": cuda when torch.cuda.is_available())
@@ -61,8 +63,11 @@ Outputs: ``out_dir/adapter`` (PEFT adapter + extended tokenizer), ``out_dir/merg
 rows merged; safetensors, tokenizer, config, ``hyperwords-model.json`` with lineage and checks: the
 layout ``export_onnx`` and ``probe_graph`` take), ``out_dir/training.json``. Bits per byte =
 sum of NLL in bits over the held-out texts (each scored after the separator) / their UTF-8 bytes.
-The emission rate is the share of greedily generated tokens (``gen_tokens`` per image prompt, up to
-EOS) that are added hyperword tokens; ``emission_any`` is the share of generations with at least one.
+The emission rate is the share of generated tokens (``gen_tokens`` per image prompt, up to EOS) that
+are added hyperword tokens; ``emission_any`` is the share of generations with at least one. Greedy by
+default; ``emission_mode: "sampled"`` draws ``emission_samples`` continuations per prompt at
+temperature 1, seeded by ``seed`` (a token the model gives 30% is written about 30% of the time when
+sampled, and never when greedy if another token has more).
 
 Devices and several processes: the model, the batches and the token rows live on ``device``; the
 held-out scoring, the merge and the generations run there too. A CUDA torch comes from

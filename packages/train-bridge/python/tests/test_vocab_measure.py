@@ -10,7 +10,7 @@ import torch
 from hyperwords_bridge.training.data import encode
 from hyperwords_bridge.training.job import Hyperword, parse_job
 from hyperwords_bridge.training.loop import build
-from hyperwords_bridge.training.measure import roundtrip, score_texts
+from hyperwords_bridge.training.measure import emission, roundtrip, score_texts
 from hyperwords_bridge.training.vocab import add_hyperword_tokens
 
 from .finetune_fixtures import HELDOUT, HYPERWORDS, TRAIN, make_job
@@ -87,6 +87,40 @@ def test_bits_per_byte_of_a_uniform_model(untied_base):
     for t, nats in zip(texts, got["per_text_nats"]):
         assert nats == pytest.approx(len(encode(tok, t)) * math.log(len(tok)), rel=1e-6)
     assert sum(got["per_text_nats"]) == pytest.approx(got["nll_nats"], rel=1e-9)
+
+
+def test_sampled_emission_sees_a_token_greedy_decoding_never_picks(untied_base):
+    """Every logit 0: greedy always takes the first id (never an added one), while sampling at
+    temperature 1 writes the added tokens at their share of the vocabulary, the same draws per seed."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(untied_base)
+    vocab = add_hyperword_tokens(tok, [Hyperword(h["surface"], tuple(h["parts"])) for h in HYPERWORDS])
+    model = AutoModelForCausalLM.from_pretrained(untied_base)
+    model.resize_token_embeddings(len(tok), mean_resizing=False)
+    with torch.no_grad():
+        model.get_output_embeddings().weight.zero_()
+    ids = list(vocab.ids.values())
+    prompts = ["Опиши образ:", "An image:"]
+    greedy = emission(model, tok, prompts, ids, gen_tokens=20)
+    assert greedy["mode"] == "greedy" and greedy["hyperword_tokens"] == 0 and len(greedy["samples"]) == 2
+    sampled = emission(model, tok, prompts, ids, gen_tokens=20, mode="sampled", samples_per_prompt=40, seed=3)
+    assert sampled["mode"] == "sampled" and len(sampled["samples"]) == 80
+    expected = sampled["generated_tokens"] * len(ids) / len(tok)  # ~11.5 of ~1,550 tokens
+    assert 0.25 * expected <= sampled["hyperword_tokens"] <= 2.5 * expected, (sampled["hyperword_tokens"], expected)
+    again = emission(model, tok, prompts, ids, gen_tokens=20, mode="sampled", samples_per_prompt=40, seed=3)
+    assert [s["ids"] for s in again["samples"]] == [s["ids"] for s in sampled["samples"]]
+
+
+def test_token_rows_take_their_own_learning_rate(tied_base, tmp_path):
+    from hyperwords_bridge.training.loop import make_optimizer
+
+    for token_lr, want in ((None, 0.01), (0.05, 0.05)):
+        job = parse_job(make_job(tied_base, tmp_path / "out", optimizer={"name": "adamw", "lr": 0.01, "token_lr": token_lr}))
+        model = build(job, quantized=False, measure=False)["model"]
+        optimizer, _ = make_optimizer(job, model)
+        lrs = [g["initial_lr"] for g in optimizer.param_groups]  # "lr" is 0 in the warm-up
+        assert len(lrs) == 2 and lrs[0] == 0.01 and lrs[1] == pytest.approx(want)
 
 
 # ---------------------------------------------------------------------------- superwords

@@ -44,6 +44,8 @@ class Optimizer:
     lr: float = 2e-4
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
+    # the added token rows' own rate (None: ``lr``); whole rows learn slower than LoRA deltas at one rate
+    token_lr: float | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,11 @@ class Job:
     resume: bool = False
     image_prompts: tuple[str, ...] = DEFAULT_IMAGE_PROMPTS
     gen_tokens: int = 24
+    # "greedy": one deterministic continuation per prompt; "sampled": ``emission_samples`` draws per
+    # prompt at temperature 1 (no top-k/top-p), seeded by ``seed`` — a calibrated model writes an added
+    # token at about its rate in text, which greedy decoding hides whenever the token is never the argmax
+    emission_mode: str = "greedy"
+    emission_samples: int = 1
     name: str | None = None
     threads: int | None = None
     device: str = "auto"
@@ -227,6 +234,11 @@ def parse_job(raw: Any) -> Job:
         lr=_num(opt_raw.get("lr", Optimizer.lr), "optimizer.lr", 0, lo_open=True),
         weight_decay=_num(opt_raw.get("weight_decay", Optimizer.weight_decay), "optimizer.weight_decay", 0),
         max_grad_norm=_num(opt_raw.get("max_grad_norm", Optimizer.max_grad_norm), "optimizer.max_grad_norm", 0),
+        token_lr=(
+            _num(opt_raw["token_lr"], "optimizer.token_lr", 0, lo_open=True)
+            if opt_raw.get("token_lr") is not None
+            else None
+        ),
     )
     sch_raw = _obj(top.get("schedule"), "schedule", Schedule.__dataclass_fields__)
     schedule = Schedule(
@@ -259,6 +271,8 @@ def parse_job(raw: Any) -> Job:
         resume=_bool(top.get("resume", False), "resume"),
         image_prompts=prompts,
         gen_tokens=_int(top.get("gen_tokens", 24), "gen_tokens", 1),
+        emission_mode=_str(top.get("emission_mode", "greedy"), "emission_mode", ["greedy", "sampled"]),
+        emission_samples=_int(top.get("emission_samples", 1), "emission_samples", 1),
         name=_str(top["name"], "name") if top.get("name") is not None else None,
         threads=_int(threads, "threads", 1) if threads is not None else None,
         device=_str(top.get("device", "auto"), "device", DEVICES),

@@ -166,7 +166,8 @@ def make_optimizer(job: Job, model):
     # token rows hold whole embedding rows, not deltas: decay would pull them towards zero
     groups = [{"params": rest, "weight_decay": job.optimizer.weight_decay}]
     if rows:
-        groups.append({"params": rows, "weight_decay": 0.0})
+        token_lr = job.optimizer.token_lr if job.optimizer.token_lr is not None else job.optimizer.lr
+        groups.append({"params": rows, "weight_decay": 0.0, "lr": token_lr})
     optimizer = torch.optim.AdamW(groups, lr=job.optimizer.lr)
     scheduler = get_scheduler(
         SCHEDULES[job.schedule.name], optimizer, num_warmup_steps=job.schedule.warmup_steps, num_training_steps=job.steps

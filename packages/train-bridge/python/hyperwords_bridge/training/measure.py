@@ -102,35 +102,54 @@ def roundtrip(tokenizer, texts: Iterable[str], examples: int = 3) -> dict[str, A
     return {"texts": n, "failures": len(failures), "examples": failures[:examples]}
 
 
-def emission(model, tokenizer, prompts: Iterable[str], hyperword_ids: Iterable[int], gen_tokens: int) -> dict[str, Any]:
-    """Greedy generations from the image prompts; how often they use added hyperword tokens."""
+def emission(
+    model,
+    tokenizer,
+    prompts: Iterable[str],
+    hyperword_ids: Iterable[int],
+    gen_tokens: int,
+    mode: str = "greedy",
+    samples_per_prompt: int = 1,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Generations from the prompts; how often they use added hyperword tokens.
+
+    ``mode`` "greedy": one deterministic continuation per prompt. "sampled": ``samples_per_prompt``
+    draws per prompt from the model's own distribution (temperature 1, no top-k or top-p), the
+    generator seeded by ``seed`` so the same weights give the same draws."""
     import torch
 
     hw = set(hyperword_ids)
     sep = separator_id(tokenizer)
     eos = tokenizer.eos_token_id
+    sampled = mode == "sampled"
+    draws = samples_per_prompt if sampled else 1
     samples = []
     generated = emitted = with_any = 0
     model.eval()
+    if sampled:
+        torch.manual_seed(seed)
     for prompt in prompts:
         ids = torch.tensor([[sep] + encode(tokenizer, prompt)], device=model_device(model))
-        with torch.no_grad():
-            out = model.generate(
-                input_ids=ids,
-                attention_mask=torch.ones_like(ids),
-                max_new_tokens=gen_tokens,
-                do_sample=False,
-                num_beams=1,
-                pad_token_id=eos if eos is not None else sep,
-            )
-        new = out[0, ids.shape[1] :].tolist()
-        if eos is not None and eos in new:
-            new = new[: new.index(eos)]
-        k = sum(1 for i in new if i in hw)
-        generated += len(new)
-        emitted += k
-        with_any += int(k > 0)
-        samples.append({"prompt": prompt, "ids": new, "text": tokenizer.decode(new), "hyperword_tokens": k})
+        for _ in range(draws):
+            with torch.no_grad():
+                out = model.generate(
+                    input_ids=ids,
+                    attention_mask=torch.ones_like(ids),
+                    max_new_tokens=gen_tokens,
+                    do_sample=sampled,
+                    num_beams=1,
+                    pad_token_id=eos if eos is not None else sep,
+                    **({"temperature": 1.0, "top_k": 0, "top_p": 1.0} if sampled else {}),
+                )
+            new = out[0, ids.shape[1] :].tolist()
+            if eos is not None and eos in new:
+                new = new[: new.index(eos)]
+            k = sum(1 for i in new if i in hw)
+            generated += len(new)
+            emitted += k
+            with_any += int(k > 0)
+            samples.append({"prompt": prompt, "ids": new, "text": tokenizer.decode(new), "hyperword_tokens": k})
     n = len(samples)
     return {
         "rate": emitted / generated if generated else 0.0,
@@ -138,4 +157,5 @@ def emission(model, tokenizer, prompts: Iterable[str], hyperword_ids: Iterable[i
         "generated_tokens": generated,
         "hyperword_tokens": emitted,
         "samples": samples,
+        "mode": mode,
     }

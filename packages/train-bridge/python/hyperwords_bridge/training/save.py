@@ -169,7 +169,16 @@ def run(job: Job, stop: StopSignals, rt: Runtime | None = None) -> dict[str, Any
     t_checks = time.perf_counter()
     tuned = score_texts(merged, tokenizer, job.heldout_texts, hw_ids)
     t_emission = time.perf_counter()
-    emitted = emission(merged, tokenizer, job.image_prompts, hw_ids, job.gen_tokens)
+    emitted = emission(
+        merged,
+        tokenizer,
+        job.image_prompts,
+        hw_ids,
+        job.gen_tokens,
+        mode=job.emission_mode,
+        samples_per_prompt=job.emission_samples,
+        seed=job.seed,
+    )
     t_saved = time.perf_counter()
     timings.update(
         adapter_and_merge_s=round(t_checks - t_final, 1),
