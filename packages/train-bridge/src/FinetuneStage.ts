@@ -21,15 +21,7 @@ import { defineStage, readHyperwords, readModelVersion, type Stage } from "@hype
 import { Store } from "@hyperwords/core/Store"
 import { Effect, Schema } from "effect"
 import { Bridge, BridgeError } from "./Bridge.ts"
-import {
-  cutArgs,
-  cutsDone,
-  dirBytes,
-  diskShortfall,
-  missingFiles,
-  readModelDir,
-  tunedFiles
-} from "./ModelDir.ts"
+import { dirBytes, diskShortfall, missingFiles, readModelDir, tunedFiles } from "./ModelDir.ts"
 import { chooseSuperwords } from "./SuperwordChoice.ts"
 import { type Superword, type SuperwordCriterion, superwordCriteria } from "./Superwords.ts"
 import { type Arm, arms, trainingTexts } from "./Training.ts"
@@ -177,7 +169,14 @@ interface HeldoutResult {
 
 const fmt = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? "n/a" : x.toFixed(4))
 
-/** Export steps run on the merged model, as for a pulled one. */
+/**
+ * Export steps run on the merged model. Not the lens head nor the embedding graph's cuts, which a
+ * pulled base gets: with the defaults nothing reads them on a tuned version (the literature checks
+ * run on the base, the base is the judge), and they cost a tuned Gemma version about 1.5 minutes.
+ * A tuned version's readers use the whole graphs instead (the lens from the probe graph, the
+ * embedding graph for every layer); `python -m hyperwords_bridge.lens_head DIR` and
+ * `hyperwords_bridge.graph_cuts` make them for a version that is probed with findings or judges.
+ */
 const exportSteps = (dir: string) => [
   {
     label: "tuned model's graphs (patched from the base's)",
@@ -196,18 +195,6 @@ const exportSteps = (dir: string) => [
     module: "hyperwords_bridge.embed_graph",
     args: [dir],
     file: "onnx/embed.onnx"
-  },
-  {
-    label: "lens head of tuned model",
-    module: "hyperwords_bridge.lens_head",
-    args: [dir],
-    file: "onnx/lens.onnx"
-  },
-  {
-    label: "embedding graph cuts of tuned model",
-    module: "hyperwords_bridge.graph_cuts",
-    args: () => cutArgs(dir),
-    done: () => cutsDone(dir)
   }
 ]
 
@@ -408,12 +395,8 @@ export const finetuneStage = (
           renameSync(tmp, out)
         }
         for (const step of exportSteps(out)) {
-          if ("file" in step ? existsSync(join(out, step.file)) : step.done()) continue
-          yield* bridge.run({
-            label: step.label,
-            module: step.module,
-            args: typeof step.args === "function" ? step.args() : step.args
-          })
+          if (existsSync(join(out, step.file))) continue
+          yield* bridge.run({ label: step.label, module: step.module, args: step.args })
         }
         const { manifest } = readModelDir(out)
         const revision = manifest.safetensors_sha256

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { join, resolve } from "node:path"
 import { embedCuts } from "@hyperwords/models/ModelDir"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { cutsDone, missingFiles, tunedFiles } from "../src/ModelDir.ts"
+import { missingFiles, tunedFiles } from "../src/ModelDir.ts"
 import { venvPython } from "../src/Paths.ts"
 
 const packageDir = resolve(import.meta.dirname, "..")
@@ -111,10 +111,9 @@ describe.skipIf(missing !== undefined)(
       expect(missingFiles(dir, tunedFiles)).toEqual([])
       // no q8 graph for a tuned version: it would not keep the tuned model's top-1 token
       expect(existsSync(join(dir, "onnx", "model_quantized.onnx"))).toBe(false)
-      // the embedding graph cut after the readers' layers, as a pulled model's
-      expect(cutsDone(dir)).toBe(true)
-      expect(existsSync(join(dir, "onnx", "lens.onnx"))).toBe(true)
-      expect(embedCuts(dir).length).toBeGreaterThan(0)
+      // no lens head nor embedding cuts either: nothing reads them on a tuned version by default
+      expect(existsSync(join(dir, "onnx", "lens.onnx"))).toBe(false)
+      expect(embedCuts(dir)).toEqual([])
       const tokenizer = JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8")) as {
         added_tokens: Array<{ content: string; special: boolean }>
       }
