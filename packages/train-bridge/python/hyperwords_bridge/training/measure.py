@@ -131,18 +131,20 @@ def emission(
         torch.manual_seed(seed)
     for prompt in prompts:
         ids = torch.tensor([[sep] + encode(tokenizer, prompt)], device=model_device(model))
-        for _ in range(draws):
-            with torch.no_grad():
-                out = model.generate(
-                    input_ids=ids,
-                    attention_mask=torch.ones_like(ids),
-                    max_new_tokens=gen_tokens,
-                    do_sample=sampled,
-                    num_beams=1,
-                    pad_token_id=eos if eos is not None else sep,
-                    **({"temperature": 1.0, "top_k": 0, "top_p": 1.0} if sampled else {}),
-                )
-            new = out[0, ids.shape[1] :].tolist()
+        with torch.no_grad():
+            # a prompt's draws go as one batch (the same prompt: no padding)
+            out = model.generate(
+                input_ids=ids,
+                attention_mask=torch.ones_like(ids),
+                max_new_tokens=gen_tokens,
+                do_sample=sampled,
+                num_beams=1,
+                num_return_sequences=draws,
+                pad_token_id=eos if eos is not None else sep,
+                **({"temperature": 1.0, "top_k": 0, "top_p": 1.0} if sampled else {}),
+            )
+        for row in out:
+            new = row[ids.shape[1] :].tolist()
             if eos is not None and eos in new:
                 new = new[: new.index(eos)]
             k = sum(1 for i in new if i in hw)
