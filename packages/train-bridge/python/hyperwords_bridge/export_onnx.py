@@ -270,20 +270,21 @@ def ort_greedy(sess, config, prompt_ids, steps: int):
 
 
 def torch_greedy(model, prompt_ids, steps: int):
+    """PyTorch's greedy ids: argmax at every step, EOS included (``generate`` with
+    ``min_new_tokens`` would suppress EOS, which the ONNX decode does not)."""
     import torch
 
     with torch.no_grad():
-        first = model(prompt_ids).logits[:, -1, :].float().numpy()
-        out = model.generate(
-            prompt_ids,
-            attention_mask=torch.ones_like(prompt_ids),
-            max_new_tokens=steps,
-            min_new_tokens=steps,
-            do_sample=False,
-            num_beams=1,
-            pad_token_id=0,
-        )
-    return first, out[0, prompt_ids.shape[1] :].tolist()
+        out = model(prompt_ids, use_cache=True)
+        first = out.logits[:, -1, :].float().numpy()
+        ids: list[int] = []
+        logits, past = out.logits[:, -1, :], out.past_key_values
+        for _ in range(steps):
+            nxt = int(logits[0].argmax())
+            ids.append(nxt)
+            out = model(torch.tensor([[nxt]]), past_key_values=past, use_cache=True)
+            logits, past = out.logits[:, -1, :], out.past_key_values
+    return first, ids
 
 
 def verify_generation(model_dir: Path, steps: int = 8) -> dict[str, Any]:
@@ -312,6 +313,12 @@ def verify_generation(model_dir: Path, steps: int = 8) -> dict[str, Any]:
         }
     result["torch_greedy_ids"] = ref_ids
     return result
+
+
+def generation_parity_ok(parity: dict[str, Any], atol: float = 1e-3) -> bool:
+    """The fp32 graph's bar: last-position logits within ``atol`` of PyTorch's, greedy ids equal."""
+    fp = parity.get("fp32", {})
+    return bool(fp.get("logits_max_abs_diff", 1e9) <= atol and fp.get("greedy_ids_equal", False))
 
 
 def graph_bytes_estimate(model_dir: Path) -> int:
@@ -385,8 +392,8 @@ def export_generation(
             parity = verify_generation(model_dir)
         result["parity"] = parity
         fp = parity.get("fp32", {})
-        ok = fp.get("logits_max_abs_diff", 1e9) <= atol and fp.get("greedy_ids_equal", False)
-        result["parity_ok"] = bool(ok)
+        ok = generation_parity_ok(parity, atol)
+        result["parity_ok"] = ok
         log(
             "parity fp32: logits max abs diff {:.2e} (rel {:.2e}), greedy ids equal: {}; q8: top1 equal {}, greedy equal {}".format(
                 fp.get("logits_max_abs_diff", float("nan")),
