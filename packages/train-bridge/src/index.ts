@@ -2,6 +2,7 @@
 export * as Bridge from "./Bridge.ts"
 export * as Commands from "./Commands.ts"
 export * as FinetuneStage from "./FinetuneStage.ts"
+export * as ImportModel from "./ImportModel.ts"
 export * as ModelDir from "./ModelDir.ts"
 export * as ModelsStage from "./ModelsStage.ts"
 export * as Paths from "./Paths.ts"
