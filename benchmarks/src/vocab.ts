@@ -13,7 +13,8 @@
  * rerun skips the points it has. `--quick` (or BENCH_QUICK=1): SmolLM2 only, K ∈ {0, 200, 1000},
  * fewer steps and lines. `--tokens`: the tokenizer side only, no training — tokens per byte of the
  * held-out poetry for every K up to 10,000 and every criterion, in seconds. Environment: BENCH_MODELS, BENCH_KS, BENCH_CRITERIA, BENCH_STEPS,
- * BENCH_TRAIN_LINES, BENCH_HELDOUT_LINES, BENCH_THREADS, HYPERWORDS_SHARED_DATA.
+ * BENCH_TRAIN_LINES, BENCH_HELDOUT_LINES, BENCH_THREADS, BENCH_TOKEN_LR (the superword rows' learning
+ * rate, 5e-3), BENCH_EMISSION_SAMPLES (draws per prompt, 4), HYPERWORDS_SHARED_DATA.
  */
 import { execFileSync } from "node:child_process"
 import { createHash } from "node:crypto"
@@ -59,7 +60,11 @@ export const vocabOptions = () => {
     steps: Number(process.env.BENCH_STEPS ?? (quick ? 30 : 60)),
     trainLines: Number(process.env.BENCH_TRAIN_LINES ?? (quick ? 1200 : 2400)),
     heldoutLines: Number(process.env.BENCH_HELDOUT_LINES ?? (quick ? 200 : 400)),
-    threads: Number(process.env.BENCH_THREADS ?? 2)
+    threads: Number(process.env.BENCH_THREADS ?? 2),
+    // the superword rows' learning rate (LoRA keeps 5e-4): whole rows move little at LoRA's rate
+    tokenLr: Number(process.env.BENCH_TOKEN_LR ?? 5e-3),
+    // continuations drawn per prompt at temperature 1 for the emission rate
+    emissionSamples: Number(process.env.BENCH_EMISSION_SAMPLES ?? 4)
   }
 }
 
@@ -156,7 +161,14 @@ interface PointResult {
   }
   readonly perText: { nats: ReadonlyArray<number>; bytes: ReadonlyArray<number> }
   readonly heldoutTokens: number
-  readonly emission: { rate: number; generatedTokens: number; bytes: number; seconds: number }
+  readonly emission: {
+    rate: number
+    generatedTokens: number
+    bytes: number
+    seconds: number
+    /** the generated text re-read by the tokenizer: its superword share (absent in older points) */
+    canonicalRate?: number
+  }
   readonly first: ReadonlyArray<string>
 }
 
@@ -215,14 +227,22 @@ const point = async (
     heldout_texts: data.heldout,
     heldout_docs: data.heldoutDocs,
     lora: { rank: 8, alpha: 16, dropout: 0.05, target_modules: ["q_proj", "k_proj", "v_proj", "o_proj"] },
-    optimizer: { name: "adamw", lr: 5e-4, weight_decay: 0 },
+    // (K = 0 has no rows: the same job, and the same cached point, whatever their rate)
+    optimizer: {
+      name: "adamw",
+      lr: 5e-4,
+      weight_decay: 0,
+      ...(chosen.length > 0 ? { token_lr: o.tokenLr } : {})
+    },
     schedule: { name: "cosine", warmup_steps: 5 },
     steps: o.steps,
     batch_size: 4,
     seq_len: 64,
     seed: 1,
     image_prompts: data.prompts,
-    gen_tokens: 32
+    gen_tokens: 32,
+    emission_mode: "sampled",
+    emission_samples: o.emissionSamples
   }
   const key = createHash("sha256").update(JSON.stringify(job)).digest("hex").slice(0, 24)
   const dir = join(root, ".tmp", "vocab", key)
@@ -235,7 +255,12 @@ const point = async (
     .result as Record<string, unknown>
   const training = JSON.parse(readFileSync(join(out, "training.json"), "utf8")) as {
     heldout: { tuned: { per_text_nats: Array<number>; per_text_bytes: Array<number>; tokens: number } }
-    emission: { rate: number; generated_tokens: number; samples: Array<{ text: string }> }
+    emission: {
+      rate: number
+      generated_tokens: number
+      samples: Array<{ text: string }>
+      canonical_rate?: number
+    }
     timings: { emission_s: number }
   }
   const held = r.heldout as {
@@ -264,7 +289,10 @@ const point = async (
       rate: training.emission.rate,
       generatedTokens: training.emission.generated_tokens,
       bytes: training.emission.samples.reduce((n, s) => n + Buffer.byteLength(s.text, "utf8"), 0),
-      seconds: training.timings.emission_s
+      seconds: training.timings.emission_s,
+      ...(training.emission.canonical_rate === undefined
+        ? {}
+        : { canonicalRate: training.emission.canonical_rate })
     },
     first: chosen.slice(0, 8).map((s) => s.surface)
   }
@@ -411,7 +439,7 @@ export const vocabSuite = async (o: ReturnType<typeof vocabOptions>): Promise<st
       "saved",
       "bpb ratio vs base",
       "vs K=0",
-      "emission (held-out rate)",
+      "emission (re-read; held-out)",
       "bytes/token",
       "bytes/s (vs K=0)"
     ]
@@ -433,7 +461,9 @@ export const vocabSuite = async (o: ReturnType<typeof vocabOptions>): Promise<st
       pct(r.tokensPerByte.saved),
       `${r.bpb.ratio.toFixed(3)} ${ci(r.bpb.ratioCi)}`,
       r.k === 0 ? "–" : `${vsZero.ratio.toFixed(3)} ${ci(vsZero.ci)}`,
-      r.k === 0 ? "–" : `${pct(r.emission.rate)} (${pct(heldRate)})`,
+      r.k === 0
+        ? "–"
+        : `${pct(r.emission.rate)} (${r.emission.canonicalRate === undefined ? "?" : pct(r.emission.canonicalRate)}; ${pct(heldRate)})`,
       (r.emission.bytes / Math.max(1, r.emission.generatedTokens)).toFixed(2),
       `${speed.toFixed(1)}${r.k === 0 ? "" : ` (${(speed / zeroSpeed).toFixed(2)}×)`}`
     ])
@@ -469,8 +499,10 @@ export const vocabSuite = async (o: ReturnType<typeof vocabOptions>): Promise<st
   return [
     `${o.steps} steps, batch 4 × 64 tokens, LoRA r8 q/k/v/o + superword rows, ${data.train.length} training lines; ` +
       `held-out: ${data.heldout.length} lines of ${new Set(data.heldoutDocs).size} documents (${data.counts.langs.join("+")}), ` +
-      "ratio CIs resample documents; emission = share of generated tokens that are superwords when continuing held-out lines; " +
-      "bytes/token of those generations (deterministic, greedy), bytes/s one timed pass each (noisy on a shared machine)",
+      `superword rows at lr ${o.tokenLr}; ratio CIs resample documents; emission = share of generated tokens that are superwords ` +
+      `when continuing held-out lines (${o.emissionSamples} draws per prompt at temperature 1, seeded), against their share when the ` +
+      "tokenizer re-reads the generated text and their share of the held-out text's tokens; bytes/token of those generations, " +
+      "bytes/s one timed pass each (noisy on a shared machine)",
     "",
     table(rows),
     "",

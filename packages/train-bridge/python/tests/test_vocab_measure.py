@@ -108,6 +108,10 @@ def test_sampled_emission_sees_a_token_greedy_decoding_never_picks(untied_base):
     assert sampled["mode"] == "sampled" and len(sampled["samples"]) == 80
     expected = sampled["generated_tokens"] * len(ids) / len(tok)  # ~11.5 of ~1,550 tokens
     assert 0.25 * expected <= sampled["hyperword_tokens"] <= 2.5 * expected, (sampled["hyperword_tokens"], expected)
+    # the text re-read by the tokenizer finds every added token the model wrote (added tokens match
+    # first in raw text), and no more than the pieces could spell
+    assert sampled["canonical_hyperword_tokens"] >= sampled["hyperword_tokens"]
+    assert 0 < sampled["canonical_rate"] <= 1
     again = emission(model, tok, prompts, ids, gen_tokens=20, mode="sampled", samples_per_prompt=40, seed=3)
     assert [s["ids"] for s in again["samples"]] == [s["ids"] for s in sampled["samples"]]
 

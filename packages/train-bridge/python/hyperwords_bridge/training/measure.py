@@ -126,6 +126,7 @@ def emission(
     draws = samples_per_prompt if sampled else 1
     samples = []
     generated = emitted = with_any = 0
+    canonical_tokens = canonical_emitted = 0
     model.eval()
     if sampled:
         torch.manual_seed(seed)
@@ -151,7 +152,12 @@ def emission(
             generated += len(new)
             emitted += k
             with_any += int(k > 0)
-            samples.append({"prompt": prompt, "ids": new, "text": tokenizer.decode(new), "hyperword_tokens": k})
+            text = tokenizer.decode(new)
+            # the same text as the tokenizer reads it: where it would put an added token
+            canonical = encode(tokenizer, text)
+            canonical_tokens += len(canonical)
+            canonical_emitted += sum(1 for i in canonical if i in hw)
+            samples.append({"prompt": prompt, "ids": new, "text": text, "hyperword_tokens": k})
     n = len(samples)
     return {
         "rate": emitted / generated if generated else 0.0,
@@ -160,4 +166,8 @@ def emission(
         "hyperword_tokens": emitted,
         "samples": samples,
         "mode": mode,
+        # the generated text re-read by the tokenizer: its added-token share, and how many added
+        # tokens it holds (the model wrote an added token where the tokenizer puts one: emitted ≈ this)
+        "canonical_rate": canonical_emitted / canonical_tokens if canonical_tokens else 0.0,
+        "canonical_hyperword_tokens": canonical_emitted,
     }
