@@ -13,6 +13,7 @@ import { readFileSync } from "node:fs"
 import { relative } from "node:path"
 import { defineConfig, Hash } from "@hyperwords/core"
 import { collectOutputs, forEachOutput } from "@hyperwords/core/Families"
+import { splitBase, withBase } from "@hyperwords/core/Matrix"
 import { corpusCommands, generateStage } from "@hyperwords/corpus"
 import { shakespeareCorpus } from "@hyperwords/corpus/Corpora"
 import { embedStage } from "@hyperwords/corpus/EmbedStage"
@@ -43,8 +44,20 @@ const versions = [
 const training = { steps: 60, batchSize: 4, seqLen: 64, checkpointEvery: 20, curveEvery: 20 }
 const quickTraining = { steps: 30, checkpointEvery: 10 }
 
-/** Evaluate-stage ids: the base is `evaluate-base`, a tuned version `evaluate-<its stage>`. */
-const evaluateId = (stage: string) => (stage === "models" ? "evaluate-base" : `evaluate-${stage}`)
+/**
+ * Evaluate-stage ids: the base is `evaluate-base`, a tuned version `evaluate-<its stage>`; with
+ * several base models (`models: { model: [...] }`) each keeps its base (`evaluate-finetune@smollm2-135m`).
+ */
+const evaluateId = (stage: string) => {
+  const { id, base } = splitBase(stage)
+  return withBase(id === "models" ? "evaluate-base" : `evaluate-${id}`, base)
+}
+
+/** A version's probe report under `reports/` (`<base>/probe/<version>/` with several bases). */
+const probeReportOf = (stage: string) => {
+  const { id, base } = splitBase(stage)
+  return `${base === undefined ? "" : `${base}/`}${probeReportPath(id)}`
+}
 
 export default defineConfig({
   store: ".hyperwords",
@@ -56,7 +69,9 @@ export default defineConfig({
     ...versions,
     // every tuned version is probed against its base
     forEachOutput("ModelVersion", (ref) =>
-      ref.stage === "models" ? undefined : probeStageFor({ model: ref })
+      splitBase(ref.stage).id === "models"
+        ? undefined
+        : probeStageFor({ model: ref, to: probeReportPath(splitBase(ref.stage).id) })
     ),
     // every version, the base included, answers the prompt set
     forEachOutput("ModelVersion", (ref) => evaluateStage({ id: evaluateId(ref.stage), model: ref, metrics })),
@@ -67,9 +82,9 @@ export default defineConfig({
         probes: Object.fromEntries(
           producers.flatMap((evaluation) => {
             const version = evaluation.inputs.model?.stage
-            return version === undefined || version === "models"
+            return version === undefined || splitBase(version).id === "models"
               ? []
-              : [[evaluation.id, { stage: `probe-${version}`, link: `../${probeReportPath(version)}` }]]
+              : [[evaluation.id, { stage: `probe-${version}`, link: `../${probeReportOf(version)}` }]]
           })
         ),
         metrics

@@ -65,7 +65,8 @@ const pipelineCommand = Command.make(
   },
   (args) =>
     Effect.gen(function* () {
-      const loaded = yield* loadConfig(args.config)
+      // the profile's base models make the matrix (`Matrix.ts`)
+      const loaded = yield* loadConfig(args.config, { profile: args.profile, corpus: args.corpus })
       const progress = yield* Progress
       if (Option.isSome(args.encoding) && args.corpus.length === 0)
         return yield* new UsageError({ detail: "--encoding applies to the --corpus paths; give one" })

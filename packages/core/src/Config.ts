@@ -10,6 +10,7 @@ import type { Command } from "effect/cli"
 import { decodeValue } from "./Decode.ts"
 import { ConfigError, DecodeError } from "./Errors.ts"
 import { expandStagesWithOrigin, type StageEntry } from "./Families.ts"
+import { AXIS_PARAM, AXIS_STAGE, type Base, basesOf, expandMatrix } from "./Matrix.ts"
 import type { Stage } from "./Stage.ts"
 
 /** The profiles every config knows. */
@@ -71,13 +72,39 @@ export interface LoadedConfig {
   readonly config: ExpandedConfig
 }
 
-/** Expand the families of a config (see `Families.ts`) and check its graph; errors name `file`. */
+/**
+ * The base models the params list for a profile (`models: { model: [...] }`, see `Matrix.ts`), or
+ * none for one model. Params that cannot be computed (a corpus not pulled) give none here: the
+ * run reports them when it resolves the params.
+ */
+export const matrixBases = (config: PipelineConfig, options: RunOptions): ReadonlyArray<Base> | undefined => {
+  let base: StageParams | undefined
+  try {
+    base = typeof config.params === "function" ? config.params(options) : config.params
+  } catch {
+    return undefined
+  }
+  return basesOf(paramsFor(AXIS_STAGE, [base, config.profiles?.[options.profile]])[AXIS_PARAM])
+}
+
+/**
+ * Expand the matrix of base models for `options`' profile (`Matrix.ts`; the default profile
+ * without options) and the families of a config (see `Families.ts`), and check its graph; errors
+ * name `file`.
+ */
 export const expandConfig = (
   file: string,
-  config: PipelineConfig
+  config: PipelineConfig,
+  options: RunOptions = { profile: "default", corpus: [] }
 ): Effect.Effect<ExpandedConfig, ConfigError> =>
   Effect.gen(function* () {
-    const expanded = expandStagesWithOrigin(config.stages)
+    let entries: ReadonlyArray<unknown> = config.stages
+    try {
+      entries = expandMatrix(config.stages, matrixBases(config, options))
+    } catch (e) {
+      return yield* new ConfigError({ file, detail: e instanceof Error ? e.message : String(e) })
+    }
+    const expanded = expandStagesWithOrigin(entries)
     if (Result.isFailure(expanded)) return yield* new ConfigError({ file, detail: expanded.failure })
     const out: ExpandedConfig = { ...config, stages: expanded.success.map((e) => e.stage) }
     const made = new Map(expanded.success.filter((e) => e.made).map((e) => [e.stage.id, e.origin]))
@@ -85,8 +112,8 @@ export const expandConfig = (
     return out
   })
 
-/** Load `pipeline.config.ts` (or another file). */
-export const loadConfig = (file: string): Effect.Effect<LoadedConfig, ConfigError> =>
+/** Load `pipeline.config.ts` (or another file); `options` choose the profile whose base models make the matrix. */
+export const loadConfig = (file: string, options?: RunOptions): Effect.Effect<LoadedConfig, ConfigError> =>
   Effect.gen(function* () {
     const abs = resolve(file)
     if (!existsSync(abs)) {
@@ -107,7 +134,7 @@ export const loadConfig = (file: string): Effect.Effect<LoadedConfig, ConfigErro
       })
     }
     const projectDir = dirname(abs)
-    const expanded = yield* expandConfig(abs, config)
+    const expanded = yield* expandConfig(abs, config, options)
     return {
       file: abs,
       projectDir,
@@ -215,6 +242,13 @@ export const paramsFor = (
   return out
 }
 
+const exactParams = (id: string, layers: ReadonlyArray<StageParams | undefined>): Record<string, unknown> => {
+  let out: Record<string, unknown> = {}
+  for (const layer of layers)
+    if (layer !== undefined && Object.hasOwn(layer, id)) out = { ...out, ...layer[id] }
+  return out
+}
+
 /** Decode every stage's params for a profile; an error names the config file and the field. */
 export const resolveParams = (
   loaded: LoadedConfig,
@@ -239,7 +273,14 @@ export const resolveParams = (
     const out = new Map<string, unknown>()
     for (const stage of config.stages) {
       // what the command line sets (e.g. `--encoding`) wins over the config
-      const raw = { ...paramsFor(stage.id, layers), ...(stage.commandLine?.(options) ?? {}) }
+      // a base's copy (`Matrix.ts`): the plain id's params, then those of its own id (`finetune@smollm2-135m`)
+      const own = stage.matrix === undefined ? {} : exactParams(stage.id, layers)
+      const raw = {
+        ...paramsFor(stage.matrix?.id ?? stage.id, layers),
+        ...own,
+        ...(stage.commandLine?.(options) ?? {}),
+        ...(stage.fixedParams ?? {})
+      }
       const r = decodeValue(stage.params as Schema.Codec<unknown, unknown>, raw, { file: loaded.file })
       if (Result.isFailure(r)) {
         const e = r.failure

@@ -254,6 +254,10 @@ const loadArtifact = (store: Store["Service"], hash: string) =>
     return loaded
   })
 
+/** Where a stage's reports go: `reports/`, or `reports/<base>/` for a base's copy in a matrix (`Matrix.ts`). */
+export const reportsDirOf = (loaded: LoadedConfig, stage: Stage<unknown>): string =>
+  stage.matrix === undefined ? loaded.reportsDir : join(loaded.reportsDir, stage.matrix.base)
+
 const exportFiles = (
   store: Store["Service"],
   stage: Stage<unknown>,
@@ -412,7 +416,8 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
         sources[sourceName(loaded.projectDir, src, abs)] = h
       }
       const contributors: Contributors = {
-        stage: stage.id,
+        // a base's copy keys as its plain id would (`Matrix.ts`): its base comes in through its inputs
+        stage: stage.matrix?.id ?? stage.id,
         codeVersion: stage.codeVersion,
         params: p ?? {},
         inputs,
@@ -448,7 +453,7 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
             `(restored an earlier run; last run differed: ${explainDifference(prev.contributors, contributors).join("; ")})`
           )
         if (!options.dry) {
-          yield* exportFiles(store, stage, seen.outputs, loaded.reportsDir)
+          yield* exportFiles(store, stage, seen.outputs, reportsDirOf(loaded, stage))
           lockStages[stage.id] = {
             key,
             contributors,
@@ -506,13 +511,13 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
             return d
           }
           const result = yield* stage.run!({
-            stage: stage.id,
+            stage: stage.matrix?.id ?? stage.id,
             params: p,
             inputs: loadedInputs,
             outputDir,
             runId,
             key,
-            reportsDir: loaded.reportsDir,
+            reportsDir: reportsDirOf(loaded, stage),
             projectDir: loaded.projectDir
           }).pipe(
             Effect.onInterrupt(() =>
@@ -581,7 +586,7 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
         durationMs
       })
       outputsOf.set(stage.id, produced)
-      yield* exportFiles(store, stage, produced, loaded.reportsDir)
+      yield* exportFiles(store, stage, produced, reportsDirOf(loaded, stage))
       lockStages[stage.id] = {
         key,
         contributors,

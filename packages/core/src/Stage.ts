@@ -17,6 +17,11 @@ import type { Manifest, Store } from "./Store.ts"
 export interface InputRef {
   readonly stage: string
   readonly output: string
+  /**
+   * With several base models (`Matrix.ts`): `"first"` reads the first base's copy from every
+   * base's stage (e.g. the judge, fixed for the whole board); by default a stage reads its own base's.
+   */
+  readonly matrix?: "first"
 }
 
 /** An input artifact as a stage sees it. */
@@ -97,6 +102,14 @@ export interface Stage<P = unknown> {
   ) => Effect.Effect<Readonly<Record<string, StageOutput>>, unknown, StageServices>
   /** Where a planned stage will come from (e.g. "issue #4"). */
   readonly plannedIn?: string
+  /**
+   * A copy of a stage for one base model of a matrix (`Matrix.ts`): its plain id (what its key,
+   * `ctx.stage` and its base-agnostic params use) and the base's label (its exports go to
+   * `reports/<base>/`).
+   */
+  readonly matrix?: { readonly id: string; readonly base: string }
+  /** Params set by the pipeline itself (a matrix base's model), over the config's and the command line's. */
+  readonly fixedParams?: Readonly<Record<string, unknown>>
 }
 
 /** Define a stage (an identity function that fixes the params type). */

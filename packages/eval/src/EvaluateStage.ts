@@ -288,7 +288,8 @@ export const evaluateStage = (options: EvaluateStageOptions) => {
     params: EvaluateParams,
     inputs: {
       model: options.model ?? { stage: "finetune", output: "model" },
-      judge: options.judge ?? { stage: "models", output: "model" },
+      // several base models (`@hyperwords/core/Matrix`): the first judges every base, so the board compares them
+      judge: options.judge ?? { stage: "models", output: "model", matrix: "first" },
       hyperwords: { stage: "generate", output: "hyperwords" },
       ...(options.poetry === null
         ? {}
