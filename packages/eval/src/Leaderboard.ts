@@ -64,6 +64,8 @@ export interface LeaderboardEntry {
   readonly experiment?: string
   /** Held-out bits per byte: makes the `held-out-bpb` cell unless `summaries` has one. */
   readonly heldOut?: HeldOut
+  /** The untouched base model this version descends from, by its row name (`Bases.ts`; itself for a base). */
+  readonly baseModel?: string
 }
 
 /** A generation shown on the page. */
@@ -103,6 +105,8 @@ export interface LeaderboardInput extends BootstrapOptions {
   readonly generatedAt?: string
   readonly entries: ReadonlyArray<LeaderboardEntry>
   readonly metrics?: ReadonlyArray<MetricInfo>
+  /** The judges the runs were scored with: one, so scores compare across base models. */
+  readonly judges?: ReadonlyArray<string>
 }
 
 /** A paired comparison of a row with another on one metric. */
@@ -213,8 +217,12 @@ export interface LeaderboardData {
     readonly arm: Arm
     readonly experiment?: string
     readonly probeReport?: string
+    /** The base model the row descends from (`Bases.ts`): the board filters by it. */
+    readonly baseModel?: string
     readonly cells: Readonly<Record<string, Cell>>
   }>
+  /** The judges the rows were scored with (one for a board that compares base models). */
+  readonly judges?: ReadonlyArray<string>
   /** What the experiment supports, a sentence per comparison and metric, and per tuned row on held-out text. */
   readonly findings: ReadonlyArray<Finding>
   readonly examples: ReadonlyArray<Example & { readonly model: string }>
@@ -387,6 +395,7 @@ export const buildLeaderboard = (input: LeaderboardInput): LeaderboardData => {
       arm: armOf(e),
       ...(experiment === undefined ? {} : { experiment }),
       ...(e.probeReport === undefined ? {} : { probeReport: e.probeReport }),
+      ...(e.baseModel === undefined ? {} : { baseModel: e.baseModel }),
       cells
     }
   })
@@ -396,6 +405,7 @@ export const buildLeaderboard = (input: LeaderboardInput): LeaderboardData => {
     generatedAt: input.generatedAt ?? new Date().toISOString(),
     metrics,
     rows,
+    ...(input.judges === undefined ? {} : { judges: input.judges }),
     findings: findingsOf(metrics, rows, HELD_OUT_METRIC),
     examples: entries.flatMap((e) => (e.examples ?? []).map((x) => ({ model: e.name, ...x })))
   }

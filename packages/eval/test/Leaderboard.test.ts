@@ -75,7 +75,7 @@ describe("Leaderboard", () => {
     const tags = tagsOf(html)
     expect(tags.filter((t) => t.name === "img" || t.attrs.some((a) => a.name.startsWith("on")))).toEqual([])
     expect(tags.flatMap((t) => t.attrs).filter((a) => /^\s*javascript:/i.test(a.value))).toEqual([])
-    expect(html.match(/<script/g)?.length).toBe(2) // the JSON block and the page's own sort script
+    expect(html.match(/<script/g)?.length).toBe(3) // the JSON block and the page's own sort and filter scripts
     expect(html.match(/<\/style>/g)?.length).toBe(1)
     expect(html).toContain(escapeHtml(payloads[0]))
     expect(html).toContain('<a href="../probe/base/index.html">probe report</a>')
