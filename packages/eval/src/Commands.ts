@@ -3,7 +3,7 @@
  * the ones `pipeline.config.ts` registers: `commands: [...evalCommands({ metrics })]`.
  */
 import { mkdirSync, writeFileSync } from "node:fs"
-import { join, relative, resolve } from "node:path"
+import { dirname, join, relative, resolve } from "node:path"
 import { Artifacts } from "@hyperwords/core"
 import { loadConfig } from "@hyperwords/core/Config"
 import { decodeValue, readText } from "@hyperwords/core/Decode"
@@ -13,6 +13,9 @@ import { readLock } from "@hyperwords/core/Runner"
 import { locateModelFolder, makeStore } from "@hyperwords/core/Store"
 import { Config, Console, Effect, Option, Result, Schema } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
+import { renderComparePage } from "./ComparePage.ts"
+import { comparePairs } from "./ComparePairs.ts"
+import { findProbeReport, linkProbeReport, listEvalRuns, loadSide, resolveRun } from "./CompareStore.ts"
 import { MetricFailedError, UnknownMetricError } from "./Errors.ts"
 import { formatNumber } from "./Leaderboard.ts"
 import {
@@ -439,10 +442,77 @@ export const readmeCommand = Command.make(
     })
 ).pipe(Command.withDescription("put the leaderboard's summary into the README (computed, never typed)"))
 
+/** `hyperwords compare A B [--out FILE]`: two evaluated versions, sample by sample, as one HTML page. */
+export const compareCommand = Command.make(
+  "compare",
+  {
+    config: configFlag,
+    a: Argument.String("a").pipe(
+      Argument.withDescription(
+        "version A: a version name, evaluate stage, stage key or EvalRun/Generations hash"
+      )
+    ),
+    b: Argument.String("b").pipe(Argument.withDescription("version B, the same way (Δ is B − A)")),
+    out: Flag.String("out").pipe(
+      Flag.withDescription("the page to write (default reports/compare/<A>-vs-<B>.html)"),
+      Flag.optional
+    )
+  },
+  (args) =>
+    Effect.gen(function* () {
+      const loaded = yield* loadConfig(args.config)
+      const store = makeStore(loaded.storeDir)
+      const runs = yield* listEvalRuns(store)
+      const lock = yield* readLock(join(loaded.projectDir, "pipeline.lock.json")).pipe(
+        Effect.orElseSucceed(() => undefined)
+      )
+      const a = yield* Effect.fromResult(resolveRun(args.a, runs, lock, loaded.storeDir))
+      const b = yield* Effect.fromResult(resolveRun(args.b, runs, lock, loaded.storeDir))
+      for (const note of [a.note, b.note]) if (note !== undefined) yield* Console.error(`compare: ${note}`)
+      const same = a.run.name === b.run.name
+      const stem = (r: typeof a.run) =>
+        `${safeName(r.name) || "version"}${same ? `-${r.key.slice(0, 8)}` : ""}`
+      const file = Option.isSome(args.out)
+        ? resolve(args.out.value)
+        : join(loaded.reportsDir, "compare", `${stem(a.run)}-vs-${stem(b.run)}.html`)
+      const sides = []
+      for (const [r, side] of [
+        [a.run, "a"],
+        [b.run, "b"]
+      ] as const) {
+        const loadedSide = yield* loadSide(store, r)
+        const other = (r === a.run ? b.run : a.run).modelArtifact
+        const probe = yield* findProbeReport(store, r.modelArtifact, other)
+        sides.push({ ...loadedSide, ...(probe === undefined ? {} : linkProbeReport(probe, file, side)) })
+      }
+      const data = comparePairs(sides[0]!, sides[1]!)
+      mkdirSync(dirname(file), { recursive: true })
+      const html = renderComparePage(data)
+      writeFileSync(file, html)
+      const top = data.pairs[0]
+      yield* Console.log(
+        `compare: A = ${a.run.name} (${a.run.stage}, key ${a.run.key.slice(0, 12)}), ` +
+          `B = ${b.run.name} (${b.run.stage}, key ${b.run.key.slice(0, 12)}): ` +
+          `${data.pairs.filter((p) => p.flip !== null).length} paired samples of ${data.pairs.length}` +
+          (top?.flip != null
+            ? `; most flipped ${top.id} (rank shift ${formatNumber(top.flip)} on ${top.flipMetric})`
+            : "")
+      )
+      yield* Console.log(
+        `compare: wrote ${relative(process.cwd(), file) || file} (${Buffer.byteLength(html)} bytes)`
+      )
+    })
+).pipe(
+  Command.withDescription(
+    "two evaluated versions side by side, per sample with every metric, the most flipped first (a self-contained HTML page)"
+  )
+)
+
 /** The eval commands, for `pipeline.config.ts`: `commands: [...evalCommands({ metrics })]`. */
 export const evalCommands = (options: EvalCommandsOptions) => [
   scoreCommand(options),
   rescoreCommand(options),
   publishCommand,
-  readmeCommand
+  readmeCommand,
+  compareCommand
 ]
