@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto"
 import { escapeHtml, escapeMarkdown, jsonForScript, pageHead, safeHref } from "@hyperwords/core/Html"
+import { FILTER_SCRIPT, filterBar } from "./BoardFilter.ts"
 import type { Cell, Comparison, LeaderboardData } from "./Leaderboard.ts"
 
 /** A number in a report: four significant digits, `n/a` when not finite. */
@@ -257,16 +258,20 @@ const scriptHash = (script: string): string => createHash("sha256").update(scrip
 
 /**
  * The page. Its Content-Security-Policy allows no network at all and only the page's own script
- * (by hash), as a second wall behind the escaping.
+ * (by hash), as a second wall behind the escaping. `compare`: a row's comparison page with its
+ * base, by row name (the report stage writes `compare-<evaluate stage>.html` beside the board).
  */
-export const renderHtml = (data: LeaderboardData): string => {
+export const renderHtml = (
+  data: LeaderboardData,
+  options: { readonly compare?: Readonly<Record<string, string>> } = {}
+): string => {
   const csp =
     `default-src 'none'; style-src 'unsafe-inline'; img-src data:; ` +
-    `script-src 'sha256-${scriptHash(SORT_SCRIPT)}'; base-uri 'none'; form-action 'none'`
+    `script-src 'sha256-${scriptHash(SORT_SCRIPT)}' 'sha256-${scriptHash(FILTER_SCRIPT)}'; base-uri 'none'; form-action 'none'`
   const head = data.metrics
     .map(
       (m, i) =>
-        `<th data-sort="${i}" title="${escapeHtml(m.description)}">${escapeHtml(m.label ?? m.name)} ` +
+        `<th data-sort="${i}" data-metric="${escapeHtml(m.name)}" title="${escapeHtml(m.description)}">${escapeHtml(m.label ?? m.name)} ` +
         `<span class="ci" title="${m.higherIsBetter ? "higher is better" : "lower is better"}">` +
         `${m.higherIsBetter ? "(↑ better)" : "(↓ better)"}</span></th>`
     )
@@ -275,12 +280,14 @@ export const renderHtml = (data: LeaderboardData): string => {
   const body = data.rows
     .map(
       (r) =>
-        `<tr><th scope="row" data-v="${escapeHtml(r.name)}">${escapeHtml(r.name)}` +
+        `<tr data-base-model="${escapeHtml(r.baseModel ?? "")}" data-version="${escapeHtml(`${r.name} ${r.arm}`)}">` +
+        `<th scope="row" data-v="${escapeHtml(r.name)}">${escapeHtml(r.name)}` +
         `<div class="ci">${escapeHtml(r.model.id)} @ ${escapeHtml(r.model.revision.slice(0, 12))}</div>` +
         `<div class="ci">${escapeHtml(armText(r))}</div></th>` +
         `<td data-v="${escapeHtml(r.base ?? "")}">${r.base === undefined ? "–" : escapeHtml(r.base)}</td>` +
         data.metrics.map((m) => renderCell(r.cells[m.name], ranges.get(m.name)!)).join("") +
-        `<td>${link(r.probeReport, "probe report")}</td></tr>`
+        `<td>${link(r.probeReport, "probe report")}` +
+        `${options.compare?.[r.name] === undefined ? "" : `<div>${link(options.compare[r.name], `compare with ${r.base ?? "base"}`)}</div>`}</td></tr>`
     )
     .join("\n")
   return `<!doctype html>
@@ -290,8 +297,9 @@ ${pageHead({ title: data.title, csp, style: STYLE })}
 <h1>${escapeHtml(data.title)}</h1>
 <p class="meta">Generated ${escapeHtml(data.generatedAt)}. ${escapeHtml(METHOD)}</p>
 ${renderFindings(data)}
+${filterBar(data)}
 <div class="board"><table id="board">
-<thead><tr><th data-sort="name">model version</th><th>base</th>${head}<th>probe</th></tr></thead>
+<thead><tr><th data-sort="name">model version</th><th data-sort="base">base</th>${head}<th>probe</th></tr></thead>
 <tbody>
 ${body}
 </tbody>
@@ -301,6 +309,7 @@ ${body}
 ${data.examples.length > 0 ? `<h2>Examples</h2>\n${data.examples.map(renderExample).join("\n")}` : ""}
 <script type="application/json" id="leaderboard-data">${jsonForScript(data)}</script>
 <script>${SORT_SCRIPT}</script>
+<script>${FILTER_SCRIPT}</script>
 </body>
 </html>
 `

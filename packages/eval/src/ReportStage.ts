@@ -5,7 +5,7 @@
  * cards, a few answers of each version — written as `index.html`, `leaderboard.md` and
  * `leaderboard.json` and exported to `reports/leaderboard/`.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join, relative } from "node:path"
 import { Hash } from "@hyperwords/core"
 import { EvalRun } from "@hyperwords/core/Artifacts"
@@ -13,17 +13,22 @@ import { decodeJsonlFile, decodeValue } from "@hyperwords/core/Decode"
 import { Progress } from "@hyperwords/core/Progress"
 import { artifactFile, defineStage, type InputRef, type LoadedArtifact } from "@hyperwords/core/Stage"
 import { Effect, Result, Schema } from "effect"
+import { baseModelOf, judgesOf, rowNames } from "./Bases.ts"
 import { cardFile, packageDirOf, readCard } from "./Card.ts"
+import { renderComparePage } from "./ComparePage.ts"
+import { comparePairs } from "./ComparePairs.ts"
 import {
   buildLeaderboard,
   type Example,
   HELD_OUT_METRIC,
   type HeldOut,
+  type LeaderboardData,
   type LeaderboardEntry,
   type MetricInfo,
   type MetricValidation,
   writeLeaderboard
 } from "./Leaderboard.ts"
+import { renderHtml } from "./LeaderboardPage.ts"
 import { loadMetrics, type MetricEntry, metricIds } from "./Metric.ts"
 import { GenerationRecord, type MetricSummary, SampleScores } from "./Scoring.ts"
 
@@ -196,7 +201,9 @@ export const entriesOf = (
     options.probeReports?.[r.stage] ??
     (r.run.base === undefined ? firstProbe : undefined) ??
     options.probeReport
-  const nameOf = (r: LoadedRun) => r.run.name ?? r.run.model.id
+  // several base models on one board (`Bases.ts`): a shared version name gets its base's
+  const names = rowNames(runs)
+  const nameOf = (r: LoadedRun) => names.get(r.stage) ?? r.run.name ?? r.run.model.id
   const armOf = (r: LoadedRun) => r.run.arm ?? (r.run.base === undefined ? "base" : "hyperwords")
   return runs.map((r) => {
     const base = runs.find((o) => o !== r && sameModel(o.run.model, r.run.base))
@@ -211,6 +218,7 @@ export const entriesOf = (
           : undefined
     return {
       name: nameOf(r),
+      ...(baseModelOf(r, runs) === undefined ? {} : { baseModel: baseModelOf(r, runs)! }),
       model: r.run.model,
       ...(base === undefined ? {} : { base: nameOf(base) }),
       arm: armOf(r),
@@ -222,6 +230,43 @@ export const entriesOf = (
       examples: pickExamples(r, options.examples)
     }
   })
+}
+
+/** The comparison page of an evaluate stage's row with its base, beside the board. */
+export const compareFileOf = (stage: string): string =>
+  `compare-${stage.replace(/[^A-Za-z0-9._-]+/g, "_")}.html`
+
+/**
+ * Each tuned row's comparison with its base (`ComparePage.ts`), written beside the board as
+ * `compare-<stage>.html`; the board's index.html is written again with a link from each row to its
+ * page. Returns the links by row name.
+ */
+const writeBaseComparisons = (dir: string, runs: ReadonlyArray<LoadedRun>, data: LeaderboardData) => {
+  const links: Record<string, string> = {}
+  // the board's rows are the runs in order (`entriesOf`), named as the board names them
+  const rowOf = (r: LoadedRun) => data.rows[runs.indexOf(r)]
+  const side = (r: LoadedRun) => {
+    const name = rowOf(r)?.name ?? r.run.name ?? r.run.model.id
+    const probe = rowOf(r)?.probeReport
+    return {
+      name,
+      model: r.run.model,
+      stage: r.stage,
+      metrics: r.run.metrics,
+      rows: r.rows,
+      answers: r.generations,
+      ...(probe === undefined ? {} : { probeReport: probe })
+    }
+  }
+  for (const r of runs) {
+    const base = runs.find((o) => o !== r && sameModel(o.run.model, r.run.base))
+    if (base === undefined) continue
+    const page = comparePairs(side(base), side(r), { generatedAt: data.generatedAt })
+    writeFileSync(join(dir, compareFileOf(r.stage)), renderComparePage(page))
+    links[page.b.name] = compareFileOf(r.stage)
+  }
+  writeFileSync(join(dir, "index.html"), renderHtml(data, { compare: links }))
+  return links
 }
 
 /** The `report` stage. */
@@ -241,7 +286,8 @@ export const reportStage = (options: ReportStageOptions) => {
       "the leaderboard: a row per model version, a column per metric, paired comparisons (base, control, placebo) and what they support",
     // 4: intervals over prompts then answers, "tied" and the minimum detectable effect, the control line
     // 5: computed validation cards of the judge used (`Card.ts`), "not validated" without one
-    codeVersion: "5",
+    // 6: each tuned row's comparison page with its base (`compare-<stage>.html`), linked from the row
+    codeVersion: "6",
     params: ReportParams,
     plugins: () => [
       ...metricIds(options.metrics),
@@ -252,7 +298,13 @@ export const reportStage = (options: ReportStageOptions) => {
     exports: [
       { output: "leaderboard", file: "index.html", to: "leaderboard/index.html" },
       { output: "leaderboard", file: "leaderboard.md", to: "leaderboard/leaderboard.md" },
-      { output: "leaderboard", file: "leaderboard.json", to: "leaderboard/leaderboard.json" }
+      { output: "leaderboard", file: "leaderboard.json", to: "leaderboard/leaderboard.json" },
+      // the base's row has none: an export whose file is absent is skipped
+      ...options.evaluations.map((stage) => ({
+        output: "leaderboard",
+        file: compareFileOf(stage),
+        to: `leaderboard/${compareFileOf(stage)}`
+      }))
     ],
     run: (ctx) =>
       Effect.gen(function* () {
@@ -264,7 +316,7 @@ export const reportStage = (options: ReportStageOptions) => {
           )
         }
         const metrics = yield* loadMetrics(options.metrics)
-        const judges = [...new Set(runs.map((r) => r.run.judge?.id ?? "unknown"))]
+        const judges = judgesOf(runs)
         const info: Array<MetricInfo> = [
           ...metrics.map(({ metric }) => ({
             name: metric.name,
@@ -279,6 +331,7 @@ export const reportStage = (options: ReportStageOptions) => {
           options.probe === undefined ? undefined : (options.probeLink ?? "../probe/index.html")
         const data = buildLeaderboard({
           title: ctx.params.title ?? "hyperwords leaderboard",
+          judges,
           entries: entriesOf(runs, {
             ...(probeReport === undefined ? {} : { probeReport }),
             probeReports: Object.fromEntries(
@@ -293,6 +346,7 @@ export const reportStage = (options: ReportStageOptions) => {
           ...(ctx.params.resamples === undefined ? {} : { resamples: ctx.params.resamples })
         })
         writeLeaderboard(ctx.outputDir("leaderboard"), data)
+        writeBaseComparisons(ctx.outputDir("leaderboard"), runs, data)
         for (const row of data.rows) {
           const cells = Object.entries(row.cells)
             .map(([name, c]) =>

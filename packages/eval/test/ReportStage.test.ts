@@ -147,8 +147,18 @@ describe("the report stage", () => {
     expect(stage.exports?.map((e) => e.to)).toEqual([
       "leaderboard/index.html",
       "leaderboard/leaderboard.md",
-      "leaderboard/leaderboard.json"
+      "leaderboard/leaderboard.json",
+      "leaderboard/compare-evaluate-base.html",
+      "leaderboard/compare-evaluate.html"
     ])
+    // the tuned row's comparison with its base, beside the board and linked from its row; none for the base
+    expect(html).toContain(`<a href="compare-evaluate.html">compare with base-model</a>`)
+    expect(existsSync(join(dir, "compare-evaluate-base.html"))).toBe(false)
+    const compare = readFileSync(join(dir, "compare-evaluate.html"), "utf8")
+    expect(compare).toContain("base-model vs tuned-model")
+    expect(compare).toContain(`href="../probe/index.html"`)
+    expect(compare).not.toContain("<script>alert(1)</script>")
+    expect(compare.match(/<section class="sample"/g)).toHaveLength(12)
   })
 
   it("gives each row its arm and experiment, and the base the held-out bits per byte its hyperwords version measured", () => {
