@@ -8,6 +8,7 @@ import { type LoadedConfig, loadConfig, type Profile, Profiles } from "./Config.
 import { isExpected, UsageError } from "./Errors.ts"
 import { writeBlock } from "./GeneratedBlocks.ts"
 import { Progress } from "./Progress.ts"
+import { gcBoardMessage } from "./RunHistory.ts"
 import { formatGraph, formatPlans, readLock, runPipeline } from "./Runner.ts"
 import { type StageTime, stageTimesTable } from "./StageTimes.ts"
 import { Store } from "./Store.ts"
@@ -129,22 +130,48 @@ const verifyCommand = Command.make("verify", { config: configFlag }, (args) =>
   }).pipe((e) => withStoreFromConfig(args.config, e))
 )
 
-const gcCommand = Command.make("gc", { config: configFlag }, (args) =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const loaded = yield* loadConfig(args.config)
-      const store = yield* Store
-      yield* store.lock("hyperwords store gc")
-      const lock = yield* readLock(`${loaded.projectDir}/pipeline.lock.json`)
-      const roots = Object.values(lock?.stages ?? {}).flatMap((s) => Object.values(s.outputs))
-      const r = yield* store.gc(roots, { reportsDir: loaded.reportsDir })
-      yield* Console.log(
-        `store gc: kept ${r.keptManifests} artifacts (${r.keptObjects} objects); removed ${r.removedManifests} artifacts, ` +
-          `${r.removedObjects} objects (${(r.removedBytes / 1e6).toFixed(1)} MB), ${r.removedStaging} staging leftovers, ` +
-          `${r.removedWork} work folders of finished runs and ${r.removedModels} unreferenced tuned-model folders, ${r.removedTemp} temp files of interrupted writes (${(r.removedFolderBytes / 1e6).toFixed(1)} MB)`
-      )
-    })
-  ).pipe((e) => withStoreFromConfig(args.config, e))
+const gcCommand = Command.make(
+  "gc",
+  {
+    config: configFlag,
+    keepLast: Flag.Int("keep-last").pipe(
+      Flag.withDescription(
+        "keep only the last N pipeline runs' artifacts and what they came from (and what a kept board refers to)"
+      ),
+      Flag.optional
+    ),
+    dropBoardRows: Flag.Boolean("drop-board-rows").pipe(
+      Flag.withDescription("also drop what a kept leaderboard's rows refer to (otherwise kept and listed)"),
+      Flag.withDefault(false)
+    )
+  },
+  (args) =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const loaded = yield* loadConfig(args.config)
+        const store = yield* Store
+        yield* store.lock("hyperwords store gc")
+        const lock = yield* readLock(`${loaded.projectDir}/pipeline.lock.json`)
+        const roots = Object.values(lock?.stages ?? {}).flatMap((s) => Object.values(s.outputs))
+        const keepLast = Option.getOrUndefined(args.keepLast)
+        if (keepLast !== undefined && keepLast < 1)
+          return yield* new UsageError({
+            detail: `--keep-last takes a number of pipeline runs, at least 1 (got ${keepLast})`
+          })
+        const r = yield* store.gc(roots, {
+          reportsDir: loaded.reportsDir,
+          keepLast,
+          dropBoardRows: args.dropBoardRows
+        })
+        const boards = gcBoardMessage(r)
+        if (boards !== "") yield* Console.log(boards)
+        yield* Console.log(
+          `store gc: kept ${r.keptManifests} artifacts (${r.keptObjects} objects); removed ${r.removedManifests} artifacts, ` +
+            `${r.removedObjects} objects (${(r.removedBytes / 1e6).toFixed(1)} MB), ${r.removedStaging} staging leftovers, ` +
+            `${r.removedWork} work folders of finished runs and ${r.removedModels} unreferenced tuned-model folders, ${r.removedTemp} temp files of interrupted writes (${(r.removedFolderBytes / 1e6).toFixed(1)} MB)`
+        )
+      })
+    ).pipe((e) => withStoreFromConfig(args.config, e))
 )
 
 const timesCommand = Command.make(

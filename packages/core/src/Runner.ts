@@ -23,6 +23,7 @@ import { type DecodeError, StageError, StoreError, UsageError } from "./Errors.t
 import { canonicalJson, hashFileSync, hashValue } from "./Hash.ts"
 import { fsyncPath, tempPathBeside, writeFileAtomic } from "./internal/fsAtomic.ts"
 import { Progress } from "./Progress.ts"
+import { gitCommit, writePipelineRun } from "./RunHistory.ts"
 import type { LoadedArtifact, Stage } from "./Stage.ts"
 import { type ArtifactFile, locateModelFolder, type Manifest, Store } from "./Store.ts"
 
@@ -269,21 +270,27 @@ const exportFiles = (
       const hash = outputs[spec.output]
       if (!hash) continue
       const art = yield* loadArtifact(store, hash)
-      const src = art.manifest.files.find((f) => f.path === spec.file)
-      if (!src) continue
-      const target = resolve(reportsDir, spec.to)
-      yield* Effect.try({
-        try: () => {
-          mkdirSync(dirname(target), { recursive: true })
-          const tmp = tempPathBeside(target)
-          copyFileSync(store.objectPath(src.sha256), tmp)
-          chmodSync(tmp, 0o644) // the object is read-only; the report is the user's
-          // rename over the old export: readers see the old file or the new one
-          renameSync(tmp, target)
-          fsyncPath(dirname(target))
-        },
-        catch: (e) => new StoreError({ path: target, detail: `cannot export: ${(e as Error).message}` })
-      })
+      // a folder (`file` ending in "/"): every file under it, to the same place under `to`
+      const sources = spec.file.endsWith("/")
+        ? art.manifest.files
+            .filter((f) => f.path.startsWith(spec.file))
+            .map((f) => ({ src: f, target: resolve(reportsDir, spec.to, f.path.slice(spec.file.length)) }))
+        : art.manifest.files
+            .filter((f) => f.path === spec.file)
+            .map((f) => ({ src: f, target: resolve(reportsDir, spec.to) }))
+      for (const { src, target } of sources)
+        yield* Effect.try({
+          try: () => {
+            mkdirSync(dirname(target), { recursive: true })
+            const tmp = tempPathBeside(target)
+            copyFileSync(store.objectPath(src.sha256), tmp)
+            chmodSync(tmp, 0o644) // the object is read-only; the report is the user's
+            // rename over the old export: readers see the old file or the new one
+            renameSync(tmp, target)
+            fsyncPath(dirname(target))
+          },
+          catch: (e) => new StoreError({ path: target, detail: `cannot export: ${(e as Error).message}` })
+        })
     }
   })
 
@@ -349,13 +356,27 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
 
     const lockStages: Record<string, PipelineLock["stages"][string]> = { ...(previous?.stages ?? {}) }
     const lock = { lockVersion: 1, profile: options.profile, stages: lockStages }
+    // the project's commit goes into every run record and lineage, and this run's record of the
+    // stages it used (`RunHistory.ts`: what `store gc --keep-last N` keeps)
+    const commit = options.dry ? undefined : gitCommit(loaded.projectDir)
+    const pipelineStartedAt = new Date().toISOString()
+    const pipelineRun = {
+      recordVersion: 1 as const,
+      id: `${pipelineStartedAt.replace(/[:.]/g, "-")}-${randomBytes(3).toString("hex")}`,
+      profile: options.profile,
+      startedAt: pipelineStartedAt,
+      ...(commit === undefined ? {} : { commit }),
+      stages: {} as Record<string, { key: string; outputs: Readonly<Record<string, string>> }>
+    }
     const saveLock = () =>
       Effect.try({
-        try: () =>
-          writeFileAtomic(
-            lockFile,
-            `${JSON.stringify({ ...lock, updatedAt: new Date().toISOString() }, null, 2)}\n`
-          ),
+        try: () => {
+          const updatedAt = new Date().toISOString()
+          writeFileAtomic(lockFile, `${JSON.stringify({ ...lock, updatedAt }, null, 2)}\n`)
+          for (const [id, st] of Object.entries(lockStages))
+            if (st.at >= pipelineStartedAt) pipelineRun.stages[id] = { key: st.key, outputs: st.outputs }
+          writePipelineRun(store.root, { ...pipelineRun, updatedAt })
+        },
         catch: (e) => new StoreError({ path: lockFile, detail: (e as Error).message })
       })
 
@@ -403,6 +424,18 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
       const inputs: Record<string, string> = {}
       for (const [name, ref] of Object.entries(stage.inputs))
         inputs[name] = outputsOf.get(ref.stage)![ref.output]!
+      if (stage.discover) {
+        const found = yield* stage.discover({ params: p, inputs: { ...inputs } }).pipe(
+          Effect.mapError(
+            (e) =>
+              new StageError({
+                stage: stage.id,
+                detail: `cannot gather its inputs from the store: ${(e as Error)?.message ?? String(e)}`
+              })
+          )
+        )
+        for (const [name, hash] of Object.entries(found)) if (!(name in inputs)) inputs[name] = hash
+      }
       const sources: Record<string, string> = {}
       for (const src of stage.sources?.(p, loaded.projectDir) ?? []) {
         const abs = resolve(loaded.projectDir, src)
@@ -564,7 +597,8 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
                 inputs,
                 params: p ?? {},
                 runId,
-                createdAt: new Date().toISOString()
+                createdAt: new Date().toISOString(),
+                ...(commit === undefined ? {} : { commit })
               }
             })
             outputs[name] = manifest.hash
@@ -583,7 +617,8 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
         runId,
         startedAt: startedAt.toISOString(),
         finishedAt: finishedAt.toISOString(),
-        durationMs
+        durationMs,
+        ...(commit === undefined ? {} : { commit })
       })
       outputsOf.set(stage.id, produced)
       yield* exportFiles(store, stage, produced, reportsDirOf(loaded, stage))

@@ -96,6 +96,15 @@ export interface Stage<P = unknown> {
   readonly restorable?: (
     outputs: Readonly<Record<string, LoadedArtifact>>
   ) => boolean | { readonly retry: string }
+  /**
+   * More inputs found in the store once the declared ones are known (e.g. the report's earlier
+   * evaluations): input name → artifact hash. They are hashed into the key like the declared
+   * inputs (a new one remakes the stage), recorded in the lineage, and loaded into `ctx.inputs`.
+   */
+  readonly discover?: (ctx: {
+    readonly params: P
+    readonly inputs: Readonly<Record<string, string>>
+  }) => Effect.Effect<Readonly<Record<string, string>>, unknown, Store>
   /** The work. A stage without `run` is planned: shown in the graph, skipped with a note. */
   readonly run?: (
     ctx: StageContext<P>

@@ -27,6 +27,7 @@ import { decodeJsonText } from "./Decode.ts"
 import { DecodeError, StoreError, type StoreLockedError } from "./Errors.ts"
 import { hashFileSync, hashValue } from "./Hash.ts"
 import { fsyncPath, writeFileAtomic } from "./internal/fsAtomic.ts"
+import { type BoardReference, planKeep, trimPipelineRuns } from "./RunHistory.ts"
 import { acquireLock, type LockInfo, mayOwn, releaseLock } from "./StoreLock.ts"
 
 export { LockInfo, processStart } from "./StoreLock.ts"
@@ -47,7 +48,9 @@ export const Lineage = Schema.Struct({
   inputs: Schema.Record(Schema.String, Schema.String),
   params: Schema.Unknown,
   runId: Schema.String,
-  createdAt: Schema.String
+  createdAt: Schema.String,
+  /** `git rev-parse HEAD` of the project when the stage ran (absent for older runs and outside git). */
+  commit: Schema.optionalKey(Schema.String)
 })
 export type Lineage = typeof Lineage.Type
 
@@ -74,7 +77,9 @@ export const RunRecord = Schema.Struct({
   runId: Schema.String,
   startedAt: Schema.String,
   finishedAt: Schema.String,
-  durationMs: Schema.Finite
+  durationMs: Schema.Finite,
+  /** `git rev-parse HEAD` of the project when the stage ran (absent for older runs and outside git). */
+  commit: Schema.optionalKey(Schema.String)
 })
 export type RunRecord = typeof RunRecord.Type
 
@@ -110,12 +115,21 @@ export interface GcReport {
    * `.<pid>-*.tmp`): those whose pid still runs, started before the file was written, are kept.
    */
   readonly removedTemp: number
+  /** Run records dropped by `keepLast` (the trimmed runs). */
+  readonly removedRuns: number
+  /** What kept boards refer to that gc would have dropped: kept, unless `dropBoardRows` (see `RunHistory.planKeep`). */
+  readonly boardReferences: ReadonlyArray<BoardReference>
+  readonly droppedBoardReferences: boolean
 }
 
 /** Options of `store gc`. */
 export interface GcOptions {
   /** The reports folder, whose interrupted exports (`.<pid>-*.tmp`) gc removes too. */
   readonly reportsDir?: string
+  /** Keep only the last N pipeline runs' artifacts and what they came from (`store gc --keep-last N`). */
+  readonly keepLast?: number | undefined
+  /** Drop what a kept board's rows refer to, too (otherwise kept and listed). */
+  readonly dropBoardRows?: boolean | undefined
 }
 
 /** A model folder a stage wrote (`<stage>-<12 hex of its key>`), as opposed to a pulled one. */
@@ -435,15 +449,23 @@ export const makeStore = (root: string): Store["Service"] => {
       }),
     gc: (roots, options) =>
       tryStore(root, () => {
-        const keepManifests = new Set<string>(roots)
-        const finishedKeys: Array<string> = []
+        const records: Array<RunRecord> = []
         for (const file of listFilesRecursive(runsDir).filter((f) => f.endsWith(".json"))) {
           const r = decodeJsonText(RunRecord, readFileSync(file, "utf8"), file)
-          if (Result.isSuccess(r)) {
-            finishedKeys.push(r.success.key)
-            for (const h of Object.values(r.success.outputs)) keepManifests.add(h)
-          }
+          if (Result.isSuccess(r)) records.push(r.success)
         }
+        const finishedKeys = records.map((r) => r.key)
+        const plan = planKeep({
+          root,
+          roots,
+          records,
+          read: (hash) => Result.getOrUndefined(readManifestSync(hash)),
+          keepLast: options?.keepLast,
+          dropBoardRows: options?.dropBoardRows
+        })
+        const keepManifests = plan.keepManifests
+        for (const r of plan.dropRuns) rmSync(join(runsDir, `${r.key}.json`), { force: true })
+        if (options?.keepLast !== undefined) trimPipelineRuns(root, options.keepLast)
         const keepObjects = new Set<string>()
         const keepDirs = new Set<string>()
         let keptManifests = 0
@@ -537,6 +559,9 @@ export const makeStore = (root: string): Store["Service"] => {
           walk(reportsDir)
         }
         return {
+          removedRuns: plan.dropRuns.length,
+          boardReferences: plan.boardReferences,
+          droppedBoardReferences: plan.droppedBoardReferences,
           removedTemp,
           keptObjects,
           removedObjects,

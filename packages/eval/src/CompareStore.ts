@@ -33,7 +33,7 @@ export interface StoredEvalRun {
 }
 
 /** A stage run's outputs of a kind, from the store's run records, newest first. */
-const runRecords = (store: StoreService) => {
+export const runRecords = (store: StoreService) => {
   const dir = join(store.root, "runs")
   if (!existsSync(dir)) return []
   return readdirSync(dir)

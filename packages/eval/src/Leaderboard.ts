@@ -12,6 +12,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import type { RowProvenance } from "./BoardHistory.ts"
 import type { ValidationCard } from "./Card.ts"
 import { armOf, compareRow, experimentOf } from "./Comparisons.ts"
 import { findingsOf } from "./Findings.ts"
@@ -66,6 +67,8 @@ export interface LeaderboardEntry {
   readonly heldOut?: HeldOut
   /** The untouched base model this version descends from, by its row name (`Bases.ts`; itself for a base). */
   readonly baseModel?: string
+  /** Where the row came from: this run or an earlier one, date, commit, key, hashes, config (`BoardHistory.ts`). */
+  readonly provenance?: RowProvenance
 }
 
 /** A generation shown on the page. */
@@ -219,6 +222,8 @@ export interface LeaderboardData {
     readonly probeReport?: string
     /** The base model the row descends from (`Bases.ts`): the board filters by it. */
     readonly baseModel?: string
+    /** Where the row came from (`BoardHistory.ts`): boards before it have none. */
+    readonly provenance?: RowProvenance
     readonly cells: Readonly<Record<string, Cell>>
   }>
   /** The judges the rows were scored with (one for a board that compares base models). */
@@ -396,6 +401,7 @@ export const buildLeaderboard = (input: LeaderboardInput): LeaderboardData => {
       ...(experiment === undefined ? {} : { experiment }),
       ...(e.probeReport === undefined ? {} : { probeReport: e.probeReport }),
       ...(e.baseModel === undefined ? {} : { baseModel: e.baseModel }),
+      ...(e.provenance === undefined ? {} : { provenance: e.provenance }),
       cells
     }
   })

@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto"
 import { escapeHtml, escapeMarkdown, jsonForScript, pageHead, safeHref } from "@hyperwords/core/Html"
 import { FILTER_SCRIPT, filterBar } from "./BoardFilter.ts"
+import type { RowProvenance } from "./BoardHistory.ts"
 import type { Cell, Comparison, LeaderboardData } from "./Leaderboard.ts"
 
 /** A number in a report: four significant digits, `n/a` when not finite. */
@@ -277,6 +278,7 @@ export const renderHtml = (
     )
     .join("")
   const ranges = new Map(data.metrics.map((m) => [m.name, columnRange(data, m.name)]))
+  const anyProvenance = data.rows.some((r) => r.provenance !== undefined)
   const body = data.rows
     .map(
       (r) =>
@@ -287,7 +289,8 @@ export const renderHtml = (
         `<td data-v="${escapeHtml(r.base ?? "")}">${r.base === undefined ? "–" : escapeHtml(r.base)}</td>` +
         data.metrics.map((m) => renderCell(r.cells[m.name], ranges.get(m.name)!)).join("") +
         `<td>${link(r.probeReport, "probe report")}` +
-        `${options.compare?.[r.name] === undefined ? "" : `<div>${link(options.compare[r.name], `compare with ${r.base ?? "base"}`)}</div>`}</td></tr>`
+        `${options.compare?.[r.name] === undefined ? "" : `<div>${link(options.compare[r.name], `compare with ${r.base ?? "base"}`)}</div>`}</td>` +
+        `${anyProvenance ? renderProvenance(r.provenance) : ""}</tr>`
     )
     .join("\n")
   return `<!doctype html>
@@ -299,7 +302,7 @@ ${pageHead({ title: data.title, csp, style: STYLE })}
 ${renderFindings(data)}
 ${filterBar(data)}
 <div class="board"><table id="board">
-<thead><tr><th data-sort="name">model version</th><th data-sort="base">base</th>${head}<th>probe</th></tr></thead>
+<thead><tr><th data-sort="name">model version</th><th data-sort="base">base</th>${head}<th>probe</th>${anyProvenance ? `<th data-sort="run">run</th>` : ""}</tr></thead>
 <tbody>
 ${body}
 </tbody>
@@ -313,6 +316,38 @@ ${data.examples.length > 0 ? `<h2>Examples</h2>\n${data.examples.map(renderExamp
 </body>
 </html>
 `
+}
+
+/**
+ * A row's run cell: this run or an earlier one (its date), and the details — commit, stage key,
+ * artifact hashes, its config as a difference from its base and what changed since the same
+ * version's previous row — with a link to the per-sample scores behind its cells.
+ */
+const renderProvenance = (p: RowProvenance | undefined): string => {
+  if (p === undefined) return `<td data-v="">–</td>`
+  const when = p.date === "unknown" ? "date unknown" : p.date.slice(0, 16).replace("T", " ")
+  const item = (label: string, value: string) =>
+    `<li>${escapeHtml(label)}: <code>${escapeHtml(value)}</code></li>`
+  const lines = [
+    item("commit", p.commit),
+    item("stage", p.stage),
+    item("key", p.key),
+    item("EvalRun", p.artifacts.evalRun),
+    item("Generations", p.artifacts.generations),
+    ...(p.artifacts.model === undefined ? [] : [item("ModelVersion", p.artifacts.model)]),
+    `<li>config vs its base: ${p.config.length === 0 ? "the base itself" : escapeHtml(p.config.join("; "))}</li>`,
+    ...(p.changes === undefined
+      ? []
+      : [
+          `<li>since its previous row: ${p.changes.length === 0 ? "no config change" : escapeHtml(p.changes.join("; "))}</li>`
+        ])
+  ]
+  return (
+    `<td class="run" data-v="${escapeHtml(p.date)}">${p.run === "current" ? "this run" : "earlier run"}` +
+    `<div class="ci">${escapeHtml(when)}</div>` +
+    `<div>${link(p.samples, "per-sample scores")}</div>` +
+    `<details><summary>details</summary><ul>${lines.join("")}</ul></details></td>`
+  )
 }
 
 /** The Markdown table and cards. */

@@ -45,7 +45,10 @@ export const readmeBoard = (
     ...metrics.map((m) => `${md(m.label ?? m.name)} ${m.higherIsBetter ? "↑" : "↓"}`),
     ...(heldOut ? ["held-out poetry bpb ↓", "ratio to base"] : [])
   ]
-  const rows = data.rows.map((r) => [
+  // the run the README describes: the board's earlier runs' rows (`BoardHistory.ts`) stay on the board
+  const current = data.rows.filter((r) => r.provenance?.run !== "earlier")
+  const currentNames = new Set(current.map((r) => r.name))
+  const rows = current.map((r) => [
     md(r.name),
     md(r.arm),
     ...metrics.map((m) => metricCell(r.cells[m.name])),
@@ -53,7 +56,9 @@ export const readmeBoard = (
   ])
   const armOf = new Map(data.rows.map((r) => [r.name, r.arm]))
   const shown = data.findings.filter(
-    (f) => f.supported || f.metric === HELD_OUT_METRIC || armOf.get(f.vs) !== "base"
+    (f) =>
+      (f.row === undefined || currentNames.has(f.row)) &&
+      (f.supported || f.metric === HELD_OUT_METRIC || armOf.get(f.vs) !== "base")
   )
   const line = (cells: ReadonlyArray<string>) => `| ${cells.join(" | ")} |`
   return [

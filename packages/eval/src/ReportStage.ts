@@ -5,7 +5,7 @@
  * cards, a few answers of each version — written as `index.html`, `leaderboard.md` and
  * `leaderboard.json` and exported to `reports/leaderboard/`.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { join, relative } from "node:path"
 import { Hash } from "@hyperwords/core"
 import { EvalRun } from "@hyperwords/core/Artifacts"
@@ -14,21 +14,19 @@ import { Progress } from "@hyperwords/core/Progress"
 import { artifactFile, defineStage, type InputRef, type LoadedArtifact } from "@hyperwords/core/Stage"
 import { Effect, Result, Schema } from "effect"
 import { baseModelOf, judgesOf, rowNames } from "./Bases.ts"
+import { discoverEarlier, earlierGroups, groupLabel, provenanceOf, withChanges } from "./BoardHistory.ts"
+import { type PageSide, samplesFileOf, writeBaseComparisons, writeSamples } from "./BoardPages.ts"
 import { cardFile, packageDirOf, readCard } from "./Card.ts"
-import { renderComparePage } from "./ComparePage.ts"
-import { comparePairs } from "./ComparePairs.ts"
 import {
   buildLeaderboard,
   type Example,
   HELD_OUT_METRIC,
   type HeldOut,
-  type LeaderboardData,
   type LeaderboardEntry,
   type MetricInfo,
   type MetricValidation,
   writeLeaderboard
 } from "./Leaderboard.ts"
-import { renderHtml } from "./LeaderboardPage.ts"
 import { loadMetrics, type MetricEntry, metricIds } from "./Metric.ts"
 import { GenerationRecord, type MetricSummary, SampleScores } from "./Scoring.ts"
 
@@ -108,7 +106,7 @@ export const bitsPerByteInfo: MetricInfo = {
     "bits per byte on held-out text that was never trained on (lower is better), measured by the fine-tune for the tuned version and its base"
 }
 
-interface LoadedRun {
+export interface LoadedRun {
   readonly stage: string
   readonly run: typeof EvalRun.Type
   readonly rows: ReadonlyArray<SampleScores>
@@ -237,37 +235,109 @@ export const compareFileOf = (stage: string): string =>
   `compare-${stage.replace(/[^A-Za-z0-9._-]+/g, "_")}.html`
 
 /**
- * Each tuned row's comparison with its base (`ComparePage.ts`), written beside the board as
- * `compare-<stage>.html`; the board's index.html is written again with a link from each row to its
- * page. Returns the links by row name.
+ * The board's entries: this run's rows first, then every earlier run's rows that are not on the
+ * board yet (`BoardHistory.ts`), named with their run's date. An earlier row keeps the names of
+ * its own run for its base and experiment (renamed as the board names them), so it is paired only
+ * with its own run's base and controls. Also the comparison pages and per-sample files to write.
  */
-const writeBaseComparisons = (dir: string, runs: ReadonlyArray<LoadedRun>, data: LeaderboardData) => {
-  const links: Record<string, string> = {}
-  // the board's rows are the runs in order (`entriesOf`), named as the board names them
-  const rowOf = (r: LoadedRun) => data.rows[runs.indexOf(r)]
-  const side = (r: LoadedRun) => {
-    const name = rowOf(r)?.name ?? r.run.name ?? r.run.model.id
-    const probe = rowOf(r)?.probeReport
-    return {
-      name,
-      model: r.run.model,
-      stage: r.stage,
-      metrics: r.run.metrics,
-      rows: r.rows,
-      answers: r.generations,
-      ...(probe === undefined ? {} : { probeReport: probe })
+const accumulate = (
+  inputs: Readonly<Record<string, LoadedArtifact>>,
+  evaluations: ReadonlyArray<string>,
+  runs: ReadonlyArray<LoadedRun>,
+  current: ReadonlyArray<LeaderboardEntry>
+) =>
+  Effect.gen(function* () {
+    const entries: Array<LeaderboardEntry> = []
+    const samples = new Map<string, LoadedRun>()
+    const pairs: Array<{ base: PageSide; tuned: PageSide; file: string }> = []
+    const shown = new Map<string, string>() // EvalRun hash → its row's name
+    const used = new Set<string>()
+    for (const [i, stage] of evaluations.entries()) {
+      const scores = inputs[`scores:${stage}`]!
+      const e = current[i]!
+      const provenance = yield* provenanceOf({
+        run: "current",
+        version: e.name,
+        stage,
+        scores,
+        generations: inputs[`generations:${stage}`]!,
+        samples: samplesFileOf(scores.hash)
+      })
+      entries.push({ ...e, provenance })
+      shown.set(scores.hash, e.name)
+      used.add(e.name)
+      samples.set(scores.hash, runs[i]!)
     }
-  }
-  for (const r of runs) {
-    const base = runs.find((o) => o !== r && sameModel(o.run.model, r.run.base))
-    if (base === undefined) continue
-    const page = comparePairs(side(base), side(r), { generatedAt: data.generatedAt })
-    writeFileSync(join(dir, compareFileOf(r.stage)), renderComparePage(page))
-    links[page.b.name] = compareFileOf(r.stage)
-  }
-  writeFileSync(join(dir, "index.html"), renderHtml(data, { compare: links }))
-  return links
-}
+    const sideOf = (
+      list: ReadonlyArray<LoadedRun>,
+      names: ReadonlyArray<LeaderboardEntry>,
+      r: LoadedRun
+    ) => ({
+      run: r,
+      name: names[list.indexOf(r)]!.name,
+      probe: names[list.indexOf(r)]!.probeReport
+    })
+    for (const r of runs) {
+      const base = runs.find((o) => o !== r && sameModel(o.run.model, r.run.base))
+      if (base !== undefined)
+        pairs.push({
+          base: sideOf(runs, current, base),
+          tuned: sideOf(runs, current, r),
+          file: compareFileOf(r.stage)
+        })
+    }
+    const earlierRuns: Array<LoadedRun> = []
+    for (const group of earlierGroups(inputs)) {
+      const groupRuns: Array<LoadedRun> = []
+      for (const m of group.members) groupRuns.push(yield* readRun(m.stage, m.scores, m.generations))
+      const local = entriesOf(groupRuns, { examples: 0 })
+      const label = groupLabel(group)
+      const names = new Map<string, string>()
+      local.forEach((e, i) => {
+        const hash = group.members[i]!.scores.hash
+        let name = shown.get(hash) ?? `${e.name} (${label})`
+        if (!shown.has(hash) && used.has(name)) name = `${name} ${hash.slice(0, 6)}`
+        names.set(e.name, name)
+      })
+      const rename = (x: string) => names.get(x) ?? `${x} (${label})`
+      for (const [i, e] of local.entries()) {
+        const m = group.members[i]!
+        if (shown.has(m.scores.hash)) continue
+        const name = rename(e.name)
+        const provenance = yield* provenanceOf({
+          run: "earlier",
+          group: group.id,
+          version: e.name,
+          stage: m.stage,
+          scores: m.scores,
+          generations: m.generations,
+          samples: samplesFileOf(m.scores.hash)
+        })
+        const { base, experiment, baseModel, ...rest } = e
+        entries.push({
+          ...rest,
+          name,
+          ...(base === undefined ? {} : { base: rename(base) }),
+          ...(experiment === undefined ? {} : { experiment: rename(experiment) }),
+          ...(baseModel === undefined ? {} : { baseModel: rename(baseModel) }),
+          provenance
+        })
+        shown.set(m.scores.hash, name)
+        used.add(name)
+        samples.set(m.scores.hash, groupRuns[i]!)
+        earlierRuns.push(groupRuns[i]!)
+        const r = groupRuns[i]!
+        const b = groupRuns.find((o) => o !== r && sameModel(o.run.model, r.run.base))
+        if (b !== undefined)
+          pairs.push({
+            base: { run: b, name: rename(local[groupRuns.indexOf(b)]!.name) },
+            tuned: { run: r, name },
+            file: `compare/${m.scores.hash.slice(0, 12)}.html`
+          })
+      }
+    }
+    return { entries: withChanges(entries), samples, pairs, earlierRuns }
+  })
 
 /** The `report` stage. */
 export const reportStage = (options: ReportStageOptions) => {
@@ -287,8 +357,10 @@ export const reportStage = (options: ReportStageOptions) => {
     // 4: intervals over prompts then answers, "tied" and the minimum detectable effect, the control line
     // 5: computed validation cards of the judge used (`Card.ts`), "not validated" without one
     // 6: each tuned row's comparison page with its base (`compare-<stage>.html`), linked from the row
-    codeVersion: "6",
+    // 7: every stored evaluation of the same prompt set and judge (`BoardHistory.ts`), each row's provenance
+    codeVersion: "7",
     params: ReportParams,
+    discover: ({ inputs }) => discoverEarlier(inputs),
     plugins: () => [
       ...metricIds(options.metrics),
       ...cardIds(Effect.runSync(loadMetrics(options.metrics)).map((m) => m.metric))
@@ -304,7 +376,10 @@ export const reportStage = (options: ReportStageOptions) => {
         output: "leaderboard",
         file: compareFileOf(stage),
         to: `leaderboard/${compareFileOf(stage)}`
-      }))
+      })),
+      // folders: the per-sample scores of every row, the comparison pages of earlier runs' rows
+      { output: "leaderboard", file: "samples/", to: "leaderboard/samples/" },
+      { output: "leaderboard", file: "compare/", to: "leaderboard/compare/" }
     ],
     run: (ctx) =>
       Effect.gen(function* () {
@@ -329,24 +404,28 @@ export const reportStage = (options: ReportStageOptions) => {
         ]
         const probeReport =
           options.probe === undefined ? undefined : (options.probeLink ?? "../probe/index.html")
+        const current = entriesOf(runs, {
+          ...(probeReport === undefined ? {} : { probeReport }),
+          probeReports: Object.fromEntries(
+            Object.entries(options.probes ?? {})
+              .filter(([evaluation]) => options.evaluations.includes(evaluation))
+              .map(([evaluation, probe]) => [evaluation, probe.link])
+          ),
+          examples: ctx.params.examples ?? 6
+        })
+        const board = yield* accumulate(ctx.inputs, options.evaluations, runs, current)
         const data = buildLeaderboard({
           title: ctx.params.title ?? "hyperwords leaderboard",
-          judges,
-          entries: entriesOf(runs, {
-            ...(probeReport === undefined ? {} : { probeReport }),
-            probeReports: Object.fromEntries(
-              Object.entries(options.probes ?? {})
-                .filter(([evaluation]) => options.evaluations.includes(evaluation))
-                .map(([evaluation, probe]) => [evaluation, probe.link])
-            ),
-            examples: ctx.params.examples ?? 6
-          }),
+          judges: judgesOf([...runs, ...board.earlierRuns]),
+          entries: board.entries,
           metrics: info,
           seed: ctx.params.seed ?? 1,
           ...(ctx.params.resamples === undefined ? {} : { resamples: ctx.params.resamples })
         })
-        writeLeaderboard(ctx.outputDir("leaderboard"), data)
-        writeBaseComparisons(ctx.outputDir("leaderboard"), runs, data)
+        const out = ctx.outputDir("leaderboard")
+        writeLeaderboard(out, data)
+        writeSamples(out, board.samples)
+        writeBaseComparisons(out, board.pairs, data)
         for (const row of data.rows) {
           const cells = Object.entries(row.cells)
             .map(([name, c]) =>

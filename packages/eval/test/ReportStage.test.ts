@@ -149,7 +149,9 @@ describe("the report stage", () => {
       "leaderboard/leaderboard.md",
       "leaderboard/leaderboard.json",
       "leaderboard/compare-evaluate-base.html",
-      "leaderboard/compare-evaluate.html"
+      "leaderboard/compare-evaluate.html",
+      "leaderboard/samples/",
+      "leaderboard/compare/"
     ])
     // the tuned row's comparison with its base, beside the board and linked from its row; none for the base
     expect(html).toContain(`<a href="compare-evaluate.html">compare with base-model</a>`)
