@@ -2,7 +2,7 @@
 // sensorimotor norms, on the fit half (words whose sha1 ends in an even hex digit); then score both
 // modes on the held-out words (the Lancaster test half; Miklashevsky 2018, Russian, never fitted
 // on) and record the figures and the default mode each language gets (supervised only where it
-// beats zero-shot). Writes packages/corpus/weights/<model>.senses.json.
+// beats zero-shot). Writes packages/models/weights/<model>.senses.json.
 //   node packages/corpus/scripts/fit-senses.ts [MODEL] [SHARED_DATA]
 import { writeFileSync } from "node:fs"
 import { relative, resolve } from "node:path"

@@ -180,20 +180,5 @@ export const auc = (scores: ReadonlyArray<number>, positive: ReadonlyArray<boole
 /** A seeded uniform generator on [0, 1) (core's mulberry32). */
 export const rng = mulberry32
 
-/** A seeded percentile-bootstrap 95% interval of a statistic over paired items. */
-export const bootstrapCi = (
-  n: number,
-  statistic: (indices: ReadonlyArray<number>) => number,
-  options: { readonly samples?: number; readonly seed?: number } = {}
-): readonly [number, number] => {
-  const next = rng(options.seed ?? 1)
-  const values: Array<number> = []
-  for (let s = 0; s < (options.samples ?? 1000); s++) {
-    const idx = Array.from({ length: n }, () => Math.floor(next() * n))
-    const v = statistic(idx)
-    if (Number.isFinite(v)) values.push(v)
-  }
-  values.sort((a, b) => a - b)
-  const at = (q: number) => values[Math.min(values.length - 1, Math.max(0, Math.floor(q * values.length)))]!
-  return [at(0.025), at(0.975)]
-}
+/** A seeded percentile-bootstrap 95% interval of a statistic over paired items (now in core). */
+export { bootstrapCi } from "@hyperwords/core/Random"

@@ -10,8 +10,11 @@ import { decodeValue } from "@hyperwords/core/Decode"
 import { Effect, Result, Schema } from "effect"
 import { PluginLoadError } from "./Errors.ts"
 
-/** The plugin API version this host speaks. */
-export const apiVersion = 1 as const
+/**
+ * The plugin API version this host speaks. 2: the plugin SDK (`@hyperwords/eval/Sdk`); a plugin
+ * depends on `@hyperwords/eval` alone. 1: plugins imported `@hyperwords/corpus`, `models`, `core`.
+ */
+export const apiVersion = 2 as const
 
 /** One text a metric scores: a generation, or a line of a user's file. */
 export interface SampleInput {
@@ -229,9 +232,15 @@ const checkShape = (m: unknown): string | undefined => {
   }
   if (typeof o.version !== "string" || o.version === "") return "has no version"
   if (o.apiVersion !== apiVersion) {
+    const upgrade =
+      typeof o.apiVersion === "number" && o.apiVersion < apiVersion
+        ? "; to port it, import what it takes from @hyperwords/corpus, @hyperwords/models or @hyperwords/core " +
+          `from @hyperwords/eval/Sdk instead, depend on @hyperwords/eval alone, and set apiVersion: ${apiVersion}` +
+          ' (packages/eval/README.md, "The plugin SDK")'
+        : ""
     return (
       `was written for plugin API ${String(o.apiVersion)}, but this @hyperwords/eval speaks API ${apiVersion}; ` +
-      "use a plugin version made for this API or upgrade @hyperwords/eval"
+      `use a plugin version made for this API or upgrade @hyperwords/eval${upgrade}`
     )
   }
   if (!Schema.isSchema(o.config)) return "has no config schema (config: Schema.Struct({...}))"

@@ -34,17 +34,21 @@ export const templateFiles = (name: string): Record<string, string> => {
     "tsconfig.json": `{
   "extends": "../../tsconfig.base.json",
   "include": ["src", "test"],
-  "references": [{ "path": "../../packages/core" }, { "path": "../../packages/eval" }]
+  "references": [{ "path": "../../packages/eval" }]
 }
 `,
     "src/index.ts": `/**
  * metric \`${name}\`: say here in one sentence what the number means for a text.
+ * A plugin depends on @hyperwords/eval alone: what it needs from hyperwords (the judge model's
+ * vectors, tokens, content words and stopwords, sensory profiles, norms) comes from
+ * @hyperwords/eval/Sdk (packages/eval/README.md, "The plugin SDK").
  */
 import { defineMetric } from "@hyperwords/eval"
+import { contentWords, detectLang } from "@hyperwords/eval/Sdk"
 import { Effect, Schema } from "effect"
 
 const Config = Schema.Struct({
-  /** Words at least this long count (an example option: replace with your own). */
+  /** Content words at least this long count (an example option: replace with your own). */
   minLength: Schema.optionalKey(Schema.Int)
 })
 
@@ -52,15 +56,16 @@ const Config = Schema.Struct({
 export const ${id} = defineMetric({
   name: "${name}",
   version: "0.1.0",
-  apiVersion: 1,
-  description: "share of words with at least minLength letters (replace with what your metric measures)",
+  apiVersion: 2,
+  description: "share of content words with at least minLength letters (replace with what your metric measures)",
   config: Config,
   higherIsBetter: true,
   // isolation: "child-process", module: import.meta.url,   // for native or heavy code (ONNX)
   timeoutMs: 10_000,
   sample: (input, config) =>
     Effect.sync(() => {
-      const words = input.text.split(/\\s+/).filter((w) => w !== "")
+      // content words: letters only, lower case, stopwords of the text's language left out
+      const words = contentWords(input.text, input.lang ?? detectLang(input.text))
       if (words.length === 0) return null // the metric does not apply: left out of the mean
       const long = words.filter((w) => w.length >= (config.minLength ?? 6)).length
       return { score: long / words.length, words: words.length }
@@ -81,12 +86,13 @@ describe("metric ${name}", () => {
       const column = yield* Harness.runMetric(
         loaded,
         [
-          { id: "a", text: "warm purring lap" },
+          { id: "a", text: "the warm purring lap" },
           { id: "b", text: "" }
         ],
         { seed: 1 }
       )
       expect(column.status, column.reason).toBe("ok")
+      // "the" is a stopword: three content words, one of them ("purring") long
       expect(column.samples.map((s) => s.score)).toEqual([1 / 3, null])
     })
   )
@@ -96,7 +102,8 @@ describe("metric ${name}", () => {
 
 What the number means, in a sentence or two, and what a higher score says about a text.
 
-- **Sample score**: the share of words with at least \`minLength\` letters; \`null\` for an empty text.
+- **Sample score**: the share of content words (\`contentWords\` of \`@hyperwords/eval/Sdk\`) with at
+  least \`minLength\` letters; \`null\` for a text without any.
 - **Config**: \`minLength\` (default 6).
 - **Validation card**: the human data this metric was checked against, the statistic and its value
   with a bootstrap CI (add \`card\` to the plugin once \`pnpm validate\` computes it).

@@ -49,7 +49,7 @@ const pluginAt = (pkg: string) =>
   defineMetric({
     name: "imageability",
     version: "1.1.0",
-    apiVersion: 1,
+    apiVersion: 2,
     description: "d",
     config: Schema.Struct({}),
     module: pathToFileURL(join(pkg, "src", "index.ts")).href,

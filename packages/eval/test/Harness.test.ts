@@ -92,7 +92,7 @@ describe("Harness", () => {
   it.live("names a plugin written for another API version, a bad config, and a name clash", () =>
     Effect.gen(function* () {
       const api = yield* Effect.exit(loadMetric(F.future))
-      expect(Exit.isFailure(api) && String(api.cause)).toMatch(/future@1\.0\.0: was written for plugin API 2/)
+      expect(Exit.isFailure(api) && String(api.cause)).toMatch(/future@1\.0\.0: was written for plugin API 3/)
       const bad = yield* Effect.flip(loadMetric(F.good.with({ scale: "x" } as never)))
       expect(bad.message).toMatch(/metric plugin chars@1\.0\.0: bad config: .*scale/)
       const clash = yield* Effect.flip(loadMetrics([F.good, F.good.with({ scale: 3 })]))
@@ -114,7 +114,10 @@ describe("Harness", () => {
         a.id,
         expect.stringMatching(/^throws@1\.0\.0#/)
       ])
-      expect(() => metricIds([F.future])).toThrow(/was written for plugin API 2/)
+      expect(() => metricIds([F.future])).toThrow(/was written for plugin API 3/)
+      expect(() => metricIds([F.old])).toThrow(
+        /old@1\.0\.0: was written for plugin API 1, but this @hyperwords\/eval speaks API 2; .*@hyperwords\/eval\/Sdk/
+      )
     })
   )
 })

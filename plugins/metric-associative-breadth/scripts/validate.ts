@@ -1,5 +1,5 @@
 // Run this plugin's validation once and print the table: node scripts/validate.ts [MODEL] [dev|test]
-import { formatValidations, runValidations } from "@hyperwords/core/Validation"
+import { formatValidations, runValidations } from "@hyperwords/eval/Sdk"
 import { Effect } from "effect"
 import { datValidations } from "../src/Validation.ts"
 

@@ -8,9 +8,9 @@
  * model's own vocabulary, so that a control list is made of ordinary words, not WordNet rarities.
  * Each dictionary (English, Russian) has its own pool, reference and control.
  */
-import { wordVectors } from "@hyperwords/corpus/Senses"
+
 import { Stats } from "@hyperwords/eval"
-import type { Model } from "@hyperwords/models/Model"
+import { type Model, wordVectors } from "@hyperwords/eval/Sdk"
 import { datScore, drawWords, type Standardiser, standardiser } from "./Dat.ts"
 import type { Dictionary } from "./Dictionary.ts"
 

@@ -1,6 +1,6 @@
 /**
- * Russian nouns from OpenCorpora, as the `az` package (0.2.3, MIT; already a dependency of
- * `@hyperwords/corpus`) ships them: pymorphy2's compiled dictionary of OpenCorpora 0.92
+ * Russian nouns from OpenCorpora, as the `az` package (0.2.3, MIT; also used by the corpus
+ * stage) ships them: pymorphy2's compiled dictionary of OpenCorpora 0.92
  * (389,022 lexemes; the OpenCorpora dictionary is CC BY-SA 3.0), read in place from
  * `node_modules/az/dicts/`, never copied into the repository.
  *

@@ -9,12 +9,9 @@
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import type { Validation } from "@hyperwords/core/Validation"
-import { sharedData } from "@hyperwords/corpus/SensesValidation"
 import { Stats } from "@hyperwords/eval"
+import { loadModel, resolveModelDir, sharedData, type Validation } from "@hyperwords/eval/Sdk"
 import { bootstrapStatistic, spearman } from "@hyperwords/eval/Stats"
-import { loadModel } from "@hyperwords/models/Model"
-import { resolveModelDir } from "@hyperwords/models/ModelDir"
 import { Effect } from "effect"
 import { breadthScorer } from "./Breadth.ts"
 import { validateWord } from "./Dat.ts"

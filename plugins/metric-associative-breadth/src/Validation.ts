@@ -17,13 +17,16 @@
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import type { Validation, ValidationResult } from "@hyperwords/core/Validation"
-import { sharedData } from "@hyperwords/corpus/SensesValidation"
 import { Degenerate, type SampleInput, Stats } from "@hyperwords/eval"
 import { builtinPromptSet } from "@hyperwords/eval/PromptSet"
+import {
+  loadModel,
+  resolveModelDir,
+  sharedData,
+  type Validation,
+  type ValidationResult
+} from "@hyperwords/eval/Sdk"
 import { bootstrapStatistic, spearman } from "@hyperwords/eval/Stats"
-import { loadModel } from "@hyperwords/models/Model"
-import { resolveModelDir } from "@hyperwords/models/ModelDir"
 import { Effect } from "effect"
 import { breadthScorer, defaultLayer } from "./Breadth.ts"
 import { drawWords, firstValidWords, TASK_WORDS } from "./Dat.ts"

@@ -5,7 +5,7 @@
  * score, since the task rewards randomness.
  */
 import { Degenerate, defineMetric, Stats } from "@hyperwords/eval"
-import { loadModel } from "@hyperwords/models/Model"
+import { loadModel } from "@hyperwords/eval/Sdk"
 import { Effect, Schema } from "effect"
 import { breadthScorer } from "./Breadth.ts"
 import { drawWords, TASK_WORDS } from "./Dat.ts"
@@ -52,7 +52,7 @@ const scorerOf = (cfg: Config, model: string | undefined) => (dictionary: Dictio
 export const associativeBreadth = defineMetric({
   name: "associative-breadth",
   version: "1.2.0",
-  apiVersion: 1,
+  apiVersion: 2,
   description:
     "Divergent Association Task on the model's embeddings: mean pairwise cosine distance of the first seven valid nouns × 100, with a random-noun control",
   config: Config,

@@ -2,8 +2,8 @@ import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Harness, Metric, Stats } from "@hyperwords/eval"
+import { embedCutLayers, resolveModelDir } from "@hyperwords/eval/Sdk"
 import { auc, spearman } from "@hyperwords/eval/Stats"
-import { embedCutLayers, resolveModelDir } from "@hyperwords/models/ModelDir"
 import { Effect } from "effect"
 import associativeBreadth, {
   answerWords,

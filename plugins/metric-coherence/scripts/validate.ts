@@ -1,5 +1,5 @@
 // Run this plugin's validations once and print the table: node scripts/validate.ts [MODEL]
-import { formatValidations, runValidations } from "@hyperwords/core/Validation"
+import { formatValidations, runValidations } from "@hyperwords/eval/Sdk"
 import { Effect } from "effect"
 import { coherenceValidations } from "../src/Validation.ts"
 

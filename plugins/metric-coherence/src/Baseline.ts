@@ -7,7 +7,7 @@
  * statistics of single words.
  */
 import { readFileSync } from "node:fs"
-import type { Lang } from "@hyperwords/corpus/SensationSeeds"
+import type { Lang } from "@hyperwords/eval/Sdk"
 import { referenceWords } from "./Coherence.ts"
 import type { WordVectorsOf } from "./Vectors.ts"
 

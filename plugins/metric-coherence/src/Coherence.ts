@@ -13,10 +13,8 @@
  * which make every cosine close to 1.
  */
 
-import { contentWords } from "@hyperwords/corpus/ContentWords"
-import { type Lang, sensationSeeds } from "@hyperwords/corpus/SensationSeeds"
-import { abstractAnchors, channels } from "@hyperwords/corpus/Senses"
 import { Stats } from "@hyperwords/eval"
+import { abstractAnchors, channels, contentWords, type Lang, sensationSeeds } from "@hyperwords/eval/Sdk"
 
 /** The lines of a text that have content words, as their content words (without those `exclude` names). */
 export const lineWords = (

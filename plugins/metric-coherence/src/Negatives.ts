@@ -14,13 +14,16 @@
  * AUC of originals over negatives (Mann–Whitney), 95% bootstrap CI over poems (1,000 resamples).
  */
 import { join } from "node:path"
-import type { Validation, ValidationResult } from "@hyperwords/core/Validation"
-import type { Lang } from "@hyperwords/corpus/SensationSeeds"
-import { sharedData } from "@hyperwords/corpus/SensesValidation"
 import { Degenerate, type SampleInput, Stats } from "@hyperwords/eval"
+import {
+  type Lang,
+  loadModel,
+  resolveModelDir,
+  sharedData,
+  type Validation,
+  type ValidationResult
+} from "@hyperwords/eval/Sdk"
 import { auc, bootstrapStatistic } from "@hyperwords/eval/Stats"
-import { loadModel } from "@hyperwords/models/Model"
-import { resolveModelDir } from "@hyperwords/models/ModelDir"
 import { Effect } from "effect"
 import { type Baseline, bagOfWords, gloveFile, readVectorTable } from "./Baseline.ts"
 import { lineWords } from "./Coherence.ts"

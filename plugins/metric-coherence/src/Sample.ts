@@ -3,9 +3,9 @@
  * left out first, and a degenerate answer (`Degenerate` of `@hyperwords/eval`: one line repeated,
  * a loop, an echo...) scores the bottom of the scale, −1, without reading a vector.
  */
-import type { Lang } from "@hyperwords/corpus/SensationSeeds"
-import { detectLang } from "@hyperwords/corpus/Senses"
+
 import { Degenerate, type SampleInput, type SampleScore } from "@hyperwords/eval"
+import { detectLang, type Lang } from "@hyperwords/eval/Sdk"
 import { Effect, Schema } from "effect"
 import { textCoherence } from "./Score.ts"
 import { readUsf, type WordVectorsOf } from "./Vectors.ts"

@@ -1,5 +1,5 @@
 /** The coherence of one text, given a way to get standardised word vectors. */
-import type { Lang } from "@hyperwords/corpus/SensationSeeds"
+import type { Lang } from "@hyperwords/eval/Sdk"
 import {
   type Associations,
   associationStrength,

@@ -16,13 +16,16 @@
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import type { Validation, ValidationResult } from "@hyperwords/core/Validation"
-import type { Lang } from "@hyperwords/corpus/SensationSeeds"
-import { sharedData } from "@hyperwords/corpus/SensesValidation"
 import { Degenerate, type SampleInput, Stats } from "@hyperwords/eval"
+import {
+  type Lang,
+  loadModel,
+  resolveModelDir,
+  sharedData,
+  type Validation,
+  type ValidationResult
+} from "@hyperwords/eval/Sdk"
 import { auc, bootstrapStatistic } from "@hyperwords/eval/Stats"
-import { loadModel } from "@hyperwords/models/Model"
-import { resolveModelDir } from "@hyperwords/models/ModelDir"
 import { parse } from "csv-parse/sync"
 import { Effect } from "effect"
 import { associationStrength, lineWords } from "./Coherence.ts"

@@ -4,9 +4,7 @@
  * of the language.
  */
 import { readFileSync } from "node:fs"
-import type { Lang } from "@hyperwords/corpus/SensationSeeds"
-import { wordVectors } from "@hyperwords/corpus/Senses"
-import type { Model } from "@hyperwords/models/Model"
+import { type Lang, type Model, wordVectors } from "@hyperwords/eval/Sdk"
 import { parse } from "csv-parse/sync"
 import { type Associations, referenceWords } from "./Coherence.ts"
 

@@ -4,7 +4,7 @@
  * vectors, with USF free-association strength beside it when norms are given.
  */
 import { defineMetric } from "@hyperwords/eval"
-import { loadModel } from "@hyperwords/models/Model"
+import { loadModel } from "@hyperwords/eval/Sdk"
 import { Effect, Schema } from "effect"
 import { Config, scoreSample } from "./Sample.ts"
 import { standardisedVectors } from "./Vectors.ts"
@@ -26,7 +26,7 @@ export class NoModel extends Schema.TaggedError<NoModel>()("NoModel", {}) {
 export const coherence = defineMetric({
   name: "coherence",
   version: "1.2.0",
-  apiVersion: 1,
+  apiVersion: 2,
   description: "mean cosine between consecutive lines' (or words') images in the model's word vectors",
   config: Config,
   requiresModel: true,

@@ -6,8 +6,8 @@
  * card's CI. Skips the recomputation without ../shared/data or the judge's model folder.
  */
 import { join } from "node:path"
-import { hasSharedData } from "@hyperwords/corpus/SensesValidation"
 import { cardFile, checkKey, readCard, recheckCard } from "@hyperwords/eval/Card"
+import { hasSharedData } from "@hyperwords/eval/Sdk"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { coherenceValidations } from "../src/Validation.ts"

@@ -5,8 +5,9 @@
  * prompt or request gave (an `invent-words` example) does not count, and a degenerate answer
  * (`Degenerate.degenerate` of `@hyperwords/eval`: an echo, a loop, one line repeated...) scores 0.
  */
-import { decodeJsonlFile } from "@hyperwords/core/Decode"
+
 import { Degenerate, defineMetric, type SampleInput } from "@hyperwords/eval"
+import { decodeJsonlFile } from "@hyperwords/eval/Sdk"
 import { Effect, Schema } from "effect"
 
 const Config = Schema.Struct({
@@ -76,7 +77,7 @@ const ownHyperwords = (
 export const hyperwordUsage = defineMetric({
   name: "hyperword-usage",
   version: "1.1.0",
-  apiVersion: 1,
+  apiVersion: 2,
   description: "share of the words of a text that are hyperwords of the set, used as one fused word",
   config: Config,
   sample: (input, cfg, ctx) =>

@@ -2,9 +2,7 @@
 // what `pnpm validate` reports on), written to weights/<model>.imageability.json.
 //   node plugins/metric-imageability/scripts/fit.ts [MODEL] [SHARED_DATA]
 import { writeFileSync } from "node:fs"
-import { defaultLayer } from "@hyperwords/corpus/Senses"
-import { sharedData } from "@hyperwords/corpus/SensesValidation"
-import { loadModel } from "@hyperwords/models/Model"
+import { defaultLayer, loadModel, sharedData } from "@hyperwords/eval/Sdk"
 import { shippedWeights } from "../src/index.ts"
 import { fitRegression } from "../src/Regression.ts"
 import { splitRows } from "../src/Validation.ts"

@@ -3,8 +3,7 @@
  * `Conc.M`, Miklashevsky `IMAGEABILITY_MEAN`, ...), and the fit/test split every check uses.
  */
 import { readFileSync } from "node:fs"
-import { foldYo } from "@hyperwords/corpus/SensationSeeds"
-import { inTestHalf } from "@hyperwords/corpus/SensesValidation"
+import { foldYo, inTestHalf } from "@hyperwords/eval/Sdk"
 import { parse } from "csv-parse/sync"
 
 /** One norm: a word and its mean rating. */

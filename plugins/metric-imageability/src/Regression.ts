@@ -5,8 +5,7 @@
  * no norm values, only the regression — which cannot give the norms back.
  */
 import { readFileSync } from "node:fs"
-import { pearson, ridge, wordVectors } from "@hyperwords/corpus/Senses"
-import type { Model } from "@hyperwords/models/Model"
+import { type Model, pearson, ridge, wordVectors } from "@hyperwords/eval/Sdk"
 import { Schema } from "effect"
 import type { NormRow } from "./Norms.ts"
 

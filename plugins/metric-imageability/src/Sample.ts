@@ -5,8 +5,8 @@
  * where a text was asked...).
  */
 import { fileURLToPath } from "node:url"
-import { contentWords } from "@hyperwords/corpus/ContentWords"
 import { Degenerate, type SampleInput, type SampleScore, Stats } from "@hyperwords/eval"
+import { contentWords } from "@hyperwords/eval/Sdk"
 import { Effect } from "effect"
 
 /** The score of a degenerate answer: the bottom of the Glasgow imageability scale (1-7). */

@@ -19,13 +19,18 @@
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import type { Validation, ValidationResult } from "@hyperwords/core/Validation"
-import { defaultLayer, pearson } from "@hyperwords/corpus/Senses"
-import { sharedData } from "@hyperwords/corpus/SensesValidation"
 import { Degenerate, type SampleInput, Stats } from "@hyperwords/eval"
+import {
+  defaultLayer,
+  loadModel,
+  type Model,
+  pearson,
+  resolveModelDir,
+  sharedData,
+  type Validation,
+  type ValidationResult
+} from "@hyperwords/eval/Sdk"
 import { auc, bootstrapStatistic } from "@hyperwords/eval/Stats"
-import { loadModel, type Model } from "@hyperwords/models/Model"
-import { resolveModelDir } from "@hyperwords/models/ModelDir"
 import { Effect } from "effect"
 import { capRows, isTestWord, type NormRow, type NormsSpec, readNorms } from "./Norms.ts"
 import { fitRegression, predictWords, type Regression, readRegression } from "./Regression.ts"

@@ -5,15 +5,14 @@
  * model (the regression is fitted on English norms).
  */
 import { existsSync } from "node:fs"
-import { defaultLayer } from "@hyperwords/corpus/Senses"
 import { defineMetric } from "@hyperwords/eval"
-import { loadModel, type Model } from "@hyperwords/models/Model"
+import { defaultLayer, loadModel, type Model } from "@hyperwords/eval/Sdk"
 import { Effect, Schema } from "effect"
 import { readNorms } from "./Norms.ts"
 import { fitRegression, predictWords, type Regression, readRegression } from "./Regression.ts"
 import { scoreSample, shippedWeights } from "./Sample.ts"
 
-export { contentWords } from "@hyperwords/corpus/ContentWords"
+export { contentWords } from "@hyperwords/eval/Sdk"
 export * as Norms from "./Norms.ts"
 export * as RegressionModule from "./Regression.ts"
 export { degenerateScore, scoreSample, shippedWeights } from "./Sample.ts"
@@ -99,7 +98,7 @@ const setup = (cfg: Config, ctxModel: string | undefined) =>
 export const imageability = defineMetric({
   name: "imageability",
   version: "1.1.0",
-  apiVersion: 1,
+  apiVersion: 2,
   description:
     "mean predicted imageability (Glasgow 1-7 scale) of a text's content words, from the model's vectors",
   config: Config,

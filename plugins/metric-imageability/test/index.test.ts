@@ -3,7 +3,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Harness, Metric } from "@hyperwords/eval"
-import { resolveModelDir } from "@hyperwords/models/ModelDir"
+import { resolveModelDir } from "@hyperwords/eval/Sdk"
 import { Effect, Schema } from "effect"
 import imageability, {
   contentWords,

@@ -12,8 +12,9 @@
  * is the largest channel of its words' mean norm profile. Pure: readers of the shared data and the
  * scoring live in `PoemValidation.ts`.
  */
-import type { Channel, Lang } from "@hyperwords/corpus/SensationSeeds"
+
 import { Degenerate, Stats } from "@hyperwords/eval"
+import type { Channel, Lang } from "@hyperwords/eval/Sdk"
 
 /** Human sensory norms as the task reads them. */
 export interface TaskNorms {

@@ -19,19 +19,22 @@
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import type { Validation, ValidationResult } from "@hyperwords/core/Validation"
-import { contentWords } from "@hyperwords/corpus/ContentWords"
-import { foldYo, type Lang } from "@hyperwords/corpus/SensationSeeds"
-import type { Estimator, Profile } from "@hyperwords/corpus/Senses"
+import { Stats } from "@hyperwords/eval"
 import {
   anchorWords,
+  contentWords,
+  type Estimator,
+  foldYo,
   inTestHalf,
+  type Lang,
   lancasterFiles,
   lancasterNorms,
   miklashevskyFile,
-  miklashevskyNorms
-} from "@hyperwords/corpus/SensesValidation"
-import { Stats } from "@hyperwords/eval"
+  miklashevskyNorms,
+  type Profile,
+  type Validation,
+  type ValidationResult
+} from "@hyperwords/eval/Sdk"
 import { parse } from "csv-parse/sync"
 import { Effect } from "effect"
 import { buildPoemTask, type PoemItem, retrievalAuc, summarise, type TaskNorms } from "./PoemTask.ts"

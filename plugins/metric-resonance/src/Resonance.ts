@@ -5,9 +5,9 @@
  * score is their Pearson correlation over the channels (default: insensitive to how strongly
  * sensory the text is overall, only to which sensations it weighs) or their cosine.
  */
-import type { Channel, Lang } from "@hyperwords/corpus/SensationSeeds"
-import { channels, type Estimator, type Profile } from "@hyperwords/corpus/Senses"
+
 import { Stats } from "@hyperwords/eval"
+import { type Channel, channels, type Estimator, type Lang, type Profile } from "@hyperwords/eval/Sdk"
 
 /** How two profiles are compared. */
 export type Agreement = "pearson" | "cosine"

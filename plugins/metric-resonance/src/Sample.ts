@@ -3,10 +3,16 @@
  * the answer's own words (the words the request and prompt gave are left out first), and the
  * bottom of the scale, −1, for a degenerate answer (`Degenerate` of `@hyperwords/eval`).
  */
-import { contentWords } from "@hyperwords/corpus/ContentWords"
-import type { Channel, Lang } from "@hyperwords/corpus/SensationSeeds"
-import { channels, detectLang, type Estimator } from "@hyperwords/corpus/Senses"
+
 import { Degenerate, type SampleInput, type SampleScore } from "@hyperwords/eval"
+import {
+  type Channel,
+  channels,
+  contentWords,
+  detectLang,
+  type Estimator,
+  type Lang
+} from "@hyperwords/eval/Sdk"
 import { Effect, Schema } from "effect"
 import { agreement, meanProfile, requestFromPrompt, vectorOf } from "./Resonance.ts"
 
@@ -20,7 +26,7 @@ export const Config = Schema.Struct({
   feel: Schema.optionalKey(Schema.String),
   /** `pearson` (default) or `cosine` between the request and the text's profile. */
   agreement: Schema.optionalKey(Schema.Literals(["pearson", "cosine"])),
-  /** A supervised estimator saved by `@hyperwords/corpus` (`fitSupervised`); overrides `estimator`. */
+  /** A supervised estimator saved by `fitSupervised` (as `packages/corpus/scripts/fit-senses.ts` does); overrides `estimator`. */
   supervised: Schema.optionalKey(Schema.String),
   /**
    * `default` (the default: the model's shipped supervised weights where they validated better than

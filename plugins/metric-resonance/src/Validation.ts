@@ -20,16 +20,26 @@
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import type { Validation, ValidationResult } from "@hyperwords/core/Validation"
-import { contentWords } from "@hyperwords/corpus/ContentWords"
-import { type Channel, foldYo, sensationSeeds } from "@hyperwords/corpus/SensationSeeds"
-import { abstractAnchors, channels, type Estimator, readNorms, zeroShot } from "@hyperwords/corpus/Senses"
-import { defaultEstimatorOf } from "@hyperwords/corpus/SensesDefault"
-import { inTestHalf, sharedData } from "@hyperwords/corpus/SensesValidation"
 import { Degenerate, type SampleInput, Stats } from "@hyperwords/eval"
+import {
+  abstractAnchors,
+  type Channel,
+  channels,
+  contentWords,
+  defaultEstimatorOf,
+  type Estimator,
+  foldYo,
+  inTestHalf,
+  loadModel,
+  readNorms,
+  resolveModelDir,
+  sensationSeeds,
+  sharedData,
+  type Validation,
+  type ValidationResult,
+  zeroShot
+} from "@hyperwords/eval/Sdk"
 import { auc, bootstrapStatistic } from "@hyperwords/eval/Stats"
-import { loadModel } from "@hyperwords/models/Model"
-import { resolveModelDir } from "@hyperwords/models/ModelDir"
 import { Effect } from "effect"
 import { poemValidations } from "./PoemValidation.ts"
 import { agreement, meanProfile } from "./Resonance.ts"

@@ -1,13 +1,18 @@
 /**
  * metric `resonance`: agreement between the sensations a text evokes and the sensations asked
- * for, both as profiles of the sensory estimator of `@hyperwords/corpus` — its default for the
+ * for, both as profiles of the sensory estimator of the plugin SDK (`@hyperwords/eval/Sdk`) — its default for the
  * judge model (supervised where the model's shipped weights validated better, zero-shot elsewhere).
  */
 
-import { type Estimator, readSupervised, supervised, zeroShot } from "@hyperwords/corpus/Senses"
-import { defaultEstimator } from "@hyperwords/corpus/SensesDefault"
 import { defineMetric } from "@hyperwords/eval"
-import { loadModel } from "@hyperwords/models/Model"
+import {
+  defaultEstimator,
+  type Estimator,
+  loadModel,
+  readSupervised,
+  supervised,
+  zeroShot
+} from "@hyperwords/eval/Sdk"
 import { Effect, Schema } from "effect"
 import { Config, scoreSample } from "./Sample.ts"
 
@@ -47,7 +52,7 @@ export const estimatorOf = (cfg: Config, ctxModel: string | undefined) =>
 export const resonance = defineMetric({
   name: "resonance",
   version: "1.3.0",
-  apiVersion: 1,
+  apiVersion: 2,
   description:
     "agreement (Pearson r over seven sensory channels) between the sensations asked for and those a text's words evoke",
   config: Config,

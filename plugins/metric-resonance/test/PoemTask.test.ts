@@ -3,10 +3,9 @@
  * they are removed from every candidate, which lines are positive and negative, determinism, and
  * the scoring with a fixture estimator.
  */
-import { contentWords } from "@hyperwords/corpus/ContentWords"
-import type { Channel } from "@hyperwords/corpus/SensationSeeds"
-import { channels, type Estimator, type Profile } from "@hyperwords/corpus/Senses"
+
 import { Degenerate } from "@hyperwords/eval"
+import { type Channel, channels, contentWords, type Estimator, type Profile } from "@hyperwords/eval/Sdk"
 import { describe, expect, it } from "vitest"
 import {
   buildPoemTask,

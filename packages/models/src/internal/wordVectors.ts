@@ -8,9 +8,10 @@
  * with only `hidden_states` kept: ~8x faster, since the probe graph computes the logit lens over
  * the whole vocabulary at every layer), else the probe graph itself (`Model.hiddenStatesGraph`).
  */
-import type { Model } from "@hyperwords/models/Model"
-import { runProbeOutputs } from "@hyperwords/models/Probe"
+
 import type * as ort from "onnxruntime-node"
+import type { Model } from "../Model.ts"
+import { runProbeOutputs } from "../Probe.ts"
 
 /** The context every text is read in (validated on the Lancaster norms, see `Senses.ts`). */
 export const contextPrefix = "A word:"
