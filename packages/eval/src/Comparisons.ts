@@ -18,7 +18,6 @@
  * (`Stats.minimumDetectableEffect` with the family's size as `tests`).
  */
 import type { Arm, Comparison, LeaderboardEntry } from "./Leaderboard.ts"
-import type { SampleScores } from "./Scoring.ts"
 import {
   type BootstrapOptions,
   holm,
@@ -26,6 +25,7 @@ import {
   pairedBootstrap,
   significanceMark
 } from "./Stats.ts"
+import { metricScores } from "./Tables.ts"
 
 /** The family-wise level: a Holm-adjusted p below it is a detected difference. */
 export const ALPHA = 0.05
@@ -63,15 +63,6 @@ export const comparisonTargets = (
   return out
 }
 
-const itemScores = (rows: ReadonlyArray<SampleScores>, metric: string) =>
-  rows.flatMap((r) => {
-    const s = r.scores[metric]
-    // the answer's id is its unit: sample k of a prompt has the same id, and seed, in every version
-    return typeof s === "number"
-      ? [r.promptId === undefined ? { item: r.id, score: s } : { item: r.promptId, score: s, unit: r.id }]
-      : []
-  })
-
 /**
  * A row's comparisons with each of its targets, by metric: only metrics both sides scored
  * (status ok, per-sample rows, at least one shared prompt). Holm runs over the metrics of each
@@ -91,7 +82,7 @@ export const compareRow = (
       const mine = e.summaries.find((s) => s.name === m.name)
       const theirs = target.summaries.find((s) => s.name === m.name)
       if (mine?.status !== "ok" || theirs?.status !== "ok") return []
-      const d = pairedBootstrap(itemScores(e.rows!, m.name), itemScores(target.rows!, m.name), options)
+      const d = pairedBootstrap(metricScores(e.rows!, m.name), metricScores(target.rows!, m.name), options)
       return d.n > 0 ? [{ metric: m, d }] : []
     })
     const adjusted = holm(raw.map((r) => r.d.p))

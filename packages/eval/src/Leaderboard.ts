@@ -19,6 +19,7 @@ import { findingsOf } from "./Findings.ts"
 import { renderHtml, renderMarkdown } from "./LeaderboardPage.ts"
 import type { MetricSummary, SampleScores } from "./Scoring.ts"
 import { type BootstrapOptions, clusteredBootstrapMean } from "./Stats.ts"
+import { metricScores } from "./Tables.ts"
 
 export { formatNumber, renderHtml, renderMarkdown } from "./LeaderboardPage.ts"
 
@@ -283,10 +284,7 @@ const clusteredMean = (
   options: BootstrapOptions
 ) => {
   if (rows === undefined) return undefined
-  const scores = rows.flatMap((r) => {
-    const x = r.scores[s.name]
-    return typeof x === "number" ? [{ cluster: r.promptId ?? r.id, score: x }] : []
-  })
+  const scores = metricScores(rows, s.name).map((x) => ({ cluster: x.item, score: x.score }))
   if (scores.length === 0 || scores.length !== s.n) return undefined
   return clusteredBootstrapMean(scores, options)
 }

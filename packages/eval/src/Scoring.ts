@@ -5,10 +5,12 @@
  */
 import { decodeJsonlFile } from "@hyperwords/core/Decode"
 import type { DecodeError } from "@hyperwords/core/Errors"
+import { type ColumnTable, escape as rowFunction, table } from "arquero"
 import { Effect, Schema } from "effect"
 import { type MetricColumn, runMetrics } from "./Harness.ts"
 import type { CorpusScore, LoadedMetric, MetricContext, SampleInput } from "./Metric.ts"
 import { type BootstrapOptions, bootstrapMean, lengthControl } from "./Stats.ts"
+import { columnOf } from "./Tables.ts"
 
 /** One line of a `Generations` artifact's JSONL: a model's answer to one prompt with one seed. */
 export const GenerationRecord = Schema.Struct({
@@ -99,6 +101,16 @@ export interface ScoreOptions extends BootstrapOptions {
   readonly keep?: ReadonlyArray<MetricColumn>
 }
 
+// the words of the samples as a table, made once for all the columns of a set
+const wordsTables = new WeakMap<ReadonlyMap<string, number>, ColumnTable>()
+const wordsTable = (words: ReadonlyMap<string, number>): ColumnTable => {
+  const cached = wordsTables.get(words)
+  if (cached !== undefined) return cached
+  const t = table({ id: [...words.keys()], words: [...words.values()] })
+  wordsTables.set(words, t)
+  return t
+}
+
 /** Aggregate one column. */
 export const summarize = (
   column: MetricColumn,
@@ -124,8 +136,14 @@ export const summarize = (
           n: scored
         }
   }
-  const kept = column.samples.filter((s): s is typeof s & { score: number } => s.score !== null)
-  const values = kept.map((s) => s.score)
+  // the scored samples with their lengths: a lookup of the words table by sample id
+  const scored = table({
+    id: column.samples.map((s) => s.id),
+    score: column.samples.map((s) => s.score)
+  })
+    .filter(rowFunction((d: { score: number | null }) => d.score !== null))
+    .lookup(wordsTable(words), "id", "words")
+  const values = columnOf<number>(scored, "score")
   const corpus = column.corpus === undefined ? {} : { corpus: column.corpus }
   if (values.length === 0) {
     return column.corpus === undefined
@@ -142,7 +160,7 @@ export const summarize = (
   const m = bootstrapMean(values, options)
   const lc = lengthControl(
     values,
-    kept.map((s) => words.get(s.id) ?? 1),
+    columnOf<number | undefined>(scored, "words").map((w) => w ?? 1),
     options.lengthThreshold ?? 0.3
   )
   const adjusted = lc.applied ? bootstrapMean(lc.adjusted, options) : undefined

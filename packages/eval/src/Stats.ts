@@ -5,6 +5,7 @@
  */
 
 import { mulberry32 } from "@hyperwords/core/Random"
+import { groupedByItem, pairedByItem } from "./Tables.ts"
 
 /** A uniform generator on [0, 1) from a 32-bit seed (core's mulberry32). */
 export const makeRng = mulberry32
@@ -97,15 +98,8 @@ export interface ClusteredMeanCI extends MeanCI {
 const byKey = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0)
 
 /** The scores grouped by cluster, the clusters in a fixed (sorted) order. */
-const groupScores = (scores: ReadonlyArray<ClusteredScore>): Array<Array<number>> => {
-  const groups = new Map<string, Array<number>>()
-  for (const { cluster, score } of scores) {
-    const g = groups.get(cluster)
-    if (g === undefined) groups.set(cluster, [score])
-    else g.push(score)
-  }
-  return [...groups.keys()].sort(byKey).map((k) => groups.get(k)!)
-}
+const groupScores = (scores: ReadonlyArray<ClusteredScore>): Array<Array<number>> =>
+  groupedByItem(scores.map((s) => ({ item: s.cluster, score: s.score }))).map((g) => g.map((x) => x.score))
 
 /**
  * The mean over answers with a two-stage (hierarchical) percentile-bootstrap CI: each resample
@@ -216,13 +210,7 @@ export const pairedBootstrap = (
   base: ReadonlyArray<{ readonly item: string; readonly score: number; readonly unit?: string }>,
   options: BootstrapOptions = {}
 ): PairedDelta => {
-  const a = answersByItem(version)
-  const b = answersByItem(base)
-  const pairs: Array<PromptPair> = []
-  for (const item of [...a.keys()].sort(byKey)) {
-    const w = b.get(item)
-    if (w !== undefined) pairs.push(pairOf(a.get(item)!, w))
-  }
+  const pairs = pairedByItem(version, base).map((q) => pairOf(q.a, q.b))
   if (pairs.length === 0)
     return { delta: Number.NaN, ci: [Number.NaN, Number.NaN], p: Number.NaN, n: 0, sd: 0 }
   const diffs = pairs.map((q) => mean(q.a) - mean(q.b))
@@ -273,18 +261,6 @@ const signFlipP = (diffs: ReadonlyArray<number>, options: BootstrapOptions): num
   let extreme = 0
   for (let r = 0; r < b; r++) if (flippedSum(() => rng() < 0.5) >= observed - tol) extreme++
   return (1 + extreme) / (b + 1)
-}
-
-const answersByItem = (
-  scores: ReadonlyArray<{ readonly item: string; readonly score: number; readonly unit?: string }>
-): Map<string, Array<{ readonly score: number; readonly unit?: string | undefined }>> => {
-  const out = new Map<string, Array<{ readonly score: number; readonly unit?: string | undefined }>>()
-  for (const { item, score, unit } of scores) {
-    const g = out.get(item)
-    if (g === undefined) out.set(item, [{ score, unit }])
-    else g.push({ score, unit })
-  }
-  return out
 }
 
 /** Pearson's correlation (NaN when either side has no variance). */
