@@ -40,6 +40,14 @@ export const formatSeconds = (seconds: number): string => {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`
 }
 
+/**
+ * Whether progress is drawn as bars: only on a terminal, and not in CI, with `NO_COLOR` set (to
+ * anything but the empty string, as no-color.org says) or with `TERM=dumb`; otherwise progress
+ * is plain log lines.
+ */
+export const barsWanted = (isTTY: boolean, env: Readonly<Record<string, string | undefined>>): boolean =>
+  isTTY && env.CI === undefined && (env.NO_COLOR ?? "") === "" && env.TERM !== "dumb"
+
 /** The progress service. */
 export class Progress extends Context.Service<
   Progress,
@@ -53,7 +61,7 @@ export class Progress extends Context.Service<
   /** Progress on the process's stderr. */
   static readonly layer: Layer.Layer<Progress> = Layer.sync(Progress, () =>
     makeProgress({
-      isTTY: Boolean(process.stderr.isTTY) && process.env.CI === undefined,
+      isTTY: barsWanted(Boolean(process.stderr.isTTY), process.env),
       columns: process.stderr.columns ?? 100,
       write: (t) => process.stderr.write(t)
     })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { makeProgress } from "../src/Progress.ts"
+import { barsWanted, makeProgress } from "../src/Progress.ts"
 
 describe("Progress", () => {
   it("logs plain lines every 10% when not on a terminal", () => {
@@ -39,5 +39,16 @@ describe("formatSeconds", () => {
     expect(formatSeconds(125)).toBe("2m05s")
     expect(formatSeconds(3725)).toBe("1h02m")
     expect(formatSeconds(Number.NaN)).toBe("?")
+  })
+})
+
+describe("barsWanted", () => {
+  it("draws bars only on a terminal without CI, NO_COLOR or TERM=dumb", () => {
+    expect(barsWanted(true, {})).toBe(true)
+    expect(barsWanted(false, {})).toBe(false)
+    expect(barsWanted(true, { CI: "true" })).toBe(false)
+    expect(barsWanted(true, { NO_COLOR: "1" })).toBe(false)
+    expect(barsWanted(true, { NO_COLOR: "" })).toBe(true)
+    expect(barsWanted(true, { TERM: "dumb" })).toBe(false)
   })
 })
