@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from .events import done, error, log, progress
+from .events import BridgeError, done, error, log, progress
+from .memcheck import check_step
 from .scratch import sigterm_as_interrupt
 
 KEEP = "hidden_states"
@@ -140,7 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     steps = 1 if args.no_verify else 2
     progress(task, 0, steps, unit="steps")
     try:
+        check_step("embed", model_dir)
         result: dict[str, Any] = {"embed": export_embed(model_dir)}
+    except BridgeError as e:
+        error(str(e), code=e.code)
+        return 1
     except (FileNotFoundError, ValueError) as e:
         error(str(e), code="bad-model-dir")
         return 2

@@ -37,6 +37,7 @@ from typing import Any
 from hyperwords_bridge import events
 from hyperwords_bridge.diskspace import disk_full_error, require_free
 from hyperwords_bridge.events import BridgeError
+from hyperwords_bridge.memcheck import check_step
 from hyperwords_bridge.scratch import scratch, sigterm_as_interrupt
 
 emit = events.emit
@@ -421,6 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     sigterm_as_interrupt()
     try:
+        check_step("export", args.model_dir)
         result = export_generation(
             args.model_dir, opset=args.opset, quantize=not args.no_quantize, verify=not args.no_verify
         )

@@ -1,6 +1,7 @@
 """Graphs cut to their use: the embedding graph up to a layer, the probe graph's lens on some layers.
 
-    python -m hyperwords_bridge.graph_cuts MODEL_DIR [--embed-upto N ...] [--lens-layers 0,6,18 ...] [--no-verify]
+    python -m hyperwords_bridge.graph_cuts MODEL_DIR [--embed-upto N ...] [--lens-layers 0,6,18 ...]
+        [--probe-layers 0,6,12 ...] [--no-verify]
 
 onnxruntime runs every node of a graph whatever outputs are asked for, so a caller that reads
 layer 6 of an 18-layer model from ``embed.onnx`` pays for all 18. From ``onnx/probe.onnx`` this
@@ -13,6 +14,14 @@ writes, beside it:
     the probe graph with ``lens_topk_ids``, ``lens_topk_logprobs`` and ``tracked_logprobs`` for
     ``hidden_states`` entries A, B, C only (``[3,B,T,k]``; entry i of the output is layer
     ``layers[i]``); every other output and input as in ``probe.onnx``.
+``onnx/probe-layers-A-B-C.onnx``
+    the probe graph cut to the layers asked for, for bigger models and long prompts:
+    ``hidden_states`` and the three lens outputs for entries A, B, C only (``[3,B,T,…]``),
+    ``attentions`` of the decoder layers that make them (entry j ≥ 1 is the output of decoder
+    layer j-1; ``[n,B,heads,T,T]``, absent when only entry 0 is asked for), and no decoder layer
+    above the deepest entry: ``logits`` (which needs every layer) is kept only when the deepest
+    entry is the last one. Inputs as in ``probe.onnx``; the chosen entries are in the ``done``
+    event and in ``probe-layers-A-B-C.json``.
 
 Both are stacks in the graph (``Concat`` of one ``Unsqueeze`` per layer): the cut keeps the
 stack's chosen inputs and drops every node that only fed the others. Their parameters are read
@@ -32,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from hyperwords_bridge.events import done, error, log, progress
+from hyperwords_bridge.events import BridgeError, done, error, log, progress
 from hyperwords_bridge.graph_weights import (
     MappingError,
     link_weights,
@@ -42,6 +51,7 @@ from hyperwords_bridge.graph_weights import (
     safetensors_index,
     save_graph,
 )
+from hyperwords_bridge.memcheck import check_step
 from hyperwords_bridge.scratch import sigterm_as_interrupt
 
 LENS_OUTPUTS = ("lens_topk_ids", "lens_topk_logprobs", "tracked_logprobs")
@@ -53,6 +63,10 @@ def embed_file(upto: int) -> str:
 
 def lens_file(layers: list[int]) -> str:
     return "probe-lens-" + "-".join(str(j) for j in layers) + ".onnx"
+
+
+def probe_layers_file(layers: list[int]) -> str:
+    return "probe-layers-" + "-".join(str(j) for j in layers) + ".onnx"
 
 
 def keep_stacked(model: Any, output: str, keep: list[int]) -> None:
@@ -143,6 +157,57 @@ def cut_lens(model_dir: Path, layers: list[int]) -> dict[str, Any]:
     return {"path": str(path), "bytes": size, "nodes": len(model.graph.node), "nodes_before": before, "layers": layers}
 
 
+def probe_layers_pick(layers: list[int], num_layers: int) -> dict[str, list[int] | slice]:
+    """What a probe-layers cut keeps of each probe output: entries of ``hidden_states`` and the
+    lens, the attention of the decoder layers making them, ``logits`` when the last layer is kept."""
+    pick: dict[str, list[int] | slice] = {"hidden_states": layers, **{name: layers for name in LENS_OUTPUTS}}
+    attn = [j - 1 for j in layers if j >= 1]
+    if attn:
+        pick["attentions"] = attn
+    if max(layers) == num_layers:
+        pick["logits"] = slice(None)
+    return pick
+
+
+def cut_probe_layers(model_dir: Path, layers: list[int]) -> dict[str, Any]:
+    """Write ``onnx/probe-layers-….onnx`` (+ ``.json``): the probe graph cut to ``layers``."""
+    layers = sorted(set(layers))
+    spec = json.loads((model_dir / "onnx" / "probe.json").read_text())
+    num_layers = int(spec["num_layers"])
+    if not layers or layers[0] < 0 or layers[-1] > num_layers:
+        raise ValueError(f"hidden_states has entries 0..{num_layers}; asked for {layers}")
+    model = _load_probe(model_dir)
+    before = len(model.graph.node)
+    pick = probe_layers_pick(layers, num_layers)
+    for name, keep in pick.items():
+        if isinstance(keep, list):
+            keep_stacked(model, name, keep)
+    prune(model, list(pick))
+    read_weights_from_model(model, model_dir)
+    path = model_dir / "onnx" / probe_layers_file(layers)
+    size = save_graph(model, path)
+    meta = {
+        "file": path.name,
+        "from": "probe.onnx",
+        "layers": layers,
+        "attention_layers": pick.get("attentions", []),
+        "outputs": list(pick),
+        "note": "entry i of hidden_states and of the lens outputs is probe.onnx's entry layers[i]; "
+        "entry i of attentions is decoder layer attention_layers[i]",
+    }
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(meta, indent=2) + "\n")
+    tmp.replace(path.with_suffix(".json"))
+    return {
+        "path": str(path),
+        "bytes": size,
+        "nodes": len(model.graph.node),
+        "nodes_before": before,
+        "layers": layers,
+        "outputs": list(pick),
+    }
+
+
 def _feeds(sess, ids: np.ndarray, hidden: int) -> dict[str, np.ndarray]:
     b, t = ids.shape
     every = {
@@ -164,7 +229,7 @@ def _probe_session(model_dir: Path):
     return ort.InferenceSession(str(model_dir / "onnx" / "probe.onnx"), so)
 
 
-def verify_cut(model_dir: Path, file: str, pick: dict[str, list[int]], seed: int = 0, probe=None) -> dict[str, Any]:
+def verify_cut(model_dir: Path, file: str, pick: dict[str, list[int] | slice], seed: int = 0, probe=None) -> dict[str, Any]:
     """The cut graph's outputs against the probe graph's chosen entries; ``rel_diff`` is the worst.
     ``probe``: an open session of the probe graph (opened here when not given: 1 GB for Gemma)."""
     import onnxruntime as ort
@@ -199,11 +264,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("model_dir", type=Path)
     p.add_argument("--embed-upto", type=int, action="append", default=[], help="deepest hidden-states entry (repeatable)")
     p.add_argument("--lens-layers", type=_layers, action="append", default=[], help="comma-separated lens layers (repeatable)")
+    p.add_argument(
+        "--probe-layers", type=_layers, action="append", default=[],
+        help="comma-separated hidden-states entries: the probe graph cut to them (repeatable)",
+    )
     p.add_argument("--no-verify", action="store_true")
     args = p.parse_args(argv)
     sigterm_as_interrupt()
     model_dir = args.model_dir.resolve()
-    jobs = [("embed", n) for n in args.embed_upto] + [("lens", ls) for ls in args.lens_layers]
+    jobs = (
+        [("embed", n) for n in args.embed_upto]
+        + [("lens", ls) for ls in args.lens_layers]
+        + [("layers", ls) for ls in args.probe_layers]
+    )
+    if jobs:
+        try:
+            check_step("cuts", model_dir)
+        except BridgeError as e:
+            error(str(e), code=e.code)
+            return 1
     progress("graph-cuts", 0, len(jobs), unit="steps")
     cuts, ok = [], True
     probe = None
@@ -212,6 +291,10 @@ def main(argv: list[str] | None = None) -> int:
             if kind == "embed":
                 r = cut_embed(model_dir, arg)
                 pick = {"hidden_states": list(range(arg + 1))}
+            elif kind == "layers":
+                r = cut_probe_layers(model_dir, arg)
+                num_layers = int(json.loads((model_dir / "onnx" / "probe.json").read_text())["num_layers"])
+                pick = probe_layers_pick(r["layers"], num_layers)
             else:
                 r = cut_lens(model_dir, arg)
                 pick = {name: arg for name in LENS_OUTPUTS} | {"hidden_states": list(range(int(json.loads((model_dir / "onnx" / "probe.json").read_text())["num_layers"]) + 1))}
@@ -223,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
                 if not r["parity_ok"]:
                     # a reader would take the cut over the full graph: a cut that fails is not kept
                     Path(r["path"]).unlink(missing_ok=True)
+                    Path(r["path"]).with_suffix(".json").unlink(missing_ok=True)
                 log(f"{Path(r['path']).name}: {r['nodes']} of {r['nodes_before']} nodes; against the probe graph {r['parity']['rel_diff']:.2e}", level="info" if r["parity_ok"] else "warn")
             cuts.append(r)
             progress("graph-cuts", i + 1, len(jobs), unit="steps")

@@ -31,6 +31,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from hyperwords_bridge import events  # noqa: E402
 from hyperwords_bridge.diskspace import require_free  # noqa: E402
 from hyperwords_bridge.events import BridgeError  # noqa: E402
+from hyperwords_bridge.memcheck import check_step  # noqa: E402
 from hyperwords_bridge.scratch import sigterm_as_interrupt  # noqa: E402
 
 # model_type → (the ForCausalLM class, what the family is called)
@@ -296,6 +297,7 @@ def write_card(model_dir: Path, source: Path, name: str | None = None) -> dict[s
             raise BridgeError(f"{model_dir / need}: missing; the export steps must run before the card", "missing-file")
     config = _read_config(model_dir)
     model_type = check_family(config, model_dir / "config.json")
+    check_step("parity", model_dir, name)
     figures = parity(model_dir)
     summary = parity_summary(figures)
     if not (figures["generation_ok"] and figures["probe_ok"]):

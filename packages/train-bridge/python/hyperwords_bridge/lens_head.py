@@ -43,6 +43,7 @@ from hyperwords_bridge import events
 from hyperwords_bridge.export_onnx import check_model_dir, load_torch_model, stdout_to_stderr
 from hyperwords_bridge.graph_cuts import read_weights_from_model
 from hyperwords_bridge.graph_weights import save_graph
+from hyperwords_bridge.memcheck import check_step
 from hyperwords_bridge.scratch import scratch, sigterm_as_interrupt
 
 LENS_FILE = "lens.onnx"
@@ -165,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     except (SystemExit, FileNotFoundError) as e:
         events.error(str(e), code="bad-model-dir")
         return 2
+    try:
+        check_step("lens", model_dir)
+    except events.BridgeError as e:
+        events.error(str(e), code=e.code)
+        return 1
     events.progress("lens-head", 0, 1 + int(not args.no_verify), unit="steps")
     result = export_lens(model_dir)
     events.progress("lens-head", 1, 1 + int(not args.no_verify), unit="steps")

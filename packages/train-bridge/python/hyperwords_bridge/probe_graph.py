@@ -47,6 +47,8 @@ import torch
 from torch import nn
 
 from hyperwords_bridge import events
+from hyperwords_bridge.events import BridgeError
+from hyperwords_bridge.memcheck import check_step
 from hyperwords_bridge.scratch import scratch, sigterm_as_interrupt
 from hyperwords_bridge.export_onnx import (
     artifact,
@@ -447,6 +449,12 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as e:
         events.error(str(e), code="bad-model-dir")
         return 2
+    try:
+        # exporting alone, or exporting and then the check with the model still loaded
+        check_step("probe" if args.no_verify and not args.verify_only else "parity", model_dir)
+    except BridgeError as e:
+        events.error(str(e), code=e.code)
+        return 1
     steps = int(not args.verify_only) + int(not args.no_verify) + int(args.bench)
     task = "probe-graph"
     n = 0

@@ -83,3 +83,38 @@ def test_cli_deletes_a_cut_that_fails_parity(model_dir, event_stream, monkeypatc
     (done,) = [e for e in event_stream() if e["type"] == "done"]
     assert done["result"]["parity_ok"] is False
     assert not (model_dir / "onnx" / gc.embed_file(2)).exists()
+
+
+@pytest.mark.parametrize("layers", [[0, 1], [1, 2], [0]])
+def test_probe_cut_to_layers_matches_the_probe(model_dir, layers):
+    num_layers = json.loads((model_dir / "onnx" / "probe.json").read_text())["num_layers"]
+    r = gc.cut_probe_layers(model_dir, layers)
+    assert r["nodes"] < r["nodes_before"]
+    pick = gc.probe_layers_pick(layers, num_layers)
+    assert ("logits" in r["outputs"]) == (max(layers) == num_layers)
+    assert ("attentions" in r["outputs"]) == (max(layers) >= 1)
+    ids = _ids(model_dir)
+    full = _run(model_dir / "onnx" / "probe.onnx", ids, list(pick))
+    cut = _run(model_dir / "onnx" / gc.probe_layers_file(layers), ids, list(pick))
+    for name, keep in pick.items():
+        ref = full[name][keep]
+        assert cut[name].shape == ref.shape, name
+        if name == "lens_topk_ids":
+            assert np.array_equal(cut[name], ref)
+        else:
+            assert np.abs(cut[name] - ref).max() <= 1e-5 * max(1.0, float(np.abs(ref).max())), name
+    meta = json.loads((model_dir / "onnx" / gc.probe_layers_file(layers)).with_suffix(".json").read_text())
+    assert meta["layers"] == layers and meta["attention_layers"] == [j - 1 for j in layers if j >= 1]
+
+
+def test_probe_cut_outside_the_stack_is_refused(model_dir):
+    with pytest.raises(ValueError, match="entries 0"):
+        gc.cut_probe_layers(model_dir, [0, 99])
+
+
+def test_cli_verifies_a_probe_layers_cut(model_dir, event_stream):
+    assert gc.main([str(model_dir), "--probe-layers", "1", "--no-verify"]) == 0
+    assert gc.main([str(model_dir), "--probe-layers", "0,1"]) == 0
+    done = [e for e in event_stream() if e["type"] == "done"][-1]
+    (cut,) = done["result"]["cuts"]
+    assert cut["layers"] == [0, 1] and cut["parity_ok"]
