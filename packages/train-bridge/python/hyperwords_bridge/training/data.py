@@ -17,8 +17,17 @@ def texts_sha256(texts: Iterable[str]) -> str:
 
 
 def separator_id(tokenizer) -> int:
-    """The token before each text, in training and in scoring: EOS, else BOS."""
-    sep = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.bos_token_id
+    """The token before each text, in training and in scoring: the one the model saw before a document
+    in pretraining. That is BOS where the tokenizer itself puts BOS before a text (Gemma, Llama), else
+    EOS (SmolLM2, Qwen), else BOS. Gemma 3 270M after EOS instead of its BOS scores held-out poetry
+    at 3.4 bits per byte instead of 1.9: a base read that way looks far worse than it is, and any
+    fine-tune, which learns the separator, far better."""
+    bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
+    if bos is not None:
+        ids = list(tokenizer("a", add_special_tokens=True)["input_ids"])
+        if ids and ids[0] == bos:
+            return int(bos)
+    sep = eos if eos is not None else bos
     if sep is None:
         raise BridgeError("the base tokenizer has neither an EOS nor a BOS token to separate texts", "bad-base-dir")
     return int(sep)
