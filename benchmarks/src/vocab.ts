@@ -11,7 +11,8 @@
  *
  * Long and resumable: each point's result is kept under `benchmarks/.tmp/vocab/<job hash>/` and a
  * rerun skips the points it has. `--quick` (or BENCH_QUICK=1): SmolLM2 only, K ∈ {0, 200, 1000},
- * fewer steps and lines. `--tokens`: the tokenizer side only, no training — tokens per byte of the
+ * fewer steps and lines. `--cached` (BENCH_CACHED=1): the table and plot of the points already
+ * measured, training none, the missing ones named. `--tokens`: the tokenizer side only, no training — tokens per byte of the
  * held-out poetry for every K up to 10,000 and every criterion, in seconds. Environment: BENCH_MODELS, BENCH_KS, BENCH_CRITERIA, BENCH_STEPS,
  * BENCH_TRAIN_LINES, BENCH_HELDOUT_LINES, BENCH_THREADS, BENCH_TOKEN_LR (the superword rows' learning
  * rate, 5e-4: that of LoRA; 5e-3 measured worse), BENCH_EMISSION_SAMPLES (draws per prompt, 4), HYPERWORDS_SHARED_DATA.
@@ -54,6 +55,8 @@ export const vocabOptions = () => {
   return {
     quick,
     tokensOnly: process.argv.includes("--tokens"),
+    // print the curve from the points already measured, training none (the missing ones are named)
+    cachedOnly: process.argv.includes("--cached") || process.env.BENCH_CACHED === "1",
     models: list(process.env.BENCH_MODELS ?? (quick ? "smollm2-135m" : "smollm2-135m,gemma-3-270m")),
     ks: list(process.env.BENCH_KS ?? (quick ? "0,200,1000" : "0,500,2000,5000,10000")).map(Number),
     criteria: list(process.env.BENCH_CRITERIA ?? "saving,association") as Array<SuperwordCriterion>,
@@ -214,7 +217,7 @@ const point = async (
   k: number,
   data: ReturnType<typeof texts>,
   o: ReturnType<typeof vocabOptions>
-): Promise<PointResult> => {
+): Promise<PointResult | undefined> => {
   const baseDir = resolve(repo, ".hyperwords", "models", model)
   const chosen =
     criterion === "none" || k === 0 ? [] : await topSuperwords(model, criterion, k, data, Math.max(...o.ks))
@@ -248,6 +251,7 @@ const point = async (
   const dir = join(root, ".tmp", "vocab", key)
   const cached = join(dir, "point.json")
   if (existsSync(cached)) return JSON.parse(readFileSync(cached, "utf8")) as PointResult
+  if (o.cachedOnly) return undefined
   mkdirSync(dir, { recursive: true })
   const out = join(dir, "out")
   const t0 = performance.now()
@@ -425,11 +429,19 @@ export const vocabSuite = async (o: ReturnType<typeof vocabOptions>): Promise<st
     `bench vocab: ${todo.length} points (${models.join(", ")}; K ${o.ks.join(", ")}; ${o.criteria.join(", ")}), ` +
       `${data.train.length} training lines, ${data.heldout.length} held-out lines in ${new Set(data.heldoutDocs).size} documents (${data.counts.langs.join("+")})`
   )
-  const results: Array<PointResult> = []
+  const measured: Array<PointResult> = []
+  const missing: Array<string> = []
   for (const [i, t] of todo.entries()) {
-    console.error(`[${i + 1}/${todo.length}] ${t.model} ${t.criterion} K ${t.k}`)
-    results.push(await point(t.model, t.criterion, t.k, data, o))
+    if (!o.cachedOnly) console.error(`[${i + 1}/${todo.length}] ${t.model} ${t.criterion} K ${t.k}`)
+    const r = await point(t.model, t.criterion, t.k, data, o)
+    if (r === undefined) missing.push(`${t.model} ${t.criterion} K ${t.k}`)
+    else measured.push(r)
   }
+  // a point is read against its model's K = 0: without it, the model's points cannot be shown
+  const results = measured.filter((r) => measured.some((z) => z.model === r.model && z.k === 0))
+  for (const r of measured)
+    if (!results.includes(r)) missing.push(`${r.model} ${r.criterion} K ${r.k} (no K 0 to compare with)`)
+  if (results.length === 0) return `no point measured yet (--cached): ${missing.join("; ")}`
   const rows: Array<Array<string>> = [
     [
       "model",
@@ -512,6 +524,9 @@ export const vocabSuite = async (o: ReturnType<typeof vocabOptions>): Promise<st
     fair === undefined
       ? "against the same training without superwords (K = 0): no point keeps the ratio ≤ 1.02"
       : `against the same training without superwords (K = 0), most tokens saved at ratio ≤ 1.02: ${fair.model}, ${fair.criterion}, K ${fair.k}: ${pct(fair.saved)} saved, ratio ${fair.vsZero.toFixed(3)} ${ci(fair.vsZeroCi)}`,
+    ...(missing.length > 0
+      ? [`not measured (--cached shows only measured points): ${missing.join("; ")}`]
+      : []),
     `plot: ${join(outDir, "vocab.svg")}`
   ].join("\n")
 }
