@@ -221,7 +221,8 @@ export const finetuneStage = (
             ? "superwords: the control's plain text read with spans of words as single added tokens"
             : "teach the model hyperwords as words of its own (added tokens from their parts + LoRA, through the Python bridge)"),
     // the options' arm and experiment decide the result as params do: they are part of the key
-    codeVersion: ["4", options.arm, options.experiment].filter((x) => x !== undefined).join("/"),
+    // (5: held-out text read after the model's own start of a document, BOS for Gemma)
+    codeVersion: ["5", options.arm, options.experiment].filter((x) => x !== undefined).join("/"),
     params: FinetuneParams,
     inputs: {
       hyperwords: { stage: "generate", output: "hyperwords" },
