@@ -212,8 +212,11 @@ export const provenanceOf = (input: {
         ? undefined
         : yield* store.readArtifact(model).pipe(Effect.orElseSucceed(() => undefined))
     const tuned = (version?.data as { source?: { kind?: string } } | undefined)?.source?.kind === "finetune"
+    // the params with their defaults filled in, as the fine-tune recorded them (else as configured),
+    // so a default the config left out reads as its value (`lora.rank: 8 → 16`, not `(none) → 16`)
+    const resolved = (version?.data as { training?: { params?: unknown } } | undefined)?.training?.params
     const config = tuned
-      ? [...flattenConfig(version?.lineage.params, "", new Map())].map(([k, v]) => `${k}: ${v}`)
+      ? [...flattenConfig(resolved ?? version?.lineage.params, "", new Map())].map(([k, v]) => `${k}: ${v}`)
       : []
     return {
       run: input.run,

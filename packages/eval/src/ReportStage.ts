@@ -358,7 +358,7 @@ export const reportStage = (options: ReportStageOptions) => {
     // 5: computed validation cards of the judge used (`Card.ts`), "not validated" without one
     // 6: each tuned row's comparison page with its base (`compare-<stage>.html`), linked from the row
     // 7: every stored evaluation of the same prompt set and judge (`BoardHistory.ts`), each row's provenance
-    codeVersion: "7",
+    codeVersion: "8",
     params: ReportParams,
     discover: ({ inputs }) => discoverEarlier(inputs),
     plugins: () => [

@@ -54,7 +54,7 @@ const modelsStage = defineStage({
 
 const TuneParams = Schema.Struct({
   steps: Schema.Int,
-  lora: Schema.Struct({ rank: Schema.Int }),
+  lora: Schema.optionalKey(Schema.Struct({ rank: Schema.Int })),
   arm: Schema.String
 })
 
@@ -73,12 +73,17 @@ const tuneStage = (id: string, arm: string) =>
           data: {
             schemaVersion: 1,
             name: id,
-            model: { id, revision: `rank${ctx.params.lora.rank}` },
+            model: { id, revision: `rank${ctx.params.lora?.rank ?? 8}` },
             architecture: "llama",
             base: baseRef,
             source: { kind: "finetune", detail: id },
             files: {},
-            training: { arm, experiment: "finetune" }
+            // as the real stage, the params with their defaults filled in
+            training: {
+              arm,
+              experiment: "finetune",
+              params: { ...ctx.params, lora: { rank: ctx.params.lora?.rank ?? 8 } }
+            }
           }
         }
       })
@@ -173,7 +178,7 @@ const setup = () => {
   made.push(dir)
   const storeDir = join(dir, ".hyperwords")
   const layer = Layer.mergeAll(Store.layer(storeDir), Progress.silent, NodeServices.layer)
-  const run = (rank: number) => {
+  const run = (rank: number | undefined) => {
     const config: PipelineConfig = {
       stages: [
         modelsStage,
@@ -185,8 +190,8 @@ const setup = () => {
         reportStage({ evaluations, metrics: [good] })
       ],
       params: {
-        finetune: { steps: 30, lora: { rank }, arm: "hyperwords" },
-        control: { steps: 30, lora: { rank }, arm: "control" },
+        finetune: { steps: 30, ...(rank === undefined ? {} : { lora: { rank } }), arm: "hyperwords" },
+        control: { steps: 30, ...(rank === undefined ? {} : { lora: { rank } }), arm: "control" },
         report: { resamples: 200 }
       }
     }
@@ -308,6 +313,15 @@ describe("a board that accumulates", () => {
     expect(await Effect.runPromise(store.findRun(ft1.key))).toBeUndefined()
     // what the last run used is all there
     for (const h of roots) expect(await Effect.runPromise(store.hasArtifact(h))).toBe(true)
+  }, 120_000)
+
+  it("names a default the first run left out by its value, from the version's resolved params", async () => {
+    const { run, board } = setup()
+    await run(undefined)
+    expect(board().rows[1]!.provenance!.config).toContain("lora.rank: 8")
+    await run(16)
+    const ft = board().rows[1]!
+    expect(ft.provenance!.changes).toEqual(["lora.rank: 8 → 16"])
   }, 120_000)
 
   it("says what changed between two configs", () => {
