@@ -71,6 +71,8 @@ export {
   type Validation,
   type ValidationResult
 } from "@hyperwords/core/Validation"
+/** A CSV/TSV file with a header row (delimiter sniffed, BOM dropped); columns found case-insensitively. */
+export { type CsvTable, readTable } from "@hyperwords/models/CsvTable"
 export { type Norms, pearson, readNorms, ridge } from "@hyperwords/models/Senses"
 export {
   anchorWords,

@@ -21,8 +21,8 @@
 import { readFileSync } from "node:fs"
 import { SenseChannels } from "@hyperwords/core/Artifacts"
 import { choleskySolve } from "@hyperwords/core/LinearAlgebra"
-import { parse } from "csv-parse/sync"
 import { Schema } from "effect"
+import { readTable } from "./CsvTable.ts"
 import { contextPrefix, WordVectors } from "./internal/wordVectors.ts"
 import type { Model } from "./Model.ts"
 import { type Channel, foldYo, type Lang, sensationSeeds } from "./SensationSeeds.ts"
@@ -233,16 +233,7 @@ const motionColumns: ReadonlyArray<ReadonlyArray<RegExp>> = [
 
 /** Read norms from a CSV or TSV file with a header row; columns are mapped to channels by name. */
 export const readNorms = (path: string, options: { readonly wordColumn?: string } = {}): Norms => {
-  const text = readFileSync(path, "utf8").replace(/^\uFEFF/, "")
-  const first = text.slice(0, text.indexOf("\n"))
-  const delimiter = first.includes("\t") ? "\t" : first.includes(";") && !first.includes(",") ? ";" : ","
-  const records = parse(text, {
-    delimiter,
-    columns: true,
-    skip_empty_lines: true,
-    relax_quotes: true
-  }) as Array<Record<string, string>>
-  const header = Object.keys(records[0] ?? {})
+  const { header, records } = readTable(path)
   const lower = header.map((h) => h.toLowerCase().trim())
   const wanted = options.wordColumn === undefined ? wordColumns : [options.wordColumn.toLowerCase()]
   const wordCol = wanted.map((w) => lower.indexOf(w)).find((i) => i >= 0)

@@ -2,9 +2,7 @@
  * Word norms for fitting: one value per word from a CSV/TSV column (Glasgow `IMAG_M`, Brysbaert
  * `Conc.M`, Miklashevsky `IMAGEABILITY_MEAN`, ...), and the fit/test split every check uses.
  */
-import { readFileSync } from "node:fs"
-import { foldYo, inTestHalf } from "@hyperwords/eval/Sdk"
-import { parse } from "csv-parse/sync"
+import { foldYo, inTestHalf, readTable } from "@hyperwords/eval/Sdk"
 
 /** One norm: a word and its mean rating. */
 export interface NormRow {
@@ -25,17 +23,7 @@ export interface NormsSpec {
 
 /** Read single-word norms; repeated words keep their first row, rows without a number are left out. */
 export const readNorms = (spec: NormsSpec): Array<NormRow> => {
-  const text = readFileSync(spec.path, "utf8").replace(/^\uFEFF/, "")
-  const first = text.slice(0, text.indexOf("\n"))
-  const delimiter = first.includes("\t") ? "\t" : first.includes(";") && !first.includes(",") ? ";" : ","
-  const records = parse(text, {
-    delimiter,
-    columns: true,
-    skip_empty_lines: true,
-    relax_quotes: true
-  }) as Array<Record<string, string>>
-  const header = Object.keys(records[0] ?? {})
-  const find = (name: string) => header.find((h) => h.toLowerCase() === name.toLowerCase())
+  const { records, column: find } = readTable(spec.path)
   const wordKey =
     spec.wordColumn === undefined
       ? ["word", "russian", "term"].map(find).find((k) => k)
