@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, Iterator, Literal, TextIO
+from typing import Any, Callable, Iterator, Literal, TextIO
 
 Level = Literal["debug", "info", "warn"]
 
@@ -100,6 +100,46 @@ class BridgeError(Exception):
     def __init__(self, message: str, code: str):
         super().__init__(message)
         self.code = code
+
+
+def run_main(
+    work: Callable[[], dict[str, Any]],
+    *,
+    interrupted: str = "interrupted",
+    unexpected: str = "internal",
+    bad_model_dir: bool = False,
+    handle: Callable[[Exception], int | None] | None = None,
+) -> int:
+    """A worker's body as its process, returning the exit code: ``done`` with what ``work`` returns
+    (0); a :class:`BridgeError` as an ``error`` event with its code (1); Ctrl-C or SIGTERM (see
+    ``scratch.sigterm_as_interrupt``) as ``cancelled`` with the ``interrupted`` message (130); with
+    ``bad_model_dir``, a ``SystemExit`` from a model-folder check as ``bad-model-dir`` (2). ``handle``
+    sees any other exception first and returns an exit code when it reported it; else the error is
+    ``unexpected``, with its trace on stderr for the caller to show (1)."""
+    try:
+        result = work()
+    except BridgeError as exc:
+        error(str(exc), exc.code)
+        return 1
+    except KeyboardInterrupt:
+        error(interrupted, "cancelled")
+        return 130
+    except SystemExit as exc:
+        if not bad_model_dir or exc.code in (0, None):
+            raise
+        error(str(exc), "bad-model-dir")
+        return 2
+    except Exception as exc:  # noqa: BLE001 - every failure becomes an error event
+        code = handle(exc) if handle is not None else None
+        if code is not None:
+            return code
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+        error(f"{type(exc).__name__}: {exc}", unexpected)
+        return 1
+    done(result)
+    return 0
 
 
 @contextlib.contextmanager

@@ -57,10 +57,6 @@ def artifact(kind: str, path: Path, **extra: Any) -> str:
     return digest
 
 
-def done(result: dict[str, Any]) -> None:
-    events.done(result)
-
-
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -421,31 +417,23 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     sigterm_as_interrupt()
-    try:
+
+    def work() -> dict:
         check_step("export", args.model_dir)
-        result = export_generation(
+        return export_generation(
             args.model_dir, opset=args.opset, quantize=not args.no_quantize, verify=not args.no_verify
         )
-    except SystemExit as e:
-        events.error(str(e), code="bad-model-dir")
-        return 2
-    except BridgeError as e:
-        events.error(str(e), code=e.code)
-        return 1
-    except KeyboardInterrupt:
-        events.error("interrupted", code="cancelled")
-        return 130
-    except Exception as e:  # noqa: BLE001
+
+    def disk_full(exc: Exception) -> int | None:
         full = disk_full_error(
-            f"the ONNX export of {args.model_dir}", e, [args.model_dir, Path(tempfile.gettempdir())]
+            f"the ONNX export of {args.model_dir}", exc, [args.model_dir, Path(tempfile.gettempdir())]
         )
-        if full is not None:
-            events.error(str(full), code=full.code)
-            return 1
-        events.error(f"{type(e).__name__}: {e}", code="export-failed")
-        raise
-    done(result)
-    return 0
+        if full is None:
+            return None
+        events.error(str(full), code=full.code)
+        return 1
+
+    return events.run_main(work, unexpected="export-failed", bad_model_dir=True, handle=disk_full)
 
 
 if __name__ == "__main__":

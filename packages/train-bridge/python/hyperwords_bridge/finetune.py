@@ -138,16 +138,15 @@ def main(argv: list[str] | None = None) -> int:
     if launch_rank() != 0:
         events.set_stream(DiscardStream())  # only the main process speaks on stdout; logs still go to stderr
     with StopSignals() as stop:
-        try:
+
+        def work() -> dict:
             job = parse_job(read_job(args))
             with events.redirect_stdout_to_stderr():
-                result = run(job, stop)
-            events.done(result)
-            return 0
-        except BridgeError as exc:
-            events.error(str(exc), exc.code)
-            return 1
-        except Cancelled as exc:
+                return run(job, stop)
+
+        def cancelled(exc: Exception) -> int | None:
+            if not isinstance(exc, Cancelled):
+                return None
             events.error(
                 f"interrupted at step {exc.step}; rerun the same job with \"resume\": true to continue",
                 "cancelled",
@@ -155,15 +154,10 @@ def main(argv: list[str] | None = None) -> int:
                 checkpoint=str(exc.path) if exc.path else None,
             )
             return 130
-        except KeyboardInterrupt:
-            events.error("interrupted; rerun the same job with \"resume\": true to continue", "cancelled")
-            return 130
-        except Exception as exc:  # an unexpected failure: the trace goes to stderr for the caller to show
-            import traceback
 
-            traceback.print_exc(file=sys.stderr)
-            events.error(f"{type(exc).__name__}: {exc}", "internal")
-            return 1
+        return events.run_main(
+            work, interrupted="interrupted; rerun the same job with \"resume\": true to continue", handle=cancelled
+        )
 
 
 if __name__ == "__main__":

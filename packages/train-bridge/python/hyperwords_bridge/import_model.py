@@ -347,24 +347,9 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--name")
     args = parser.parse_args(argv)
     sigterm_as_interrupt()
-    try:
-        if args.command == "stage":
-            events.done(stage(args.src, args.out, args.force))
-        else:
-            events.done(write_card(args.model_dir, args.source, args.name))
-        return 0
-    except BridgeError as exc:
-        events.error(str(exc), exc.code)
-        return 1
-    except KeyboardInterrupt:
-        events.error("interrupted", "cancelled")
-        return 130
-    except Exception as exc:  # an unexpected failure: the trace goes to stderr for the caller to show
-        import traceback
-
-        traceback.print_exc(file=sys.stderr)
-        events.error(f"{type(exc).__name__}: {exc}", "internal")
-        return 1
+    if args.command == "stage":
+        return events.run_main(lambda: stage(args.src, args.out, args.force))
+    return events.run_main(lambda: write_card(args.model_dir, args.source, args.name))
 
 
 if __name__ == "__main__":

@@ -47,13 +47,12 @@ import torch
 from torch import nn
 
 from hyperwords_bridge import events
-from hyperwords_bridge.events import BridgeError
+from hyperwords_bridge.events import BridgeError, done
 from hyperwords_bridge.memcheck import check_step
 from hyperwords_bridge.scratch import scratch, sigterm_as_interrupt
 from hyperwords_bridge.export_onnx import (
     artifact,
     check_model_dir,
-    done,
     load_torch_model,
     log,
     model_type,

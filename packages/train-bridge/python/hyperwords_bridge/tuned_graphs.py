@@ -278,22 +278,11 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     sigterm_as_interrupt()
-    try:
-        result = export_tuned(args.tuned_dir, args.base, verify=not args.no_verify)
-    except SystemExit as e:
-        events.error(str(e), code="bad-model-dir")
-        return 2
-    except BridgeError as e:
-        events.error(str(e), code=e.code)
-        return 1
-    except KeyboardInterrupt:
-        events.error("interrupted", code="cancelled")
-        return 130
-    except Exception as e:  # noqa: BLE001
-        events.error(f"{type(e).__name__}: {e}", code="export-failed")
-        raise
-    events.done(result)
-    return 0
+    return events.run_main(
+        lambda: export_tuned(args.tuned_dir, args.base, verify=not args.no_verify),
+        unexpected="export-failed",
+        bad_model_dir=True,
+    )
 
 
 if __name__ == "__main__":

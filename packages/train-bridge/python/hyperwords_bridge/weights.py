@@ -521,27 +521,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     sigterm_as_interrupt()  # so temp folders are removed
-    try:
-        if args.command == "list":
-            events.done({"models": list_models()})
-        else:
-            events.done(pull(args.name, args.out, args.force))
-        return 0
-    except BridgeError as exc:
-        events.error(str(exc), exc.code)
-        return 1
-    except GgufFormatError as exc:
+
+    def gguf_header(exc: Exception) -> int | None:
+        if not isinstance(exc, GgufFormatError):
+            return None
         events.error(str(exc), "gguf-bad-header")
         return 1
-    except KeyboardInterrupt:
-        events.error("interrupted", "cancelled")
-        return 130
-    except Exception as exc:  # an unexpected failure: the trace goes to stderr for the caller to show
-        import traceback
 
-        traceback.print_exc(file=sys.stderr)
-        events.error(f"{type(exc).__name__}: {exc}", "internal")
-        return 1
+    if args.command == "list":
+        return events.run_main(lambda: {"models": list_models()})
+    return events.run_main(lambda: pull(args.name, args.out, args.force), handle=gguf_header)
 
 
 if __name__ == "__main__":
