@@ -26,6 +26,15 @@ import {
   resolveModelDir
 } from "./ModelDir.ts"
 import { type ProbeGraph, type ProbeInput, type ProbeResult, readProbeSpec, runProbe } from "./Probe.ts"
+import {
+  checkProbeLayers,
+  type LayerProbeResult,
+  type ProbeLayersCut,
+  type ProbeLayersSource,
+  pickProbeLayersCut,
+  probeLayersCuts,
+  runProbeLayers
+} from "./ProbeLayers.ts"
 import { loadTokenizer, type Tokenizer } from "./Tokenizer.ts"
 
 /** How to load a model. */
@@ -41,11 +50,16 @@ export type Prompt = string | ReadonlyArray<number>
 export type ProbeRequest = Omit<ProbeInput, "ids"> &
   ({ readonly texts: ReadonlyArray<string> } | { readonly ids: ReadonlyArray<ReadonlyArray<number>> })
 
+/** A probe of some layers: hidden-states entries 0..L (0 = the embedding output, j = after decoder layer j-1). */
+export type LayersProbeRequest = ProbeRequest & { readonly layers: ReadonlyArray<number> }
+
 /** A loaded model. */
 export class Model {
   private generation: Promise<GenerationGraph> | undefined
   private probeGraph: Promise<ProbeGraph> | undefined
   private readonly statesGraphs = new Map<string, Promise<ProbeGraph>>()
+  private readonly layerGraphs = new Map<string, Promise<ProbeGraph>>()
+  private layerCuts: ReadonlyArray<ProbeLayersCut> | undefined
   private lens: Promise<LensGraph | undefined> | undefined
   private cuts: ReadonlyArray<number> | undefined
 
@@ -142,6 +156,32 @@ export class Model {
     return graph
   }
 
+  /**
+   * The graph a probe of `layers` reads: the probe graph cut to hidden-states entries covering
+   * them (`onnx/probe-layers-A-B-C.onnx`, listed by its `.json`; the one stopping lowest, then the
+   * one with fewest entries), else the whole probe graph. The whole graph is not opened when a cut
+   * serves, which is the point on a bigger model.
+   */
+  async probeLayersSource(layers: ReadonlyArray<number>): Promise<ProbeLayersSource> {
+    const { spec } = readProbeSpec(this.dir)
+    const asked = checkProbeLayers(this.dir, layers, spec.numLayers)
+    // the folder's cuts are listed once per load (release lists them again)
+    this.layerCuts ??= probeLayersCuts(this.dir)
+    const cut = pickProbeLayersCut(this.layerCuts, asked)
+    if (cut === undefined) return { graph: await this.probeGraphSession(), cut }
+    let graph = this.layerGraphs.get(cut.file)
+    if (graph === undefined) {
+      graph = (async () => {
+        const path = join(this.dir, "onnx", cut.file)
+        const session = await getSession(this.dir, path, { arena: false })
+        return { dir: this.dir, path, session, spec, padTokenId: this.config.padTokenId ?? 0 }
+      })()
+      graph.catch(() => this.layerGraphs.delete(cut.file))
+      this.layerGraphs.set(cut.file, graph)
+    }
+    return { graph: await graph, cut }
+  }
+
   /** The lens head (`onnx/lens.onnx`), or undefined when the folder has none. */
   lensGraph(): Promise<LensGraph | undefined> {
     this.lens ??= (async () => {
@@ -182,6 +222,8 @@ export class Model {
     this.generation = undefined
     this.probeGraph = undefined
     this.statesGraphs.clear()
+    this.layerGraphs.clear()
+    this.layerCuts = undefined
     this.lens = undefined
     this.cuts = undefined
     await releaseSessionsUnder(this.dir)
@@ -243,6 +285,18 @@ export class Model {
   async probe(request: ProbeRequest): Promise<ProbeResult> {
     const ids = "texts" in request ? request.texts.map((t) => this.ids(t)) : request.ids
     return runProbe(await this.probeGraphSession(), { ...request, ids })
+  }
+
+  /**
+   * Probe some layers only: through a probe-layers cut covering them when the folder has one
+   * (`probeLayersSource`), else the whole probe graph; either way each output holds the asked
+   * layers' entries, ascending (`layers`, `attentionLayers`; `layerView` reads them by layer).
+   */
+  async probeLayers(request: LayersProbeRequest): Promise<LayerProbeResult> {
+    const ids = "texts" in request ? request.texts.map((t) => this.ids(t)) : request.ids
+    const { spec } = readProbeSpec(this.dir)
+    const layers = checkProbeLayers(this.dir, request.layers, spec.numLayers)
+    return runProbeLayers(await this.probeLayersSource(layers), { ...request, ids }, layers)
   }
 
   /** Mean-pooled hidden states of texts at one layer (`[N, H]`). */

@@ -8,8 +8,17 @@ import type { Embeddings, EmbedOptions } from "./Embed.ts"
 import { isModelError, type ModelDirError, type ModelError, ModelRunError } from "./Errors.ts"
 import type { GeneratedToken, GenerateOptions, Generation } from "./Generate.ts"
 import { releaseSessions } from "./internal/sessions.ts"
-import { type LoadOptions, loadModel, type Model, type ProbeRequest, type Prompt } from "./Model.ts"
+import {
+  forgetModels,
+  type LayersProbeRequest,
+  type LoadOptions,
+  loadModel,
+  type Model,
+  type ProbeRequest,
+  type Prompt
+} from "./Model.ts"
 import type { ProbeResult } from "./Probe.ts"
+import type { LayerProbeResult } from "./ProbeLayers.ts"
 
 const asModelError = (model: Model) => (cause: unknown) =>
   isModelError(cause)
@@ -46,16 +55,29 @@ export class Models extends Context.Service<
     ) => Effect.Effect<Embeddings, ModelError>
     /** The probe graph's per-layer tensors for a batch. */
     readonly probe: (model: Model, request: ProbeRequest) => Effect.Effect<ProbeResult, ModelError>
+    /** Some layers' tensors: through the probe graph cut to them when the folder has one, else the whole graph. */
+    readonly probeLayers: (
+      model: Model,
+      request: LayersProbeRequest
+    ) => Effect.Effect<LayerProbeResult, ModelError>
   }
 >()("hyperwords/models/Models") {
   /** The runtime; onnxruntime sessions stay cached for the life of the process. */
   static readonly layer: Layer.Layer<Models> = Layer.sync(Models, () => makeModels())
-  /** The runtime, releasing every cached session when the layer's scope closes. */
+  /**
+   * The runtime, releasing every cached session when the layer's scope closes. The loaded models
+   * are forgotten too: they hold their sessions, so a later scope in the same process loads afresh
+   * rather than running a released session.
+   */
   static readonly layerScoped: Layer.Layer<Models> = Layer.effect(
     Models,
     Effect.acquireRelease(
       Effect.sync(() => makeModels()),
-      () => Effect.promise(releaseSessions)
+      () =>
+        Effect.promise(() => {
+          forgetModels()
+          return releaseSessions()
+        })
     )
   )
 }
@@ -93,5 +115,8 @@ export const makeModels = (): Models["Service"] => ({
   }),
   probe: Effect.fn("Models.probe")(function* (model: Model, request: ProbeRequest) {
     return yield* Effect.tryPromise({ try: () => model.probe(request), catch: asModelError(model) })
+  }),
+  probeLayers: Effect.fn("Models.probeLayers")(function* (model: Model, request: LayersProbeRequest) {
+    return yield* Effect.tryPromise({ try: () => model.probeLayers(request), catch: asModelError(model) })
   })
 })

@@ -246,12 +246,14 @@ const feedsFor = (graph: ProbeGraph, input: ProbeInput): Record<string, ort.Tens
   }
 }
 
-const float32 = (t: ort.Tensor | undefined, name: string): Float32Tensor => {
+/** A float32 output of the probe graph as a typed tensor. */
+export const float32Output = (t: ort.Tensor | undefined, name: string): Float32Tensor => {
   if (t?.type !== "float32") throw new Error(`probe graph output ${name} is missing or not float32`)
   return { data: t.data as Float32Array, dims: [...t.dims] }
 }
 
-const ids32 = (t: ort.Tensor | undefined, name: string): Int32Tensor => {
+/** An int64 output of the probe graph (token ids) as an int32 tensor. */
+export const int32Output = (t: ort.Tensor | undefined, name: string): Int32Tensor => {
   if (t?.type !== "int64") throw new Error(`probe graph output ${name} is missing or not int64`)
   return { data: Int32Array.from(t.data as BigInt64Array, Number), dims: [...t.dims] }
 }
@@ -274,11 +276,11 @@ export const runProbe = async (graph: ProbeGraph, input: ProbeInput): Promise<Pr
   const out = await runProbeOutputs(graph, input, probeOutputs)
   return {
     lengths: input.ids.map((r) => r.length),
-    hiddenStates: float32(out.hidden_states, "hidden_states"),
-    attentions: float32(out.attentions, "attentions"),
-    lensTopkIds: ids32(out.lens_topk_ids, "lens_topk_ids"),
-    lensTopkLogprobs: float32(out.lens_topk_logprobs, "lens_topk_logprobs"),
-    trackedLogprobs: float32(out.tracked_logprobs, "tracked_logprobs"),
-    logits: float32(out.logits, "logits")
+    hiddenStates: float32Output(out.hidden_states, "hidden_states"),
+    attentions: float32Output(out.attentions, "attentions"),
+    lensTopkIds: int32Output(out.lens_topk_ids, "lens_topk_ids"),
+    lensTopkLogprobs: float32Output(out.lens_topk_logprobs, "lens_topk_logprobs"),
+    trackedLogprobs: float32Output(out.tracked_logprobs, "tracked_logprobs"),
+    logits: float32Output(out.logits, "logits")
   }
 }

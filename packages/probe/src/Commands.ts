@@ -1,12 +1,19 @@
-/** `hyperwords probe WORD --model NAME|DIR [--parts a,b] [--base NAME|DIR] [--out DIR]`: one hyperword, layer by layer. */
+/**
+ * `hyperwords probe WORD --model NAME|DIR [--parts a,b] [--base NAME|DIR] [--out DIR] [--layers 0,6,12]`:
+ * one hyperword, layer by layer; with `--layers`, those layers only, through the probe graph cut to
+ * them when the folder has one.
+ */
 import { existsSync, readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { UsageError } from "@hyperwords/core/Errors"
+import { jsonFlag, printResult, say } from "@hyperwords/core/Output"
 import { Models } from "@hyperwords/models"
 import type { Model } from "@hyperwords/models/Model"
+import { probeLayersCommand } from "@hyperwords/models/ProbeLayers"
 import { Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { type ModelMeasure, measureItems, type ProbeItem } from "./Measure.ts"
+import { type LayerMeasure, layersTextView, measureLayers } from "./MeasureLayers.ts"
 import { chromiumPath, type ReportRun, writeReport } from "./Report.ts"
 
 const modelFlag = (name: string, description: string) =>
@@ -56,6 +63,111 @@ export const textView = (measure: ModelMeasure): string => {
   return lines.join("\n")
 }
 
+/** `--layers 0,6,12` as layer numbers, or a usage error. */
+export const parseLayers = (text: string): Array<number> => {
+  const fields = text
+    .split(",")
+    .map((x) => x.trim())
+    .filter((x) => x !== "")
+  if (fields.length === 0 || fields.some((x) => !/^\d+$/.test(x)))
+    throw new UsageError({ detail: `--layers takes comma-separated layer numbers (0,6,12), not "${text}"` })
+  return [...new Set(fields.map(Number))].sort((a, b) => a - b)
+}
+
+const modelError = (model: Model, doing: string) => (e: unknown) =>
+  new UsageError({ detail: `${doing} ${model.name}: ${e instanceof Error ? e.message : String(e)}` })
+
+/**
+ * `probe --layers`: per model, which graph serves the layers (a cut, else the whole graph and the
+ * command that makes a cut), then the layers' rows. No HTML report: it draws every layer.
+ */
+const probeLayersRuns = (
+  models: Models["Service"],
+  names: ReadonlyArray<{ readonly label: string; readonly name: string }>,
+  item: ProbeItem,
+  layers: ReadonlyArray<number>,
+  json = false
+) =>
+  Effect.gen(function* () {
+    const runs: Array<{ label: string; seconds: number; measure: LayerMeasure }> = []
+    for (const { label, name } of names) {
+      const model = yield* models.load(name)
+      // the graph opens once; what is timed is the probe of a loaded model
+      const source = yield* Effect.tryPromise({
+        try: () => model.probeLayersSource(layers),
+        catch: modelError(model, "opening the probe graph of")
+      })
+      if (source.cut) {
+        yield* say(
+          json,
+          `(${label}: reading onnx/${source.cut.file}, the probe graph cut to layers ${source.cut.layers.join(",")})`
+        )
+      } else {
+        yield* say(json, `(${label}: reading onnx/probe.onnx, the whole probe graph)`)
+        yield* Console.error(
+          `note: ${model.dir} has no probe graph cut covering layers ${layers.join(",")}; a cut costs far less memory on a bigger model or a long prompt. Make one with (from the repository root):\n  ${probeLayersCommand(model.dir, layers)}`
+        )
+      }
+      const started = Date.now()
+      const measure = yield* Effect.tryPromise({
+        try: () => measureLayers(model, item.surface, item.parts, layers),
+        catch: modelError(model, "probing")
+      })
+      const seconds = (Date.now() - started) / 1000
+      yield* say(json, layersTextView(measure))
+      yield* say(json, `(${label}: probed in ${seconds.toFixed(2)}s)`)
+      runs.push({ label, seconds, measure })
+    }
+    // --json: the same fields as without --layers, the rows of the layers asked for
+    yield* printResult(
+      json,
+      "report: none with --layers (the report draws every layer; run without --layers for it)",
+      {
+        word: item.surface,
+        parts: item.parts,
+        lang: item.lang,
+        runs: runs.map(({ label, seconds, measure: m }) => ({
+          label,
+          seconds,
+          graph: m.graph,
+          model: m.model,
+          text: m.text,
+          tokens: m.tokens,
+          layers: m.rows.map((r) => ({
+            layer: r.layer,
+            norm: r.norm,
+            lensTop: r.top,
+            p: r.p,
+            assemblyPhrase: r.phrase,
+            assemblyParts: r.parts
+          }))
+        })),
+        report: null,
+        png: []
+      }
+    )
+  })
+
+/** What the text view shows, as data: a row per layer (the lens and the norm at the last position). */
+export const layersJson = (measure: ModelMeasure) => {
+  const it = measure.items[0]!
+  const fused = it.conditions.fused
+  const last = fused.tokens.length - 1
+  return {
+    model: measure.model,
+    text: fused.text,
+    tokens: fused.tokens.slice(fused.start),
+    layers: Array.from({ length: measure.numLayers + 1 }, (_, l) => ({
+      layer: l,
+      norm: fused.norm[l]!,
+      lensTop: fused.lensTop[l]![last]!,
+      p: Math.exp(fused.lensLogprobs[l]![last]![0]!),
+      assemblyPhrase: it.assemblyPhrase[l]!,
+      assemblyParts: it.assemblyParts[l]!
+    }))
+  }
+}
+
 const measureOne = (model: Model, item: ProbeItem) =>
   Effect.tryPromise({
     try: () => measureItems(model, [item], { seed: 1, batchSize: 2, conditions: ["fused", "phrase"] }),
@@ -88,10 +200,17 @@ export const probeCommand = Command.make(
       Flag.withDescription("where the report goes"),
       Flag.withDefault("reports/probe-word")
     ),
+    layers: Flag.String("layers").pipe(
+      Flag.withDescription(
+        "only these layers, comma-separated (0,6,12): read through the probe graph cut to them when the model has one (graph_cuts --probe-layers), else the whole graph; text view only"
+      ),
+      Flag.optional
+    ),
     png: Flag.Boolean("png").pipe(
       Flag.withDescription("also screenshot every chart as PNG (Chromium)"),
       Flag.withDefault(false)
     ),
+    json: jsonFlag,
     word: Argument.String("word")
   },
   (args) =>
@@ -120,7 +239,13 @@ export const probeCommand = Command.make(
             { label: "tuned", name: args.model }
           ]
         : [{ label: "model", name: args.model }]
+      if (Option.isSome(args.layers)) {
+        const text = args.layers.value
+        const layers = yield* Effect.try({ try: () => parseLayers(text), catch: (e) => e as UsageError })
+        return yield* probeLayersRuns(models, names, item, layers, args.json)
+      }
       const runs: Array<ReportRun> = []
+      const timed: Array<{ label: string; seconds: number }> = []
       for (const { label, name } of names) {
         const model = yield* models.load(name)
         // the graph opens once; what is timed is the probe of a loaded model
@@ -129,8 +254,9 @@ export const probeCommand = Command.make(
         const started = Date.now()
         const measure = yield* measureOne(model, item)
         const seconds = (Date.now() - started) / 1000
-        yield* Console.log(textView(measure))
-        yield* Console.log(`(${label}: probed in ${seconds.toFixed(2)}s)`)
+        yield* say(args.json, textView(measure))
+        yield* say(args.json, `(${label}: probed in ${seconds.toFixed(2)}s)`)
+        timed.push({ label, seconds })
         runs.push({ label, measure, findings: [] })
       }
       const dir = resolve(args.out)
@@ -140,8 +266,22 @@ export const probeCommand = Command.make(
         catch: (e) =>
           new UsageError({ detail: `writing the report: ${e instanceof Error ? e.message : String(e)}` })
       })
-      yield* Console.log(
-        `report: ${join(dir, written.html)}${written.png.length > 0 ? ` (+ ${written.png.length} PNGs)` : ""}`
+      yield* printResult(
+        args.json,
+        `report: ${join(dir, written.html)}${written.png.length > 0 ? ` (+ ${written.png.length} PNGs)` : ""}`,
+        {
+          word,
+          parts,
+          lang,
+          runs: runs.map((r, i) => ({
+            label: r.label,
+            seconds: timed[i]!.seconds,
+            numLayers: r.measure.numLayers,
+            ...layersJson(r.measure)
+          })),
+          report: join(dir, written.html),
+          png: written.png.map((p) => join(dir, p))
+        }
       )
     }).pipe(Effect.provide(Models.layerScoped))
 ).pipe(
