@@ -7,9 +7,11 @@ import { Command, Flag } from "effect/cli"
 import { type LoadedConfig, loadConfig, type Profile, Profiles } from "./Config.ts"
 import { isExpected, UsageError } from "./Errors.ts"
 import { writeBlock } from "./GeneratedBlocks.ts"
+import { jsonFlag, printErrorJson, printResult, say } from "./Output.ts"
 import { Progress } from "./Progress.ts"
 import { gcBoardMessage } from "./RunHistory.ts"
 import { formatGraph, formatPlans, readLock, runPipeline } from "./Runner.ts"
+import type { Stage } from "./Stage.ts"
 import { type StageTime, stageTimesTable } from "./StageTimes.ts"
 import { Store } from "./Store.ts"
 
@@ -62,7 +64,8 @@ const pipelineCommand = Command.make(
     explain: Flag.Boolean("explain").pipe(
       Flag.withDescription("say per stage HIT or MISS and which contributor changed"),
       Flag.withDefault(false)
-    )
+    ),
+    json: jsonFlag
   },
   (args) =>
     Effect.gen(function* () {
@@ -72,7 +75,7 @@ const pipelineCommand = Command.make(
       if (Option.isSome(args.encoding) && args.corpus.length === 0)
         return yield* new UsageError({ detail: "--encoding applies to the --corpus paths; give one" })
       if (args.dry) {
-        yield* Console.log(`stage graph (${loaded.file}):\n${formatGraph(loaded.config.stages)}\n`)
+        yield* say(args.json, `stage graph (${loaded.file}):\n${formatGraph(loaded.config.stages)}\n`)
       }
       const plans = yield* Effect.scoped(
         runPipeline(loaded, {
@@ -86,13 +89,34 @@ const pipelineCommand = Command.make(
           command: `hyperwords pipeline --profile ${args.profile}`
         })
       )
-      const table = formatPlans(plans, args.explain || args.dry)
-      yield* Console.log(
-        `${args.dry ? "plan" : "pipeline"} (profile ${args.profile}, store ${loaded.storeDir}):\n${table}`
-      )
       const planned = plans.filter((p) => p.status === "PLANNED").map((p) => p.id)
       const ran = plans.filter((p) => p.ran).length
       const hits = plans.filter((p) => p.status === "HIT").length
+      yield* printResult(
+        args.json,
+        () =>
+          `${args.dry ? "plan" : "pipeline"} (profile ${args.profile}, store ${loaded.storeDir}):\n` +
+          formatPlans(plans, args.explain || args.dry),
+        {
+          dry: args.dry,
+          profile: args.profile,
+          store: loaded.storeDir,
+          config: loaded.file,
+          ...(args.dry ? { graph: graphJson(loaded.config.stages) } : {}),
+          stages: plans.map((p) => ({
+            id: p.id,
+            status: p.status === "MISS" && p.ran ? "RAN" : p.status,
+            ran: p.ran === true,
+            key: p.key ?? null,
+            durationMs: p.durationMs ?? null,
+            reasons: p.reasons,
+            outputs: p.outputs ?? {}
+          })),
+          ran,
+          restored: hits,
+          notImplemented: planned
+        }
+      )
       if (!args.dry) {
         progress.log(
           `${ran} stage(s) ran, ${hits} restored from the store` +
@@ -102,6 +126,15 @@ const pipelineCommand = Command.make(
     }).pipe((e) => withStoreFromConfig(args.config, e))
 )
 
+/** The stage graph as data: each stage with what it reads and writes. */
+const graphJson = (stages: ReadonlyArray<Stage<unknown>>) =>
+  stages.map((s) => ({
+    id: s.id,
+    planned: s.run === undefined,
+    reads: Object.entries(s.inputs).map(([name, r]) => ({ name, stage: r.stage, output: r.output })),
+    writes: s.outputs
+  }))
+
 // the store layer depends on the config (its location), so it is provided per command
 const withStoreFromConfig = <A, E, R>(configFile: string, f: Effect.Effect<A, E, R | Store | Progress>) =>
   Effect.gen(function* () {
@@ -109,7 +142,7 @@ const withStoreFromConfig = <A, E, R>(configFile: string, f: Effect.Effect<A, E,
     return yield* withStore(loaded, f)
   })
 
-const verifyCommand = Command.make("verify", { config: configFlag }, (args) =>
+const verifyCommand = Command.make("verify", { config: configFlag, json: jsonFlag }, (args) =>
   Effect.gen(function* () {
     const loaded = yield* loadConfig(args.config)
     const store = yield* Store
@@ -117,16 +150,29 @@ const verifyCommand = Command.make("verify", { config: configFlag }, (args) =>
     const task = progress.task("verify objects", { unit: "objects" })
     const report = yield* store.verify((done, total) => task.update(done, total))
     task.finish(`${report.objects} objects`)
-    yield* Console.log(
+    const ok = report.problems.length === 0
+    yield* printResult(
+      args.json,
       `store ${loaded.storeDir}: ${report.objects} objects (${(report.bytes / 1e6).toFixed(1)} MB), ` +
         `${report.manifests} artifacts, ${report.runs} runs` +
-        (report.staging > 0 ? `, ${report.staging} staging leftovers (removed by store gc)` : "")
+        (report.staging > 0 ? `, ${report.staging} staging leftovers (removed by store gc)` : "") +
+        (ok ? "\nstore verify: ok" : ""),
+      {
+        store: loaded.storeDir,
+        ok,
+        objects: report.objects,
+        bytes: report.bytes,
+        artifacts: report.manifests,
+        runs: report.runs,
+        staging: report.staging,
+        problems: report.problems
+      }
     )
-    if (report.problems.length > 0) {
+    if (!ok) {
       for (const p of report.problems) yield* Console.error(`problem: ${p}`)
       yield* Console.error(`store verify: ${report.problems.length} problem(s)`)
       process.exitCode = 1
-    } else yield* Console.log("store verify: ok")
+    }
   }).pipe((e) => withStoreFromConfig(args.config, e))
 )
 
@@ -143,7 +189,8 @@ const gcCommand = Command.make(
     dropBoardRows: Flag.Boolean("drop-board-rows").pipe(
       Flag.withDescription("also drop what a kept leaderboard's rows refer to (otherwise kept and listed)"),
       Flag.withDefault(false)
-    )
+    ),
+    json: jsonFlag
   },
   (args) =>
     Effect.scoped(
@@ -164,11 +211,12 @@ const gcCommand = Command.make(
           dropBoardRows: args.dropBoardRows
         })
         const boards = gcBoardMessage(r)
-        if (boards !== "") yield* Console.log(boards)
-        yield* Console.log(
-          `store gc: kept ${r.keptManifests} artifacts (${r.keptObjects} objects); removed ${r.removedManifests} artifacts, ` +
+        yield* printResult(
+          args.json,
+          `${boards === "" ? "" : `${boards}\n`}store gc: kept ${r.keptManifests} artifacts (${r.keptObjects} objects); removed ${r.removedManifests} artifacts, ` +
             `${r.removedObjects} objects (${(r.removedBytes / 1e6).toFixed(1)} MB), ${r.removedStaging} staging leftovers, ` +
-            `${r.removedWork} work folders of finished runs and ${r.removedModels} unreferenced tuned-model folders, ${r.removedTemp} temp files of interrupted writes (${(r.removedFolderBytes / 1e6).toFixed(1)} MB)`
+            `${r.removedWork} work folders of finished runs and ${r.removedModels} unreferenced tuned-model folders, ${r.removedTemp} temp files of interrupted writes (${(r.removedFolderBytes / 1e6).toFixed(1)} MB)`,
+          { store: loaded.storeDir, ...r }
         )
       })
     ).pipe((e) => withStoreFromConfig(args.config, e))
@@ -183,20 +231,18 @@ const timesCommand = Command.make(
         "also put the table into FILE between <!-- generated:stage-times --> and <!-- /generated:stage-times -->"
       ),
       Flag.optional
-    )
+    ),
+    json: jsonFlag
   },
   (args) =>
     Effect.gen(function* () {
       const loaded = yield* loadConfig(args.config)
       const store = yield* Store
       const lock = yield* readLock(`${loaded.projectDir}/pipeline.lock.json`)
-      if (lock === undefined) {
-        yield* Console.error(
-          `store times: no pipeline.lock.json in ${loaded.projectDir}: run the pipeline first`
-        )
-        process.exitCode = 1
-        return
-      }
+      if (lock === undefined)
+        return yield* new UsageError({
+          detail: `store times: no pipeline.lock.json in ${loaded.projectDir}: run the pipeline first`
+        })
       const rows: Array<StageTime> = []
       for (const [stage, entry] of Object.entries(lock.stages)) {
         const run = yield* store.findRun(entry.key)
@@ -207,11 +253,24 @@ const timesCommand = Command.make(
         })
       }
       const table = stageTimesTable(rows, lock.profile)
-      yield* Console.log(table)
-      if (Option.isSome(args.write)) {
-        yield* writeBlock(args.write.value, "stage-times", table)
-        yield* Console.log(`store times: wrote the table into ${args.write.value}`)
-      }
+      if (Option.isSome(args.write)) yield* writeBlock(args.write.value, "stage-times", table)
+      const known = rows.flatMap((r) => (r.durationMs === undefined ? [] : [r.durationMs]))
+      yield* printResult(
+        args.json,
+        Option.isSome(args.write) ? `${table}\nstore times: wrote the table into ${args.write.value}` : table,
+        {
+          profile: lock.profile ?? null,
+          stages: rows.map((r) => ({
+            stage: r.stage,
+            status: r.status,
+            durationMs: r.durationMs ?? null,
+            startedAt: r.startedAt ?? null
+          })),
+          totalMs: known.reduce((a, b) => a + b, 0),
+          timed: known.length,
+          written: Option.getOrNull(args.write)
+        }
+      )
     }).pipe((e) => withStoreFromConfig(args.config, e))
 )
 
@@ -236,12 +295,20 @@ export const rootCommand = (extraCommands: ReadonlyArray<AnyCommand> = []) =>
     ])
   )
 
-/** Print an expected error as one line and set a failing exit code; let defects through. */
-export const reportErrors = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A | undefined, never, R> =>
-  self.pipe(
-    Effect.catch((e: E) => {
-      process.exitCode = 1
-      const msg = isExpected(e) ? e.message : (e as { message?: unknown })?.message
-      return Console.error(`error: ${msg !== undefined ? String(msg) : String(e)}`).pipe(Effect.as(undefined))
-    })
-  )
+/**
+ * Print an expected error as one line and set a failing exit code; let defects through. With
+ * `json` the error is also printed as `{ "error": { "message", "code" } }` on stdout.
+ */
+export const reportErrors =
+  (json = false) =>
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A | undefined, never, R> =>
+    self.pipe(
+      Effect.catch((e: E) => {
+        process.exitCode = 1
+        const msg = isExpected(e) ? e.message : (e as { message?: unknown })?.message
+        return Console.error(`error: ${msg !== undefined ? String(msg) : String(e)}`).pipe(
+          Effect.andThen(json ? printErrorJson(e) : Effect.void),
+          Effect.as(undefined)
+        )
+      })
+    )

@@ -9,6 +9,7 @@ import { Effect, Layer } from "effect"
 import { Command } from "effect/cli"
 import { type AnyCommand, reportErrors, rootCommand } from "./Cli.ts"
 import type { PipelineConfig } from "./Config.ts"
+import { crashAsJson, jsonPresenter, jsonRequested } from "./Output.ts"
 import { Progress } from "./Progress.ts"
 
 /**
@@ -32,9 +33,12 @@ export const configCommands = async (argv: ReadonlyArray<string>): Promise<Reado
 
 /** Run the CLI with the core commands and those of other packages. */
 export const main = (extraCommands: ReadonlyArray<AnyCommand> = []): void => {
+  // `--json`: results and errors as one JSON document on stdout (`Output.ts`)
+  const json = jsonRequested(process.argv.slice(2))
   const program = Command.run(rootCommand(extraCommands), { version: "0.1.0" }).pipe(
-    reportErrors,
-    Effect.provide(Layer.mergeAll(NodeServices.layer, Progress.layer))
+    reportErrors(json),
+    (e) => (json ? crashAsJson(e) : e),
+    Effect.provide(Layer.mergeAll(NodeServices.layer, Progress.layer, json ? jsonPresenter : Layer.empty))
   )
   NodeRuntime.runMain(program as Effect.Effect<void>)
 }

@@ -6,10 +6,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { Hash } from "@hyperwords/core"
 import { UsageError } from "@hyperwords/core/Errors"
+import { jsonFlag, printResult } from "@hyperwords/core/Output"
 import { Progress } from "@hyperwords/core/Progress"
 import { Models } from "@hyperwords/models"
 import { hyperwordsHome } from "@hyperwords/models/ModelDir"
-import { Console, Effect, Option } from "effect"
+import { Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { pullCorpus } from "./Corpora.ts"
 import { generateWords, type Sensation, sensationLang } from "./Generator.ts"
@@ -104,10 +105,7 @@ export const sensesCommand = Command.make(
     lang: langFlag,
     norms: normsFlag,
     zeroShot: zeroShotFlag,
-    json: Flag.Boolean("json").pipe(
-      Flag.withDescription("one JSON object per input, keyed by channel"),
-      Flag.withDefault(false)
-    ),
+    json: jsonFlag,
     words: Argument.String("word").pipe(Argument.withDescription("words or short texts"), Argument.variadic())
   },
   (args) =>
@@ -117,9 +115,11 @@ export const sensesCommand = Command.make(
       const lang = Option.getOrUndefined(args.lang) as Lang | undefined
       const profiles = yield* Effect.promise(() => estimator.profiles(args.words, lang))
       const rows = args.words.map((input, i) => ({ input, profile: roundProfile(profiles[i]!) }))
-      if (args.json)
-        for (const r of rows) yield* Console.log(JSON.stringify({ input: r.input, ...r.profile }))
-      else yield* Console.log(table(rows))
+      // with --json: a profile per input, keyed by channel
+      yield* printResult(args.json, () => table(rows), {
+        model: args.model,
+        profiles: rows.map((r) => ({ input: r.input, ...r.profile }))
+      })
     }).pipe(Effect.provide(Models.layerScoped))
 ).pipe(
   Command.withDescription(
@@ -155,10 +155,7 @@ export const feelCommand = Command.make(
       Flag.withDescription("the same seed gives the same words"),
       Flag.withDefault(1)
     ),
-    json: Flag.Boolean("json").pipe(
-      Flag.withDescription("print records as JSON lines"),
-      Flag.withDefault(false)
-    ),
+    json: jsonFlag,
     sensation: Argument.String("sensation").pipe(
       Argument.withDescription(
         'free words ("тёплое мягкое мурчит вечер") or weights ("haptic=1,auditory=0.5")'
@@ -181,16 +178,19 @@ export const feelCommand = Command.make(
           { sensation, lang, n: args.n, seed: args.seed }
         )
       )
-      for (const w of words) {
-        if (args.json) yield* Console.log(JSON.stringify(w))
-        else {
-          const s = w.scores
-          yield* Console.log(
-            `${w.surface}  (${w.parts.join(" + ")})\n    “${w.gloss}”  fit ${s.fit.toFixed(2)} ` +
-              `novelty ${s.novelty.toFixed(2)} coherence ${s.coherence.toFixed(2)}`
-          )
-        }
-      }
+      // with --json: the records, as the generate stage writes them
+      yield* printResult(
+        args.json,
+        () =>
+          words
+            .map(
+              (w) =>
+                `${w.surface}  (${w.parts.join(" + ")})\n    “${w.gloss}”  fit ${w.scores.fit.toFixed(2)} ` +
+                `novelty ${w.scores.novelty.toFixed(2)} coherence ${w.scores.coherence.toFixed(2)}`
+            )
+            .join("\n"),
+        { model: args.model, lang, seed: args.seed, words }
+      )
     }).pipe(Effect.provide(Models.layerScoped))
 ).pipe(Command.withDescription("living words from sensations: new hyperwords composed by the model"))
 
@@ -209,7 +209,8 @@ const corporaPull = Command.make(
     force: Flag.Boolean("force").pipe(
       Flag.withDescription("unpack again even if the corpus is complete"),
       Flag.withDefault(false)
-    )
+    ),
+    json: jsonFlag
   },
   (args) =>
     Effect.gen(function* () {
@@ -223,7 +224,16 @@ const corporaPull = Command.make(
       const parts = Object.entries(r.manifest.parts)
         .map(([part, n]) => `${part}: ${n} texts`)
         .join(", ")
-      yield* Console.log(`${r.manifest.name}: ${r.dir} (${parts})${r.pulled ? "" : " — already pulled"}`)
+      yield* printResult(
+        args.json,
+        `${r.manifest.name}: ${r.dir} (${parts})${r.pulled ? "" : " — already pulled"}`,
+        {
+          name: r.manifest.name,
+          dir: r.dir,
+          parts: r.manifest.parts,
+          pulled: r.pulled
+        }
+      )
     })
 ).pipe(
   Command.withDescription(

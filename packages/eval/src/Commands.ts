@@ -9,6 +9,7 @@ import { loadConfig } from "@hyperwords/core/Config"
 import { decodeValue, readText } from "@hyperwords/core/Decode"
 import { DecodeError, UsageError } from "@hyperwords/core/Errors"
 import { writeBlock } from "@hyperwords/core/GeneratedBlocks"
+import { errorJson, jsonFlag, printResult, say } from "@hyperwords/core/Output"
 import { readLock } from "@hyperwords/core/Runner"
 import { locateModelFolder, makeStore } from "@hyperwords/core/Store"
 import { Config, Console, Effect, Option, Result, Schema } from "effect"
@@ -131,18 +132,31 @@ export const readTextsFile = (
     return Effect.succeed(out)
   })
 
+/** The error naming every failed column, or undefined when none failed. */
+const failureOf = (summaries: ReadonlyArray<MetricSummary>): MetricFailedError | undefined => {
+  const failed = summaries.filter((s) => s.status === "failed")
+  if (failed.length === 1)
+    return new MetricFailedError({ metric: failed[0]!.id, reason: failed[0]!.reason ?? "failed" })
+  if (failed.length > 1)
+    return new MetricFailedError({
+      metric: failed.map((s) => s.id).join(", "),
+      reason: failed.map((s) => `${s.name}: ${s.reason ?? "failed"}`).join("; ")
+    })
+  return undefined
+}
+
 /** Fail naming every failed column (after the caller printed what the others scored). */
 const failIfAnyFailed = (summaries: ReadonlyArray<MetricSummary>) =>
   Effect.gen(function* () {
-    const failed = summaries.filter((s) => s.status === "failed")
-    if (failed.length === 1)
-      return yield* new MetricFailedError({ metric: failed[0]!.id, reason: failed[0]!.reason ?? "failed" })
-    if (failed.length > 1)
-      return yield* new MetricFailedError({
-        metric: failed.map((s) => s.id).join(", "),
-        reason: failed.map((s) => `${s.name}: ${s.reason ?? "failed"}`).join("; ")
-      })
+    const failure = failureOf(summaries)
+    if (failure !== undefined) return yield* failure
   })
+
+/** A `--json` document's `error` when a column failed (the document still holds what was scored). */
+const failureJson = (summaries: ReadonlyArray<MetricSummary>) => {
+  const failure = failureOf(summaries)
+  return failure === undefined ? {} : { error: errorJson(failure) }
+}
 
 /** `hyperwords score --metric NAME --input FILE.jsonl [--model NAME] [--out FILE]`. */
 export const scoreCommand = (options: EvalCommandsOptions) =>
@@ -167,7 +181,8 @@ export const scoreCommand = (options: EvalCommandsOptions) =>
         Flag.withDescription("a poem_hyperwords.jsonl for metrics that use the hyperword set"),
         Flag.optional
       ),
-      seed: seedFlag
+      seed: seedFlag,
+      json: jsonFlag
     },
     (args) =>
       Effect.gen(function* () {
@@ -192,22 +207,28 @@ export const scoreCommand = (options: EvalCommandsOptions) =>
             ...(Option.isSome(args.hyperwords) ? { hyperwordsFile: resolve(args.hyperwords.value) } : {})
           }
         })
-        const text = lines
-          .map((l, k) => {
-            const row = set.rows[k]!
-            const previous =
-              typeof l.value.scores === "object" && l.value.scores !== null ? l.value.scores : {}
-            const previousDetails =
-              typeof l.value.details === "object" && l.value.details !== null ? l.value.details : {}
-            return JSON.stringify({
-              ...l.value,
-              scores: { ...previous, ...row.scores },
-              ...(row.details ? { details: { ...previousDetails, ...row.details } } : {})
-            })
-          })
-          .join("\n")
+        const scored = lines.map((l, k) => {
+          const row = set.rows[k]!
+          const previous = typeof l.value.scores === "object" && l.value.scores !== null ? l.value.scores : {}
+          const previousDetails =
+            typeof l.value.details === "object" && l.value.details !== null ? l.value.details : {}
+          return {
+            ...l.value,
+            scores: { ...previous, ...row.scores },
+            ...(row.details ? { details: { ...previousDetails, ...row.details } } : {})
+          }
+        })
+        const text = scored.map((o) => JSON.stringify(o)).join("\n")
         if (Option.isSome(args.out)) writeFileSync(args.out.value, text === "" ? "" : `${text}\n`)
-        else if (text !== "") yield* Console.log(text)
+        // --json: the scored objects (also with --out), every metric's summary, and a failure if any
+        if (args.json)
+          yield* printResult(true, "", {
+            rows: scored,
+            metrics: set.summaries,
+            out: Option.isSome(args.out) ? resolve(args.out.value) : null,
+            ...failureJson(set.summaries)
+          })
+        else if (Option.isNone(args.out) && text !== "") yield* Console.log(text)
         // the failed columns are named once, in the error
         for (const s of set.summaries) if (s.status === "ok") yield* Console.error(summaryLine(s))
         yield* failIfAnyFailed(set.summaries)
@@ -308,7 +329,8 @@ export const rescoreCommand = (options: EvalCommandsOptions) =>
         ),
         Flag.optional
       ),
-      seed: seedFlag
+      seed: seedFlag,
+      json: jsonFlag
     },
     (args) =>
       Effect.gen(function* () {
@@ -321,6 +343,13 @@ export const rescoreCommand = (options: EvalCommandsOptions) =>
         }
         const outRoot = Option.isSome(args.out) ? resolve(args.out.value) : join(loaded.reportsDir, "rescore")
         const failed: Array<MetricSummary> = []
+        const done: Array<{
+          model: unknown
+          generations: string
+          samples: number
+          dir: string
+          metrics: ReadonlyArray<MetricSummary>
+        }> = []
         for (const g of found) {
           const set = yield* scoreGenerations(g.path, metrics, {
             seed: args.seed,
@@ -337,12 +366,21 @@ export const rescoreCommand = (options: EvalCommandsOptions) =>
             file: "scores.jsonl"
           }
           writeFileSync(join(dir, "eval-run.json"), `${JSON.stringify(run, null, 2)}\n`)
-          yield* Console.log(
+          yield* say(
+            args.json,
             `${g.data.model.id} (generations ${g.hash.slice(0, 12)}, ${set.rows.length} samples) → ${dir}`
           )
-          for (const s of set.summaries) yield* Console.log(`  ${summaryLine(s)}`)
+          for (const s of set.summaries) yield* say(args.json, `  ${summaryLine(s)}`)
           failed.push(...set.summaries.filter((s) => s.status === "failed"))
+          done.push({
+            model: g.data.model,
+            generations: g.hash,
+            samples: set.rows.length,
+            dir,
+            metrics: set.summaries
+          })
         }
+        if (args.json) yield* printResult(true, "", { runs: done, ...failureJson(failed) })
         // every artifact was written with what it has; a failed column ends the command with 1
         yield* failIfAnyFailed(failed)
       })
@@ -375,7 +413,8 @@ export const publishCommand = Command.make(
     includeCorpus: Flag.Boolean("include-corpus").pipe(
       Flag.withDescription("publish corpus text too: the field explorer and the hyperwords' evidence lines"),
       Flag.withDefault(false)
-    )
+    ),
+    json: jsonFlag
   },
   (args) =>
     Effect.gen(function* () {
@@ -405,8 +444,11 @@ export const publishCommand = Command.make(
         ...(Option.isSome(token) ? { token: token.value } : {}),
         ...(Option.isSome(hubUrl) && hubUrl.value !== "" ? { hubUrl: hubUrl.value } : {})
       })
-      for (const line of reportLines(report, Option.getOrUndefined(hubUrl) || undefined))
-        yield* Console.log(line)
+      yield* printResult(
+        args.json,
+        () => reportLines(report, Option.getOrUndefined(hubUrl) || undefined).join("\n"),
+        { dryRun: args.dryRun, from, ...report }
+      )
     })
 ).pipe(
   Command.withDescription(
@@ -426,7 +468,8 @@ export const readmeCommand = Command.make(
     from: Flag.String("from").pipe(
       Flag.withDescription("the reports folder (default: the config's)"),
       Flag.optional
-    )
+    ),
+    json: jsonFlag
   },
   (args) =>
     Effect.gen(function* () {
@@ -436,8 +479,10 @@ export const readmeCommand = Command.make(
       const data = yield* readLeaderboard(file)
       const source = relative(loaded.projectDir, file)
       yield* writeBlock(args.file, "board", readmeBoard(data, source))
-      yield* Console.log(
-        `readme: wrote the summary of ${source} (${data.rows.length} rows) into ${args.file}`
+      yield* printResult(
+        args.json,
+        `readme: wrote the summary of ${source} (${data.rows.length} rows) into ${args.file}`,
+        { file: resolve(args.file), source, rows: data.rows.length }
       )
     })
 ).pipe(Command.withDescription("put the leaderboard's summary into the README (computed, never typed)"))
@@ -456,7 +501,8 @@ export const compareCommand = Command.make(
     out: Flag.String("out").pipe(
       Flag.withDescription("the page to write (default reports/compare/<A>-vs-<B>.html)"),
       Flag.optional
-    )
+    ),
+    json: jsonFlag
   },
   (args) =>
     Effect.gen(function* () {
@@ -490,16 +536,28 @@ export const compareCommand = Command.make(
       const html = renderComparePage(data)
       writeFileSync(file, html)
       const top = data.pairs[0]
-      yield* Console.log(
+      const paired = data.pairs.filter((p) => p.flip !== null).length
+      const bytes = Buffer.byteLength(html)
+      const side = (r: typeof a.run) => ({ name: r.name, stage: r.stage, key: r.key })
+      yield* printResult(
+        args.json,
         `compare: A = ${a.run.name} (${a.run.stage}, key ${a.run.key.slice(0, 12)}), ` +
           `B = ${b.run.name} (${b.run.stage}, key ${b.run.key.slice(0, 12)}): ` +
-          `${data.pairs.filter((p) => p.flip !== null).length} paired samples of ${data.pairs.length}` +
+          `${paired} paired samples of ${data.pairs.length}` +
           (top?.flip != null
             ? `; most flipped ${top.id} (rank shift ${formatNumber(top.flip)} on ${top.flipMetric})`
-            : "")
-      )
-      yield* Console.log(
-        `compare: wrote ${relative(process.cwd(), file) || file} (${Buffer.byteLength(html)} bytes)`
+            : "") +
+          `\ncompare: wrote ${relative(process.cwd(), file) || file} (${bytes} bytes)`,
+        {
+          a: side(a.run),
+          b: side(b.run),
+          paired,
+          samples: data.pairs.length,
+          mostFlipped:
+            top?.flip != null ? { id: top.id, flip: top.flip, metric: top.flipMetric ?? null } : null,
+          file,
+          bytes
+        }
       )
     })
 ).pipe(

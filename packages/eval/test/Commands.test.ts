@@ -108,6 +108,52 @@ describe("hyperwords score", () => {
   })
 })
 
+describe("hyperwords score --json", () => {
+  it("prints the scored objects and every metric's summary as one document; a failed column in it too", async () => {
+    const dir = makeProject()
+    writeFileSync(
+      join(dir, "ok.jsonl"),
+      `${JSON.stringify({ text: "a b" })}\n${JSON.stringify({ id: "b", text: "c" })}\n`
+    )
+    const r = await runCli(dir, ["score", "--metric", "chars", "--input", "ok.jsonl", "--json"])
+    expect(r.code, r.stderr).toBe(0)
+    const doc = JSON.parse(r.stdout)
+    expect(doc.rows).toEqual([
+      { text: "a b", scores: { chars: 3 } },
+      { id: "b", text: "c", scores: { chars: 1 } }
+    ])
+    expect(doc.out).toBe(null)
+    expect(doc.metrics).toHaveLength(1)
+    expect(doc.metrics[0]).toMatchObject({ name: "chars", status: "ok", mean: 2, n: 2 })
+    expect(doc.metrics[0].ci.every((x: unknown) => typeof x === "number")).toBe(true)
+    expect(doc.error).toBeUndefined()
+
+    // a failed column: the document holds what was scored and the error; exit 1, the line on stderr
+    const failed = await runCli(dir, [
+      "score",
+      "--metric",
+      "chars",
+      "--metric",
+      "throws",
+      "--input",
+      "ok.jsonl",
+      "--json"
+    ])
+    expect(failed.code).toBe(1)
+    const f = JSON.parse(failed.stdout)
+    expect(f.rows[0].scores).toEqual({ chars: 3, throws: 1 })
+    expect(f.metrics.map((m: { status: string }) => m.status)).toEqual(["ok", "failed"])
+    expect(f.error.message).toMatch(/^metric throws@1\.0\.0#[0-9a-f]{12} failed: threw/)
+    expect(failed.stderr).toMatch(/^error: metric throws/m)
+
+    // an error before anything was scored: the error document only
+    const unknown = await runCli(dir, ["score", "--metric", "imagery", "--input", "ok.jsonl", "--json"])
+    expect(unknown.code, unknown.stderr).toBe(1)
+    expect(unknown.stdout.startsWith("{"), unknown.stdout + unknown.stderr).toBe(true)
+    expect(JSON.parse(unknown.stdout).error.message).toContain('no metric "imagery" is registered')
+  })
+})
+
 describe("hyperwords score: encodings", () => {
   afterAll(removeProjects)
 
@@ -251,6 +297,18 @@ describe("hyperwords rescore", () => {
       "chars:ok"
     ])
 
+    const json = await runCli(dir, ["rescore", "--metric", "chars", "--json"])
+    expect(json.code, json.stderr).toBe(0)
+    const doc = JSON.parse(json.stdout)
+    expect(doc.runs).toHaveLength(1)
+    expect(doc.runs[0]).toMatchObject({
+      model: { id: "smollm2-135m", revision: "abc" },
+      generations: manifest.hash,
+      samples: 3,
+      dir: out
+    })
+    expect(doc.runs[0].metrics.map((m: { name: string; n: number }) => [m.name, m.n])).toEqual([["chars", 3]])
+
     const none = await runCli(makeProject(), ["rescore"])
     expect(none.code).toBe(1)
     expect(none.stderr).toMatch(/no Generations artifacts to rescore/)
@@ -367,5 +425,32 @@ describe("hyperwords publish", () => {
 
     const noToken = await runCli(dir, ["publish", "site", "--dry-run"], { HF_REPO: "someone/board" })
     expect(noToken.stdout).toContain("not uploading: no HF_TOKEN configured")
+
+    const json = await runCli(dir, ["publish", "site", "--dry-run", "--json"], { HF_REPO: "someone/board" })
+    expect(json.code, json.stderr).toBe(0)
+    const doc = JSON.parse(json.stdout)
+    expect(doc).toMatchObject({
+      dryRun: true,
+      wroteSite: false,
+      upload: { skipped: "no HF_TOKEN configured" }
+    })
+    expect(doc.files).toHaveLength(5)
+    expect(doc.files.map((f: { path: string }) => f.path)).toContain("leaderboard/leaderboard.json")
+    expect(typeof doc.bytes).toBe("number")
+    expect(existsSync(join(dir, "site"))).toBe(false)
+  })
+
+  it("readme --json: what it wrote into the README", async () => {
+    const dir = withReports()
+    writeFileSync(join(dir, "README.md"), "# board\n\n<!-- generated:board -->\n<!-- /generated:board -->\n")
+    const r = await runCli(dir, ["readme", "--json"])
+    expect(r.code, r.stderr).toBe(0)
+    const doc = JSON.parse(r.stdout)
+    expect(doc).toMatchObject({
+      file: join(dir, "README.md"),
+      source: join("reports", "leaderboard", "leaderboard.json")
+    })
+    expect(doc.rows).toBeGreaterThan(0)
+    expect(readFileSync(join(dir, "README.md"), "utf8")).toContain("| version |")
   })
 })

@@ -136,6 +136,23 @@ describe("hyperwords compare", () => {
     expect(byKey.stdout).toMatch(/wrote reports\/compare\/.+-vs-.+\.html/)
     expect(existsSync(join(dir, "reports", "compare"))).toBe(true)
 
+    const json = await runCli(dir, [
+      "compare",
+      "1111111",
+      "2222222",
+      "--out",
+      join(dir, "out", "j.html"),
+      "--json"
+    ])
+    expect(json.code, json.stderr).toBe(0)
+    const doc = JSON.parse(json.stdout)
+    expect(doc.a.key).toMatch(/^1{7}/)
+    expect(doc.b).toMatchObject({ stage: "evaluate-finetune" })
+    expect(doc.file).toBe(join(dir, "out", "j.html"))
+    expect(doc.bytes).toBe(statSync(doc.file).size)
+    expect(typeof doc.paired).toBe("number")
+    expect(doc.samples).toBeGreaterThanOrEqual(doc.paired)
+
     const missing = await runCli(dir, ["compare", "evaluate-base", "nosuch"])
     expect(missing.code).not.toBe(0)
     expect(missing.stderr).toMatch(/no evaluated version "nosuch"/)

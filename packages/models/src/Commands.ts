@@ -1,4 +1,5 @@
 /** `hyperwords generate --model NAME [--max-tokens N] [--seed N] [--temperature T] PROMPT`: text from a model, streamed. */
+import { jsonFlag, printResult } from "@hyperwords/core/Output"
 import { Console, Effect, Option, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { Models } from "./Models.ts"
@@ -22,6 +23,7 @@ export const generateCommand = Command.make(
     temperature: Flag.Finite("temperature").pipe(Flag.withDescription("sampling temperature"), Flag.optional),
     topP: Flag.Finite("top-p").pipe(Flag.withDescription("nucleus sampling"), Flag.optional),
     dtype: Flag.Literals("dtype", ["fp32", "q8"]).pipe(Flag.withDefault("fp32" as const)),
+    json: jsonFlag,
     prompt: Argument.String("prompt")
   },
   (args) =>
@@ -36,9 +38,26 @@ export const generateCommand = Command.make(
             ...(Option.isSome(args.topP) ? { topP: args.topP.value } : {})
           }
         : undefined
+      const options = { maxNewTokens: args.maxTokens, ...(sampling ? { sampling } : {}) }
+      if (args.json) {
+        // the whole text, once it is made: one document
+        const pieces: Array<string> = []
+        yield* models
+          .stream(model, args.prompt, options)
+          .pipe(Stream.runForEach((t) => Effect.sync(() => pieces.push(t.text))))
+        const text = pieces.join("")
+        return yield* printResult(true, "", {
+          model: model.name,
+          prompt: args.prompt,
+          text,
+          tokens: pieces.length,
+          maxTokens: args.maxTokens,
+          sampling: sampling ?? null
+        })
+      }
       yield* Effect.sync(() => process.stdout.write(args.prompt))
       yield* models
-        .stream(model, args.prompt, { maxNewTokens: args.maxTokens, ...(sampling ? { sampling } : {}) })
+        .stream(model, args.prompt, options)
         .pipe(Stream.runForEach((t) => Effect.sync(() => process.stdout.write(t.text))))
       yield* Console.log("")
     }).pipe(Effect.provide(Models.layerScoped))

