@@ -183,8 +183,13 @@ const iniSections = (text: string): Map<string, Record<string, string>> => {
   return out
 }
 
-/** The bridge's venv python when the install made it, else the system `python3`. */
+/**
+ * The python the bridge runs: `HYPERWORDS_PYTHON` when set, else the bridge's venv python when the
+ * install made it, else the system `python3`.
+ */
 const defaultPython = (): string => {
+  const own = process.env.HYPERWORDS_PYTHON?.trim()
+  if (own) return resolve(own)
   const venv = resolve(import.meta.dirname, "..", "..", "train-bridge", "python", ".venv", "bin", "python")
   return existsSync(venv) ? venv : "python3"
 }

@@ -9,7 +9,14 @@ import { isHubCredential, withoutHubCredentials } from "@hyperwords/core/Env"
 import { Progress } from "@hyperwords/core/Progress"
 import { Context, Duration, Effect, Layer, Result, Schema, Stream } from "effect"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
-import { bootstrapScript, pythonProjectDir, venvPython } from "./Paths.ts"
+import {
+  bootstrapScript,
+  constraintsFile,
+  pythonOverride,
+  pythonProjectDir,
+  pythonVariable,
+  venvPython
+} from "./Paths.ts"
 
 /** A worker's progress on one task. */
 export const ProgressEvent = Schema.Struct({
@@ -138,7 +145,10 @@ export const parseEventLine = (line: string): Result.Result<BridgeEvent, string>
 export class Bridge extends Context.Service<
   Bridge,
   {
-    /** Create or update the Python venv (fast when nothing changed); returns the venv's python. */
+    /**
+     * Create or update the Python venv (fast when nothing changed); returns the venv's python. With
+     * `HYPERWORDS_PYTHON` set: that python as it is (no bootstrap), or an error naming it when it is missing.
+     */
     readonly ensureEnvironment: Effect.Effect<string, BridgeError>
     /** Run a worker to its `done` event. */
     readonly run: (job: WorkerJob) => Effect.Effect<WorkerResult, BridgeError>
@@ -283,6 +293,18 @@ export class Bridge extends Context.Service<
 
         const ensureEnvironment = Effect.gen(function* () {
           if (ready) return ready
+          // the user's own environment: run it as it is, no bootstrap
+          const own = pythonOverride()
+          if (own !== undefined) {
+            if (!existsSync(own)) {
+              return yield* new BridgeError({
+                job: "python environment",
+                detail: `${pythonVariable} names ${own}, which does not exist; point it at the python of an environment with the bridge's requirements (${constraintsFile}), or unset it to let the bridge make its venv`
+              })
+            }
+            ready = own
+            return own
+          }
           const task = progress.task("python environment", {})
           const r = yield* spawner
             .spawn(

@@ -1,11 +1,13 @@
 import { execFileSync, spawn } from "node:child_process"
-import { readFileSync } from "node:fs"
-import { join } from "node:path"
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Progress } from "@hyperwords/core/Progress"
 import { Effect, Exit, Fiber, Layer, Result } from "effect"
 import { describe, expect, it } from "vitest"
 import { Bridge, parseEventLine } from "../src/Bridge.ts"
+import { pythonProjectDir, venvPython } from "../src/Paths.ts"
 
 const fixtures = join(import.meta.dirname, "fixtures")
 const layer = Bridge.layer.pipe(Layer.provide(Layer.mergeAll(NodeServices.layer, Progress.silent)))
@@ -142,5 +144,47 @@ describe("Bridge workers (real Python processes)", () => {
         else process.env[k] = v
       }
     }
+  }, 600_000)
+})
+
+describe("HYPERWORDS_PYTHON (the user's own environment)", () => {
+  const withPython = async <A>(value: string, body: () => Promise<A>): Promise<A> => {
+    const saved = process.env.HYPERWORDS_PYTHON
+    process.env.HYPERWORDS_PYTHON = value
+    try {
+      return await body()
+    } finally {
+      if (saved === undefined) delete process.env.HYPERWORDS_PYTHON
+      else process.env.HYPERWORDS_PYTHON = saved
+    }
+  }
+
+  it("runs the worker with that python, in the package's python folder", async () => {
+    // a wrapper around the workspace venv's python, as a user's conda or pyenv python would be:
+    // the marker it sets shows the worker ran through it
+    const dir = mkdtempSync(join(tmpdir(), "hw-python-"))
+    try {
+      const wrapper = join(dir, "python")
+      writeFileSync(wrapper, `#!/bin/sh\nHW_TEST_WRAPPER=yes exec '${venvPython}' "$@"\n`)
+      chmodSync(wrapper, 0o755)
+      const exit = await withPython(wrapper, () =>
+        run(Bridge.use((b) => Effect.all([b.ensureEnvironment, b.run(job("where"))])))
+      )
+      if (!Exit.isSuccess(exit)) throw new Error(String(exit.cause))
+      const [python, worker] = exit.value
+      expect(python).toBe(wrapper)
+      expect(worker.result).toEqual({ cwd: resolve(pythonProjectDir), marker: "yes" })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 600_000)
+
+  it("a python that does not exist is a clear error naming the variable and the path", async () => {
+    const missing = join(tmpdir(), "hw-no-such-env", "bin", "python")
+    const exit = await withPython(missing, () => run(Bridge.use((b) => b.run(job("echo", {})))))
+    expect(Exit.isFailure(exit)).toBe(true)
+    expect(String(exit)).toContain(
+      `python environment: HYPERWORDS_PYTHON names ${missing}, which does not exist`
+    )
   }, 600_000)
 })
