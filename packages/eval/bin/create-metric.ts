@@ -20,13 +20,17 @@ if (names.length !== 1) {
   process.exit(2)
 }
 try {
-  const { dir, files } = writeMetricTemplate(names[0]!, root)
+  const { dir, files, registered } = writeMetricTemplate(names[0]!, root)
   const name = dir.split("/").pop()!
   process.stdout.write(
-    `created ${dir}\n${files.map((f) => `  ${f.slice(dir.length + 1)}`).join("\n")}\n\nnext:\n` +
-      "  pnpm install\n" +
+    `created ${dir}\n${files.map((f) => `  ${f.slice(dir.length + 1)}`).join("\n")}\n` +
+      (registered.length > 0
+        ? `registered in ${registered.map((f) => f.slice(root.length + 1)).join(", ")}\n`
+        : "") +
+      "\nnext:\n" +
+      "  pnpm install   (links it into the workspace)\n" +
       `  pnpm --filter @hyperwords/${name} test   (vitest.config.ts finds every plugin folder)\n` +
-      `  register it in pipeline.config.ts (import it and add it to the metrics list)\n`
+      `  add it to the metrics list in pipeline.config.ts (import ... from "@hyperwords/${name}")\n`
   )
 } catch (e) {
   process.stderr.write(`create-metric: ${(e as Error).message}\n`)

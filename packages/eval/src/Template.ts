@@ -2,7 +2,7 @@
  * The metric plugin template behind `pnpm create-metric NAME`: a package under
  * `plugins/metric-NAME/` with its code, test and README, ready to run and to edit.
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 
 /** A valid metric name: lowercase letters, digits and dashes, starting with a letter. */
@@ -125,7 +125,11 @@ hyperwords score --metric ${name} --input texts.jsonl
 export const writeMetricTemplate = (
   name: string,
   root: string
-): { readonly dir: string; readonly files: ReadonlyArray<string> } => {
+): {
+  readonly dir: string
+  readonly files: ReadonlyArray<string>
+  readonly registered: ReadonlyArray<string>
+} => {
   const bare = name.replace(/^metric-/, "")
   if (!METRIC_NAME.test(bare)) {
     throw new Error(
@@ -140,5 +144,37 @@ export const writeMetricTemplate = (
     writeFileSync(file, text, { flag: "wx" })
     return file
   })
-  return { dir, files }
+  return { dir, files, registered: registerPlugin(root, `metric-${bare}`) }
+}
+
+/**
+ * Register a new plugin folder in the workspace root, where those files exist: a `workspace:*`
+ * dependency in `package.json` (so `pipeline.config.ts` can import it after `pnpm install`) and a
+ * project reference in `tsconfig.root.json` (so `pnpm typecheck` checks it). Returns the files changed.
+ */
+export const registerPlugin = (root: string, folder: string): ReadonlyArray<string> => {
+  const changed: Array<string> = []
+  const edit = (file: string, change: (json: Record<string, unknown>) => boolean) => {
+    const path = join(root, file)
+    if (!existsSync(path)) return
+    const json = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>
+    if (!change(json)) return
+    writeFileSync(path, `${JSON.stringify(json, null, 2)}\n`)
+    changed.push(path)
+  }
+  edit("package.json", (pkg) => {
+    const deps = (pkg.dependencies ?? {}) as Record<string, string>
+    const name = `@hyperwords/${folder}`
+    if (deps[name] !== undefined) return false
+    pkg.dependencies = { ...deps, [name]: "workspace:*" }
+    return true
+  })
+  edit("tsconfig.root.json", (ts) => {
+    const refs = (ts.references ?? []) as Array<{ path: string }>
+    const path = `plugins/${folder}`
+    if (refs.some((r) => r.path === path)) return false
+    ts.references = [...refs, { path }]
+    return true
+  })
+  return changed
 }

@@ -1,12 +1,21 @@
 import { execFileSync, spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs"
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync
+} from "node:fs"
 import { join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { Effect } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { runMetric } from "../src/Harness.ts"
 import { loadMetric, type Metric } from "../src/Metric.ts"
-import { writeMetricTemplate } from "../src/Template.ts"
+import { registerPlugin, writeMetricTemplate } from "../src/Template.ts"
 
 const evalDir = resolve(import.meta.dirname, "..")
 const tmpRoot = join(evalDir, "test", ".tmp")
@@ -68,6 +77,36 @@ describe("create-metric", () => {
     expect(again.stderr).toMatch(/already exists/)
     const usage = spawnSync(process.execPath, [bin], { encoding: "utf8" })
     expect(usage.status).toBe(2)
+  })
+})
+
+describe("create-metric registers the plugin in the workspace", () => {
+  it("adds a workspace dependency to the root package.json and a reference to tsconfig.root.json, once", () => {
+    const root = tempDir()
+    writeFileSync(
+      join(root, "package.json"),
+      JSON.stringify({ name: "ws", dependencies: { "@hyperwords/eval": "workspace:*" } })
+    )
+    writeFileSync(
+      join(root, "tsconfig.root.json"),
+      JSON.stringify({ references: [{ path: "packages/eval" }] })
+    )
+    const { registered } = writeMetricTemplate("rhyme-density", root)
+    expect(registered).toEqual([join(root, "package.json"), join(root, "tsconfig.root.json")])
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"))
+    expect(pkg.dependencies).toEqual({
+      "@hyperwords/eval": "workspace:*",
+      "@hyperwords/metric-rhyme-density": "workspace:*"
+    })
+    const ts = JSON.parse(readFileSync(join(root, "tsconfig.root.json"), "utf8"))
+    expect(ts.references).toEqual([{ path: "packages/eval" }, { path: "plugins/metric-rhyme-density" }])
+    expect(registerPlugin(root, "metric-rhyme-density")).toEqual([]) // already there
+  })
+
+  it("changes nothing where the root has neither file", () => {
+    const root = tempDir()
+    expect(writeMetricTemplate("warmth", root).registered).toEqual([])
+    expect(existsSync(join(root, "package.json"))).toBe(false)
   })
 })
 
