@@ -5,7 +5,7 @@
  */
 import { decodeJsonlFile } from "@hyperwords/core/Decode"
 import type { DecodeError } from "@hyperwords/core/Errors"
-import { type ColumnTable, escape as rowFunction, table } from "arquero"
+import { escape as rowFunction, table } from "arquero"
 import { Effect, Schema } from "effect"
 import { type MetricColumn, runMetrics } from "./Harness.ts"
 import type { CorpusScore, LoadedMetric, MetricContext, SampleInput } from "./Metric.ts"
@@ -101,16 +101,6 @@ export interface ScoreOptions extends BootstrapOptions {
   readonly keep?: ReadonlyArray<MetricColumn>
 }
 
-// the words of the samples as a table, made once for all the columns of a set
-const wordsTables = new WeakMap<ReadonlyMap<string, number>, ColumnTable>()
-const wordsTable = (words: ReadonlyMap<string, number>): ColumnTable => {
-  const cached = wordsTables.get(words)
-  if (cached !== undefined) return cached
-  const t = table({ id: [...words.keys()], words: [...words.values()] })
-  wordsTables.set(words, t)
-  return t
-}
-
 /** Aggregate one column. */
 export const summarize = (
   column: MetricColumn,
@@ -136,13 +126,12 @@ export const summarize = (
           n: scored
         }
   }
-  // the scored samples with their lengths: a lookup of the words table by sample id
+  // the scored samples with their lengths (the words of each sample, by its id)
   const scored = table({
     id: column.samples.map((s) => s.id),
-    score: column.samples.map((s) => s.score)
-  })
-    .filter(rowFunction((d: { score: number | null }) => d.score !== null))
-    .lookup(wordsTable(words), "id", "words")
+    score: column.samples.map((s) => s.score),
+    words: column.samples.map((s) => words.get(s.id))
+  }).filter(rowFunction((d: { score: number | null }) => d.score !== null))
   const values = columnOf<number>(scored, "score")
   const corpus = column.corpus === undefined ? {} : { corpus: column.corpus }
   if (values.length === 0) {
