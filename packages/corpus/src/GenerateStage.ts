@@ -24,6 +24,7 @@ import type { Lang } from "./SensationSeeds.ts"
 import { roundProfile } from "./Senses.ts"
 import { defaultEstimator, sensesWeightsVersion } from "./SensesDefault.ts"
 import { type PoetrySplitResult, splitPoetry } from "./Split.ts"
+import { recordCounts } from "./Statistics.ts"
 
 /** Params of the `generate` stage (mining part). Paths are relative to `pipeline.config.ts`. */
 export const GenerateParams = Schema.Struct({
@@ -284,8 +285,7 @@ export const generateStage = defineStage<GenerateParams>({
         docs.map((d) => `${JSON.stringify({ doc: d.doc, lang: d.lang, lines: d.lines })}\n`).join("")
       writeFileSync(join(poetryDir, "train.jsonl"), docsJsonl(split.train))
       writeFileSync(join(poetryDir, "heldout.jsonl"), docsJsonl(split.heldout))
-      const byLang: Record<string, number> = {}
-      for (const r of records) byLang[r.lang] = (byLang[r.lang] ?? 0) + 1
+      const { byLang, byOrigin } = recordCounts(records)
       const listed: Array<{ file: string; line?: number; reason: string }> = skipped.slice(0, listedSkips)
       if (skipped.length > listedSkips) {
         listed.push({
@@ -298,12 +298,7 @@ export const generateStage = defineStage<GenerateParams>({
         file: hyperwordsFile,
         count: records.length,
         byLang,
-        byOrigin: Object.fromEntries(
-          (["mined", "generated"] as const).flatMap((o) => {
-            const n = records.filter((r) => r.origin === o).length
-            return n > 0 ? [[o, n]] : []
-          })
-        ),
+        byOrigin,
         sources,
         ...(skipped.length > 0 ? { skipped: listed } : {})
       }

@@ -22,6 +22,7 @@ import {
   roundProfile,
   wordVectors
 } from "./Senses.ts"
+import { topLemmas } from "./Statistics.ts"
 import { isStopword } from "./Stopwords.ts"
 
 /** A sensation: channel weights, or free words. */
@@ -165,19 +166,14 @@ export const imageWords = (
   maxMined = 600
 ): Array<string> => {
   const seeds = new Set(channels.flatMap((c) => sensationSeeds[lang][c]))
-  const counts = new Map<string, number>()
-  for (const r of corpus) {
-    if (r.lang !== lang || r.origin !== "mined") continue
-    for (const l of r.lemmas) {
-      if (l.length < 3 || isStopword(lang, l) || seeds.has(l)) continue
-      counts.set(l, (counts.get(l) ?? 0) + (r.stats?.count ?? 1))
-    }
-  }
-  const mined = [...counts.entries()]
-    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-    .slice(0, maxMined)
-    .map(([l]) => l)
-  return [...seeds, ...mined]
+  const rows = corpus
+    .filter((r) => r.lang === lang && r.origin === "mined")
+    .flatMap((r) =>
+      r.lemmas
+        .filter((l) => l.length >= 3 && !isStopword(lang, l) && !seeds.has(l))
+        .map((lemma) => ({ lemma, weight: r.stats?.count ?? 1 }))
+    )
+  return [...seeds, ...topLemmas(rows, maxMined)]
 }
 
 /**
