@@ -288,10 +288,15 @@ def verify_generation(model_dir: Path, steps: int = 8) -> dict[str, Any]:
     """Compare onnx/model.onnx (and the q8 file, informational) against PyTorch on one prompt."""
     import numpy as np
 
+    import gc
+
     model = load_torch_model(model_dir, eager=False)
     config = model.config
     prompt = sample_prompt_ids(model_dir, config.vocab_size)
     ref_logits, ref_ids = torch_greedy(model, prompt, steps)
+    # PyTorch's answer is kept, its model is not: one copy of the weights at a time
+    del model
+    gc.collect()
     result: dict[str, Any] = {"prompt_tokens": int(prompt.shape[1]), "steps": steps}
     for label, fname in (("fp32", "model.onnx"), ("q8", "model_quantized.onnx")):
         path = model_dir / "onnx" / fname
@@ -299,6 +304,8 @@ def verify_generation(model_dir: Path, steps: int = 8) -> dict[str, Any]:
             continue
         sess = _ort_session(path)
         logits, ids = ort_greedy(sess, config, prompt.numpy(), steps)
+        del sess
+        gc.collect()
         diff = float(np.abs(logits - ref_logits).max())
         scale = float(np.abs(ref_logits).max())
         result[label] = {

@@ -252,17 +252,17 @@ def _fast_tokenizer(src: Path, out: Path) -> None:
 
 def parity(model_dir: Path) -> dict[str, Any]:
     """The import's parity figures: generation (greedy ids, logits) and probe (per-layer hidden states, lens)."""
-    from hyperwords_bridge.export_onnx import generation_parity_ok, load_torch_model, stdout_to_stderr, verify_generation
-    from hyperwords_bridge.probe_check import DEFAULT_PROMPTS, ort_probe_session, verify_many
+    from hyperwords_bridge.export_onnx import generation_parity_ok, stdout_to_stderr, verify_generation
+    from hyperwords_bridge.probe_check import DEFAULT_PROMPTS, verify_many_one_at_a_time
     from hyperwords_bridge.probe_graph import probe_parity_ok
 
+    # each half holds one copy of the weights at a time: PyTorch's answers first, then the graphs
     events.progress("parity", 0, 2, unit="steps")
     with stdout_to_stderr():
         gen = verify_generation(model_dir)
     events.progress("parity", 1, 2, unit="steps")
     with stdout_to_stderr():
-        model = load_torch_model(model_dir, eager=True)
-        probe = verify_many(model_dir, model, ort_probe_session(model_dir / "onnx" / "probe.onnx"), DEFAULT_PROMPTS)
+        probe = verify_many_one_at_a_time(model_dir, DEFAULT_PROMPTS)
     events.progress("parity", 2, 2, unit="steps")
     return {
         "generation": gen,

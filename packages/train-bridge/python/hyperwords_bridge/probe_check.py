@@ -93,6 +93,15 @@ def lens_reference_top1(model, hidden_states) -> "Any":
         return head(base.norm(torch.as_tensor(hidden_states))).argmax(-1).numpy()
 
 
+def torch_side(model, input_ids) -> dict[str, Any]:
+    """What the check needs from PyTorch for one prompt (``torch_reference``, the lens top-1 ids
+    and the log-probabilities), so that the model can be let go before the graph is opened."""
+    ref = torch_reference(model, input_ids)
+    ref["lens_top1"] = lens_reference_top1(model, ref["hidden_states"])  # [L+1,1,T]
+    ref["logprobs"] = torch.log_softmax(torch.as_tensor(ref["logits"]), -1).numpy()  # [1,T,V]
+    return ref
+
+
 def verify_probe(model_dir: Path, *, model=None, sess=None, input_ids=None, seed: int = 0) -> dict[str, Any]:
     """All parity checks of the probe graph against PyTorch; returns figures (no asserts)."""
     import numpy as np
@@ -103,17 +112,22 @@ def verify_probe(model_dir: Path, *, model=None, sess=None, input_ids=None, seed
             model = load_torch_model(model_dir, eager=True)
     if sess is None:
         sess = ort_probe_session(model_dir / "onnx" / "probe.onnx")
-    config = model.config
-    L = config.num_hidden_layers
     if input_ids is None:
-        input_ids = sample_prompt_ids(model_dir, config.vocab_size).numpy()
+        input_ids = sample_prompt_ids(model_dir, model.config.vocab_size).numpy()
     input_ids = np.asarray(input_ids, np.int64)[:1]
+    return compare_probe(sess, model.config, input_ids, torch_side(model, input_ids), seed)
+
+
+def compare_probe(sess, config, input_ids, ref: dict[str, Any], seed: int = 0) -> dict[str, Any]:
+    """The probe graph's outputs for one prompt against PyTorch's (``torch_side``)."""
+    import numpy as np
+
+    L = config.num_hidden_layers
     T = input_ids.shape[1]
     g = np.random.default_rng(seed)
     tracked = g.integers(0, config.vocab_size, size=(1, 4)).astype(np.int64)
 
     res: dict[str, Any] = {"tokens": int(T), "num_layers": L}
-    ref = torch_reference(model, input_ids)
     got = run_probe(sess, input_ids, tracked_ids=tracked)
 
     # 1. per-layer hidden states (max abs diff / max abs value per layer)
@@ -130,11 +144,10 @@ def verify_probe(model_dir: Path, *, model=None, sess=None, input_ids=None, seed
     res["attn_max_abs_diff"] = float(np.abs(got["attentions"] - ref["attentions"]).max())
     res["attn_rel_diff_max"] = max(att)
     # 3. logit lens top-1 agreement (vs PyTorch lens on PyTorch's states) and real output
-    ref_top1 = lens_reference_top1(model, ref["hidden_states"])  # [L+1,1,T]
-    agree = got["lens_topk_ids"][..., 0] == ref_top1
+    agree = got["lens_topk_ids"][..., 0] == ref["lens_top1"]
     res["lens_top1_agreement"] = float(agree.mean())
     res["lens_top1_agreement_per_layer"] = [float(a) for a in agree.reshape(L + 1, -1).mean(-1)]
-    ref_lp = torch.log_softmax(torch.as_tensor(ref["logits"]), -1).numpy()  # [1,T,V]
+    ref_lp = ref["logprobs"]
     res["final_lens_top1_equals_model"] = float((got["lens_topk_ids"][L, ..., 0] == ref_lp.argmax(-1)).mean())
     top_ref = np.take_along_axis(ref_lp, got["lens_topk_ids"][L], -1)
     res["final_lens_logprob_max_abs_diff"] = float(np.abs(top_ref - got["lens_topk_logprobs"][L]).max())
@@ -236,12 +249,38 @@ def verify_many(model_dir: Path, model, sess, prompts: list[str]) -> dict[str, A
     for text in prompts:
         ids = sample_prompt_ids(model_dir, model.config.vocab_size, text).numpy()
         per_prompt.append(verify_probe(model_dir, model=model, sess=sess, input_ids=ids))
+    return pool_prompts(per_prompt)
+
+
+def verify_many_one_at_a_time(model_dir: Path, prompts: list[str]) -> dict[str, Any]:
+    """``verify_many`` holding one copy of the weights at a time: PyTorch's answers for every prompt
+    first, then the model let go, then the probe graph opened and compared. The same figures; the
+    peak is the larger of the two rather than their sum (the import's parity check on bigger models)."""
+    import gc
+
+    import numpy as np
+
+    with stdout_to_stderr():
+        model = load_torch_model(model_dir, eager=True)
+    config = model.config
+    cases = []
+    for text in prompts:
+        ids = np.asarray(sample_prompt_ids(model_dir, config.vocab_size, text).numpy(), np.int64)[:1]
+        cases.append((ids, torch_side(model, ids)))
+    del model
+    gc.collect()
+    sess = ort_probe_session(model_dir / "onnx" / "probe.onnx")
+    return pool_prompts([compare_probe(sess, config, ids, ref) for ids, ref in cases])
+
+
+def pool_prompts(per_prompt: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several prompts' figures as one: per-layer figures are maxima, top-1 is pooled by tokens."""
     L1 = len(per_prompt[0]["hidden_rel_diff_per_layer"])
     w = [r["tokens"] for r in per_prompt]
     pooled = lambda key: sum(r[key] * n for r, n in zip(per_prompt, w)) / sum(w)  # noqa: E731
     patch_keys = [k for k in per_prompt[0] if k.startswith("patch_") and isinstance(per_prompt[0][k], bool)]
     return {
-        "prompts": len(prompts),
+        "prompts": len(per_prompt),
         "positions": sum(w),
         "hidden_rel_diff_per_layer": [max(r["hidden_rel_diff_per_layer"][j] for r in per_prompt) for j in range(L1)],
         "hidden_rel_diff_max": max(r["hidden_rel_diff_max"] for r in per_prompt),

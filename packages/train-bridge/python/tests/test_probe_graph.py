@@ -121,6 +121,13 @@ def test_parity_with_pytorch(exported):
     assert v["logits_rel_diff"] <= 1e-4
 
 
+def test_parity_holding_one_copy_at_a_time_gives_the_same_figures(exported):
+    # the import's check: PyTorch's answers for every prompt first, the model let go, then the graph
+    _, d, model, sess, _ = exported
+    prompts = ["the warm cat", "Кошка мурчит на тёплом окне вечером"]
+    assert pc.verify_many_one_at_a_time(d, prompts) == pc.verify_many(d, model, sess, prompts)
+
+
 def test_patching(exported):
     _, d, model, sess, _ = exported
     v = pc.verify_probe(d, model=model, sess=sess, input_ids=_ids(model.config.vocab_size, seed=5))
