@@ -19,6 +19,17 @@ export const escapeHtml = (value: unknown): string =>
   String(value ?? "").replace(/[&<>"'`]/g, (c) => HTML[c]!)
 
 /**
+ * A model's text with its control characters made visible: each C0 control but newline and tab,
+ * and DEL, as its Unicode control picture (U+0007 → ␇), so an answer that holds them shows them
+ * instead of hiding them (and a page stays text to `grep`). Escape the result as usual.
+ */
+export const showControls = (text: string): string =>
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are the point
+  text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) =>
+    String.fromCharCode(c === "\u007f" ? 0x2421 : 0x2400 + c.charCodeAt(0))
+  )
+
+/**
  * JSON to embed in a `<script type="application/json">` block: `<`, `>`, `&` and the line
  * separators are written as `\uXXXX`, so neither `</script>` nor `<!--` can appear in it.
  */

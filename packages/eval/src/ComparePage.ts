@@ -7,7 +7,7 @@
  * text passes through `escapeHtml`.
  */
 import { createHash } from "node:crypto"
-import { escapeHtml, pageHead, safeHref } from "@hyperwords/core/Html"
+import { escapeHtml, pageHead, safeHref, showControls } from "@hyperwords/core/Html"
 import { type CompareData, type CompareSide, FLIP_RULE, type SamplePair } from "./ComparePairs.ts"
 import { formatNumber } from "./LeaderboardPage.ts"
 
@@ -125,7 +125,7 @@ const answer = (side: "a" | "b", who: string, text: string | undefined): string 
     ? `<div class="none">no answer in this run</div>`
     : text.trim() === ""
       ? `<div class="none">(empty answer)</div>`
-      : `<pre>${escapeHtml(text)}</pre>`) +
+      : `<pre>${escapeHtml(showControls(text))}</pre>`) +
   `</div>`
 
 const renderPair = (data: CompareData, p: SamplePair, rank: number): string => {

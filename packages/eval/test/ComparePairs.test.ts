@@ -80,6 +80,21 @@ describe("comparePairs", () => {
   })
 })
 
+describe("a model's control characters on the compare page", () => {
+  it("are shown as control pictures, and the page holds none raw (newlines and tabs stay)", () => {
+    const noisy = {
+      ...sideB,
+      answers: sideB.answers.map((a, i) =>
+        i === 0 ? { ...a, text: "bell\u0007 esc\u001b[31m red\u007f\n\tnext" } : a
+      )
+    }
+    const html = renderComparePage(comparePairs(sideA, noisy, { generatedAt: "2026-12-06T00:00:00Z" }))
+    expect(html).toContain("bell\u2407 esc\u241b[31m red\u2421\n\tnext")
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for them
+    expect(html).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/)
+  })
+})
+
 describe("the leaderboard's compare links", () => {
   it("links a row to its comparison page when the report stage wrote one", () => {
     const board = buildLeaderboard({
