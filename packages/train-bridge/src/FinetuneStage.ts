@@ -15,6 +15,7 @@
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { escapeHtml } from "@hyperwords/core/Html"
 import { readPoetry } from "@hyperwords/core/Poetry"
 import { Progress } from "@hyperwords/core/Progress"
 import { defineStage, readHyperwords, readModelVersion, type Stage } from "@hyperwords/core/Stage"
@@ -132,7 +133,7 @@ export const lossCurveSvg = (
   const w = 480
   const h = 240
   const pad = 36
-  const esc = (t: string) => t.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+  const esc = escapeHtml
   if (history.length === 0)
     return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}"><text x="${pad}" y="${h / 2}">${esc(title)}: no steps</text></svg>`
   const xs = history.map((p) => p.step)

@@ -3,6 +3,7 @@
  * bits-per-byte ratio it costs; the Pareto front of those points; and the curve as an SVG. Ratios
  * between two versions are paired by held-out document, with a bootstrap interval over documents.
  */
+import { escapeHtml } from "@hyperwords/core/Html"
 import { mulberry32 } from "@hyperwords/core/Random"
 
 /** One measured point of the curve. */
@@ -70,7 +71,7 @@ export const pairedDocRatio = (
   return { ratio: ratioOf(rows), ci: [at(0.025), at(0.975)], docs: rows.length }
 }
 
-const esc = (t: string) => t.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+const esc = escapeHtml
 const colours = ["#3366cc", "#dc3912", "#109618", "#990099", "#ff9900", "#0099c6"]
 
 /**

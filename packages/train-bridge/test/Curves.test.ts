@@ -10,7 +10,7 @@ describe("curve SVGs", () => {
       ],
       "<ft>"
     )
-    expect(loss).toContain("&#60;ft&#62;: training loss")
+    expect(loss).toContain("&lt;ft&gt;: training loss")
     const held = heldoutCurveSvg(
       [
         { step: 0, bpb: 3.9 },

@@ -67,9 +67,9 @@ describe("curveSvg", () => {
       ],
       "curve & <title>"
     )
-    expect(svg).toContain("curve &#38; &#60;title&#62;")
+    expect(svg).toContain("curve &amp; &lt;title&gt;")
     expect(svg).not.toContain("<script>")
-    expect(svg).toContain("&#60;script&#62;")
+    expect(svg).toContain("&lt;script&gt;")
     expect(svg.match(/<circle [^>]*r="6"/g)).toHaveLength(2) // the front: K 0 and K 500 of the first series
     expect(svg).toContain("ratio 1.02")
     expect(svg).toContain("10% saved")
