@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Exit } from "effect"
@@ -51,6 +51,7 @@ describe("generated blocks", () => {
     expect(failure(writeBlock(file, "board", "computed"))).toMatch(/no generated block/)
     expect(readFileSync(file, "utf8")).toBe("# no block\n")
     expect(failure(writeBlock(join(dir, "missing.md"), "board", "x"))).toMatch(/missing\.md: ENOENT/)
+    rmSync(dir, { recursive: true, force: true })
   })
 })
 

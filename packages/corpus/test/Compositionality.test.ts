@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "vitest"
 import {
   auc,
   compositionScore,
@@ -15,6 +15,7 @@ import {
 
 describe("compositionality data and statistics", () => {
   const dir = mkdtempSync(join(tmpdir(), "compositionality-"))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
   it("reads Reddy's TSV (the third score is the compound's) and Farahmand's judgments", () => {
     writeFileSync(join(dir, "reddy.tsv"), "snail\tmail\t0.6\t4.5\t1.3\napplication\tform\t4.7\t4.8\t4.8\n")

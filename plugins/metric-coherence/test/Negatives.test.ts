@@ -2,7 +2,7 @@
  * The negatives and the bag-of-words baseline of the validation, on fixtures written for these
  * tests (no shared data, no model).
  */
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Degenerate, type SampleInput, Stats } from "@hyperwords/eval"
@@ -180,5 +180,6 @@ describe("bag-of-words baseline", () => {
     expect(v1![1]).toBeCloseTo(-1, 4)
     expect(sea![0]).toBeCloseTo(0, 6)
     await expect(b.vectorsOf(["quasar"])).rejects.toThrow(/no baseline vector/)
+    rmSync(dir, { recursive: true, force: true })
   })
 })
