@@ -3,17 +3,23 @@
  * (`my model "v2" <a>=#?%`), as a researcher's folders do. The tokenizer files are written here:
  * a word-level vocabulary small enough to check by hand.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "vitest"
 import { loadTokenizer } from "../src/Tokenizer.ts"
 
 const vocab = { "<unk>": 0, "<s>": 1, "</s>": 2, warm: 3, purring: 4, dusk: 5, "[PAD]": 6 }
 
 /** A folder named `name` holding a WordLevel tokenizer of `vocab`. */
+const made: Array<string> = []
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true })
+})
 const tokenizerFolder = (name: string, tokenizerClass = "PreTrainedTokenizerFast"): string => {
-  const dir = join(mkdtempSync(join(tmpdir(), "tok-")), name)
+  const parent = mkdtempSync(join(tmpdir(), "tok-"))
+  made.push(parent)
+  const dir = join(parent, name)
   mkdirSync(dir, { recursive: true })
   writeFileSync(
     join(dir, "tokenizer.json"),

@@ -4,12 +4,12 @@
  * dictionary, the pool filter, the corpus control of a mix of languages, and the HJ reader. The
  * dictionary tests skip only when `az`'s dictionaries are missing (an install without it).
  */
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Stats } from "@hyperwords/eval"
 import { Effect } from "effect"
-import { describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "vitest"
 import { commonWords } from "../src/Breadth.ts"
 import { answerEntries, firstValidWords, validateWord } from "../src/Dat.ts"
 import { dictionaryOf as fixture } from "../src/Dictionary.ts"
@@ -78,6 +78,7 @@ describe.skipIf(!hasAz)("OpenCorpora nouns (az's dictionaries; skipped: az not i
 
   it("takes the HJ pairs whose words are nouns, as lemmas", () => {
     const dir = mkdtempSync(join(tmpdir(), "hj-"))
+    made.push(dir)
     const file = join(dir, "pairs.tsv")
     writeFileSync(
       file,
@@ -92,6 +93,10 @@ describe.skipIf(!hasAz)("OpenCorpora nouns (az's dictionaries; skipped: az not i
   })
 })
 
+const made: Array<string> = []
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true })
+})
 describe("Russian answers without az (fixture dictionary)", () => {
   const nouns = fixture(
     "fixture",
@@ -121,6 +126,7 @@ describe("Russian answers without az (fixture dictionary)", () => {
       "Десять существительных, как можно более далёких друг от друга по смыслу:\nковёр, галактика\n\nДесять других:\n"
     // the fixture stands in for az through the config's file
     const dir = mkdtempSync(join(tmpdir(), "ru-"))
+    made.push(dir)
     const file = join(dir, "nouns.txt")
     writeFileSync(file, `${nouns.words.join("\n")}\n`)
     const runWith = (text: string) =>

@@ -236,6 +236,7 @@ describe("validation statistics", () => {
     expect(rows).toHaveLength(1)
     expect(rows[0]!.dat).toBe(81.5)
     expect(rows[0]!.words).toHaveLength(10)
+    ;(await import("node:fs")).rmSync(dir, { recursive: true, force: true })
   })
 })
 

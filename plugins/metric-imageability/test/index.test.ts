@@ -1,7 +1,7 @@
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Harness, Metric } from "@hyperwords/eval"
 import { resolveModelDir } from "@hyperwords/eval/Sdk"
 import { Effect, Schema } from "effect"
@@ -15,6 +15,7 @@ import imageability, {
 import { poemAsContinuation, readTangible } from "../src/Validation.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "imageability-"))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
 const fixture = (name: string, text: string): string => {
   const file = join(dir, name)
   writeFileSync(file, text)
