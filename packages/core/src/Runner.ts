@@ -354,7 +354,11 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
       statCache = {}
     }
 
-    const lockStages: Record<string, PipelineLock["stages"][string]> = { ...(previous?.stages ?? {}) }
+    // the lock keeps what ran last of this config's stages (a partial run keeps the others' entries);
+    // stages another config or profile had (another base of a matrix) are not this pipeline's
+    const lockStages: Record<string, PipelineLock["stages"][string]> = Object.fromEntries(
+      Object.entries(previous?.stages ?? {}).filter(([id]) => byId.has(id))
+    )
     const lock = { lockVersion: 1, profile: options.profile, stages: lockStages }
     // the project's commit goes into every run record and lineage, and this run's record of the
     // stages it used (`RunHistory.ts`: what `store gc --keep-last N` keeps)

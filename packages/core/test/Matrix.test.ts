@@ -264,6 +264,17 @@ describe("Matrix: expansion", () => {
 })
 
 describe("Matrix: runs", () => {
+  it("leaves in the lock only the stages of the config last run", async () => {
+    const dir = project()
+    const lockStages = () =>
+      Object.keys(JSON.parse(readFileSync(join(dir, "pipeline.lock.json"), "utf8")).stages).sort()
+    await run(dir, configOf(["a-model", "b-model"]))
+    expect(lockStages()).toContain("finetune@b-model")
+    // back to one base: `store times` and the lock show this pipeline's stages, not the other base's
+    const single = await run(dir, configOf(["a-model"]))
+    expect(lockStages()).toEqual(single.map((p) => p.id).sort())
+  })
+
   it("keys a base's stages as the plain pipeline does, runs a new base only, exports per base", async () => {
     const dir = project()
     const single = await run(dir, configOf("a-model"))
