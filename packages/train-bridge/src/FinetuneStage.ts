@@ -133,9 +133,8 @@ export const lossCurveSvg = (
   const w = 480
   const h = 240
   const pad = 36
-  const esc = escapeHtml
   if (history.length === 0)
-    return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}"><text x="${pad}" y="${h / 2}">${esc(title)}: no steps</text></svg>`
+    return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}"><text x="${pad}" y="${h / 2}">${escapeHtml(title)}: no steps</text></svg>`
   const xs = history.map((p) => p.step)
   const ys = history.map((p) => p.loss)
   const [x0, x1] = [Math.min(...xs), Math.max(...xs)]
@@ -146,7 +145,7 @@ export const lossCurveSvg = (
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif" font-size="11">`,
     `<rect width="${w}" height="${h}" fill="white"/>`,
-    `<text x="${pad}" y="16">${esc(title)}: ${esc(what)}</text>`,
+    `<text x="${pad}" y="16">${escapeHtml(title)}: ${escapeHtml(what)}</text>`,
     `<line x1="${pad}" y1="${h - pad}" x2="${w - pad}" y2="${h - pad}" stroke="#888"/>`,
     `<line x1="${pad}" y1="${pad}" x2="${pad}" y2="${h - pad}" stroke="#888"/>`,
     `<text x="${pad}" y="${h - 12}">step ${x0}</text><text x="${w - pad}" y="${h - 12}" text-anchor="end">${x1}</text>`,

@@ -71,7 +71,6 @@ export const pairedDocRatio = (
   return { ratio: ratioOf(rows), ci: [at(0.025), at(0.975)], docs: rows.length }
 }
 
-const esc = escapeHtml
 const colours = ["#3366cc", "#dc3912", "#109618", "#990099", "#ff9900", "#0099c6"]
 
 /**
@@ -88,7 +87,7 @@ export const curveSvg = (
   const h = 400
   const pad = 56
   if (points.length === 0)
-    return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}"><text x="${pad}" y="${h / 2}">${esc(title)}: no points</text></svg>`
+    return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}"><text x="${pad}" y="${h / 2}">${escapeHtml(title)}: no points</text></svg>`
   const xs = [0, targets.saved, ...points.map((p) => p.saved)]
   const ys = [1, targets.ratio, ...points.flatMap((p) => [p.ratio, ...(p.ratioCi ?? [])])].filter(
     Number.isFinite
@@ -103,7 +102,7 @@ export const curveSvg = (
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif" font-size="11">`,
     `<rect width="${w}" height="${h}" fill="white"/>`,
-    `<text x="${pad}" y="18" font-size="13">${esc(title)}</text>`,
+    `<text x="${pad}" y="18" font-size="13">${escapeHtml(title)}</text>`,
     `<line x1="${pad}" y1="${h - pad}" x2="${w - pad}" y2="${h - pad}" stroke="#888"/>`,
     `<line x1="${pad}" y1="${pad}" x2="${pad}" y2="${h - pad}" stroke="#888"/>`,
     `<text x="${w / 2}" y="${h - 16}" text-anchor="middle">held-out tokens saved (%)</text>`,
@@ -132,7 +131,7 @@ export const curveSvg = (
           `<line x1="${sx(p.saved).toFixed(1)}" y1="${sy(p.ratioCi[0]).toFixed(1)}" x2="${sx(p.saved).toFixed(1)}" y2="${sy(p.ratioCi[1]).toFixed(1)}" stroke="${colour(s)}"/>`
         )
       out.push(
-        `<circle cx="${sx(p.saved).toFixed(1)}" cy="${sy(p.ratio).toFixed(1)}" r="3" fill="${colour(s)}"><title>${esc(`${s}, K ${p.k}: ${(100 * p.saved).toFixed(1)}% saved, ratio ${p.ratio.toFixed(4)}`)}</title></circle>`,
+        `<circle cx="${sx(p.saved).toFixed(1)}" cy="${sy(p.ratio).toFixed(1)}" r="3" fill="${colour(s)}"><title>${escapeHtml(`${s}, K ${p.k}: ${(100 * p.saved).toFixed(1)}% saved, ratio ${p.ratio.toFixed(4)}`)}</title></circle>`,
         `<text x="${(sx(p.saved) + 5).toFixed(1)}" y="${(sy(p.ratio) - 5).toFixed(1)}" fill="${colour(s)}">${p.k}</text>`
       )
     }
@@ -144,7 +143,7 @@ export const curveSvg = (
   series.forEach((s, i) => {
     out.push(
       `<rect x="${w - pad - 170}" y="${pad + 22 + 14 * i - 8}" width="10" height="10" fill="${colour(s)}"/>`,
-      `<text x="${w - pad - 156}" y="${pad + 22 + 14 * i}">${esc(s)}</text>`
+      `<text x="${w - pad - 156}" y="${pad + 22 + 14 * i}">${escapeHtml(s)}</text>`
     )
   })
   out.push(
