@@ -1,0 +1,376 @@
+"""Run one bridge worker on a Ray cluster instead of on this machine.
+
+    python -m hyperwords_bridge.ray_exec --address HOST:PORT [--cpus N] [--gpus N] [--memory BYTES]
+        [--retries N] [--resume-on-retry] [--lock PATH] [--grace SECONDS] -- MODULE [ARGS ...]
+
+The TypeScript bridge starts this instead of ``python -m MODULE ARGS`` when the pipeline's
+executor is Ray (``executor: { ray: { address } }``, ``--executor``). It connects to the cluster
+as a driver, submits one task that needs the given resources, and that task runs
+``python -m MODULE ARGS`` on whichever node Ray picks, with this process's stdin (the JSON job)
+and the job's environment. The worker's stdout (its NDJSON events) and stderr stream back here
+line by line, so the TypeScript side reads exactly what a local worker would write; the exit code
+is the worker's.
+
+The store and the project must be at the same paths on every node (a shared filesystem): the job
+names its inputs and outputs by path, and the worker writes them where a local run would.
+
+Faults:
+- The node or the Ray worker process dies mid-job (``kill -9``, out of memory, a lost machine):
+  the job is submitted again, up to ``--retries`` times. With ``--resume-on-retry`` the JSON job
+  gets ``"resume": true``, so a fine-tune continues from its newest checkpoint. The bridge worker of
+  the dead attempt gets SIGTERM as its parent dies (``events.die_with_parent``) and writes its
+  checkpoint; with ``--lock`` the next attempt waits for that process to end (an exclusive
+  ``flock`` on PATH, which the worker inherits) before it starts in the same folder.
+- An error of the worker itself (its ``error`` event, a non-zero exit) is not retried: it would fail
+  again.
+- SIGTERM or Ctrl-C here (the pipeline stopped): the task is cancelled. Ray interrupts it, it sends
+  SIGTERM to the worker and gives it ``--grace`` seconds (a trainer writes its checkpoint), then
+  kills it; after that the task is force-cancelled. Exit code 130.
+
+Ray's own imports and log lines go to stderr; stdout carries the worker's events only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Any, Iterator
+
+from . import events
+
+#: Environment a worker takes from this process (besides the node's own): the bridge's settings,
+#: thread counts and offline switches. The Hugging Face credentials never reach a worker (the
+#: TypeScript side strips them before it starts this process).
+FORWARDED_PREFIXES = ("HYPERWORDS_", "HF_", "OMP_", "MKL_", "TOKENIZERS_", "TRANSFORMERS_", "PYTORCH_")
+FORWARDED_NAMES = ("PYTHONUNBUFFERED", "PYTHONHASHSEED", "CUBLAS_WORKSPACE_CONFIG")
+
+#: Stdout and stderr lines are sent back in batches, at most this often (seconds).
+BATCH_SECONDS = 0.1
+EXIT_CANCELLED = 130
+
+
+def forwarded_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The variables of ``env`` (default: this process's) a worker on another node gets."""
+    env = dict(os.environ if env is None else env)
+    drop = {events.PARENT_PID_VAR, events.GRACE_VAR}
+    return {
+        k: v
+        for k, v in env.items()
+        if k not in drop and (k.startswith(FORWARDED_PREFIXES) or k in FORWARDED_NAMES)
+    }
+
+
+def with_resume(stdin_text: str) -> str:
+    """The JSON job of ``stdin_text`` with ``"resume": true`` (a retry continues from its checkpoint)."""
+    first, _, rest = stdin_text.partition("\n")
+    try:
+        job = json.loads(first)
+    except ValueError:
+        return stdin_text
+    if not isinstance(job, dict):
+        return stdin_text
+    return json.dumps({**job, "resume": True}, ensure_ascii=False) + "\n" + rest
+
+
+def _pump(stream, name: str, out: "queue.Queue[tuple[str, str | None]]") -> None:
+    for line in stream:
+        out.put((name, line.rstrip("\n")))
+    out.put((name, None))
+
+
+def run_on_node(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The task's body (a generator, so lines stream back while it runs): run the worker module as a
+    child process on this node and yield its output. Items: ``{"kind": "start", ...}``, then
+    ``{"kind": "lines", "lines": [[stream, text], ...]}``, last ``{"kind": "exit", "code": n}``."""
+    import fcntl
+    import socket
+
+    lock = None
+    if spec.get("lock"):
+        os.makedirs(os.path.dirname(spec["lock"]) or ".", exist_ok=True)
+        lock = open(spec["lock"], "a")  # noqa: SIM115 - held (and inherited by the worker) to the end
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield {"kind": "waiting", "lock": spec["lock"]}
+            fcntl.flock(lock, fcntl.LOCK_EX)
+    env = {**os.environ, **spec["env"]}
+    # the worker ends itself when this task's process dies (a killed Ray worker, a lost node)
+    env[events.PARENT_PID_VAR] = str(os.getpid())
+    env[events.GRACE_VAR] = str(spec["grace"])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", spec["module"], *spec["args"]],
+        cwd=spec["cwd"],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        bufsize=1,
+        pass_fds=(lock.fileno(),) if lock is not None else (),
+    )
+    try:
+        yield {"kind": "start", "node": socket.gethostname(), "pid": os.getpid(), "child": proc.pid}
+        lines: queue.Queue[tuple[str, str | None]] = queue.Queue()
+        for stream, name in ((proc.stdout, "stdout"), (proc.stderr, "stderr")):
+            threading.Thread(target=_pump, args=(stream, name, lines), daemon=True).start()
+        try:
+            proc.stdin.write(spec["stdin"])
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        open_streams = 2
+        while open_streams > 0:
+            batch: list[list[str]] = []
+            deadline = time.monotonic() + BATCH_SECONDS
+            while open_streams > 0:
+                try:
+                    name, line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                if line is None:
+                    open_streams -= 1
+                else:
+                    batch.append([name, line])
+            if batch:
+                yield {"kind": "lines", "lines": batch}
+        yield {"kind": "exit", "code": proc.wait()}
+    finally:
+        # cancelled (Ray raises KeyboardInterrupt here) or failed: the worker stops as on Ctrl-C
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=float(spec["grace"]))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if lock is not None:
+            lock.close()
+
+
+def _system_failure(exc: BaseException) -> bool:
+    """A failure of the cluster (a dead worker process or node), not of the job: worth a retry."""
+    from ray import exceptions as rx
+
+    if isinstance(exc, (rx.TaskCancelledError, rx.RayTaskError)):
+        return False
+    return isinstance(exc, rx.RayError)
+
+
+class Driver:
+    """Submits the task, relays its output, resubmits after a system failure, cancels on a signal."""
+
+    def __init__(self, opts: argparse.Namespace, module: str, args: list[str], stdin_text: str):
+        self.opts, self.module, self.args, self.stdin_text = opts, module, args, stdin_text
+        self.stop = threading.Event()
+        self.forwarded: set[str] = set()  # artifact events already passed on (a retry writes them again)
+        self.out = sys.stdout
+
+    def spec(self, attempt: int) -> dict[str, Any]:
+        resume = attempt > 0 and self.opts.resume_on_retry
+        return {
+            "module": self.module,
+            "args": self.args,
+            "stdin": with_resume(self.stdin_text) if resume else self.stdin_text,
+            "env": forwarded_env(),
+            "cwd": self.opts.cwd,
+            "grace": self.opts.grace,
+            "lock": self.opts.lock,
+        }
+
+    def submit(self, attempt: int):
+        import ray
+
+        task = ray.remote(run_on_node).options(
+            num_returns="streaming",
+            num_cpus=self.opts.cpus,
+            num_gpus=self.opts.gpus,
+            **({"memory": self.opts.memory} if self.opts.memory else {}),
+            max_retries=0,  # retried here, with resume, rather than replayed by Ray
+            retry_exceptions=False,
+            name=f"hyperwords:{self.module.rsplit('.', 1)[-1]}",
+        )
+        return task.remote(self.spec(attempt))
+
+    def relay(self, item: dict[str, Any], attempt: int) -> int | None:
+        kind = item.get("kind")
+        if kind == "start":
+            level = "warn" if attempt > 0 else "debug"
+            events.log(
+                f"on the Ray cluster: node {item['node']}, task process {item['pid']}, worker {item['child']}"
+                + (f" (attempt {attempt + 1})" if attempt > 0 else ""),
+                level,
+            )
+        elif kind == "waiting":
+            events.log(f"waiting for the previous attempt's worker to end (lock {item['lock']})", "warn")
+        elif kind == "lines":
+            for stream, line in item["lines"]:
+                if stream == "stderr":
+                    print(line, file=sys.stderr, flush=True)
+                    continue
+                if '"type":"artifact"' in line.replace(" ", ""):
+                    if line in self.forwarded:
+                        continue
+                    self.forwarded.add(line)
+                self.out.write(line + "\n")
+            self.out.flush()
+        elif kind == "exit":
+            return int(item["code"])
+        return None
+
+    def cancel(self, gen) -> int:
+        """Cancel the task: an interrupt first (the worker gets its grace), then by force."""
+        import ray
+
+        events.log("stopping: cancelling the job on the Ray cluster", "warn")
+        ray.cancel(gen, force=False)
+        deadline = time.monotonic() + self.opts.grace + 15
+        try:
+            while time.monotonic() < deadline:
+                ready, _ = ray.wait([gen], timeout=0.25)
+                if ready:
+                    ray.get(next(gen))  # lines written while stopping are dropped; the exit is ours
+        except (StopIteration, Exception):  # noqa: BLE001 - cancelled, or gone
+            pass
+        else:
+            ray.cancel(gen, force=True)
+        events.error(
+            "cancelled on the Ray cluster; a fine-tune keeps its newest checkpoint: rerun to resume",
+            "cancelled",
+        )
+        return EXIT_CANCELLED
+
+    def run(self) -> int:
+        import ray
+
+        attempt = 0
+        while True:
+            gen = self.submit(attempt)
+            submitted = time.monotonic()
+            started = False
+            try:
+                while True:
+                    if self.stop.is_set():
+                        return self.cancel(gen)
+                    ready, _ = ray.wait([gen], timeout=0.25)
+                    if not ready:
+                        if not started and submitted is not None and time.monotonic() - submitted > 5:
+                            events.log(
+                                f"queued on the Ray cluster: waiting for {self.opts.cpus} CPU, "
+                                f"{self.opts.gpus} GPU{f', {self.opts.memory} bytes' if self.opts.memory else ''}",
+                                "info",
+                            )
+                            submitted = None
+                        continue
+                    try:
+                        item = ray.get(next(gen))
+                    except StopIteration:
+                        events.error("the Ray task ended without the worker's exit code", "ray-task")
+                        return 1
+                    started = started or item.get("kind") == "start"
+                    code = self.relay(item, attempt)
+                    if code is not None:
+                        return code
+            except Exception as exc:  # noqa: BLE001 - a Ray failure; the job's own errors are events
+                if self.stop.is_set():
+                    return self.cancel(gen)
+                if not _system_failure(exc) or attempt >= self.opts.retries:
+                    events.error(
+                        f"the Ray task failed{f' after {attempt + 1} attempts' if attempt else ''}: "
+                        f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+                        "ray-task",
+                    )
+                    return 1
+                attempt += 1
+                events.log(
+                    f"the Ray worker or its node died ({type(exc).__name__}); submitting again "
+                    f"(attempt {attempt + 1} of {self.opts.retries + 1}"
+                    f"{', resuming from the newest checkpoint' if self.opts.resume_on_retry else ''})",
+                    "warn",
+                )
+
+
+def parse(argv: list[str]) -> tuple[argparse.Namespace, str, list[str]]:
+    if "--" not in argv:
+        raise SystemExit("usage: python -m hyperwords_bridge.ray_exec [options] -- MODULE [ARGS ...]")
+    cut = argv.index("--")
+    p = argparse.ArgumentParser(prog="python -m hyperwords_bridge.ray_exec")
+    p.add_argument("--address", required=True, help="the cluster: HOST:PORT of its head, or ray://HOST:PORT")
+    p.add_argument("--cpus", type=float, default=1.0, help="CPUs the job needs (Ray's num_cpus)")
+    p.add_argument("--gpus", type=float, default=0.0, help="GPUs the job needs (Ray's num_gpus)")
+    p.add_argument("--memory", type=int, default=0, help="memory the job needs, bytes (0: not declared)")
+    p.add_argument("--retries", type=int, default=3, help="submissions after a dead worker or node")
+    p.add_argument("--resume-on-retry", action="store_true", help='a retry sends the job with "resume": true')
+    p.add_argument("--lock", default=None, help="a file whose flock one attempt's worker holds at a time")
+    p.add_argument("--grace", type=float, default=10.0, help="seconds a cancelled worker gets before it is killed")
+    p.add_argument("--cwd", default=os.getcwd(), help="the worker's folder on the node (default: this one)")
+    opts = p.parse_args(argv[:cut])
+    rest = argv[cut + 1 :]
+    if not rest:
+        raise SystemExit("ray_exec: name the worker module after --")
+    if opts.cpus < 0 or opts.gpus < 0 or opts.memory < 0 or opts.retries < 0:
+        raise SystemExit("ray_exec: --cpus, --gpus, --memory and --retries must not be negative")
+    return opts, rest[0], rest[1:]
+
+
+def events_only_stdout():
+    """Keep the real stdout for events: Ray writes notes of its own (``(raylet) A worker died…``)
+    to file descriptor 1 from outside Python, so that descriptor now points at stderr, and events
+    go to a copy of the original one."""
+    sys.stdout.flush()
+    out = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    events.set_stream(out)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    events.die_with_parent()
+    opts, module, args = parse(sys.argv[1:] if argv is None else argv)
+    stdin_text = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
+    driver = Driver(opts, module, args, stdin_text)
+    driver.out = events_only_stdout()
+    with events.redirect_stdout_to_stderr():
+        import ray
+
+        try:
+            ray.init(
+                address=opts.address,
+                log_to_driver=False,
+                logging_level="WARNING",
+                namespace="hyperwords",
+            )
+        except Exception as exc:  # noqa: BLE001 - no cluster there
+            events.error(
+                f"cannot reach the Ray cluster at {opts.address}: {type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else ''}. Start one with "
+                "`packages/train-bridge/python/.venv/bin/ray start --head`, or set the executor back to local",
+                "ray-unreachable",
+            )
+            return 1
+
+    def on_signal(signum, _frame):
+        driver.stop.set()
+
+    # after ray.init, which installs a SIGTERM handler of its own
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        return driver.run()
+    finally:
+        with events.redirect_stdout_to_stderr():
+            ray.shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

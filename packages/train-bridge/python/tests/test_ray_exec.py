@@ -1,0 +1,228 @@
+"""Bridge workers on a real Ray cluster, started by these tests on loopback and stopped after them:
+the same output as a local run, a killed Ray worker retried with resume, a cancelled run, two jobs at once."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from hyperwords_bridge import ray_exec
+
+from .finetune_fixtures import PYTHON_DIR, make_job
+
+RAY = Path(sys.executable).parent / "ray"
+ENV = {
+    **{k: v for k, v in os.environ.items() if k not in ("HYPERWORDS_PARENT_PID", "HYPERWORDS_GRACE_SECONDS")},
+    "OMP_NUM_THREADS": "1",
+    "PYTHONUNBUFFERED": "1",
+    "HF_HUB_OFFLINE": "1",
+}
+
+
+# ---------------------------------------------------------------------------- without a cluster
+
+
+def test_a_retry_sends_the_job_with_resume():
+    assert json.loads(ray_exec.with_resume('{"steps": 3, "resume": false}\n')) == {"steps": 3, "resume": True}
+    assert ray_exec.with_resume("") == ""  # a worker without a JSON job is sent as it was
+    assert ray_exec.with_resume("[1]\n") == "[1]\n"
+
+
+def test_only_the_bridges_settings_travel_to_a_node():
+    env = {
+        "HYPERWORDS_THREADS": "2",
+        "HYPERWORDS_PARENT_PID": "1",
+        "OMP_NUM_THREADS": "1",
+        "HF_HUB_OFFLINE": "1",
+        "PATH": "/here/only",
+        "HOME": "/root",
+        "PYTHONUNBUFFERED": "1",
+    }
+    assert ray_exec.forwarded_env(env) == {
+        "HYPERWORDS_THREADS": "2",
+        "OMP_NUM_THREADS": "1",
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def test_bad_arguments_say_what_is_wrong():
+    with pytest.raises(SystemExit, match="MODULE"):
+        ray_exec.parse(["--address", "x:1"])
+    with pytest.raises(SystemExit, match="name the worker module"):
+        ray_exec.parse(["--address", "x:1", "--"])
+    with pytest.raises(SystemExit, match="must not be negative"):
+        ray_exec.parse(["--address", "x:1", "--cpus", "-1", "--", "m"])
+    opts, module, args = ray_exec.parse(["--address", "x:1", "--gpus", "1", "--resume-on-retry", "--", "m", "-v"])
+    assert (opts.gpus, opts.resume_on_retry, module, args) == (1.0, True, "m", ["-v"])
+
+
+# ---------------------------------------------------------------------------- a local cluster
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cpus(address: str) -> float:
+    """The cluster's free CPUs, asked by a driver of its own."""
+    out = subprocess.run(
+        [sys.executable, "-c", f"import ray; ray.init(address={address!r}, logging_level='ERROR'); "
+         "print(ray.available_resources().get('CPU', 0))"],
+        capture_output=True, text=True, timeout=120, env=ENV,
+    )
+    return float(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 and out.stdout.strip() else -1.0
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A head node with 2 CPUs on loopback, in a process group of its own (killed as one at the end)."""
+    port = _free_port()
+    temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # Ray's socket paths must stay short
+    proc = subprocess.Popen(
+        [str(RAY), "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}",
+         "--num-cpus=2", "--num-gpus=0", "--include-dashboard=false", "--disable-usage-stats",
+         "--object-store-memory=80000000", f"--temp-dir={temp}"],
+        env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    address = f"127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while _cpus(address) != 2.0:
+            assert proc.poll() is None, "ray start --head ended"
+            assert time.monotonic() < deadline, "the Ray head did not come up in 120 s"
+            time.sleep(1)
+        yield address
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                break
+            time.sleep(3)
+        subprocess.run(["pkill", "-9", "-f", temp], check=False)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _start(address: str, job: dict, *opts: str) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hyperwords_bridge.ray_exec", "--address", address, "--cpus", "1", *opts,
+         "--", "hyperwords_bridge.finetune"],
+        cwd=PYTHON_DIR, env=ENV, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    proc.stdin.write(json.dumps(job) + "\n")
+    proc.stdin.close()
+    return proc
+
+
+def _events(proc: subprocess.Popen, until=None) -> list[dict]:
+    got = []
+    for line in proc.stdout:
+        got.append({**json.loads(line), "_at": time.monotonic()})
+        if until is not None and until(got[-1]):
+            break
+    return got
+
+
+def _local(job: dict) -> list[dict]:
+    out = subprocess.run(
+        [sys.executable, "-m", "hyperwords_bridge.finetune"], input=json.dumps(job) + "\n",
+        cwd=PYTHON_DIR, env=ENV, capture_output=True, text=True, timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    return [json.loads(line) for line in out.stdout.splitlines()]
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _task_pid(got: list[dict]) -> int:
+    start = next(e for e in got if e["type"] == "log" and "task process" in e["message"])
+    return int(start["message"].split("task process ")[1].split(",")[0])
+
+
+def test_a_job_on_the_cluster_writes_what_a_local_run_writes(cluster, tied_base, tmp_path):
+    local = _local(make_job(tied_base, tmp_path / "local", steps=6))
+    proc = _start(cluster, make_job(tied_base, tmp_path / "ray", steps=6))
+    got = _events(proc)
+    assert proc.wait(timeout=60) == 0, proc.stderr.read()[-2000:]
+    assert got[-1]["type"] == "done"
+    # the same events, the Ray driver's own log line aside
+    kinds = [e["type"] for e in got if not (e["type"] == "log" and "on the Ray cluster" in e["message"])]
+    assert kinds == [e["type"] for e in local]
+    a, b = local[-1]["result"], got[-1]["result"]
+    assert a["final_loss"] == b["final_loss"] and a["bpb_tuned"] == b["bpb_tuned"]
+    for name in ("adapter/adapter_model.safetensors", "merged/model.safetensors"):
+        assert _sha(tmp_path / "local" / name) == _sha(tmp_path / "ray" / name), name
+
+
+def test_a_killed_ray_worker_is_submitted_again_and_resumes(cluster, tied_base, tmp_path):
+    job = make_job(tied_base, tmp_path / "out", steps=120, checkpoint_every=2, seq_len=8)
+    proc = _start(cluster, job, "--resume-on-retry", "--lock", str(tmp_path / "out.lock"))
+    try:
+        got = _events(proc, until=lambda e: e["type"] == "checkpoint")
+        os.kill(_task_pid(got), signal.SIGKILL)  # the Ray worker process running the task, not the driver
+        got += _events(proc)
+        assert proc.wait(timeout=120) == 0, proc.stderr.read()[-2000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert any(e["type"] == "log" and "submitting again" in e["message"] for e in got)
+    result = got[-1]["result"]
+    assert got[-1]["type"] == "done" and result["steps"] == 120
+    assert result["resumed_from"] is not None and "step-" in result["resumed_from"]
+    training = json.loads((tmp_path / "out" / "training.json").read_text())
+    assert training["finetune"]["steps"] == 120 and training["loss_curve"][-1]["step"] == 120
+
+
+def test_cancelling_the_driver_stops_the_job_on_the_cluster(cluster, tied_base, tmp_path):
+    job = make_job(tied_base, tmp_path / "out", steps=4000, checkpoint_every=2, seq_len=8)
+    proc = _start(cluster, job, "--grace", "20")
+    try:
+        got = _events(proc, until=lambda e: e["type"] == "checkpoint")
+        worker = int(next(e for e in got if "task process" in e.get("message", ""))["message"].split("worker ")[1].split()[0])
+        proc.send_signal(signal.SIGTERM)  # what the TypeScript bridge sends on Ctrl-C
+        got += _events(proc)
+        assert proc.wait(timeout=60) == ray_exec.EXIT_CANCELLED
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert got[-1]["type"] == "error" and got[-1]["code"] == "cancelled"
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{worker}").exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not Path(f"/proc/{worker}").exists(), "the worker on the cluster still runs"
+    assert any((tmp_path / "out" / "checkpoints").glob("step-*"))  # it stopped as on Ctrl-C, resumable
+    deadline = time.monotonic() + 60
+    while _cpus(cluster) != 2.0:
+        assert time.monotonic() < deadline, "the cancelled task still holds its CPU"
+        time.sleep(1)
+
+
+def test_two_jobs_run_at_once(cluster, tied_base, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    procs = [_start(cluster, make_job(tied_base, tmp_path / f"out{i}", steps=40, seq_len=8)) for i in range(2)]
+    with ThreadPoolExecutor(2) as pool:  # both read as they write: the times are when each line came
+        runs = list(pool.map(_events, procs))
+    spans = []
+    for proc, got in zip(procs, runs):
+        assert proc.wait(timeout=300) == 0, proc.stderr.read()[-2000:]
+        started = next(e["_at"] for e in got if e["type"] == "log" and "on the Ray cluster" in e["message"])
+        spans.append((started, got[-1]["_at"]))
+    (a0, a1), (b0, b1) = spans
+    assert max(a0, b0) < min(a1, b1), f"the two jobs ran one after the other: {spans}"
