@@ -4,9 +4,9 @@
     python3 packages/train-bridge/python/bootstrap.py [--cuda] [--force] [--relock] [--verbose]
 
 Creates ``.venv`` beside this file, installs ``torch==2.13.0`` first (the CPU build unless
-``--cuda``), then this project with ``-c constraints.txt``. A stamp in the venv records the sha256
-of pyproject.toml, constraints.txt and the torch variant; a rerun with nothing changed exits at
-once. Progress goes to stderr; the venv's python path is the only line on stdout.
+``--cuda``), then this project with ``-c constraints.txt`` and its Ray executor
+(``-c constraints-ray.txt``). A stamp in the venv records the sha256 of pyproject.toml, both
+constraint files and the torch variant; a rerun with nothing changed exits at once. Progress goes to stderr; the venv's python path is the only line on stdout.
 
 Environment:
   HYPERWORDS_TORCH_INDEX  index URL to take torch from (e.g. https://download.pytorch.org/whl/cu128
@@ -30,7 +30,10 @@ MIN_PYTHON = (3, 11)
 HERE = os.path.dirname(os.path.abspath(__file__))
 VENV = os.path.join(HERE, ".venv")
 STAMP = os.path.join(VENV, "hyperwords-stamp.json")
-INPUTS = ("pyproject.toml", "constraints.txt")
+INPUTS = ("pyproject.toml", "constraints.txt", "constraints-ray.txt")
+# The executor's pins live apart: they decide where a job runs, never what it computes, and the
+# pipeline keys its results on constraints.txt alone (a Ray upgrade must not re-run the experiment).
+EXECUTOR_LOCK = "constraints-ray.txt"
 EXIT_PYTHON = 2
 
 
@@ -78,7 +81,7 @@ def torch_variant(cuda):
 
 
 def inputs_digest(variant):
-    """sha256 over pyproject.toml, constraints.txt, the torch variant and the Python minor version."""
+    """sha256 over pyproject.toml, both constraint files, the torch variant and the Python minor version."""
     h = hashlib.sha256()
     for name in INPUTS:
         with open(os.path.join(HERE, name), "rb") as f:
@@ -195,9 +198,21 @@ def install_torch(variant, verbose):
     return info
 
 
+def pinned_names(path):
+    """The lower-cased package names pinned in a constraints file."""
+    try:
+        with open(path) as f:
+            return {line.split("==")[0].strip().lower() for line in f if "==" in line and not line.startswith("#")}
+    except OSError:
+        return set()
+
+
 def freeze_constraints(verbose):
+    """pip freeze into the two locks: the executor's packages (those constraints-ray.txt names, and
+    Ray's own dependencies that nothing else needs) there, everything else in constraints.txt."""
     out = run([venv_python(), "-m", "pip", "freeze", "--disable-pip-version-check"], capture=True, verbose=verbose)
-    lines = []
+    executor = pinned_names(os.path.join(HERE, EXECUTOR_LOCK)) | {"ray"}
+    lines, executor_lines = [], []
     for line in out.splitlines():
         line = line.strip()
         if not line or line.startswith("#") or line.startswith("-e ") or " @ " in line:
@@ -206,14 +221,17 @@ def freeze_constraints(verbose):
             line = "torch==" + TORCH_VERSION  # one lock for CPU and CUDA builds
         if line.lower().startswith("nvidia-") or line.lower().startswith("triton=="):
             continue  # CUDA torch's own dependencies, absent from the CPU build
-        lines.append(line)
-    header = (
-        "# The bridge's lock: pip freeze of a real install (bootstrap.py), torch's +cpu/+cuXXX label dropped.\n"
-        "# Regenerate: python3 bootstrap.py --relock\n"
-    )
-    with open(os.path.join(HERE, "constraints.txt"), "w") as f:
-        f.write(header + "\n".join(sorted(lines, key=str.lower)) + "\n")
-    say("wrote constraints.txt ({} pins)".format(len(lines)))
+        (executor_lines if line.split("==")[0].lower() in executor else lines).append(line)
+    for name, pins, header in (
+        ("constraints.txt", lines,
+         "# The bridge's lock: pip freeze of a real install (bootstrap.py), torch's +cpu/+cuXXX label dropped.\n"),
+        (EXECUTOR_LOCK, executor_lines,
+         "# The Ray executor's lock (bootstrap.py): where jobs run, not what they compute, so kept out of\n"
+         "# constraints.txt, which the pipeline's results are keyed on.\n"),
+    ):
+        with open(os.path.join(HERE, name), "w") as f:
+            f.write(header + "# Regenerate: python3 bootstrap.py --relock\n" + "\n".join(sorted(pins, key=str.lower)) + "\n")
+        say("wrote {} ({} pins)".format(name, len(pins)))
 
 
 def main(argv):
@@ -239,12 +257,12 @@ def main(argv):
     create_venv(args.force or args.relock)
     torch_info = install_torch(variant, args.verbose)
     say("installing hyperwords_bridge and its pinned dependencies")
-    project = ["install", "-e", HERE + "[test]"]
+    project = ["install", "-e", HERE + "[test,ray]"]
     if args.relock:
         pip(project, args.verbose)
         freeze_constraints(args.verbose)
     else:
-        pip(project + ["-c", os.path.join(HERE, "constraints.txt")], args.verbose)
+        pip(project + ["-c", os.path.join(HERE, "constraints.txt"), "-c", os.path.join(HERE, EXECUTOR_LOCK)], args.verbose)
     write_stamp(inputs_digest(variant), variant, torch_info)
     say("done in {:.0f} s; python: {}".format(time.time() - started, venv_python()))
     print(venv_python())

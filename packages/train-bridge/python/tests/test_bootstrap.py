@@ -15,7 +15,7 @@ BRIDGE = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def bootstrap(tmp_path, monkeypatch):
-    for name in ("bootstrap.py", "pyproject.toml", "constraints.txt"):
+    for name in ("bootstrap.py", "pyproject.toml", "constraints.txt", "constraints-ray.txt"):
         shutil.copy(BRIDGE / name, tmp_path / name)
     spec = importlib.util.spec_from_file_location("bootstrap_under_test", tmp_path / "bootstrap.py")
     mod = importlib.util.module_from_spec(spec)
@@ -81,3 +81,23 @@ def test_missing_venv_module_gets_the_apt_command(bootstrap, monkeypatch, capsys
         bootstrap.check_python()
     assert exc.value.code == 2
     assert "-venv" in capsys.readouterr().err
+
+
+def test_the_executor_lock_is_an_input_of_the_stamp(bootstrap):
+    variant = bootstrap.torch_variant(cuda=False)
+    digest = bootstrap.inputs_digest(variant)
+    with open(Path(bootstrap.HERE) / "constraints-ray.txt", "a") as f:
+        f.write("ray==9.9.9\n")
+    assert bootstrap.inputs_digest(variant) != digest
+
+
+def test_relock_keeps_the_executors_pins_out_of_the_results_lock(bootstrap, monkeypatch):
+    freeze = "\n".join(["torch==2.13.0+cpu", "numpy==2.4.6", "ray==2.58.0", "msgpack==1.2.4",
+                        "click==8.5.1", "nvidia-cublas==1", "-e git+x#egg=hyperwords_bridge", "PyYAML==6.0.4"])
+    monkeypatch.setattr(bootstrap, "run", lambda *a, **k: freeze)
+    bootstrap.freeze_constraints(verbose=False)
+    pins = lambda name: [  # noqa: E731
+        line for line in (Path(bootstrap.HERE) / name).read_text().splitlines() if not line.startswith("#")
+    ]
+    assert pins("constraints.txt") == ["numpy==2.4.6", "PyYAML==6.0.4", "torch==2.13.0"]
+    assert pins("constraints-ray.txt") == ["click==8.5.1", "msgpack==1.2.4", "ray==2.58.0"]
