@@ -5,13 +5,15 @@
 
 The TypeScript bridge starts this instead of ``python -m MODULE ARGS`` when the pipeline's
 executor is Ray (``executor: { ray: { address } }``, ``--executor``). It connects to the cluster
-as a driver, submits one task that needs the given resources, and that task runs
+(``HOST:PORT`` of the head's GCS from a machine of the cluster, ``ray://HOST:PORT`` through Ray
+Client from anywhere), submits one task that needs the given resources, and that task runs
 ``python -m MODULE ARGS`` on whichever node Ray picks, with this process's stdin (the JSON job)
-and the job's environment. The worker's stdout (its NDJSON events) and stderr stream back here
-line by line, so the TypeScript side reads exactly what a local worker would write; the exit code
-is the worker's.
+and the job's environment. The worker's stdout (its NDJSON events) and stderr come back here
+line by line through a small actor (a mailbox), so the TypeScript side reads exactly what a local
+worker would write; the exit code is the worker's.
 
-The store and the project must be at the same paths on every node (a shared filesystem): the job
+Every node runs the bridge's environment (``ray start`` from ``packages/train-bridge/python/.venv``),
+and the store and the project are at the same paths on every node (a shared filesystem): the job
 names its inputs and outputs by path, and the worker writes them where a local run would.
 
 Faults:
@@ -41,7 +43,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any, Iterator
+from typing import Any, Callable
 
 from . import events
 
@@ -85,10 +87,11 @@ def _pump(stream, name: str, out: "queue.Queue[tuple[str, str | None]]") -> None
     out.put((name, None))
 
 
-def run_on_node(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """The task's body (a generator, so lines stream back while it runs): run the worker module as a
-    child process on this node and yield its output. Items: ``{"kind": "start", ...}``, then
-    ``{"kind": "lines", "lines": [[stream, text], ...]}``, last ``{"kind": "exit", "code": n}``."""
+def run_worker(spec: dict[str, Any], send: Callable[[list[dict[str, Any]]], Any]) -> int:
+    """Run the worker module as a child process on this node; ``send`` gets its output in batches of
+    items (``{"kind": "start", ...}``, ``{"kind": "lines", "lines": [[stream, text], ...]}``) as it
+    comes. Returns the worker's exit code. Interrupted (a cancelled task), the worker stops as on
+    Ctrl-C: SIGTERM, its grace, then a kill."""
     import fcntl
     import socket
 
@@ -99,7 +102,7 @@ def run_on_node(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            yield {"kind": "waiting", "lock": spec["lock"]}
+            send([{"kind": "waiting", "lock": spec["lock"]}])
             fcntl.flock(lock, fcntl.LOCK_EX)
     env = {**os.environ, **spec["env"]}
     # the worker ends itself when this task's process dies (a killed Ray worker, a lost node)
@@ -119,7 +122,7 @@ def run_on_node(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
         pass_fds=(lock.fileno(),) if lock is not None else (),
     )
     try:
-        yield {"kind": "start", "node": socket.gethostname(), "pid": os.getpid(), "child": proc.pid}
+        send([{"kind": "start", "node": socket.gethostname(), "pid": os.getpid(), "child": proc.pid}])
         lines: queue.Queue[tuple[str, str | None]] = queue.Queue()
         for stream, name in ((proc.stdout, "stdout"), (proc.stderr, "stderr")):
             threading.Thread(target=_pump, args=(stream, name, lines), daemon=True).start()
@@ -142,10 +145,9 @@ def run_on_node(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
                 else:
                     batch.append([name, line])
             if batch:
-                yield {"kind": "lines", "lines": batch}
-        yield {"kind": "exit", "code": proc.wait()}
+                send([{"kind": "lines", "lines": batch}])
+        return proc.wait()
     finally:
-        # cancelled (Ray raises KeyboardInterrupt here) or failed: the worker stops as on Ctrl-C
         if proc.poll() is None:
             proc.terminate()
             try:
@@ -155,6 +157,40 @@ def run_on_node(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
                 proc.wait()
         if lock is not None:
             lock.close()
+
+
+class Mailbox:
+    """A Ray actor the task leaves its output in and the driver takes it from (streaming generators
+    are not available through Ray Client, ``ray://``; an actor's calls are)."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    def put(self, items: list[dict[str, Any]]) -> None:
+        self.items.extend(items)
+
+    def take(self) -> list[dict[str, Any]]:
+        out, self.items = self.items, []
+        return out
+
+
+def run_on_node(spec: dict[str, Any], mailbox) -> int:
+    """The Ray task: :func:`run_worker` with its output sent to ``mailbox`` in order (one caller's
+    actor calls run in the order made); the last batch is waited for, so once the task has
+    returned, the mailbox holds everything the worker wrote."""
+    import ray
+
+    pending: list[Any] = []
+
+    def send(items: list[dict[str, Any]]) -> None:
+        pending.append(mailbox.put.remote(items))
+        if len(pending) > 64:
+            ray.get(pending.pop(0))
+
+    try:
+        return run_worker(spec, send)
+    finally:
+        ray.get(pending)
 
 
 def _system_failure(exc: BaseException) -> bool:
@@ -188,61 +224,68 @@ class Driver:
         }
 
     def submit(self, attempt: int):
+        """A fresh mailbox and the task; returns both refs."""
         import ray
 
+        mailbox = ray.remote(num_cpus=0)(Mailbox).remote()
         task = ray.remote(run_on_node).options(
-            num_returns="streaming",
             num_cpus=self.opts.cpus,
             num_gpus=self.opts.gpus,
             **({"memory": self.opts.memory} if self.opts.memory else {}),
-            max_retries=0,  # retried here, with resume, rather than replayed by Ray
+            max_retries=0,  # submitted again here, with resume, rather than replayed by Ray
             retry_exceptions=False,
             name=f"hyperwords:{self.module.rsplit('.', 1)[-1]}",
         )
-        return task.remote(self.spec(attempt))
+        return task.remote(self.spec(attempt), mailbox), mailbox
 
-    def relay(self, item: dict[str, Any], attempt: int) -> int | None:
-        kind = item.get("kind")
-        if kind == "start":
-            level = "warn" if attempt > 0 else "debug"
-            events.log(
-                f"on the Ray cluster: node {item['node']}, task process {item['pid']}, worker {item['child']}"
-                + (f" (attempt {attempt + 1})" if attempt > 0 else ""),
-                level,
-            )
-        elif kind == "waiting":
-            events.log(f"waiting for the previous attempt's worker to end (lock {item['lock']})", "warn")
-        elif kind == "lines":
-            for stream, line in item["lines"]:
-                if stream == "stderr":
-                    print(line, file=sys.stderr, flush=True)
-                    continue
-                if '"type":"artifact"' in line.replace(" ", ""):
-                    if line in self.forwarded:
+    def relay(self, items: list[dict[str, Any]], attempt: int) -> bool:
+        """Pass the worker's output on; True once it has started."""
+        started = False
+        for item in items:
+            kind = item.get("kind")
+            if kind == "start":
+                started = True
+                events.log(
+                    f"on the Ray cluster: node {item['node']}, task process {item['pid']}, worker {item['child']}"
+                    + (f" (attempt {attempt + 1})" if attempt > 0 else ""),
+                    "warn" if attempt > 0 else "debug",
+                )
+            elif kind == "waiting":
+                events.log(f"waiting for the previous attempt's worker to end (lock {item['lock']})", "warn")
+            elif kind == "lines":
+                for stream, line in item["lines"]:
+                    if stream == "stderr":
+                        print(line, file=sys.stderr, flush=True)
                         continue
-                    self.forwarded.add(line)
-                self.out.write(line + "\n")
-            self.out.flush()
-        elif kind == "exit":
-            return int(item["code"])
-        return None
+                    if '"type":"artifact"' in line.replace(" ", ""):
+                        if line in self.forwarded:
+                            continue
+                        self.forwarded.add(line)
+                    self.out.write(line + "\n")
+                self.out.flush()
+        return started
 
-    def cancel(self, gen) -> int:
+    def drain(self, mailbox, attempt: int) -> bool:
+        import ray
+
+        try:
+            return self.relay(ray.get(mailbox.take.remote(), timeout=30), attempt)
+        except Exception:  # noqa: BLE001 - the mailbox went with its node: the task's failure says more
+            return False
+
+    def cancel(self, task, mailbox, attempt: int) -> int:
         """Cancel the task: an interrupt first (the worker gets its grace), then by force."""
         import ray
 
         events.log("stopping: cancelling the job on the Ray cluster", "warn")
-        ray.cancel(gen, force=False)
+        ray.cancel(task, force=False)
         deadline = time.monotonic() + self.opts.grace + 15
-        try:
-            while time.monotonic() < deadline:
-                ready, _ = ray.wait([gen], timeout=0.25)
-                if ready:
-                    ray.get(next(gen))  # lines written while stopping are dropped; the exit is ours
-        except (StopIteration, Exception):  # noqa: BLE001 - cancelled, or gone
-            pass
-        else:
-            ray.cancel(gen, force=True)
+        ended = False
+        while time.monotonic() < deadline and not ended:
+            ended = bool(ray.wait([task], timeout=0.25)[0])
+            self.drain(mailbox, attempt)
+        if not ended:
+            ray.cancel(task, force=True)
         events.error(
             "cancelled on the Ray cluster; a fine-tune keeps its newest checkpoint: rerun to resume",
             "cancelled",
@@ -254,35 +297,28 @@ class Driver:
 
         attempt = 0
         while True:
-            gen = self.submit(attempt)
-            submitted = time.monotonic()
-            started = False
+            task, mailbox = self.submit(attempt)
+            queued_at: float | None = time.monotonic()
             try:
                 while True:
                     if self.stop.is_set():
-                        return self.cancel(gen)
-                    ready, _ = ray.wait([gen], timeout=0.25)
-                    if not ready:
-                        if not started and submitted is not None and time.monotonic() - submitted > 5:
-                            events.log(
-                                f"queued on the Ray cluster: waiting for {self.opts.cpus} CPU, "
-                                f"{self.opts.gpus} GPU{f', {self.opts.memory} bytes' if self.opts.memory else ''}",
-                                "info",
-                            )
-                            submitted = None
-                        continue
-                    try:
-                        item = ray.get(next(gen))
-                    except StopIteration:
-                        events.error("the Ray task ended without the worker's exit code", "ray-task")
-                        return 1
-                    started = started or item.get("kind") == "start"
-                    code = self.relay(item, attempt)
-                    if code is not None:
-                        return code
+                        return self.cancel(task, mailbox, attempt)
+                    done = bool(ray.wait([task], timeout=0.25)[0])
+                    if self.drain(mailbox, attempt):
+                        queued_at = None
+                    if done:
+                        return int(ray.get(task))
+                    if queued_at is not None and time.monotonic() - queued_at > 5:
+                        events.log(
+                            f"queued on the Ray cluster: waiting for {self.opts.cpus:g} CPU, {self.opts.gpus:g} GPU"
+                            f"{f', {self.opts.memory} bytes' if self.opts.memory else ''}",
+                            "info",
+                        )
+                        queued_at = None
             except Exception as exc:  # noqa: BLE001 - a Ray failure; the job's own errors are events
                 if self.stop.is_set():
-                    return self.cancel(gen)
+                    return self.cancel(task, mailbox, attempt)
+                self.drain(mailbox, attempt)
                 if not _system_failure(exc) or attempt >= self.opts.retries:
                     events.error(
                         f"the Ray task failed{f' after {attempt + 1} attempts' if attempt else ''}: "
@@ -297,6 +333,8 @@ class Driver:
                     f"{', resuming from the newest checkpoint' if self.opts.resume_on_retry else ''})",
                     "warn",
                 )
+            finally:
+                ray.kill(mailbox, no_restart=True)
 
 
 def parse(argv: list[str]) -> tuple[argparse.Namespace, str, list[str]]:

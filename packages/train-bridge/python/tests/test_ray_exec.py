@@ -90,11 +90,11 @@ def _cpus(address: str) -> float:
 @pytest.fixture(scope="module")
 def cluster():
     """A head node with 2 CPUs on loopback, in a process group of its own (killed as one at the end)."""
-    port = _free_port()
+    port, client_port = _free_port(), _free_port()
     temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # Ray's socket paths must stay short
     proc = subprocess.Popen(
         [str(RAY), "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}",
-         "--num-cpus=2", "--num-gpus=0", "--include-dashboard=false", "--disable-usage-stats",
+         f"--ray-client-server-port={client_port}", "--num-cpus=2", "--num-gpus=0", "--include-dashboard=false", "--disable-usage-stats",
          "--object-store-memory=80000000", f"--temp-dir={temp}"],
         env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
@@ -105,7 +105,7 @@ def cluster():
             assert proc.poll() is None, "ray start --head ended"
             assert time.monotonic() < deadline, "the Ray head did not come up in 120 s"
             time.sleep(1)
-        yield address
+        yield address, f"ray://127.0.0.1:{client_port}"
     finally:
         for sig in (signal.SIGTERM, signal.SIGKILL):
             try:
@@ -155,9 +155,10 @@ def _task_pid(got: list[dict]) -> int:
     return int(start["message"].split("task process ")[1].split(",")[0])
 
 
-def test_a_job_on_the_cluster_writes_what_a_local_run_writes(cluster, tied_base, tmp_path):
+@pytest.mark.parametrize("through", ["gcs", "client"])
+def test_a_job_on_the_cluster_writes_what_a_local_run_writes(cluster, through, tied_base, tmp_path):
     local = _local(make_job(tied_base, tmp_path / "local", steps=6))
-    proc = _start(cluster, make_job(tied_base, tmp_path / "ray", steps=6))
+    proc = _start(cluster[0] if through == "gcs" else cluster[1], make_job(tied_base, tmp_path / "ray", steps=6))
     got = _events(proc)
     assert proc.wait(timeout=60) == 0, proc.stderr.read()[-2000:]
     assert got[-1]["type"] == "done"
@@ -172,7 +173,7 @@ def test_a_job_on_the_cluster_writes_what_a_local_run_writes(cluster, tied_base,
 
 def test_a_killed_ray_worker_is_submitted_again_and_resumes(cluster, tied_base, tmp_path):
     job = make_job(tied_base, tmp_path / "out", steps=120, checkpoint_every=2, seq_len=8)
-    proc = _start(cluster, job, "--resume-on-retry", "--lock", str(tmp_path / "out.lock"))
+    proc = _start(cluster[0], job, "--resume-on-retry", "--lock", str(tmp_path / "out.lock"))
     try:
         got = _events(proc, until=lambda e: e["type"] == "checkpoint")
         os.kill(_task_pid(got), signal.SIGKILL)  # the Ray worker process running the task, not the driver
@@ -191,7 +192,7 @@ def test_a_killed_ray_worker_is_submitted_again_and_resumes(cluster, tied_base, 
 
 def test_cancelling_the_driver_stops_the_job_on_the_cluster(cluster, tied_base, tmp_path):
     job = make_job(tied_base, tmp_path / "out", steps=4000, checkpoint_every=2, seq_len=8)
-    proc = _start(cluster, job, "--grace", "20")
+    proc = _start(cluster[0], job, "--grace", "20")
     try:
         got = _events(proc, until=lambda e: e["type"] == "checkpoint")
         worker = int(next(e for e in got if "task process" in e.get("message", ""))["message"].split("worker ")[1].split()[0])
@@ -208,7 +209,7 @@ def test_cancelling_the_driver_stops_the_job_on_the_cluster(cluster, tied_base, 
     assert not Path(f"/proc/{worker}").exists(), "the worker on the cluster still runs"
     assert any((tmp_path / "out" / "checkpoints").glob("step-*"))  # it stopped as on Ctrl-C, resumable
     deadline = time.monotonic() + 60
-    while _cpus(cluster) != 2.0:
+    while _cpus(cluster[0]) != 2.0:
         assert time.monotonic() < deadline, "the cancelled task still holds its CPU"
         time.sleep(1)
 
@@ -216,7 +217,7 @@ def test_cancelling_the_driver_stops_the_job_on_the_cluster(cluster, tied_base, 
 def test_two_jobs_run_at_once(cluster, tied_base, tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
-    procs = [_start(cluster, make_job(tied_base, tmp_path / f"out{i}", steps=40, seq_len=8)) for i in range(2)]
+    procs = [_start(cluster[0], make_job(tied_base, tmp_path / f"out{i}", steps=40, seq_len=8)) for i in range(2)]
     with ThreadPoolExecutor(2) as pool:  # both read as they write: the times are when each line came
         runs = list(pool.map(_events, procs))
     spans = []
