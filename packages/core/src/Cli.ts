@@ -6,6 +6,7 @@ import { Console, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { type LoadedConfig, loadConfig, type Profile, Profiles } from "./Config.ts"
 import { isExpected, UsageError } from "./Errors.ts"
+import { describeExecutor, Executor, resolveExecutor } from "./Executor.ts"
 import { writeBlock } from "./GeneratedBlocks.ts"
 import { jsonFlag, printErrorJson, printResult, say } from "./Output.ts"
 import { Progress } from "./Progress.ts"
@@ -65,6 +66,12 @@ const pipelineCommand = Command.make(
       Flag.withDescription("say per stage HIT or MISS and which contributor changed"),
       Flag.withDefault(false)
     ),
+    executor: Flag.String("executor").pipe(
+      Flag.withDescription(
+        "where the bridge's jobs run: local (default), ray://HOST:PORT (Ray Client) or ray:HOST:PORT (from a node of the cluster); overrides the config's executor and HYPERWORDS_EXECUTOR"
+      ),
+      Flag.optional
+    ),
     json: jsonFlag
   },
   (args) =>
@@ -74,6 +81,11 @@ const pipelineCommand = Command.make(
       const progress = yield* Progress
       if (Option.isSome(args.encoding) && args.corpus.length === 0)
         return yield* new UsageError({ detail: "--encoding applies to the --corpus paths; give one" })
+      const executor = yield* Effect.try({
+        try: () => resolveExecutor(Option.getOrUndefined(args.executor), loaded.config.executor),
+        catch: (e) => new UsageError({ detail: (e as Error).message })
+      })
+      if (executor !== "local" && !args.dry) progress.log(`executor: ${describeExecutor(executor)}`)
       if (args.dry) {
         yield* say(args.json, `stage graph (${loaded.file}):\n${formatGraph(loaded.config.stages)}\n`)
       }
@@ -87,7 +99,7 @@ const pipelineCommand = Command.make(
           force: splitList(args.force),
           dry: args.dry,
           command: `hyperwords pipeline --profile ${args.profile}`
-        })
+        }).pipe(Effect.provideService(Executor, executor))
       )
       const planned = plans.filter((p) => p.status === "PLANNED").map((p) => p.id)
       const ran = plans.filter((p) => p.ran).length
@@ -100,6 +112,7 @@ const pipelineCommand = Command.make(
         {
           dry: args.dry,
           profile: args.profile,
+          executor: describeExecutor(executor),
           store: loaded.storeDir,
           config: loaded.file,
           ...(args.dry ? { graph: graphJson(loaded.config.stages) } : {}),

@@ -9,6 +9,7 @@ import { Effect, Result, type Schema } from "effect"
 import type { Command } from "effect/cli"
 import { decodeValue } from "./Decode.ts"
 import { ConfigError, DecodeError } from "./Errors.ts"
+import type { ExecutorSetting } from "./Executor.ts"
 import { expandStagesWithOrigin, type StageEntry } from "./Families.ts"
 import { AXIS_PARAM, AXIS_STAGE, type Base, basesOf, expandMatrix } from "./Matrix.ts"
 import type { Stage } from "./Stage.ts"
@@ -47,6 +48,11 @@ export interface PipelineConfig {
   readonly params?: StageParams | ((options: RunOptions) => StageParams)
   /** Params per stage that a profile changes. */
   readonly profiles?: Partial<Record<Profile, StageParams>>
+  /**
+   * Where the bridge's jobs run (`Executor.ts`): `"local"` (default) or `{ ray: { address } }`; the
+   * `--executor` flag wins. Not part of any stage's key.
+   */
+  readonly executor?: ExecutorSetting | string
   /** Extra runtime fingerprint entries (onnxruntime version, Python lock hash, ...). */
   readonly runtime?: () => Readonly<Record<string, string>>
   /** Commands other packages add to the `hyperwords` CLI. */

@@ -1,11 +1,13 @@
 /**
- * The TypeScript side of the bridge: make sure the Python environment exists, spawn a worker
+ * The TypeScript side of the bridge: make sure the Python environment exists, spawn a worker (on
+ * this machine, or through `hyperwords_bridge.ray_exec` on a Ray cluster: `Executor.ts`)
  * inside a scope (killed on exit and on Ctrl-C; a worker whose host is killed ends itself), decode
  * its NDJSON events with a schema, show progress as bars, and turn a failure into one clear message
  * with the worker's stderr. Workers never see the host's Hugging Face token.
  */
 import { existsSync } from "node:fs"
 import { isHubCredential, withoutHubCredentials } from "@hyperwords/core/Env"
+import { Executor } from "@hyperwords/core/Executor"
 import { Progress } from "@hyperwords/core/Progress"
 import { Context, Duration, Effect, Layer, Result, Schema, Stream } from "effect"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
@@ -104,6 +106,19 @@ export interface WorkerJob {
   readonly graceSeconds?: number
   /** Called for every event (after the bridge has shown it). */
   readonly onEvent?: (event: BridgeEvent) => void
+  /** What the job needs on a Ray cluster (Ray's `num_cpus`, `num_gpus`, `memory`); 1 CPU when absent. Unused locally. */
+  readonly resources?: WorkerResources
+  /** On a Ray cluster: a retry after a dead worker or node sends the job with `"resume": true`. */
+  readonly resumable?: boolean
+  /** On a Ray cluster: a file one attempt's worker holds a lock on at a time (a retry waits for the dead attempt's worker). */
+  readonly lock?: string
+}
+
+/** The resources a job asks a Ray cluster for. */
+export interface WorkerResources {
+  readonly cpus?: number
+  readonly gpus?: number
+  readonly memoryBytes?: number
 }
 
 /** What a worker produced. */
@@ -141,6 +156,39 @@ export const parseEventLine = (line: string): Result.Result<BridgeEvent, string>
     : Result.fail(`not a bridge event: ${line.slice(0, 200)}`)
 }
 
+/**
+ * The command line that runs `job` on the Ray cluster at `address` (`hyperwords_bridge.ray_exec`):
+ * its resources, retry and lock settings, the worker's folder and the names of the job's own
+ * environment variables (which travel to the node with the bridge's settings).
+ */
+export const rayExecArgs = (address: string, job: WorkerJob): Array<string> => {
+  const r = job.resources ?? {}
+  return [
+    "-m",
+    "hyperwords_bridge.ray_exec",
+    "--address",
+    address,
+    "--cpus",
+    String(r.cpus ?? 1),
+    "--gpus",
+    String(r.gpus ?? 0),
+    ...(r.memoryBytes ? ["--memory", String(Math.round(r.memoryBytes))] : []),
+    ...(job.resumable ? ["--resume-on-retry"] : []),
+    ...(job.lock ? ["--lock", job.lock] : []),
+    "--grace",
+    String(job.graceSeconds ?? 10),
+    "--cwd",
+    pythonProjectDir,
+    ...Object.keys(job.env ?? {}).flatMap((k) => ["--env", k]),
+    "--",
+    job.module,
+    ...job.args
+  ]
+}
+
+/** Seconds a Ray driver needs beyond the worker's grace to cancel its task (`ray_exec.py`: grace + 15). */
+const RAY_CANCEL_SECONDS = 20
+
 /** The bridge service. */
 export class Bridge extends Context.Service<
   Bridge,
@@ -162,7 +210,12 @@ export class Bridge extends Context.Service<
         const progress = yield* Progress
         let ready: string | undefined
 
-        const spawnCollect = (job: WorkerJob, command: string, args: ReadonlyArray<string>) =>
+        const spawnCollect = (
+          job: WorkerJob,
+          command: string,
+          args: ReadonlyArray<string>,
+          graceSeconds: number
+        ) =>
           Effect.scoped(
             Effect.gen(function* () {
               const stdin =
@@ -179,13 +232,13 @@ export class Bridge extends Context.Service<
                       PYTHONUNBUFFERED: "1",
                       // the worker ends itself when this process dies (`die_with_parent` in events.py)
                       HYPERWORDS_PARENT_PID: String(process.pid),
-                      HYPERWORDS_GRACE_SECONDS: String(job.graceSeconds ?? 10),
+                      HYPERWORDS_GRACE_SECONDS: String(graceSeconds),
                       ...(job.env ?? {})
                     },
                     extendEnv: false,
                     stdin,
                     killSignal: "SIGTERM",
-                    forceKillAfter: Duration.seconds(job.graceSeconds ?? 10)
+                    forceKillAfter: Duration.seconds(graceSeconds)
                   })
                 )
                 .pipe(
@@ -371,7 +424,18 @@ export class Bridge extends Context.Service<
           run: (job) =>
             Effect.gen(function* () {
               const python = yield* ensureEnvironment
-              return yield* spawnCollect(job, python, ["-m", job.module, ...job.args])
+              // on a Ray cluster the worker runs on a node; this process relays its events (`Executor.ts`)
+              const executor = yield* Executor
+              const grace = job.graceSeconds ?? 10
+              return yield* executor === "local"
+                ? spawnCollect(job, python, ["-m", job.module, ...job.args], grace)
+                : // the Ray driver gives the worker its grace, then force-cancels the task: it needs longer
+                  spawnCollect(
+                    job,
+                    python,
+                    rayExecArgs(executor.ray.address, job),
+                    grace + RAY_CANCEL_SECONDS
+                  )
             })
         }
       })

@@ -83,7 +83,12 @@ export const FinetuneParams = Schema.Struct({
   maxHeldoutLines: Schema.optionalKey(Schema.Int),
   /** Train on the first N records only (quick runs). */
   maxRecords: Schema.optionalKey(Schema.Int),
-  seed: Schema.optionalKey(Schema.Int)
+  seed: Schema.optionalKey(Schema.Int),
+  /**
+   * GPUs the fine-tune asks a Ray cluster for (`executor: { ray }`; default 0). The trainer uses
+   * CUDA wherever torch sees a GPU, locally as on a node.
+   */
+  gpus: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
 })
 export type FinetuneParams = typeof FinetuneParams.Type
 
@@ -361,7 +366,15 @@ export const finetuneStage = (
             module: "hyperwords_bridge.finetune",
             args: [],
             input: job,
-            graceSeconds: 120
+            graceSeconds: 120,
+            // on a Ray cluster: a dead worker's retry resumes from the checkpoints in `work`,
+            // after the dead attempt's trainer has written its last one and ended
+            resources: {
+              cpus: process.env.HYPERWORDS_THREADS ? Number(process.env.HYPERWORDS_THREADS) : 1,
+              gpus: p.gpus ?? 0
+            },
+            resumable: true,
+            lock: join(work, "attempt.lock")
           })
           .pipe(
             Effect.onInterrupt(() =>

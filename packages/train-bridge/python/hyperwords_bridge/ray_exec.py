@@ -1,7 +1,8 @@
 """Run one bridge worker on a Ray cluster instead of on this machine.
 
     python -m hyperwords_bridge.ray_exec --address HOST:PORT [--cpus N] [--gpus N] [--memory BYTES]
-        [--retries N] [--resume-on-retry] [--lock PATH] [--grace SECONDS] -- MODULE [ARGS ...]
+        [--retries N] [--resume-on-retry] [--lock PATH] [--grace SECONDS] [--cwd DIR] [--env NAME ...]
+        -- MODULE [ARGS ...]
 
 The TypeScript bridge starts this instead of ``python -m MODULE ARGS`` when the pipeline's
 executor is Ray (``executor: { ray: { address } }``, ``--executor``). It connects to the cluster
@@ -58,14 +59,15 @@ BATCH_SECONDS = 0.1
 EXIT_CANCELLED = 130
 
 
-def forwarded_env(env: dict[str, str] | None = None) -> dict[str, str]:
-    """The variables of ``env`` (default: this process's) a worker on another node gets."""
+def forwarded_env(env: dict[str, str] | None = None, names: list[str] | tuple[str, ...] = ()) -> dict[str, str]:
+    """The variables of ``env`` (default: this process's) a worker on another node gets: the
+    bridge's settings, and ``names`` (the job's own, ``--env``)."""
     env = dict(os.environ if env is None else env)
     drop = {events.PARENT_PID_VAR, events.GRACE_VAR}
     return {
         k: v
         for k, v in env.items()
-        if k not in drop and (k.startswith(FORWARDED_PREFIXES) or k in FORWARDED_NAMES)
+        if k not in drop and (k.startswith(FORWARDED_PREFIXES) or k in FORWARDED_NAMES or k in names)
     }
 
 
@@ -87,7 +89,9 @@ def _pump(stream, name: str, out: "queue.Queue[tuple[str, str | None]]") -> None
     out.put((name, None))
 
 
-def run_worker(spec: dict[str, Any], send: Callable[[list[dict[str, Any]]], Any]) -> int:
+def run_worker(
+    spec: dict[str, Any], send: Callable[[list[dict[str, Any]]], Any], about: dict[str, Any] | None = None
+) -> int:
     """Run the worker module as a child process on this node; ``send`` gets its output in batches of
     items (``{"kind": "start", ...}``, ``{"kind": "lines", "lines": [[stream, text], ...]}``) as it
     comes. Returns the worker's exit code. Interrupted (a cancelled task), the worker stops as on
@@ -122,7 +126,7 @@ def run_worker(spec: dict[str, Any], send: Callable[[list[dict[str, Any]]], Any]
         pass_fds=(lock.fileno(),) if lock is not None else (),
     )
     try:
-        send([{"kind": "start", "node": socket.gethostname(), "pid": os.getpid(), "child": proc.pid}])
+        send([{"kind": "start", "node": socket.gethostname(), "pid": os.getpid(), "child": proc.pid, **(about or {})}])
         lines: queue.Queue[tuple[str, str | None]] = queue.Queue()
         for stream, name in ((proc.stdout, "stdout"), (proc.stderr, "stderr")):
             threading.Thread(target=_pump, args=(stream, name, lines), daemon=True).start()
@@ -188,7 +192,7 @@ def run_on_node(spec: dict[str, Any], mailbox) -> int:
             ray.get(pending.pop(0))
 
     try:
-        return run_worker(spec, send)
+        return run_worker(spec, send, {"resources": ray.get_runtime_context().get_assigned_resources()})
     finally:
         ray.get(pending)
 
@@ -217,7 +221,7 @@ class Driver:
             "module": self.module,
             "args": self.args,
             "stdin": with_resume(self.stdin_text) if resume else self.stdin_text,
-            "env": forwarded_env(),
+            "env": forwarded_env(names=self.opts.env),
             "cwd": self.opts.cwd,
             "grace": self.opts.grace,
             "lock": self.opts.lock,
@@ -245,8 +249,10 @@ class Driver:
             kind = item.get("kind")
             if kind == "start":
                 started = True
+                held = ", ".join(f"{k} {v:g}" for k, v in sorted(item.get("resources", {}).items()))
                 events.log(
                     f"on the Ray cluster: node {item['node']}, task process {item['pid']}, worker {item['child']}"
+                    + (f", holding {held}" if held else "")
                     + (f" (attempt {attempt + 1})" if attempt > 0 else ""),
                     "warn" if attempt > 0 else "debug",
                 )
@@ -292,9 +298,26 @@ class Driver:
         )
         return EXIT_CANCELLED
 
+    def unfit(self) -> str | None:
+        """Why the cluster can never run the job (it asks for more than the cluster has), or None."""
+        import ray
+
+        total = ray.cluster_resources()
+        asked = {"CPU": self.opts.cpus, "GPU": self.opts.gpus, "memory": float(self.opts.memory)}
+        short = [f"{asked[k]:g} {k}" + (f" (the cluster has {total.get(k, 0):g})") for k in asked
+                 if asked[k] > 0 and asked[k] > total.get(k, 0)]
+        return None if not short else (
+            f"the job asks for {', '.join(short)}: no node of the cluster at {self.opts.address} can run it; "
+            "lower the job's resources (a fine-tune's gpus param, HYPERWORDS_THREADS) or add a node that has them"
+        )
+
     def run(self) -> int:
         import ray
 
+        why = self.unfit()
+        if why is not None:
+            events.error(why, "ray-resources")
+            return 1
         attempt = 0
         while True:
             task, mailbox = self.submit(attempt)
@@ -350,6 +373,8 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, str, list[str]]:
     p.add_argument("--resume-on-retry", action="store_true", help='a retry sends the job with "resume": true')
     p.add_argument("--lock", default=None, help="a file whose flock one attempt's worker holds at a time")
     p.add_argument("--grace", type=float, default=10.0, help="seconds a cancelled worker gets before it is killed")
+    p.add_argument("--env", action="append", default=[], metavar="NAME",
+                   help="a variable of this process the worker gets too (repeatable)")
     p.add_argument("--cwd", default=os.getcwd(), help="the worker's folder on the node (default: this one)")
     opts = p.parse_args(argv[:cut])
     rest = argv[cut + 1 :]

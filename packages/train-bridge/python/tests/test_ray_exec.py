@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -48,6 +49,7 @@ def test_only_the_bridges_settings_travel_to_a_node():
         "PATH": "/here/only",
         "HOME": "/root",
         "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": "/fixtures",
     }
     assert ray_exec.forwarded_env(env) == {
         "HYPERWORDS_THREADS": "2",
@@ -55,6 +57,7 @@ def test_only_the_bridges_settings_travel_to_a_node():
         "HF_HUB_OFFLINE": "1",
         "PYTHONUNBUFFERED": "1",
     }
+    assert ray_exec.forwarded_env(env, names=["PYTHONPATH"])["PYTHONPATH"] == "/fixtures"
 
 
 def test_bad_arguments_say_what_is_wrong():
@@ -152,7 +155,7 @@ def _sha(path: Path) -> str:
 
 def _task_pid(got: list[dict]) -> int:
     start = next(e for e in got if e["type"] == "log" and "task process" in e["message"])
-    return int(start["message"].split("task process ")[1].split(",")[0])
+    return int(re.search(r"task process (\d+)", start["message"]).group(1))
 
 
 @pytest.mark.parametrize("through", ["gcs", "client"])
@@ -169,6 +172,17 @@ def test_a_job_on_the_cluster_writes_what_a_local_run_writes(cluster, through, t
     assert a["final_loss"] == b["final_loss"] and a["bpb_tuned"] == b["bpb_tuned"]
     for name in ("adapter/adapter_model.safetensors", "merged/model.safetensors"):
         assert _sha(tmp_path / "local" / name) == _sha(tmp_path / "ray" / name), name
+
+
+def test_resources_reach_the_task_and_an_impossible_request_is_refused(cluster, tied_base, tmp_path):
+    proc = _start(cluster[0], make_job(tied_base, tmp_path / "two", steps=2), "--cpus", "2")
+    got = _events(proc)
+    assert proc.wait(timeout=120) == 0
+    assert any("holding CPU 2" in e.get("message", "") for e in got)
+    proc = _start(cluster[0], make_job(tied_base, tmp_path / "gpu", steps=2), "--gpus", "1")
+    got = _events(proc)
+    assert proc.wait(timeout=120) == 1
+    assert got[-1]["code"] == "ray-resources" and "1 GPU (the cluster has 0)" in got[-1]["message"]
 
 
 def test_a_killed_ray_worker_is_submitted_again_and_resumes(cluster, tied_base, tmp_path):
@@ -195,7 +209,8 @@ def test_cancelling_the_driver_stops_the_job_on_the_cluster(cluster, tied_base, 
     proc = _start(cluster[0], job, "--grace", "20")
     try:
         got = _events(proc, until=lambda e: e["type"] == "checkpoint")
-        worker = int(next(e for e in got if "task process" in e.get("message", ""))["message"].split("worker ")[1].split()[0])
+        start = next(e for e in got if "task process" in e.get("message", ""))["message"]
+        worker = int(re.search(r"worker (\d+)", start).group(1))
         proc.send_signal(signal.SIGTERM)  # what the TypeScript bridge sends on Ctrl-C
         got += _events(proc)
         assert proc.wait(timeout=60) == ray_exec.EXIT_CANCELLED
