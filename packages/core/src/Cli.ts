@@ -31,6 +31,9 @@ const splitList = (values: ReadonlyArray<string>): Array<string> =>
 const withStore = <A, E, R>(loaded: LoadedConfig, f: Effect.Effect<A, E, R>) =>
   f.pipe(Effect.provide(Layer.mergeAll(Store.layer(loaded.storeDir), Progress.layer)))
 
+/** Stages at once with a Ray executor unless `--parallel` says otherwise. */
+const RAY_PARALLEL = 4
+
 const pipelineCommand = Command.make(
   "pipeline",
   {
@@ -72,6 +75,12 @@ const pipelineCommand = Command.make(
       ),
       Flag.optional
     ),
+    parallel: Flag.Int("parallel").pipe(
+      Flag.withDescription(
+        `stages run at once, each when its upstream has finished (default 1 locally, ${RAY_PARALLEL} with a Ray executor: the cluster queues what its resources cannot hold yet)`
+      ),
+      Flag.optional
+    ),
     json: jsonFlag
   },
   (args) =>
@@ -85,6 +94,8 @@ const pipelineCommand = Command.make(
         try: () => resolveExecutor(Option.getOrUndefined(args.executor), loaded.config.executor),
         catch: (e) => new UsageError({ detail: (e as Error).message })
       })
+      if (Option.isSome(args.parallel) && args.parallel.value < 1)
+        return yield* new UsageError({ detail: `--parallel ${args.parallel.value}: give 1 or more` })
       if (executor !== "local" && !args.dry) progress.log(`executor: ${describeExecutor(executor)}`)
       if (args.dry) {
         yield* say(args.json, `stage graph (${loaded.file}):\n${formatGraph(loaded.config.stages)}\n`)
@@ -98,7 +109,8 @@ const pipelineCommand = Command.make(
           ...(Option.isSome(args.from) ? { from: args.from.value } : {}),
           force: splitList(args.force),
           dry: args.dry,
-          command: `hyperwords pipeline --profile ${args.profile}`
+          command: `hyperwords pipeline --profile ${args.profile}`,
+          parallel: Option.getOrElse(args.parallel, () => (executor === "local" ? 1 : RAY_PARALLEL))
         }).pipe(Effect.provideService(Executor, executor))
       )
       const planned = plans.filter((p) => p.status === "PLANNED").map((p) => p.id)

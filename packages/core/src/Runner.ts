@@ -15,15 +15,16 @@ import {
   statSync
 } from "node:fs"
 import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from "node:path"
-import { Cause, Effect, Result, Schema } from "effect"
+import { Cause, Deferred, Effect, Result, Schema } from "effect"
 import { type ArtifactKind, ArtifactKinds } from "./Artifacts.ts"
 import { type LoadedConfig, type RunOptions, resolveParams, topoOrder } from "./Config.ts"
 import { decodeJsonText } from "./Decode.ts"
 import { type DecodeError, StageError, StoreError, UsageError } from "./Errors.ts"
-import { canonicalJson, hashFileSync, hashValue } from "./Hash.ts"
+import { hashFileSync, hashValue } from "./Hash.ts"
 import { fsyncPath, tempPathBeside, writeFileAtomic } from "./internal/fsAtomic.ts"
 import { Progress } from "./Progress.ts"
 import { gitCommit, writePipelineRun } from "./RunHistory.ts"
+import { explainDifference } from "./RunnerExplain.ts"
 import type { LoadedArtifact, Stage } from "./Stage.ts"
 import { type ArtifactFile, locateModelFolder, type Manifest, Store } from "./Store.ts"
 
@@ -77,6 +78,8 @@ export interface PipelineOptions extends RunOptions {
   readonly force?: ReadonlyArray<string>
   readonly dry?: boolean
   readonly command?: string
+  /** Stages run at once, each when its upstream has finished (default 1: one at a time, in config order). */
+  readonly parallel?: number
 }
 
 /** The runtime fingerprint: Node major and platform, plus the config's own entries. */
@@ -86,70 +89,6 @@ export const runtimeFingerprint = (loaded: LoadedConfig): Record<string, string>
   ...(loaded.config.runtime?.() ?? {})
 })
 
-const flatten = (value: unknown, prefix: string, out: Map<string, string>): Map<string, string> => {
-  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
-    // an empty object has no leaves: its members appearing or going are the changes worth naming
-    for (const [k, v] of Object.entries(value as Record<string, unknown>))
-      flatten(v, prefix ? `${prefix}.${k}` : k, out)
-  } else out.set(prefix, canonicalJson(value))
-  return out
-}
-
-const short = (s: string | undefined): string => {
-  if (s === undefined) return "(none)"
-  const unq = s.startsWith('"') ? s.slice(1, -1) : s
-  return /^[0-9a-f]{64}$/.test(unq) ? `${unq.slice(0, 10)}…` : unq.length > 40 ? `${unq.slice(0, 37)}…` : unq
-}
-
-const describeContributor = (path: string): string => {
-  const [head, ...rest] = path.split(".")
-  const tail = rest.join(".")
-  switch (head) {
-    case "codeVersion":
-      return "code version"
-    case "params":
-      return `param ${tail}`
-    case "inputs":
-      return `input ${tail}`
-    case "sources":
-      return `source ${tail}`
-    case "plugins":
-      return "plugins"
-    case "model":
-      return `model ${tail}`
-    case "runtime":
-      return `runtime ${tail}`
-    default:
-      return path
-  }
-}
-
-/** Which contributors differ between two runs, in words ("param layer changed: 6 → 8"). */
-export const explainDifference = (previous: unknown, current: Contributors): Array<string> => {
-  const a = flatten(previous, "", new Map())
-  const b = flatten(current, "", new Map())
-  const out: Array<string> = []
-  const seenPlugins = new Set<string>()
-  for (const path of new Set([...a.keys(), ...b.keys()])) {
-    const before = a.get(path)
-    const after = b.get(path)
-    if (before === after) continue
-    if (path.startsWith("plugins")) {
-      if (seenPlugins.size > 0) continue
-      seenPlugins.add(path)
-      const pa = ((previous as Contributors | undefined)?.plugins ?? []).join(", ")
-      const pb = current.plugins.join(", ")
-      out.push(`plugins changed: ${pa || "(none)"} → ${pb || "(none)"}`)
-      continue
-    }
-    if (before === undefined) out.push(`${describeContributor(path)} added: ${short(after)}`)
-    else if (after === undefined) out.push(`${describeContributor(path)} removed (was ${short(before)})`)
-    else out.push(`${describeContributor(path)} changed: ${short(before)} → ${short(after)}`)
-  }
-  return out
-}
-
-// Hashes of source files keyed by path, size and mtime, so unchanged corpora are not re-read.
 const statCacheFile = (storeDir: string) => join(storeDir, "cache", "source-hashes.json")
 type StatCache = Record<string, { size: number; mtimeMs: number; sha256: string }>
 
@@ -388,255 +327,282 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
     const willRun = new Set<string>()
     const plans: Array<StagePlan> = []
 
-    for (const stage of stages) {
-      const p = params.get(stage.id)
-      if (!stage.run) {
-        plans.push({
-          id: stage.id,
-          status: "PLANNED",
-          reasons: [`not implemented yet${stage.plannedIn ? ` (${stage.plannedIn})` : ""}`]
-        })
-        continue
-      }
-      const missing = Object.entries(stage.inputs).filter(
-        ([, ref]) => !outputsOf.has(ref.stage) && !willRun.has(ref.stage)
-      )
-      if (missing.length > 0) {
-        const [name, ref] = missing[0]!
-        const upstream = plans.find((q) => q.id === ref.stage)
-        const why =
-          upstream?.status === "PLANNED"
-            ? `needs ${ref.stage} (input ${name}), which is not implemented yet`
-            : `needs ${ref.stage} (input ${name}), which is not in the store`
-        if (selected.has(stage.id) && upstream?.status !== "PLANNED" && !options.dry) {
-          return yield* new UsageError({
-            detail:
-              `stage ${stage.id} ${why}; run it too (--only ${ref.stage},${stage.id}) ` +
-              `or run the pipeline without --only`
+    // one stage: wait for nothing (its upstream has finished), key it, restore it or run it
+    const step = (stage: Stage<unknown>) =>
+      Effect.gen(function* () {
+        const p = params.get(stage.id)
+        if (!stage.run) {
+          plans.push({
+            id: stage.id,
+            status: "PLANNED",
+            reasons: [`not implemented yet${stage.plannedIn ? ` (${stage.plannedIn})` : ""}`]
           })
+          return
         }
-        plans.push({ id: stage.id, status: "SKIPPED", reasons: [why] })
-        continue
-      }
-      const pending = Object.values(stage.inputs).filter((ref) => willRun.has(ref.stage))
-      if (pending.length > 0) {
-        // upstream runs in this pipeline (dry mode): the key is known only after it ran
-        plans.push({ id: stage.id, status: "MISS", reasons: [`upstream ${pending[0]!.stage} runs first`] })
-        willRun.add(stage.id)
-        continue
-      }
-      const inputs: Record<string, string> = {}
-      for (const [name, ref] of Object.entries(stage.inputs))
-        inputs[name] = outputsOf.get(ref.stage)![ref.output]!
-      if (stage.discover) {
-        const found = yield* stage.discover({ params: p, inputs: { ...inputs } }).pipe(
-          Effect.mapError(
-            (e) =>
-              new StageError({
-                stage: stage.id,
-                detail: `cannot gather its inputs from the store: ${(e as Error)?.message ?? String(e)}`
-              })
-          )
+        const missing = Object.entries(stage.inputs).filter(
+          ([, ref]) => !outputsOf.has(ref.stage) && !willRun.has(ref.stage)
         )
-        for (const [name, hash] of Object.entries(found)) if (!(name in inputs)) inputs[name] = hash
-      }
-      const sources: Record<string, string> = {}
-      for (const src of stage.sources?.(p, loaded.projectDir) ?? []) {
-        const abs = resolve(loaded.projectDir, src)
-        const h = yield* Effect.try({
-          try: () => hashSource(abs, statCache),
-          catch: (e) =>
-            new UsageError({
-              detail: `stage ${stage.id}: cannot read source ${abs} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`
+        if (missing.length > 0) {
+          const [name, ref] = missing[0]!
+          const upstream = plans.find((q) => q.id === ref.stage)
+          const why =
+            upstream?.status === "PLANNED"
+              ? `needs ${ref.stage} (input ${name}), which is not implemented yet`
+              : `needs ${ref.stage} (input ${name}), which is not in the store`
+          if (selected.has(stage.id) && upstream?.status !== "PLANNED" && !options.dry) {
+            return yield* new UsageError({
+              detail:
+                `stage ${stage.id} ${why}; run it too (--only ${ref.stage},${stage.id}) ` +
+                `or run the pipeline without --only`
             })
-        })
-        sources[sourceName(loaded.projectDir, src, abs)] = h
-      }
-      const contributors: Contributors = {
-        // a base's copy keys as its plain id would (`Matrix.ts`): its base comes in through its inputs
-        stage: stage.matrix?.id ?? stage.id,
-        codeVersion: stage.codeVersion,
-        params: p ?? {},
-        inputs,
-        sources,
-        plugins: [...(stage.plugins?.(p) ?? [])].sort(),
-        model: stage.model?.(p) ?? null,
-        runtime
-      }
-      const key = hashValue(contributors)
-      const seen = yield* store.findRun(key)
-      const prev = previous?.stages[stage.id]
-      const isSelected = selected.has(stage.id)
-      const isForced = forced.has(stage.id)
-
-      let usable = seen !== undefined
-      let retry: string | undefined
-      if (seen && stage.restorable) {
-        const restored: Record<string, LoadedArtifact> = {}
-        for (const [name, hash] of Object.entries(seen.outputs))
-          restored[name] = yield* loadArtifact(store, hash)
-        const verdict = stage.restorable(restored)
-        usable = verdict !== false
-        if (typeof verdict === "object") retry = verdict.retry
-      }
-      if (seen && usable && !isForced && !(retry !== undefined && isSelected)) {
-        outputsOf.set(stage.id, seen.outputs)
-        const reasons = [
-          `key ${key.slice(0, 10)}… ran ${seen.finishedAt} in ${(seen.durationMs / 1000).toFixed(1)}s`
-        ]
-        if (retry !== undefined) reasons.push(`(not selected, restored as it is: ${retry})`)
-        if (prev && prev.key !== key)
-          reasons.push(
-            `(restored an earlier run; last run differed: ${explainDifference(prev.contributors, contributors).join("; ")})`
-          )
-        if (!options.dry) {
-          yield* exportFiles(store, stage, seen.outputs, reportsDirOf(loaded, stage))
-          lockStages[stage.id] = {
-            key,
-            contributors,
-            outputs: seen.outputs,
-            runId: seen.runId,
-            status: "restored",
-            durationMs: 0,
-            at: new Date().toISOString()
           }
-          yield* saveLock()
+          plans.push({ id: stage.id, status: "SKIPPED", reasons: [why] })
+          return
         }
-        plans.push({ id: stage.id, status: "HIT", key, reasons, outputs: seen.outputs })
-        continue
-      }
-      const reasons = isForced
-        ? ["forced (--force)"]
-        : retry !== undefined
-          ? [retry]
-          : prev === undefined
-            ? ["never ran"]
-            : seen && !usable
-              ? ["its restored outputs are no longer usable (files outside the store are gone)"]
-              : prev.key === key
-                ? ["its outputs are no longer in the store"]
-                : explainDifference(prev.contributors, contributors)
-      if (!isSelected) {
-        plans.push({
-          id: stage.id,
-          status: "SKIPPED",
-          key,
-          reasons: ["not selected, and not in the store", ...reasons]
-        })
-        continue
-      }
-      if (options.dry) {
-        willRun.add(stage.id)
-        plans.push({ id: stage.id, status: "MISS", key, reasons })
-        continue
-      }
-
-      // run it
-      progress.log(`▶ ${stage.id}: ${reasons.join("; ")}`)
-      const runId = `${new Date().toISOString().replace(/[:.]/g, "-")}-${randomBytes(3).toString("hex")}`
-      const startedAt = new Date()
-      const produced = yield* Effect.scoped(
-        Effect.gen(function* () {
-          const staging = yield* store.staging(stage.id)
-          const loadedInputs: Record<string, LoadedArtifact> = {}
-          for (const [name, hash] of Object.entries(inputs))
-            loadedInputs[name] = yield* loadArtifact(store, hash)
-          const outputDir = (name: string) => {
-            if (!(name in stage.outputs)) throw new Error(`stage ${stage.id} has no output "${name}"`)
-            const d = join(staging, name)
-            mkdirSync(d, { recursive: true })
-            return d
-          }
-          const result = yield* stage.run!({
-            stage: stage.matrix?.id ?? stage.id,
-            params: p,
-            inputs: loadedInputs,
-            outputDir,
-            runId,
-            key,
-            reportsDir: reportsDirOf(loaded, stage),
-            projectDir: loaded.projectDir
-          }).pipe(
-            Effect.onInterrupt(() =>
-              Effect.sync(() =>
-                progress.log(`■ ${stage.id}: stopped; nothing partial was kept — rerun to continue`)
-              )
-            ),
-            Effect.catchCause((cause) =>
-              Effect.gen(function* () {
-                if (Cause.hasInterrupts(cause)) return yield* Effect.failCause(cause)
-                const err = causeMessage(cause)
-                return yield* new StageError({ stage: stage.id, detail: err })
-              })
+        const pending = Object.values(stage.inputs).filter((ref) => willRun.has(ref.stage))
+        if (pending.length > 0) {
+          // upstream runs in this pipeline (dry mode): the key is known only after it ran
+          plans.push({ id: stage.id, status: "MISS", reasons: [`upstream ${pending[0]!.stage} runs first`] })
+          willRun.add(stage.id)
+          return
+        }
+        const inputs: Record<string, string> = {}
+        for (const [name, ref] of Object.entries(stage.inputs))
+          inputs[name] = outputsOf.get(ref.stage)![ref.output]!
+        if (stage.discover) {
+          const found = yield* stage.discover({ params: p, inputs: { ...inputs } }).pipe(
+            Effect.mapError(
+              (e) =>
+                new StageError({
+                  stage: stage.id,
+                  detail: `cannot gather its inputs from the store: ${(e as Error)?.message ?? String(e)}`
+                })
             )
           )
-          const outputs: Record<string, string> = {}
-          for (const [name, kind] of Object.entries(stage.outputs) as Array<[string, ArtifactKind]>) {
-            const out = result[name]
-            if (!out)
-              return yield* new StageError({ stage: stage.id, detail: `produced no output "${name}"` })
-            const check = Schema.decodeUnknownResult(ArtifactKinds[kind] as unknown as Schema.Codec<unknown>)(
-              out.data
-            )
-            if (Result.isFailure(check)) {
-              return yield* new StageError({
-                stage: stage.id,
-                detail: `output "${name}" is not a valid ${kind}: ${String(check.failure)}`
+          for (const [name, hash] of Object.entries(found)) if (!(name in inputs)) inputs[name] = hash
+        }
+        const sources: Record<string, string> = {}
+        for (const src of stage.sources?.(p, loaded.projectDir) ?? []) {
+          const abs = resolve(loaded.projectDir, src)
+          const h = yield* Effect.try({
+            try: () => hashSource(abs, statCache),
+            catch: (e) =>
+              new UsageError({
+                detail: `stage ${stage.id}: cannot read source ${abs} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`
               })
+          })
+          sources[sourceName(loaded.projectDir, src, abs)] = h
+        }
+        const contributors: Contributors = {
+          // a base's copy keys as its plain id would (`Matrix.ts`): its base comes in through its inputs
+          stage: stage.matrix?.id ?? stage.id,
+          codeVersion: stage.codeVersion,
+          params: p ?? {},
+          inputs,
+          sources,
+          plugins: [...(stage.plugins?.(p) ?? [])].sort(),
+          model: stage.model?.(p) ?? null,
+          runtime
+        }
+        const key = hashValue(contributors)
+        const seen = yield* store.findRun(key)
+        const prev = previous?.stages[stage.id]
+        const isSelected = selected.has(stage.id)
+        const isForced = forced.has(stage.id)
+
+        let usable = seen !== undefined
+        let retry: string | undefined
+        if (seen && stage.restorable) {
+          const restored: Record<string, LoadedArtifact> = {}
+          for (const [name, hash] of Object.entries(seen.outputs))
+            restored[name] = yield* loadArtifact(store, hash)
+          const verdict = stage.restorable(restored)
+          usable = verdict !== false
+          if (typeof verdict === "object") retry = verdict.retry
+        }
+        if (seen && usable && !isForced && !(retry !== undefined && isSelected)) {
+          outputsOf.set(stage.id, seen.outputs)
+          const reasons = [
+            `key ${key.slice(0, 10)}… ran ${seen.finishedAt} in ${(seen.durationMs / 1000).toFixed(1)}s`
+          ]
+          if (retry !== undefined) reasons.push(`(not selected, restored as it is: ${retry})`)
+          if (prev && prev.key !== key)
+            reasons.push(
+              `(restored an earlier run; last run differed: ${explainDifference(prev.contributors, contributors).join("; ")})`
+            )
+          if (!options.dry) {
+            yield* exportFiles(store, stage, seen.outputs, reportsDirOf(loaded, stage))
+            lockStages[stage.id] = {
+              key,
+              contributors,
+              outputs: seen.outputs,
+              runId: seen.runId,
+              status: "restored",
+              durationMs: 0,
+              at: new Date().toISOString()
             }
-            const dir = join(staging, name)
-            const files: Array<ArtifactFile> = []
-            for (const f of listStagedFiles(dir)) {
-              const stored = yield* store.putFile(f, { move: true })
-              files.push({ ...stored, path: relative(dir, f).split(sep).join("/") })
-            }
-            const manifest = yield* store.writeArtifact({
-              kind,
-              data: check.success,
-              files,
-              lineage: {
-                stage: stage.id,
-                key,
-                codeVersion: stage.codeVersion,
-                inputs,
-                params: p ?? {},
-                runId,
-                createdAt: new Date().toISOString(),
-                ...(commit === undefined ? {} : { commit })
-              }
-            })
-            outputs[name] = manifest.hash
+            yield* saveLock()
           }
-          return outputs
+          plans.push({ id: stage.id, status: "HIT", key, reasons, outputs: seen.outputs })
+          return
+        }
+        const reasons = isForced
+          ? ["forced (--force)"]
+          : retry !== undefined
+            ? [retry]
+            : prev === undefined
+              ? ["never ran"]
+              : seen && !usable
+                ? ["its restored outputs are no longer usable (files outside the store are gone)"]
+                : prev.key === key
+                  ? ["its outputs are no longer in the store"]
+                  : explainDifference(prev.contributors, contributors)
+        if (!isSelected) {
+          plans.push({
+            id: stage.id,
+            status: "SKIPPED",
+            key,
+            reasons: ["not selected, and not in the store", ...reasons]
+          })
+          return
+        }
+        if (options.dry) {
+          willRun.add(stage.id)
+          plans.push({ id: stage.id, status: "MISS", key, reasons })
+          return
+        }
+
+        // run it
+        progress.log(`▶ ${stage.id}: ${reasons.join("; ")}`)
+        const runId = `${new Date().toISOString().replace(/[:.]/g, "-")}-${randomBytes(3).toString("hex")}`
+        const startedAt = new Date()
+        const produced = yield* Effect.scoped(
+          Effect.gen(function* () {
+            const staging = yield* store.staging(stage.id)
+            const loadedInputs: Record<string, LoadedArtifact> = {}
+            for (const [name, hash] of Object.entries(inputs))
+              loadedInputs[name] = yield* loadArtifact(store, hash)
+            const outputDir = (name: string) => {
+              if (!(name in stage.outputs)) throw new Error(`stage ${stage.id} has no output "${name}"`)
+              const d = join(staging, name)
+              mkdirSync(d, { recursive: true })
+              return d
+            }
+            const result = yield* stage.run!({
+              stage: stage.matrix?.id ?? stage.id,
+              params: p,
+              inputs: loadedInputs,
+              outputDir,
+              runId,
+              key,
+              reportsDir: reportsDirOf(loaded, stage),
+              projectDir: loaded.projectDir
+            }).pipe(
+              Effect.onInterrupt(() =>
+                Effect.sync(() =>
+                  progress.log(`■ ${stage.id}: stopped; nothing partial was kept — rerun to continue`)
+                )
+              ),
+              Effect.catchCause((cause) =>
+                Effect.gen(function* () {
+                  if (Cause.hasInterrupts(cause)) return yield* Effect.failCause(cause)
+                  const err = causeMessage(cause)
+                  return yield* new StageError({ stage: stage.id, detail: err })
+                })
+              )
+            )
+            const outputs: Record<string, string> = {}
+            for (const [name, kind] of Object.entries(stage.outputs) as Array<[string, ArtifactKind]>) {
+              const out = result[name]
+              if (!out)
+                return yield* new StageError({ stage: stage.id, detail: `produced no output "${name}"` })
+              const check = Schema.decodeUnknownResult(
+                ArtifactKinds[kind] as unknown as Schema.Codec<unknown>
+              )(out.data)
+              if (Result.isFailure(check)) {
+                return yield* new StageError({
+                  stage: stage.id,
+                  detail: `output "${name}" is not a valid ${kind}: ${String(check.failure)}`
+                })
+              }
+              const dir = join(staging, name)
+              const files: Array<ArtifactFile> = []
+              for (const f of listStagedFiles(dir)) {
+                const stored = yield* store.putFile(f, { move: true })
+                files.push({ ...stored, path: relative(dir, f).split(sep).join("/") })
+              }
+              const manifest = yield* store.writeArtifact({
+                kind,
+                data: check.success,
+                files,
+                lineage: {
+                  stage: stage.id,
+                  key,
+                  codeVersion: stage.codeVersion,
+                  inputs,
+                  params: p ?? {},
+                  runId,
+                  createdAt: new Date().toISOString(),
+                  ...(commit === undefined ? {} : { commit })
+                }
+              })
+              outputs[name] = manifest.hash
+            }
+            return outputs
+          })
+        )
+        const finishedAt = new Date()
+        const durationMs = finishedAt.getTime() - startedAt.getTime()
+        yield* store.writeRun({
+          recordVersion: 1,
+          stage: stage.id,
+          key,
+          contributors,
+          outputs: produced,
+          runId,
+          startedAt: startedAt.toISOString(),
+          finishedAt: finishedAt.toISOString(),
+          durationMs,
+          ...(commit === undefined ? {} : { commit })
         })
-      )
-      const finishedAt = new Date()
-      const durationMs = finishedAt.getTime() - startedAt.getTime()
-      yield* store.writeRun({
-        recordVersion: 1,
-        stage: stage.id,
-        key,
-        contributors,
-        outputs: produced,
-        runId,
-        startedAt: startedAt.toISOString(),
-        finishedAt: finishedAt.toISOString(),
-        durationMs,
-        ...(commit === undefined ? {} : { commit })
+        outputsOf.set(stage.id, produced)
+        yield* exportFiles(store, stage, produced, reportsDirOf(loaded, stage))
+        lockStages[stage.id] = {
+          key,
+          contributors,
+          outputs: produced,
+          runId,
+          status: "ran",
+          durationMs,
+          at: finishedAt.toISOString()
+        }
+        yield* saveLock()
+        plans.push({ id: stage.id, status: "MISS", key, reasons, ran: true, durationMs, outputs: produced })
       })
-      outputsOf.set(stage.id, produced)
-      yield* exportFiles(store, stage, produced, reportsDirOf(loaded, stage))
-      lockStages[stage.id] = {
-        key,
-        contributors,
-        outputs: produced,
-        runId,
-        status: "ran",
-        durationMs,
-        at: finishedAt.toISOString()
-      }
-      yield* saveLock()
-      plans.push({ id: stage.id, status: "MISS", key, reasons, ran: true, durationMs, outputs: produced })
+
+    // `parallel` stages at once (a Ray cluster runs their bridge jobs side by side), each when its
+    // upstream has finished; one at a time in config order otherwise
+    const parallel = Math.max(1, Math.floor(options.parallel ?? 1))
+    if (parallel === 1) {
+      for (const stage of stages) yield* step(stage)
+    } else {
+      const finished = new Map(stages.map((s) => [s.id, Deferred.makeUnsafe<void>()]))
+      yield* Effect.forEach(
+        stages,
+        (stage, i) =>
+          Effect.gen(function* () {
+            // a stage that gathers from the store (the leaderboard) waits for every stage before it
+            const upstream = stage.discover
+              ? stages.slice(0, i).map((s) => s.id)
+              : Object.values(stage.inputs).map((r) => r.stage)
+            for (const id of upstream) yield* Deferred.await(finished.get(id)!)
+            yield* step(stage)
+            yield* Deferred.succeed(finished.get(stage.id)!, undefined)
+          }),
+        { concurrency: parallel, discard: true }
+      )
+      const order = new Map(stages.map((s, i) => [s.id, i]))
+      plans.sort((a, b) => order.get(a.id)! - order.get(b.id)!)
     }
     yield* Effect.sync(() => {
       try {
@@ -655,30 +621,4 @@ const causeMessage = (cause: Cause.Cause<unknown>): string => {
   return String(e)
 }
 
-/** Render plans as the `--explain` table. */
-export const formatPlans = (plans: ReadonlyArray<StagePlan>, explain: boolean): string => {
-  const width = Math.max(8, ...plans.map((p) => p.id.length))
-  const lines: Array<string> = []
-  for (const p of plans) {
-    const status = p.status === "MISS" && p.ran ? "RAN " : p.status
-    const time = p.durationMs !== undefined ? ` ${(p.durationMs / 1000).toFixed(1)}s` : ""
-    const head = `${p.id.padEnd(width)}  ${status.padEnd(7)}${p.key ? ` ${p.key.slice(0, 10)}` : ""}${time}`
-    if (explain || p.status === "PLANNED" || p.status === "SKIPPED") {
-      lines.push(head)
-      for (const r of p.reasons) lines.push(`${" ".repeat(width + 2)}  · ${r}`)
-    } else lines.push(head)
-  }
-  return lines.join("\n")
-}
-
-/** The stage graph as text: each stage with what it reads. */
-export const formatGraph = (stages: ReadonlyArray<Stage<unknown>>): string =>
-  stages
-    .map((s) => {
-      const ins = Object.entries(s.inputs).map(
-        ([n, r]) => `${r.stage}.${r.output}${n === r.output ? "" : ` as ${n}`}`
-      )
-      const outs = Object.entries(s.outputs).map(([n, k]) => `${n}: ${k}`)
-      return `${s.id}${s.run ? "" : " (planned)"}\n    reads  ${ins.length ? ins.join(", ") : "-"}\n    writes ${outs.join(", ")}`
-    })
-    .join("\n")
+export { explainDifference, formatGraph, formatPlans } from "./RunnerExplain.ts"
