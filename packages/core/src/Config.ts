@@ -13,6 +13,7 @@ import type { ExecutorSetting } from "./Executor.ts"
 import { expandStagesWithOrigin, type StageEntry } from "./Families.ts"
 import { AXIS_PARAM, AXIS_STAGE, type Base, basesOf, expandMatrix } from "./Matrix.ts"
 import type { Stage } from "./Stage.ts"
+import { applyPoint, expandSweep, type SweepSpec } from "./Sweep.ts"
 
 /** The profiles every config knows. */
 export const Profiles = ["quick", "default", "full"] as const
@@ -48,6 +49,11 @@ export interface PipelineConfig {
   readonly params?: StageParams | ((options: RunOptions) => StageParams)
   /** Params per stage that a profile changes. */
   readonly profiles?: Partial<Record<Profile, StageParams>>
+  /**
+   * A grid of params per stage (`Sweep.ts`): `{ finetune: { "lora.rank": [8, 16], seed: [1, 2] } }`
+   * replaces `finetune` with a copy per point, each a version on the board.
+   */
+  readonly sweep?: SweepSpec
   /**
    * Where the bridge's jobs run (`Executor.ts`): `"local"` (default) or `{ ray: { address } }`; the
    * `--executor` flag wins. Not part of any stage's key.
@@ -106,7 +112,7 @@ export const expandConfig = (
   Effect.gen(function* () {
     let entries: ReadonlyArray<unknown> = config.stages
     try {
-      entries = expandMatrix(config.stages, matrixBases(config, options))
+      entries = expandMatrix(expandSweep(config.stages, config.sweep), matrixBases(config, options))
     } catch (e) {
       return yield* new ConfigError({ file, detail: e instanceof Error ? e.message : String(e) })
     }
@@ -280,13 +286,17 @@ export const resolveParams = (
     for (const stage of config.stages) {
       // what the command line sets (e.g. `--encoding`) wins over the config
       // a base's copy (`Matrix.ts`): the plain id's params, then those of its own id (`finetune@smollm2-135m`)
+      // a sweep's copy (`Sweep.ts`): the swept stage's params, then those of the copy's id, its point over them
+      const plain = stage.matrix?.id ?? stage.id
       const own = stage.matrix === undefined ? {} : exactParams(stage.id, layers)
-      const raw = {
-        ...paramsFor(stage.matrix?.id ?? stage.id, layers),
+      const merged = {
+        ...paramsFor(stage.sweep?.id ?? plain, layers),
+        ...(stage.sweep === undefined ? {} : exactParams(plain, layers)),
         ...own,
         ...(stage.commandLine?.(options) ?? {}),
         ...(stage.fixedParams ?? {})
       }
+      const raw = stage.sweep === undefined ? merged : applyPoint(merged, stage.sweep.point)
       const r = decodeValue(stage.params as Schema.Codec<unknown, unknown>, raw, { file: loaded.file })
       if (Result.isFailure(r)) {
         const e = r.failure

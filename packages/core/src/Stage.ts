@@ -119,6 +119,12 @@ export interface Stage<P = unknown> {
   readonly matrix?: { readonly id: string; readonly base: string }
   /** Params set by the pipeline itself (a matrix base's model), over the config's and the command line's. */
   readonly fixedParams?: Readonly<Record<string, unknown>>
+  /**
+   * A point of a sweep (`Sweep.ts`): this stage is a copy of stage `id` that reads `id`'s params,
+   * then its own id's, with `point`'s values set over them (a dotted name reaches into an object:
+   * `lora.rank`).
+   */
+  readonly sweep?: { readonly id: string; readonly point: Readonly<Record<string, unknown>> }
 }
 
 /** Define a stage (an identity function that fixes the params type). */

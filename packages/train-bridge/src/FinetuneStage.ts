@@ -38,12 +38,13 @@ export const FinetuneParams = Schema.Struct({
   addTokens: Schema.optionalKey(Schema.Boolean),
   /** New rows start from the mean of the parts' embeddings, or transformers' mean-resizing. */
   init: Schema.optionalKey(Schema.Literals(["parts-mean", "default"])),
+  /** LoRA's settings; a field left out keeps its default (a sweep may set `lora.rank` alone). */
   lora: Schema.optionalKey(
     Schema.Struct({
-      rank: Schema.Int,
-      alpha: Schema.Finite,
-      dropout: Schema.Finite,
-      targetModules: Schema.Array(Schema.String)
+      rank: Schema.optionalKey(Schema.Int),
+      alpha: Schema.optionalKey(Schema.Finite),
+      dropout: Schema.optionalKey(Schema.Finite),
+      targetModules: Schema.optionalKey(Schema.Array(Schema.String))
     })
   ),
   /** 4-bit base weights (bitsandbytes); off by default, it does not pay under 1B parameters. */
@@ -248,7 +249,8 @@ export const finetuneStage = (
           ...finetuneDefaults,
           ...(options.arm === undefined ? {} : { arm: options.arm }),
           ...(options.experiment === undefined ? {} : { experiment: options.experiment }),
-          ...ctx.params
+          ...ctx.params,
+          lora: { ...finetuneDefaults.lora, ...ctx.params.lora }
         }
         const base = yield* readModelVersion(ctx.inputs.base, "base model")
         const baseDir = base.dir

@@ -1,0 +1,209 @@
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import { Effect, Exit, Layer, Schema } from "effect"
+import { expandConfig, type LoadedConfig, type PipelineConfig, resolveParams } from "../src/Config.ts"
+import { collectOutputs, forEachOutput } from "../src/Families.ts"
+import { makeProgress, Progress } from "../src/Progress.ts"
+import { runPipeline } from "../src/Runner.ts"
+import { defineStage, type InputRef } from "../src/Stage.ts"
+import { Store } from "../src/Store.ts"
+import { applyPoint, expandSweep, MAX_POINTS, setPath, sweepLabel, sweepPoints } from "../src/Sweep.ts"
+
+describe("the sweep grid", () => {
+  it("gives every point, the last name fastest, and a label per point", () => {
+    const points = sweepPoints("finetune", { "lora.rank": [8, 16], seed: [1, 2] })
+    expect(points).toEqual([
+      { "lora.rank": 8, seed: 1 },
+      { "lora.rank": 8, seed: 2 },
+      { "lora.rank": 16, seed: 1 },
+      { "lora.rank": 16, seed: 2 }
+    ])
+    expect(points.map(sweepLabel)).toEqual(["rank8-seed1", "rank8-seed2", "rank16-seed1", "rank16-seed2"])
+    expect(sweepLabel({ lr: 0.0005, "superwords.criterion": "saving" })).toBe("lr0.0005-criterionsaving")
+  })
+
+  it("sets dotted names inside objects without touching the original", () => {
+    const raw = { lora: { rank: 8, alpha: 16 }, steps: 60 }
+    expect(setPath(raw, "lora.rank", 16)).toEqual({ lora: { rank: 16, alpha: 16 }, steps: 60 })
+    expect(setPath(raw, "superwords.k", 500)).toEqual({ ...raw, superwords: { k: 500 } })
+    expect(applyPoint(raw, { "lora.rank": 4, seed: 3 })).toEqual({
+      lora: { rank: 4, alpha: 16 },
+      steps: 60,
+      seed: 3
+    })
+    expect(raw.lora.rank).toBe(8)
+  })
+
+  it("refuses an empty axis, a grid too large, an unknown stage and two points with one id", () => {
+    expect(() => sweepPoints("f", {})).toThrow(/sweep.f names no param/)
+    expect(() => sweepPoints("f", { seed: [] })).toThrow(/sweep.f.seed must be a non-empty list/)
+    const many = Array.from({ length: 17 }, (_, i) => i)
+    expect(() => sweepPoints("f", { a: many, b: many })).toThrow(new RegExp(`more than ${MAX_POINTS} points`))
+    const stage = { id: "finetune", inputs: {}, outputs: {} }
+    expect(() => expandSweep([stage], { probe: { seed: [1] } })).toThrow(
+      /sweep names stage "probe", which is not among/
+    )
+    expect(() => expandSweep([stage], { finetune: { seed: ["1", 1] } })).toThrow(
+      /two points give the id "finetune-seed1"/
+    )
+  })
+})
+
+// a root, a swept version, an evaluation per version (a family) and one board over them all
+
+const version = (name: string) => ({
+  schemaVersion: 1,
+  name,
+  model: { id: name, revision: "r1" },
+  architecture: "toy",
+  source: { kind: "local", detail: "in memory" },
+  files: {}
+})
+const seen: Array<{ stage: string; params: unknown }> = []
+const root = defineStage({
+  id: "models",
+  description: "the base",
+  codeVersion: "1",
+  params: Schema.Struct({}),
+  inputs: {},
+  outputs: { model: "ModelVersion" },
+  run: () => Effect.succeed({ model: { data: version("base") } })
+})
+const finetune = defineStage({
+  id: "finetune",
+  description: "a tuned version",
+  codeVersion: "1",
+  params: Schema.Struct({
+    steps: Schema.Int,
+    seed: Schema.Int,
+    lora: Schema.Struct({ rank: Schema.Int, alpha: Schema.Int })
+  }),
+  inputs: { base: { stage: "models", output: "model" } },
+  outputs: { model: "ModelVersion" },
+  run: (ctx) =>
+    Effect.sync(() => {
+      seen.push({ stage: ctx.stage, params: ctx.params })
+      return { model: { data: version(ctx.stage) } }
+    })
+})
+const evaluate = (ref: InputRef) =>
+  defineStage({
+    id: `evaluate-${ref.stage}`,
+    description: "scores a version",
+    codeVersion: "1",
+    params: Schema.Struct({}),
+    inputs: { model: ref },
+    outputs: { field: "AssociativeField" },
+    run: (ctx) =>
+      Effect.succeed({
+        field: {
+          data: {
+            schemaVersion: 1,
+            model: { id: (ctx.inputs.model!.data as { name: string }).name, revision: "r1" },
+            nodes: 0,
+            edges: 0,
+            clouds: [],
+            file: "field.json"
+          }
+        }
+      })
+  })
+const board = collectOutputs("AssociativeField", (refs) =>
+  defineStage({
+    id: "board",
+    description: "the rows",
+    codeVersion: "1",
+    params: Schema.Struct({}),
+    inputs: Object.fromEntries(refs.map((r) => [r.stage, r])),
+    outputs: { model: "ModelVersion" },
+    run: (ctx) => Effect.succeed({ model: { data: version(Object.keys(ctx.inputs).sort().join(",")) } })
+  })
+)
+const config = {
+  stages: [root, finetune, forEachOutput("ModelVersion", evaluate), board],
+  params: {
+    finetune: { steps: 60, seed: 1, lora: { rank: 8, alpha: 16 } },
+    "finetune-rank16-seed2": { steps: 90 }
+  },
+  sweep: { finetune: { "lora.rank": [8, 16], seed: [1, 2] } }
+} as unknown as PipelineConfig
+
+const quiet = Layer.succeed(Progress, makeProgress({ isTTY: false, columns: 80, write: () => {} }))
+const dirs: Array<string> = []
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true })
+})
+const loadedOf = (dir: string, c: PipelineConfig) =>
+  Effect.map(
+    expandConfig(join(dir, "pipeline.config.ts"), c),
+    (expanded): LoadedConfig => ({
+      file: join(dir, "pipeline.config.ts"),
+      projectDir: dir,
+      storeDir: join(dir, ".hyperwords"),
+      reportsDir: join(dir, "reports"),
+      config: expanded
+    })
+  )
+
+describe("a sweep in the pipeline", () => {
+  it.live("makes a version per point with its params, each evaluated, all on one board", () =>
+    Effect.gen(function* () {
+      const dir = mkdtempSync(join(tmpdir(), "hw-sweep-"))
+      dirs.push(dir)
+      const loaded = yield* loadedOf(dir, config)
+      const ids = loaded.config.stages.map((s) => s.id)
+      const copies = [
+        "finetune-rank8-seed1",
+        "finetune-rank8-seed2",
+        "finetune-rank16-seed1",
+        "finetune-rank16-seed2"
+      ]
+      expect(ids).toEqual([
+        "models",
+        ...copies,
+        "evaluate-models",
+        ...copies.map((c) => `evaluate-${c}`),
+        "board"
+      ])
+      const params = yield* resolveParams(loaded, { profile: "default", corpus: [] })
+      expect(params.get("finetune-rank16-seed1")).toEqual({
+        steps: 60,
+        seed: 1,
+        lora: { rank: 16, alpha: 16 }
+      })
+      // params given for a copy's own id apply to it alone
+      expect(params.get("finetune-rank16-seed2")).toEqual({
+        steps: 90,
+        seed: 2,
+        lora: { rank: 16, alpha: 16 }
+      })
+      seen.length = 0
+      const plans = yield* Effect.scoped(
+        runPipeline(loaded, { profile: "default", corpus: [], parallel: 4 })
+      ).pipe(Effect.provide(Layer.mergeAll(Store.layer(loaded.storeDir), quiet, NodeServices.layer)))
+      expect(plans.every((p) => p.ran)).toBe(true)
+      expect(seen.map((s) => s.stage).sort()).toEqual([...copies].sort())
+      const boardPlan = plans.find((p) => p.id === "board")!
+      expect(boardPlan.outputs).toBeDefined()
+      // each point keys apart: the four copies have four keys
+      expect(new Set(plans.filter((p) => p.id.startsWith("finetune-")).map((p) => p.key)).size).toBe(4)
+    })
+  )
+
+  it.live("a sweep of a stage the config does not declare is an error naming the file", () =>
+    Effect.gen(function* () {
+      const exit = yield* Effect.exit(
+        expandConfig("/p/pipeline.config.ts", {
+          ...config,
+          sweep: { evaluate: { seed: [1] } }
+        } as PipelineConfig)
+      )
+      expect(Exit.isFailure(exit)).toBe(true)
+      expect(String(exit)).toContain("/p/pipeline.config.ts")
+      expect(String(exit)).toContain('sweep names stage "evaluate"')
+    })
+  )
+})
