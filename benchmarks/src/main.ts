@@ -1,6 +1,7 @@
 /**
  * `pnpm bench [SUITE]`: benchmark suites that print ratio tables against anchors measured in the
- * same run. Suites: engine, models, corpus, probe, train, eval, vocab (not in the default set: hours).
+ * same run. Suites: engine, models, corpus, probe, train, eval, vocab and scale (these two not in the
+ * default set: they train several models).
  */
 import { corpusSuite } from "./corpus.ts"
 import { cutReaders, cutReadersOptions } from "./cut-readers.ts"
@@ -9,6 +10,7 @@ import { evalOptions, evalSuite } from "./eval.ts"
 import { exportsOptions, exportsSuite } from "./exports.ts"
 import { modelsOptions, modelsSuite } from "./models.ts"
 import { probeOptions, probeSuite } from "./probe.ts"
+import { scaleOptions, scaleSuite } from "./scale.ts"
 import { trainOptions, trainSuite } from "./train.ts"
 import { vocabOptions, vocabSuite } from "./vocab.ts"
 
@@ -21,13 +23,14 @@ const suites: Record<string, () => Promise<string>> = {
   train: () => trainSuite(trainOptions()),
   eval: () => evalSuite(evalOptions()),
   vocab: () => vocabSuite(vocabOptions()),
+  scale: () => scaleSuite(scaleOptions()),
   exports: () => exportsSuite(exportsOptions()),
   "cut-readers": () => cutReaders(cutReadersOptions())
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))
-// the superword curve trains a model per point: run it by name only
-const names = wanted.length > 0 ? wanted : Object.keys(suites).filter((s) => s !== "vocab")
+// the superword curve and the sweep train several models: run them by name only
+const names = wanted.length > 0 ? wanted : Object.keys(suites).filter((s) => s !== "vocab" && s !== "scale")
 for (const name of names) {
   const suite = suites[name]
   if (!suite) {
