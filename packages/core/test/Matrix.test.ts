@@ -4,25 +4,18 @@ import { join } from "node:path"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
-import { expandConfig, type LoadedConfig, type PipelineConfig, resolveParams } from "../src/Config.ts"
+import { expandConfig, type PipelineConfig, resolveParams } from "../src/Config.ts"
 import { collectOutputs, forEachOutput } from "../src/Families.ts"
 import { baseLabel, basesOf, splitBase, withBase } from "../src/Matrix.ts"
-import { makeProgress, Progress } from "../src/Progress.ts"
 import { runPipeline } from "../src/Runner.ts"
 import { defineStage, type InputRef } from "../src/Stage.ts"
 import { Store } from "../src/Store.ts"
+import { loadedOf, quiet, toyVersion } from "./fixtures/toyPipeline.ts"
 
 // a toy of the default pipeline: models (the axis), generate (reads the model), finetune, a
 // per-version evaluation judged by the first base, one board over every evaluation
 
-const version = (name: string, model: string) => ({
-  schemaVersion: 1,
-  name,
-  model: { id: model, revision: "r1" },
-  architecture: "toy",
-  source: { kind: "local", detail: "in memory" },
-  files: {}
-})
+const version = toyVersion
 
 const field = (id: string, nodes: number) => ({
   schemaVersion: 1,
@@ -136,23 +129,10 @@ const configOf = (model: string | ReadonlyArray<string>, profileModel?: string |
     ...(profileModel === undefined ? {} : { profiles: { quick: { models: { model: profileModel } } } })
   }) as unknown as PipelineConfig
 
-const quiet = Layer.succeed(Progress, makeProgress({ isTTY: false, columns: 80, write: () => {} }))
 const roots: Array<string> = []
 afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true })
 })
-
-const loadedOf = (dir: string, config: PipelineConfig, profile: "default" | "quick" = "default") =>
-  Effect.map(
-    expandConfig(join(dir, "pipeline.config.ts"), config, { profile, corpus: [] }),
-    (expanded): LoadedConfig => ({
-      file: join(dir, "pipeline.config.ts"),
-      projectDir: dir,
-      storeDir: join(dir, ".hyperwords"),
-      reportsDir: join(dir, "reports"),
-      config: expanded
-    })
-  )
 
 const run = (dir: string, config: PipelineConfig, profile: "default" | "quick" = "default") =>
   Effect.runPromise(

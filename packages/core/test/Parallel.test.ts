@@ -1,27 +1,16 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import * as NodeServices from "@effect/platform-node/NodeServices"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Schema } from "effect"
-import { expandConfig, type LoadedConfig, type PipelineConfig } from "../src/Config.ts"
-import { makeProgress, Progress } from "../src/Progress.ts"
-import { runPipeline } from "../src/Runner.ts"
+import { Effect, Schema } from "effect"
+import type { PipelineConfig } from "../src/Config.ts"
 import { defineStage } from "../src/Stage.ts"
-import { Store } from "../src/Store.ts"
+import { runToy, toyVersion } from "./fixtures/toyPipeline.ts"
 
 // a root, three independent versions of it (as a sweep makes), and one board over the three
 
 type Span = { id: string; start: number; end: number }
 const spans: Array<Span> = []
-const version = (name: string) => ({
-  schemaVersion: 1,
-  name,
-  model: { id: name, revision: "r1" },
-  architecture: "toy",
-  source: { kind: "local", detail: "in memory" },
-  files: {}
-})
 const timed = (id: string, ms: number, fail = false) =>
   Effect.gen(function* () {
     const start = Date.now()
@@ -37,7 +26,7 @@ const root = defineStage({
   params: Schema.Struct({}),
   inputs: {},
   outputs: { model: "ModelVersion" },
-  run: () => timed("root", 50).pipe(Effect.as({ model: { data: version("root") } }))
+  run: () => timed("root", 50).pipe(Effect.as({ model: { data: toyVersion("root") } }))
 })
 const tuned = (id: string, fail = false) =>
   defineStage({
@@ -47,7 +36,7 @@ const tuned = (id: string, fail = false) =>
     params: Schema.Struct({ ms: Schema.Int }),
     inputs: { base: { stage: "root", output: "model" } },
     outputs: { model: "ModelVersion" },
-    run: (ctx) => timed(id, ctx.params.ms, fail).pipe(Effect.as({ model: { data: version(id) } }))
+    run: (ctx) => timed(id, ctx.params.ms, fail).pipe(Effect.as({ model: { data: toyVersion(id) } }))
   })
 const board = defineStage({
   id: "board",
@@ -78,7 +67,6 @@ const configOf = (failing?: string) =>
     params: { a: { ms: 400 }, b: { ms: 400 }, c: { ms: 400 } }
   }) as unknown as PipelineConfig
 
-const quiet = Layer.succeed(Progress, makeProgress({ isTTY: false, columns: 80, write: () => {} }))
 const dirs: Array<string> = []
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true })
@@ -88,20 +76,7 @@ const run = (config: PipelineConfig, parallel: number) => {
   const dir = mkdtempSync(join(tmpdir(), "hw-parallel-"))
   dirs.push(dir)
   spans.length = 0
-  return Effect.gen(function* () {
-    const expanded = yield* expandConfig(join(dir, "pipeline.config.ts"), config, {
-      profile: "default",
-      corpus: []
-    })
-    const loaded: LoadedConfig = {
-      file: join(dir, "pipeline.config.ts"),
-      projectDir: dir,
-      storeDir: join(dir, ".hyperwords"),
-      reportsDir: join(dir, "reports"),
-      config: expanded
-    }
-    return yield* Effect.scoped(runPipeline(loaded, { profile: "default", corpus: [], parallel }))
-  }).pipe(Effect.provide(Layer.mergeAll(Store.layer(join(dir, ".hyperwords")), quiet, NodeServices.layer)))
+  return runToy(dir, config, { parallel })
 }
 
 const span = (id: string) => spans.find((s) => s.id === id)!

@@ -1,16 +1,13 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import * as NodeServices from "@effect/platform-node/NodeServices"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Schema } from "effect"
-import { expandConfig, type LoadedConfig, type PipelineConfig, resolveParams } from "../src/Config.ts"
+import { Effect, Exit, Schema } from "effect"
+import { expandConfig, type PipelineConfig, resolveParams } from "../src/Config.ts"
 import { collectOutputs, forEachOutput } from "../src/Families.ts"
-import { makeProgress, Progress } from "../src/Progress.ts"
-import { runPipeline } from "../src/Runner.ts"
 import { defineStage, type InputRef } from "../src/Stage.ts"
-import { Store } from "../src/Store.ts"
 import { applyPoint, expandSweep, MAX_POINTS, setPath, sweepLabel, sweepPoints } from "../src/Sweep.ts"
+import { loadedOf, runToy, toyVersion } from "./fixtures/toyPipeline.ts"
 
 describe("the sweep grid", () => {
   it("gives every point, the last name fastest, and a label per point", () => {
@@ -54,14 +51,6 @@ describe("the sweep grid", () => {
 
 // a root, a swept version, an evaluation per version (a family) and one board over them all
 
-const version = (name: string) => ({
-  schemaVersion: 1,
-  name,
-  model: { id: name, revision: "r1" },
-  architecture: "toy",
-  source: { kind: "local", detail: "in memory" },
-  files: {}
-})
 const seen: Array<{ stage: string; params: unknown }> = []
 const root = defineStage({
   id: "models",
@@ -70,7 +59,7 @@ const root = defineStage({
   params: Schema.Struct({}),
   inputs: {},
   outputs: { model: "ModelVersion" },
-  run: () => Effect.succeed({ model: { data: version("base") } })
+  run: () => Effect.succeed({ model: { data: toyVersion("base") } })
 })
 const finetune = defineStage({
   id: "finetune",
@@ -86,7 +75,7 @@ const finetune = defineStage({
   run: (ctx) =>
     Effect.sync(() => {
       seen.push({ stage: ctx.stage, params: ctx.params })
-      return { model: { data: version(ctx.stage) } }
+      return { model: { data: toyVersion(ctx.stage) } }
     })
 })
 const evaluate = (ref: InputRef) =>
@@ -119,7 +108,7 @@ const board = collectOutputs("AssociativeField", (refs) =>
     params: Schema.Struct({}),
     inputs: Object.fromEntries(refs.map((r) => [r.stage, r])),
     outputs: { model: "ModelVersion" },
-    run: (ctx) => Effect.succeed({ model: { data: version(Object.keys(ctx.inputs).sort().join(",")) } })
+    run: (ctx) => Effect.succeed({ model: { data: toyVersion(Object.keys(ctx.inputs).sort().join(",")) } })
   })
 )
 const config = {
@@ -131,22 +120,10 @@ const config = {
   sweep: { finetune: { "lora.rank": [8, 16], seed: [1, 2] } }
 } as unknown as PipelineConfig
 
-const quiet = Layer.succeed(Progress, makeProgress({ isTTY: false, columns: 80, write: () => {} }))
 const dirs: Array<string> = []
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true })
 })
-const loadedOf = (dir: string, c: PipelineConfig) =>
-  Effect.map(
-    expandConfig(join(dir, "pipeline.config.ts"), c),
-    (expanded): LoadedConfig => ({
-      file: join(dir, "pipeline.config.ts"),
-      projectDir: dir,
-      storeDir: join(dir, ".hyperwords"),
-      reportsDir: join(dir, "reports"),
-      config: expanded
-    })
-  )
 
 describe("a sweep in the pipeline", () => {
   it.live("makes a version per point with its params, each evaluated, all on one board", () =>
@@ -181,9 +158,7 @@ describe("a sweep in the pipeline", () => {
         lora: { rank: 16, alpha: 16 }
       })
       seen.length = 0
-      const plans = yield* Effect.scoped(
-        runPipeline(loaded, { profile: "default", corpus: [], parallel: 4 })
-      ).pipe(Effect.provide(Layer.mergeAll(Store.layer(loaded.storeDir), quiet, NodeServices.layer)))
+      const plans = yield* runToy(dir, config, { parallel: 4 })
       expect(plans.every((p) => p.ran)).toBe(true)
       expect(seen.map((s) => s.stage).sort()).toEqual([...copies].sort())
       const boardPlan = plans.find((p) => p.id === "board")!
