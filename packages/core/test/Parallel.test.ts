@@ -93,9 +93,7 @@ describe("stages at once (--parallel)", () => {
 
   it.live("independent versions run side by side, each after its upstream, the board after all", () =>
     Effect.gen(function* () {
-      const started = Date.now()
       const plans = yield* run(configOf(), 3)
-      const wall = Date.now() - started
       // the plans keep the config's order whatever the order stages finished in
       expect(plans.map((p) => p.id)).toEqual(["root", "a", "b", "c", "board"])
       expect(plans.every((p) => p.ran === true)).toBe(true)
@@ -107,7 +105,6 @@ describe("stages at once (--parallel)", () => {
       const last = Math.max(...["a", "b", "c"].map((id) => span(id).start))
       const first = Math.min(...["a", "b", "c"].map((id) => span(id).end))
       expect(last).toBeLessThan(first)
-      expect(wall).toBeLessThan(3 * 400)
     })
   )
 

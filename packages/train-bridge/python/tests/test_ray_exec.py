@@ -232,7 +232,7 @@ def test_cancelling_the_driver_stops_the_job_on_the_cluster(cluster, tied_base, 
 def test_two_jobs_run_at_once(cluster, tied_base, tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
-    procs = [_start(cluster[0], make_job(tied_base, tmp_path / f"out{i}", steps=40, seq_len=8)) for i in range(2)]
+    procs = [_start(cluster[0], make_job(tied_base, tmp_path / f"out{i}", steps=150, seq_len=8)) for i in range(2)]
     with ThreadPoolExecutor(2) as pool:  # both read as they write: the times are when each line came
         runs = list(pool.map(_events, procs))
     spans = []
