@@ -18,6 +18,7 @@ import { armOf, compareRow, experimentOf } from "./Comparisons.ts"
 import { findingsOf } from "./Findings.ts"
 import { renderHtml, renderMarkdown } from "./LeaderboardPage.ts"
 import type { MetricSummary, SampleScores } from "./Scoring.ts"
+import { type SeedGroup, seedGroups } from "./SeedGroups.ts"
 import { type BootstrapOptions, clusteredBootstrapMean } from "./Stats.ts"
 import { metricScores } from "./Tables.ts"
 
@@ -232,6 +233,8 @@ export interface LeaderboardData {
   /** What the experiment supports, a sentence per comparison and metric, and per tuned row on held-out text. */
   readonly findings: ReadonlyArray<Finding>
   readonly examples: ReadonlyArray<Example & { readonly model: string }>
+  /** Settings trained with several seeds (a sweep over `seed`): their means over the runs (`SeedGroups.ts`). */
+  readonly seedGroups?: ReadonlyArray<SeedGroup>
 }
 
 const finiteOrNull = (x: number | undefined): number | null =>
@@ -403,6 +406,7 @@ export const buildLeaderboard = (input: LeaderboardInput): LeaderboardData => {
       cells
     }
   })
+  const groups = seedGroups(rows, metrics)
   return {
     schemaVersion: 1,
     title: input.title ?? "hyperwords leaderboard",
@@ -411,7 +415,8 @@ export const buildLeaderboard = (input: LeaderboardInput): LeaderboardData => {
     rows,
     ...(input.judges === undefined ? {} : { judges: input.judges }),
     findings: findingsOf(metrics, rows, HELD_OUT_METRIC),
-    examples: entries.flatMap((e) => (e.examples ?? []).map((x) => ({ model: e.name, ...x })))
+    examples: entries.flatMap((e) => (e.examples ?? []).map((x) => ({ model: e.name, ...x }))),
+    ...(groups.length === 0 ? {} : { seedGroups: groups })
   }
 }
 

@@ -8,6 +8,7 @@ import { escapeHtml, escapeMarkdown, jsonForScript, pageHead, safeHref } from "@
 import { FILTER_SCRIPT, filterBar } from "./BoardFilter.ts"
 import type { RowProvenance } from "./BoardHistory.ts"
 import type { Cell, Comparison, LeaderboardData } from "./Leaderboard.ts"
+import type { SeedGroup } from "./SeedGroups.ts"
 
 /** A number in a report: four significant digits, `n/a` when not finite. */
 export const formatNumber = (x: number | null | undefined): string =>
@@ -307,6 +308,7 @@ ${filterBar(data)}
 ${body}
 </tbody>
 </table></div>
+${renderSeedGroups(data)}
 <h2>Metric cards</h2>
 <div class="cards">${data.metrics.map(renderCard).join("\n")}</div>
 ${data.examples.length > 0 ? `<h2>Examples</h2>\n${data.examples.map(renderExample).join("\n")}` : ""}
@@ -348,6 +350,55 @@ const renderProvenance = (p: RowProvenance | undefined): string => {
     `<div>${link(p.samples, "per-sample scores")}</div>` +
     `<details><summary>details</summary><ul>${lines.join("")}</ul></details></td>`
   )
+}
+
+const SEED_GROUPS_NOTE =
+  "Each setting trained with several seeds: per metric, the mean over the training runs of each run's mean, with a 95% Student-t interval over the runs (n = runs)."
+
+const groupValue = (g: SeedGroup, metric: string): string => {
+  const c = g.cells[metric]
+  if (c === undefined) return "–"
+  return `${formatNumber(c.mean)}${c.ci ? ` [${formatNumber(c.ci[0])}, ${formatNumber(c.ci[1])}]` : ""} (n ${c.n})`
+}
+
+/** The seed groups as a Markdown table (none without groups). */
+const seedGroupsMarkdown = (data: LeaderboardData): Array<string> => {
+  const groups = data.seedGroups ?? []
+  if (groups.length === 0) return []
+  const md = escapeMarkdown
+  return [
+    "## Repeated training runs",
+    "",
+    md(SEED_GROUPS_NOTE),
+    "",
+    `| setting | seeds | ${data.metrics.map((m) => md(m.label ?? m.name)).join(" | ")} |`,
+    `|${" --- |".repeat(data.metrics.length + 2)}`,
+    ...groups.map(
+      (g) =>
+        `| ${md(g.name)} | ${g.seeds.join(", ")} | ${data.metrics.map((m) => groupValue(g, m.name)).join(" | ")} |`
+    ),
+    ""
+  ]
+}
+
+/** The seed groups as an HTML table (empty without groups). */
+const renderSeedGroups = (data: LeaderboardData): string => {
+  const groups = data.seedGroups ?? []
+  if (groups.length === 0) return ""
+  const head = data.metrics.map((m) => `<th>${escapeHtml(m.label ?? m.name)}</th>`).join("")
+  const body = groups
+    .map(
+      (g) =>
+        `<tr><th scope="row" title="${escapeHtml(g.config.join("; "))}">${escapeHtml(g.name)}<div class="ci">${escapeHtml(g.rows.join(", "))}</div></th>` +
+        `<td>${escapeHtml(g.seeds.join(", "))}</td>` +
+        data.metrics.map((m) => `<td>${escapeHtml(groupValue(g, m.name))}</td>`).join("") +
+        `</tr>`
+    )
+    .join("\n")
+  return `<section id="seed-groups"><h2>Repeated training runs</h2><p class="meta">${escapeHtml(SEED_GROUPS_NOTE)}</p>
+<div class="board"><table><thead><tr><th>setting</th><th>seeds</th>${head}</tr></thead><tbody>
+${body}
+</tbody></table></div></section>`
 }
 
 /** The Markdown table and cards. */
@@ -417,6 +468,7 @@ export const renderMarkdown = (data: LeaderboardData): string => {
     rule,
     ...rows,
     "",
+    ...seedGroupsMarkdown(data),
     "## Metric cards",
     "",
     ...cards,
