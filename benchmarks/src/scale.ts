@@ -38,7 +38,7 @@ const on = <A, E>(executor: ExecutorSetting, e: Effect.Effect<A, E, Bridge>) =>
 
 const lines = Array.from(
   { length: 400 },
-  (_, i) => `the warm moon ${i % 37} falls on the quiet water, and the night is long and still`
+  (_, i) => `the warm moon ${i} falls on the quiet water, and the night is long and still`
 )
 
 /** One version's fine-tune job (quick settings; the seed makes the versions). */
