@@ -19,9 +19,9 @@
  */
 import { execFileSync } from "node:child_process"
 import { createHash } from "node:crypto"
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join, resolve } from "node:path"
+import { join, relative, resolve } from "node:path"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { normalizeLine } from "@hyperwords/core/Poetry"
 import { Progress } from "@hyperwords/core/Progress"
@@ -247,8 +247,12 @@ const point = async (
     emission_mode: "sampled",
     emission_samples: o.emissionSamples
   }
-  const key = createHash("sha256").update(JSON.stringify(job)).digest("hex").slice(0, 24)
-  const dir = join(root, ".tmp", "vocab", key)
+  // keyed on the model's place in the checkout, not on the checkout's own path, so a clone elsewhere
+  // reads the points; a point keyed the old way (the absolute path) is moved to its new key
+  const hashOf = (j: unknown) => createHash("sha256").update(JSON.stringify(j)).digest("hex").slice(0, 24)
+  const dir = join(root, ".tmp", "vocab", hashOf({ ...job, base_dir: relative(repo, baseDir) }))
+  const legacy = join(root, ".tmp", "vocab", hashOf(job))
+  if (!existsSync(join(dir, "point.json")) && existsSync(join(legacy, "point.json"))) renameSync(legacy, dir)
   const cached = join(dir, "point.json")
   if (existsSync(cached)) return JSON.parse(readFileSync(cached, "utf8")) as PointResult
   if (o.cachedOnly) return undefined
