@@ -36,7 +36,6 @@ export const parseExecutor = (text: string, where: string): ExecutorSetting => {
 
 /** Check a config's `executor` value; throws an error naming `where`. */
 export const checkExecutor = (value: unknown, where: string): ExecutorSetting => {
-  if (value === "local") return "local"
   if (typeof value === "string") return parseExecutor(value, where)
   const address = (value as { ray?: { address?: unknown } } | null)?.ray?.address
   if (
@@ -44,10 +43,8 @@ export const checkExecutor = (value: unknown, where: string): ExecutorSetting =>
     typeof value === "object" &&
     Object.keys(value).length === 1 &&
     typeof address === "string"
-  ) {
-    const parsed = parseExecutor(address.startsWith("ray://") ? address : `ray:${address}`, where)
-    return parsed
-  }
+  )
+    return parseExecutor(address.startsWith("ray://") ? address : `ray:${address}`, where)
   throw new Error(`${where}: expected "local" or { ray: { address: "HOST:PORT" } }; use ${forms}`)
 }
 
