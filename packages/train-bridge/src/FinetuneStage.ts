@@ -331,6 +331,8 @@ export const finetuneStage = (
         }
         mkdirSync(work, { recursive: true })
         const resume = existsSync(join(work, "checkpoints"))
+        // the trainer's threads, and the CPUs it asks a Ray cluster for
+        const threads = process.env.HYPERWORDS_THREADS ? Number(process.env.HYPERWORDS_THREADS) : undefined
         if (resume) progress.log(`  ${ctx.stage}: resuming from the checkpoints in ${work}`)
         const job = {
           base_dir: baseDir,
@@ -360,7 +362,7 @@ export const finetuneStage = (
           resume,
           image_prompts: imagePrompts,
           name: `${ctx.stage}-${ctx.key.slice(0, 12)}`,
-          ...(process.env.HYPERWORDS_THREADS ? { threads: Number(process.env.HYPERWORDS_THREADS) } : {})
+          ...(threads === undefined ? {} : { threads })
         }
         const trained = yield* bridge
           .run({
@@ -372,7 +374,7 @@ export const finetuneStage = (
             // on a Ray cluster: a dead worker's retry resumes from the checkpoints in `work`,
             // after the dead attempt's trainer has written its last one and ended
             resources: {
-              cpus: process.env.HYPERWORDS_THREADS ? Number(process.env.HYPERWORDS_THREADS) : 1,
+              cpus: threads ?? 1,
               gpus: p.gpus ?? 0
             },
             resumable: true,
