@@ -197,6 +197,14 @@ def run_on_node(spec: dict[str, Any], mailbox) -> int:
         ray.get(pending)
 
 
+def _is_artifact(line: str) -> bool:
+    """Whether a stdout line is an ``artifact`` event (a retry writes its artifacts again)."""
+    try:
+        return json.loads(line).get("type") == "artifact"
+    except (ValueError, AttributeError):
+        return False
+
+
 def _system_failure(exc: BaseException) -> bool:
     """A failure of the cluster (a dead worker process or node), not of the job: worth a retry."""
     from ray import exceptions as rx
@@ -263,7 +271,7 @@ class Driver:
                     if stream == "stderr":
                         print(line, file=sys.stderr, flush=True)
                         continue
-                    if '"type":"artifact"' in line.replace(" ", ""):
+                    if _is_artifact(line):
                         if line in self.forwarded:
                             continue
                         self.forwarded.add(line)

@@ -242,3 +242,9 @@ def test_two_jobs_run_at_once(cluster, tied_base, tmp_path):
         spans.append((started, got[-1]["_at"]))
     (a0, a1), (b0, b1) = spans
     assert max(a0, b0) < min(a1, b1), f"the two jobs ran one after the other: {spans}"
+
+
+def test_artifact_events_are_told_apart_by_their_type():
+    assert ray_exec._is_artifact('{"type": "artifact", "kind": "adapter", "path": "p", "sha256": "s"}')
+    assert not ray_exec._is_artifact('{"type":"log","level":"info","message":"\\"type\\":\\"artifact\\""}')
+    assert not ray_exec._is_artifact("[1]") and not ray_exec._is_artifact("not json")
