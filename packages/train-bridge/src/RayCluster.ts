@@ -78,7 +78,17 @@ export const startLocalRay = async (
       "--object-store-memory=80000000",
       `--temp-dir=${temp}`
     ],
-    { detached: true, stdio: "ignore" }
+    {
+      detached: true,
+      stdio: "ignore",
+      // a Ray Client session is a process the head starts per driver; on a loaded machine (the
+      // tests run beside others) it may take longer than Ray's 30 s wait for it
+      env: {
+        ...process.env,
+        RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S:
+          process.env.RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S ?? "180"
+      }
+    }
   )
   const pid = head.pid ?? -1
   let ended = false

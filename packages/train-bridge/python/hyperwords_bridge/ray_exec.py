@@ -393,6 +393,42 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, str, list[str]]:
     return opts, rest[0], rest[1:]
 
 
+# A Ray Client session is a server process the head starts for each driver; on a loaded head it
+# may miss the proxier's wait (RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S, 30 s), and the driver
+# gets an empty "Initialization failure from server". That is worth another try; a refused
+# connection is not.
+CONNECT_ATTEMPTS = 3
+CONNECT_PAUSE_S = 5.0
+
+
+def _session_not_started(exc: BaseException) -> bool:
+    return isinstance(exc, ConnectionAbortedError) and "Initialization failure" in str(exc)
+
+
+def connect(init: Callable[[], Any], attempts: int = CONNECT_ATTEMPTS, pause_s: float = CONNECT_PAUSE_S) -> Any:
+    """Call `init` (a `ray.init`), again up to `attempts` times while a Ray Client session fails to
+    start on the head; any other failure is raised at once."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return init()
+        except Exception as exc:
+            if attempt == attempts or not _session_not_started(exc):
+                raise
+            events.log(f"the Ray Client session did not start (attempt {attempt} of {attempts}); trying again")
+            time.sleep(pause_s)
+
+
+def unreachable_message(address: str, exc: BaseException) -> str:
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    hint = (
+        "The head did not start a client session in time: on a loaded head, raise "
+        "RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S (seconds) in the environment of `ray start --head`"
+        if _session_not_started(exc)
+        else "Start one with `packages/train-bridge/python/.venv/bin/ray start --head`, or set the executor back to local"
+    )
+    return f"cannot reach the Ray cluster at {address}: {type(exc).__name__}: {first}. {hint}"
+
+
 def events_only_stdout():
     """Keep the real stdout for events: Ray writes notes of its own (``(raylet) A worker died…``)
     to file descriptor 1 from outside Python, so that descriptor now points at stderr, and events
@@ -415,19 +451,16 @@ def main(argv: list[str] | None = None) -> int:
         import ray
 
         try:
-            ray.init(
-                address=opts.address,
-                log_to_driver=False,
-                logging_level="WARNING",
-                namespace="hyperwords",
+            connect(
+                lambda: ray.init(
+                    address=opts.address,
+                    log_to_driver=False,
+                    logging_level="WARNING",
+                    namespace="hyperwords",
+                )
             )
         except Exception as exc:  # noqa: BLE001 - no cluster there
-            events.error(
-                f"cannot reach the Ray cluster at {opts.address}: {type(exc).__name__}: "
-                f"{str(exc).splitlines()[0] if str(exc) else ''}. Start one with "
-                "`packages/train-bridge/python/.venv/bin/ray start --head`, or set the executor back to local",
-                "ray-unreachable",
-            )
+            events.error(unreachable_message(opts.address, exc), "ray-unreachable")
             return 1
 
     def on_signal(signum, _frame):

@@ -29,6 +29,8 @@ ENV = {
     "PYTHONUNBUFFERED": "1",
     "HF_HUB_OFFLINE": "1",
 }
+# the head's wait for a Ray Client session process; Ray's 30 s is too short beside other tests
+HEAD_ENV = {**ENV, "RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S": "180"}
 
 
 # ---------------------------------------------------------------------------- without a cluster
@@ -99,7 +101,7 @@ def cluster():
         [str(RAY), "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}",
          f"--ray-client-server-port={client_port}", "--num-cpus=2", "--num-gpus=0", "--include-dashboard=false", "--disable-usage-stats",
          "--object-store-memory=80000000", f"--temp-dir={temp}"],
-        env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env=HEAD_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     address = f"127.0.0.1:{port}"
     try:
@@ -248,3 +250,48 @@ def test_artifact_events_are_told_apart_by_their_type():
     assert ray_exec._is_artifact('{"type": "artifact", "kind": "adapter", "path": "p", "sha256": "s"}')
     assert not ray_exec._is_artifact('{"type":"log","level":"info","message":"\\"type\\":\\"artifact\\""}')
     assert not ray_exec._is_artifact("[1]") and not ray_exec._is_artifact("not json")
+
+
+def _session_failure() -> ConnectionAbortedError:
+    # what ray.init raises when the head does not start a Ray Client session in time
+    return ConnectionAbortedError("Initialization failure from server:\nTraceback (most recent call last): ...")
+
+
+def test_a_client_session_that_did_not_start_is_tried_again():
+    calls = []
+
+    def init():
+        calls.append(1)
+        if len(calls) < 3:
+            raise _session_failure()
+        return "connected"
+
+    assert ray_exec.connect(init, attempts=3, pause_s=0) == "connected" and len(calls) == 3
+
+
+def test_other_connection_failures_and_the_last_attempt_are_raised():
+    calls = []
+
+    def refused():
+        calls.append(1)
+        raise ConnectionError("Failed to connect to GCS")
+
+    with pytest.raises(ConnectionError):
+        ray_exec.connect(refused, attempts=3, pause_s=0)
+    assert len(calls) == 1
+    calls.clear()
+
+    def never():
+        calls.append(1)
+        raise _session_failure()
+
+    with pytest.raises(ConnectionAbortedError):
+        ray_exec.connect(never, attempts=2, pause_s=0)
+    assert len(calls) == 2
+
+
+def test_the_unreachable_message_names_the_cause():
+    slow = ray_exec.unreachable_message("ray://h:1", _session_failure())
+    assert "ray://h:1" in slow and "RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S" in slow and "\n" not in slow
+    absent = ray_exec.unreachable_message("h:1", ConnectionError("Failed to connect to GCS"))
+    assert "ray start --head" in absent and "Failed to connect to GCS" in absent
