@@ -15,6 +15,7 @@ import { formatGraph, formatPlans, readLock, runPipeline } from "./Runner.ts"
 import type { Stage } from "./Stage.ts"
 import { type StageTime, stageTimesTable } from "./StageTimes.ts"
 import { Store } from "./Store.ts"
+import { parseSweepFlags } from "./Sweep.ts"
 
 const configFlag = Flag.String("config").pipe(
   Flag.withDescription("the pipeline config file"),
@@ -64,6 +65,12 @@ const pipelineCommand = Command.make(
       Flag.withDescription("rerun these stages even when cached"),
       Flag.atLeast(0)
     ),
+    sweep: Flag.String("sweep").pipe(
+      Flag.withDescription(
+        "STAGE.PARAM=V1,V2: a copy of the stage per value, over the config's sweep (repeatable: a grid)"
+      ),
+      Flag.atLeast(0)
+    ),
     dry: Flag.Boolean("dry").pipe(Flag.withDescription("plan only: run nothing"), Flag.withDefault(false)),
     explain: Flag.Boolean("explain").pipe(
       Flag.withDescription("say per stage HIT or MISS and which contributor changed"),
@@ -85,8 +92,12 @@ const pipelineCommand = Command.make(
   },
   (args) =>
     Effect.gen(function* () {
-      // the profile's base models make the matrix (`Matrix.ts`)
-      const loaded = yield* loadConfig(args.config, { profile: args.profile, corpus: args.corpus })
+      const sweep = yield* Effect.try({
+        try: () => parseSweepFlags(args.sweep),
+        catch: (e) => new UsageError({ detail: (e as Error).message })
+      })
+      // the profile's base models make the matrix (`Matrix.ts`), the sweeps its copies (`Sweep.ts`)
+      const loaded = yield* loadConfig(args.config, { profile: args.profile, corpus: args.corpus, sweep })
       const progress = yield* Progress
       if (Option.isSome(args.encoding) && args.corpus.length === 0)
         return yield* new UsageError({ detail: "--encoding applies to the --corpus paths; give one" })
@@ -104,12 +115,16 @@ const pipelineCommand = Command.make(
         runPipeline(loaded, {
           profile: args.profile,
           corpus: args.corpus,
+          sweep,
           ...(Option.isSome(args.encoding) ? { encoding: args.encoding.value } : {}),
           only: splitList(args.only),
           ...(Option.isSome(args.from) ? { from: args.from.value } : {}),
           force: splitList(args.force),
           dry: args.dry,
-          command: `hyperwords pipeline --profile ${args.profile}`,
+          command: [
+            `hyperwords pipeline --profile ${args.profile}`,
+            ...args.sweep.map((s) => `--sweep ${s}`)
+          ].join(" "),
           parallel: Option.getOrElse(args.parallel, () => (executor === "local" ? 1 : RAY_PARALLEL))
         }).pipe(Effect.provideService(Executor, executor))
       )

@@ -13,7 +13,7 @@ import type { ExecutorSetting } from "./Executor.ts"
 import { expandStagesWithOrigin, type StageEntry } from "./Families.ts"
 import { AXIS_PARAM, AXIS_STAGE, type Base, basesOf, expandMatrix } from "./Matrix.ts"
 import type { Stage } from "./Stage.ts"
-import { applyPoint, expandSweep, type SweepSpec } from "./Sweep.ts"
+import { applyPoint, expandSweep, mergeSweeps, type SweepSpec } from "./Sweep.ts"
 
 /** The profiles every config knows. */
 export const Profiles = ["quick", "default", "full"] as const
@@ -25,6 +25,8 @@ export interface RunOptions {
   readonly corpus: ReadonlyArray<string>
   /** The encoding of the `--corpus` files (`--encoding`); strict UTF-8 when absent. */
   readonly encoding?: string | undefined
+  /** Grids given on the command line (`--sweep`), over the config's `sweep` param by param. */
+  readonly sweep?: SweepSpec | undefined
 }
 
 /**
@@ -112,7 +114,10 @@ export const expandConfig = (
   Effect.gen(function* () {
     let entries: ReadonlyArray<unknown> = config.stages
     try {
-      entries = expandMatrix(expandSweep(config.stages, config.sweep), matrixBases(config, options))
+      entries = expandMatrix(
+        expandSweep(config.stages, mergeSweeps(config.sweep, options.sweep)),
+        matrixBases(config, options)
+      )
     } catch (e) {
       return yield* new ConfigError({ file, detail: e instanceof Error ? e.message : String(e) })
     }

@@ -496,7 +496,8 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
               runId,
               key,
               reportsDir: reportsDirOf(loaded, stage),
-              projectDir: loaded.projectDir
+              projectDir: loaded.projectDir,
+              ...(stage.sweep === undefined ? {} : { sweepOf: stage.sweep.id })
             }).pipe(
               Effect.onInterrupt(() =>
                 Effect.sync(() =>

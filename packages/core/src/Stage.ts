@@ -48,6 +48,8 @@ export interface StageContext<P> {
   readonly reportsDir: string
   /** Directory of `pipeline.config.ts`, against which relative paths in params resolve. */
   readonly projectDir: string
+  /** The stage this one is a sweep copy of (`Sweep.ts`), when it is one. */
+  readonly sweepOf?: string
 }
 
 /** A produced output: its index document. Its files are whatever the stage wrote into `outputDir`. */

@@ -114,3 +114,43 @@ export const expandSweep = (
     })
   })
 }
+
+/** The config's grids with those of the command line set over them, param by param. */
+export const mergeSweeps = (
+  config: SweepSpec | undefined,
+  flags: SweepSpec | undefined
+): SweepSpec | undefined => {
+  if (flags === undefined || Object.keys(flags).length === 0) return config
+  const out: Record<string, Readonly<Record<string, ReadonlyArray<unknown>>>> = { ...config }
+  for (const [stage, grid] of Object.entries(flags)) out[stage] = { ...out[stage], ...grid }
+  return out
+}
+
+/** A value of `--sweep`: JSON where it parses (`16`, `true`, `"x"`), else the text itself. */
+const flagValue = (text: string): unknown => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
+/**
+ * The grids of `--sweep STAGE.PARAM=V1,V2` flags (`finetune.seed=1,2`, `finetune.lora.rank=8,16`):
+ * the stage id ends at the first dot. Throws on a malformed flag, naming it.
+ */
+export const parseSweepFlags = (flags: ReadonlyArray<string>): SweepSpec => {
+  const out: Record<string, Record<string, ReadonlyArray<unknown>>> = {}
+  for (const flag of flags) {
+    const m = /^([^.=\s]+)\.([^=\s]+)=(.+)$/.exec(flag.trim())
+    const values = m?.[3]?.split(",").map((v) => v.trim())
+    if (m === null || values === undefined || values.some((v) => v === ""))
+      throw new Error(
+        `--sweep ${JSON.stringify(flag)}: give STAGE.PARAM=V1,V2 (for example --sweep finetune.seed=1,2)`
+      )
+    const grid = (out[m[1]!] ??= {})
+    if (m[2]! in grid) throw new Error(`--sweep names ${m[1]}.${m[2]} twice; give its values in one flag`)
+    grid[m[2]!] = values.map(flagValue)
+  }
+  return out
+}

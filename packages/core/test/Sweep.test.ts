@@ -6,7 +6,16 @@ import { Effect, Exit, Schema } from "effect"
 import { expandConfig, type PipelineConfig, resolveParams } from "../src/Config.ts"
 import { collectOutputs, forEachOutput } from "../src/Families.ts"
 import { defineStage, type InputRef } from "../src/Stage.ts"
-import { applyPoint, expandSweep, MAX_POINTS, setPath, sweepLabel, sweepPoints } from "../src/Sweep.ts"
+import {
+  applyPoint,
+  expandSweep,
+  MAX_POINTS,
+  mergeSweeps,
+  parseSweepFlags,
+  setPath,
+  sweepLabel,
+  sweepPoints
+} from "../src/Sweep.ts"
 import { loadedOf, runToy, toyVersion } from "./fixtures/toyPipeline.ts"
 
 describe("the sweep grid", () => {
@@ -51,7 +60,7 @@ describe("the sweep grid", () => {
 
 // a root, a swept version, an evaluation per version (a family) and one board over them all
 
-const seen: Array<{ stage: string; params: unknown }> = []
+const seen: Array<{ stage: string; params: unknown; sweepOf: string | undefined }> = []
 const root = defineStage({
   id: "models",
   description: "the base",
@@ -74,7 +83,7 @@ const finetune = defineStage({
   outputs: { model: "ModelVersion" },
   run: (ctx) =>
     Effect.sync(() => {
-      seen.push({ stage: ctx.stage, params: ctx.params })
+      seen.push({ stage: ctx.stage, params: ctx.params, sweepOf: ctx.sweepOf })
       return { model: { data: toyVersion(ctx.stage) } }
     })
 })
@@ -161,6 +170,8 @@ describe("a sweep in the pipeline", () => {
       const plans = yield* runToy(dir, config, { parallel: 4 })
       expect(plans.every((p) => p.ran)).toBe(true)
       expect(seen.map((s) => s.stage).sort()).toEqual([...copies].sort())
+      // each copy is told which stage it copies (a fine-tune's experiment is the swept version)
+      expect(new Set(seen.map((s) => s.sweepOf))).toEqual(new Set(["finetune"]))
       const boardPlan = plans.find((p) => p.id === "board")!
       expect(boardPlan.outputs).toBeDefined()
       // each point keys apart: the four copies have four keys
@@ -179,6 +190,49 @@ describe("a sweep in the pipeline", () => {
       expect(Exit.isFailure(exit)).toBe(true)
       expect(String(exit)).toContain("/p/pipeline.config.ts")
       expect(String(exit)).toContain('sweep names stage "evaluate"')
+    })
+  )
+})
+
+describe("--sweep on the command line", () => {
+  it("parses STAGE.PARAM=V1,V2 flags into grids, values as JSON where they parse", () => {
+    expect(
+      parseSweepFlags(["finetune.seed=1,2", "finetune.lora.rank=8, 16", "control.device=cpu,auto"])
+    ).toEqual({
+      finetune: { seed: [1, 2], "lora.rank": [8, 16] },
+      control: { device: ["cpu", "auto"] }
+    })
+    expect(parseSweepFlags([])).toEqual({})
+  })
+
+  it("refuses a malformed flag or one param given twice, naming the flag", () => {
+    for (const bad of ["finetune=1,2", "finetune.seed", "finetune.seed=", "finetune.seed=1,,2", ".seed=1"])
+      expect(() => parseSweepFlags([bad])).toThrow(JSON.stringify(bad))
+    expect(() => parseSweepFlags(["finetune.seed=1", "finetune.seed=2"])).toThrow("finetune.seed twice")
+  })
+
+  it("sets the flags' grids over the config's, param by param", () => {
+    const config = { finetune: { seed: [1, 2], "lora.rank": [8] } }
+    expect(mergeSweeps(config, undefined)).toBe(config)
+    expect(mergeSweeps(config, { finetune: { seed: [3] }, control: { seed: [1] } })).toEqual({
+      finetune: { seed: [3], "lora.rank": [8] },
+      control: { seed: [1] }
+    })
+    expect(mergeSweeps(undefined, { finetune: { seed: [3] } })).toEqual({ finetune: { seed: [3] } })
+  })
+
+  it.live("expands a config that has no sweep of its own", () =>
+    Effect.gen(function* () {
+      const { sweep: _, ...plain } = config as unknown as Record<string, unknown>
+      const expanded = yield* expandConfig("/p/pipeline.config.ts", plain as unknown as PipelineConfig, {
+        profile: "default",
+        corpus: [],
+        sweep: parseSweepFlags(["finetune.seed=3,4"])
+      })
+      expect(expanded.stages.map((s) => s.id).filter((id) => id.startsWith("finetune"))).toEqual([
+        "finetune-seed3",
+        "finetune-seed4"
+      ])
     })
   )
 })

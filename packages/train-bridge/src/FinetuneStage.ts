@@ -173,6 +173,16 @@ interface HeldoutResult {
   readonly bytes: number
 }
 
+/**
+ * The experiment a run belongs to: the one its params name (a control's), else the version it is
+ * a sweep copy of (a sweep's copies are runs of one experiment, and its controls compare with each
+ * of them), else its own stage.
+ */
+export const experimentOf = (
+  named: string | undefined,
+  ctx: { readonly stage: string; readonly sweepOf?: string }
+) => named ?? ctx.sweepOf ?? ctx.stage
+
 const fmt = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? "n/a" : x.toFixed(4))
 
 /**
@@ -276,7 +286,7 @@ export const finetuneStage = (
               `${ctx.stage}: a ${p.arm} arm names the hyperwords version it controls: finetuneStage({ id: "${ctx.stage}", arm: "${p.arm}", experiment: "<its stage id>" }) in pipeline.config.ts`
             )
           )
-        const experiment = p.experiment ?? ctx.stage
+        const experiment = experimentOf(p.experiment, ctx)
         if (texts.heldout.length === 0)
           return yield* Effect.fail(
             new Error(
