@@ -119,6 +119,8 @@ export interface WorkerResources {
   readonly cpus?: number
   readonly gpus?: number
   readonly memoryBytes?: number
+  /** Processes of one training job under `accelerate launch --multi_gpu` (one per GPU); 1 when absent. */
+  readonly processes?: number
 }
 
 /** What a worker produced. */
@@ -173,6 +175,7 @@ export const rayExecArgs = (address: string, job: WorkerJob): Array<string> => {
     "--gpus",
     String(r.gpus ?? 0),
     ...(r.memoryBytes ? ["--memory", String(Math.round(r.memoryBytes))] : []),
+    ...((r.processes ?? 1) > 1 ? ["--processes", String(r.processes)] : []),
     ...(job.resumable ? ["--resume-on-retry"] : []),
     ...(job.lock ? ["--lock", job.lock] : []),
     "--grace",

@@ -87,7 +87,9 @@ export const FinetuneParams = Schema.Struct({
   seed: Schema.optionalKey(Schema.Int),
   /**
    * GPUs the fine-tune asks a Ray cluster for (`executor: { ray }`; default 0). The trainer uses
-   * CUDA wherever torch sees a GPU, locally as on a node.
+   * CUDA wherever torch sees a GPU, locally as on a node. More than 1: the node runs a process per
+   * GPU under `accelerate launch --multi_gpu` (DDP, each step's batch shared). Locally the job
+   * stays one process; run `accelerate launch` by hand for several (see the README).
    */
   gpus: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
 })
@@ -383,9 +385,11 @@ export const finetuneStage = (
             graceSeconds: 120,
             // on a Ray cluster: a dead worker's retry resumes from the checkpoints in `work`,
             // after the dead attempt's trainer has written its last one and ended
+            // several GPUs: a process on each, under accelerate (DDP; Ray executor only)
             resources: {
               cpus: threads ?? 1,
-              gpus: p.gpus ?? 0
+              gpus: p.gpus ?? 0,
+              ...((p.gpus ?? 0) > 1 ? { processes: p.gpus } : {})
             },
             resumable: true,
             lock: join(work, "attempt.lock")

@@ -39,13 +39,13 @@ describe("the command line of a Ray job", () => {
   it("carries the job's resources, retry, lock, folder and environment names", () => {
     const args = rayExecArgs("ray://h:1", {
       ...job("echo"),
-      resources: { cpus: 2, gpus: 1, memoryBytes: 2e9 },
+      resources: { cpus: 2, gpus: 2, memoryBytes: 2e9, processes: 2 },
       resumable: true,
       lock: "/w/attempt.lock",
       graceSeconds: 120
     })
     expect(args.join(" ")).toBe(
-      `-m hyperwords_bridge.ray_exec --address ray://h:1 --cpus 2 --gpus 1 --memory 2000000000 --resume-on-retry ` +
+      `-m hyperwords_bridge.ray_exec --address ray://h:1 --cpus 2 --gpus 2 --memory 2000000000 --processes 2 --resume-on-retry ` +
         `--lock /w/attempt.lock --grace 120 --cwd ${pythonProjectDir} --env PYTHONPATH -- slow_worker echo`
     )
     expect(rayExecArgs("h:1", { label: "x", module: "m", args: [] }).join(" ")).toContain(

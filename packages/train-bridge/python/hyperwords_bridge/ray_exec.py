@@ -1,7 +1,7 @@
 """Run one bridge worker on a Ray cluster instead of on this machine.
 
     python -m hyperwords_bridge.ray_exec --address HOST:PORT [--cpus N] [--gpus N] [--memory BYTES]
-        [--retries N] [--resume-on-retry] [--lock PATH] [--grace SECONDS] [--cwd DIR] [--env NAME ...]
+        [--processes N] [--retries N] [--resume-on-retry] [--lock PATH] [--grace SECONDS] [--cwd DIR] [--env NAME ...]
         -- MODULE [ARGS ...]
 
 The TypeScript bridge starts this instead of ``python -m MODULE ARGS`` when the pipeline's
@@ -30,6 +30,11 @@ Faults:
   SIGTERM to the worker and gives it ``--grace`` seconds (a trainer writes its checkpoint), then
   kills it; after that the task is force-cancelled. Exit code 130.
 
+Several processes (``--processes N``, a fine-tune on N GPUs): the task runs the module under
+``accelerate launch --multi_gpu --num_processes N`` with the job in a file (``--job``), so the
+processes train one model with DDP on the GPUs Ray gave the task (``CUDA_VISIBLE_DEVICES``); on a
+CPU-only node torchrun starts N CPU processes with gloo. Only the main process writes events.
+
 Ray's own imports and log lines go to stderr; stdout carries the worker's events only.
 """
 
@@ -39,9 +44,11 @@ import argparse
 import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from typing import Any, Callable
@@ -89,6 +96,21 @@ def _pump(stream, name: str, out: "queue.Queue[tuple[str, str | None]]") -> None
     out.put((name, None))
 
 
+def launch_command(spec: dict[str, Any], job_file: str, env: dict[str, str]) -> list[str]:
+    """``accelerate launch`` of the module with ``spec["processes"]`` processes on this node, the job
+    read from ``job_file``; a launcher's variables inherited from the node are dropped from ``env``."""
+    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(name, None)
+    threads = max(1, int(float(env.get("OMP_NUM_THREADS") or 1)))
+    # the guard keeps the workers' death-with-parent working under the launcher (launch_guard.py)
+    return [
+        sys.executable, "-m", "hyperwords_bridge.launch_guard", sys.executable, "-m", "accelerate.commands.launch",
+        "--num_processes", str(spec["processes"]), "--num_machines", "1", "--multi_gpu",
+        "--mixed_precision", "no", "--dynamo_backend", "no", "--num_cpu_threads_per_process", str(threads),
+        "-m", spec["module"], *spec["args"], "--job", job_file,
+    ]  # fmt: skip
+
+
 def run_worker(
     spec: dict[str, Any], send: Callable[[list[dict[str, Any]]], Any], about: dict[str, Any] | None = None
 ) -> int:
@@ -112,8 +134,15 @@ def run_worker(
     # the worker ends itself when this task's process dies (a killed Ray worker, a lost node)
     env[events.PARENT_PID_VAR] = str(os.getpid())
     env[events.GRACE_VAR] = str(spec["grace"])
+    job_dir = tempfile.mkdtemp(prefix="hyperwords-job-") if spec.get("processes", 1) > 1 else None
+    command = [sys.executable, "-m", spec["module"], *spec["args"]]
+    if job_dir is not None:
+        job_file = os.path.join(job_dir, "job.json")
+        with open(job_file, "w", encoding="utf-8") as f:
+            f.write(spec["stdin"])
+        command = launch_command(spec, job_file, env)
     proc = subprocess.Popen(
-        [sys.executable, "-m", spec["module"], *spec["args"]],
+        command,
         cwd=spec["cwd"],
         env=env,
         stdin=subprocess.PIPE,
@@ -131,7 +160,8 @@ def run_worker(
         for stream, name in ((proc.stdout, "stdout"), (proc.stderr, "stderr")):
             threading.Thread(target=_pump, args=(stream, name, lines), daemon=True).start()
         try:
-            proc.stdin.write(spec["stdin"])
+            if job_dir is None:
+                proc.stdin.write(spec["stdin"])
             proc.stdin.close()
         except BrokenPipeError:
             pass
@@ -161,6 +191,8 @@ def run_worker(
                 proc.wait()
         if lock is not None:
             lock.close()
+        if job_dir is not None:
+            shutil.rmtree(job_dir, ignore_errors=True)
 
 
 class Mailbox:
@@ -233,6 +265,7 @@ class Driver:
             "cwd": self.opts.cwd,
             "grace": self.opts.grace,
             "lock": self.opts.lock,
+            "processes": self.opts.processes,
         }
 
     def submit(self, attempt: int):
@@ -377,6 +410,8 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, str, list[str]]:
     p.add_argument("--cpus", type=float, default=1.0, help="CPUs the job needs (Ray's num_cpus)")
     p.add_argument("--gpus", type=float, default=0.0, help="GPUs the job needs (Ray's num_gpus)")
     p.add_argument("--memory", type=int, default=0, help="memory the job needs, bytes (0: not declared)")
+    p.add_argument("--processes", type=int, default=1,
+                   help="processes of one training job (accelerate launch --multi_gpu; one per GPU)")
     p.add_argument("--retries", type=int, default=3, help="submissions after a dead worker or node")
     p.add_argument("--resume-on-retry", action="store_true", help='a retry sends the job with "resume": true')
     p.add_argument("--lock", default=None, help="a file whose flock one attempt's worker holds at a time")
@@ -390,6 +425,8 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, str, list[str]]:
         raise SystemExit("ray_exec: name the worker module after --")
     if opts.cpus < 0 or opts.gpus < 0 or opts.memory < 0 or opts.retries < 0:
         raise SystemExit("ray_exec: --cpus, --gpus, --memory and --retries must not be negative")
+    if opts.processes < 1:
+        raise SystemExit("ray_exec: --processes must be 1 or more")
     return opts, rest[0], rest[1:]
 
 

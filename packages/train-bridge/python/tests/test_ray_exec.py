@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -71,6 +72,31 @@ def test_bad_arguments_say_what_is_wrong():
         ray_exec.parse(["--address", "x:1", "--cpus", "-1", "--", "m"])
     opts, module, args = ray_exec.parse(["--address", "x:1", "--gpus", "1", "--resume-on-retry", "--", "m", "-v"])
     assert (opts.gpus, opts.resume_on_retry, module, args) == (1.0, True, "m", ["-v"])
+
+
+def test_several_processes_run_under_accelerate_behind_the_guard():
+    env = {"OMP_NUM_THREADS": "2", "WORLD_SIZE": "8", "RANK": "3", "MASTER_PORT": "1"}
+    cmd = ray_exec.launch_command({"processes": 2, "module": "m", "args": ["-v"]}, "/t/job.json", env)
+    assert cmd[1:3] == ["-m", "hyperwords_bridge.launch_guard"] and cmd[4:6] == ["-m", "accelerate.commands.launch"]
+    joined = " ".join(cmd)
+    assert "--num_processes 2" in joined and "--multi_gpu" in joined and "--num_cpu_threads_per_process 2" in joined
+    assert joined.endswith("-m m -v --job /t/job.json")
+    assert not {"WORLD_SIZE", "RANK", "MASTER_PORT"} & set(env), "a node's launcher variables would mislead torchrun"
+    with pytest.raises(SystemExit, match="--processes"):
+        ray_exec.parse(["--address", "x:1", "--processes", "0", "--", "m"])
+
+
+def test_the_guard_names_itself_the_parent_of_what_it_runs(tmp_path):
+    """The launched program keeps the guard's pid and sees itself as the parent to watch."""
+    script = "import os; print(os.getpid(), os.environ['HYPERWORDS_PARENT_PID'], os.environ['HYPERWORDS_GRACE_SECONDS'])"
+    guard = subprocess.Popen(
+        [sys.executable, "-m", "hyperwords_bridge.launch_guard", sys.executable, "-c", script],
+        cwd=PYTHON_DIR, env={**ENV, "HYPERWORDS_PARENT_PID": str(os.getpid()), "HYPERWORDS_GRACE_SECONDS": "7"},
+        stdout=subprocess.PIPE, text=True,
+    )
+    out, _ = guard.communicate(timeout=60)
+    pid, parent, grace = out.split()
+    assert guard.returncode == 0 and int(pid) == guard.pid and parent == pid and grace == "7"
 
 
 # ---------------------------------------------------------------------------- a local cluster
@@ -185,6 +211,21 @@ def test_resources_reach_the_task_and_an_impossible_request_is_refused(cluster, 
     got = _events(proc)
     assert proc.wait(timeout=120) == 1
     assert got[-1]["code"] == "ray-resources" and "1 GPU (the cluster has 0)" in got[-1]["message"]
+
+
+def test_a_job_of_two_processes_trains_one_model_under_accelerate(cluster, tied_base, tmp_path):
+    """--processes 2 (what a fine-tune on 2 GPUs asks for): accelerate launch with gloo on this CPU
+    cluster; the two processes share each step's batch, so without dropout the loss is a plain run's."""
+    lora = {"rank": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]}
+    plain = _local(make_job(tied_base, tmp_path / "plain", steps=4, lora=lora))
+    proc = _start(cluster[0], make_job(tied_base, tmp_path / "ddp", steps=4, lora=lora), "--cpus", "2", "--processes", "2")
+    got = _events(proc)
+    assert proc.wait(timeout=300) == 0, proc.stderr.read()[-3000:]
+    assert any("holding CPU 2" in e.get("message", "") for e in got)
+    a, b = plain[-1]["result"], got[-1]["result"]
+    assert got[-1]["type"] == "done" and (b["processes"], b["device"]) == (2, "cpu") and a["processes"] == 1
+    assert b["steps"] == 4 and math.isclose(a["final_loss"], b["final_loss"], rel_tol=1e-4), (a["final_loss"], b["final_loss"])
+    assert (tmp_path / "ddp" / "merged" / "model.safetensors").exists()
 
 
 def test_a_killed_ray_worker_is_submitted_again_and_resumes(cluster, tied_base, tmp_path):
