@@ -86,7 +86,7 @@ export const FinetuneParams = Schema.Struct({
   maxRecords: Schema.optionalKey(Schema.Int),
   seed: Schema.optionalKey(Schema.Int),
   /**
-   * GPUs the fine-tune asks a Ray cluster for (`executor: { ray }`; default 0). The trainer uses
+   * GPUs the fine-tune asks a Ray cluster for (`executor: { ray }`; default `HYPERWORDS_GPUS`, else 0). The trainer uses
    * CUDA wherever torch sees a GPU, locally as on a node. More than 1: the node runs a process per
    * GPU under `accelerate launch --multi_gpu` (DDP, each step's batch shared). Locally the job
    * stays one process; run `accelerate launch` by hand for several (see the README).
@@ -184,6 +184,20 @@ export const experimentOf = (
   named: string | undefined,
   ctx: { readonly stage: string; readonly sweepOf?: string }
 ) => named ?? ctx.sweepOf ?? ctx.stage
+
+/**
+ * The GPUs a fine-tune asks a Ray cluster for: its `gpus` param, else `HYPERWORDS_GPUS` (what a
+ * machine offers, like `HYPERWORDS_THREADS`: not part of the stage's key), else 0.
+ */
+export const gpusOf = (param: number | undefined, env: NodeJS.ProcessEnv = process.env): number => {
+  if (param !== undefined) return param
+  const text = env.HYPERWORDS_GPUS?.trim()
+  if (text === undefined || text === "") return 0
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`HYPERWORDS_GPUS=${text}: give a whole number of GPUs, 0 or more`)
+  return n
+}
 
 const fmt = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? "n/a" : x.toFixed(4))
 
@@ -345,6 +359,10 @@ export const finetuneStage = (
         const resume = existsSync(join(work, "checkpoints"))
         // the trainer's threads, and the CPUs it asks a Ray cluster for
         const threads = process.env.HYPERWORDS_THREADS ? Number(process.env.HYPERWORDS_THREADS) : undefined
+        const gpus = yield* Effect.try({
+          try: () => gpusOf(p.gpus),
+          catch: (e) => new BridgeError({ job: ctx.stage, detail: (e as Error).message })
+        })
         if (resume) progress.log(`  ${ctx.stage}: resuming from the checkpoints in ${work}`)
         const job = {
           base_dir: baseDir,
@@ -388,8 +406,8 @@ export const finetuneStage = (
             // several GPUs: a process on each, under accelerate (DDP; Ray executor only)
             resources: {
               cpus: threads ?? 1,
-              gpus: p.gpus ?? 0,
-              ...((p.gpus ?? 0) > 1 ? { processes: p.gpus } : {})
+              gpus,
+              ...(gpus > 1 ? { processes: gpus } : {})
             },
             resumable: true,
             lock: join(work, "attempt.lock")
