@@ -25,7 +25,7 @@ import {
 } from "@hyperwords/core/Stage"
 import { Store } from "@hyperwords/core/Store"
 import { generateBatch } from "@hyperwords/models/Batch"
-import { loadModel, releaseModel } from "@hyperwords/models/Model"
+import { holdModel, loadModel } from "@hyperwords/models/Model"
 import { Effect, Result, Schema } from "effect"
 import { loadMetrics, type MetricEntry, metricIds } from "./Metric.ts"
 import {
@@ -334,6 +334,8 @@ export const evaluateStage = (options: EvaluateStageOptions) => {
 
         const todo = jobs.filter((j) => !done.has(j.id))
         if (todo.length > 0) {
+          // held while it answers: a probe of the same version beside it (--parallel) leaves it loaded
+          const letGo = holdModel(version.dir)
           const model = yield* Effect.tryPromise({ try: () => loadModel(version.dir), catch: (e) => e })
           const task = progress.task(`${ctx.stage}: ${version.name} answers`, {
             total: jobs.length,
@@ -391,7 +393,7 @@ export const evaluateStage = (options: EvaluateStageOptions) => {
             `  ${ctx.stage}: ${todo.length} answers, ${tokens} tokens in ${((Date.now() - started) / 1000).toFixed(1)}s`
           )
           // scoring runs in child processes: this process need not keep the version's graphs
-          yield* Effect.promise(() => releaseModel(version.dir))
+          yield* Effect.promise(letGo)
         }
 
         const records = jobs.map((j) => done.get(j.id)!)

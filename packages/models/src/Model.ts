@@ -332,16 +332,45 @@ export const loadModel = (nameOrDir: string, options: LoadOptions = {}): Promise
   return loading
 }
 
+/** Per model folder: how many users hold it (`holdModel`). */
+const holds = new Map<string, number>()
+
+/**
+ * Hold a model folder's graphs while a stage uses them. Stages run side by side (`--parallel`): a
+ * probe done with a version must not release the graphs its evaluation is still running.
+ * `releaseModel` leaves a held folder alone; the returned function lets go of this hold, and the
+ * last one to let go frees the folder's graphs. Letting go twice counts once.
+ */
+export const holdModel = (nameOrDir: string): (() => Promise<void>) => {
+  const dir = resolveModelDir(nameOrDir)
+  holds.set(dir, (holds.get(dir) ?? 0) + 1)
+  let held = true
+  return async () => {
+    if (!held) return
+    held = false
+    const left = (holds.get(dir) ?? 1) - 1
+    if (left > 0) {
+      holds.set(dir, left)
+      return
+    }
+    holds.delete(dir)
+    await releaseModel(dir)
+  }
+}
+
 /** Forget cached models (their sessions stay cached until `releaseSessions`). */
 export const forgetModels = (): void => models.clear()
 
 /**
  * Free a model's memory: forget it and release its graphs' sessions (onnxruntime keeps the memory
  * a session has grown to until it is released). The next `loadModel` of the folder starts afresh;
- * a `Model` still held elsewhere opens its sessions again when used.
+ * a `Model` still held elsewhere opens its sessions again when used. A folder some user holds
+ * (`holdModel`) is left alone.
  */
 export const releaseModel = async (nameOrDir: string): Promise<void> => {
   const dir = resolveModelDir(nameOrDir)
+  // held by a stage still using it: the last hold to let go frees it
+  if ((holds.get(dir) ?? 0) > 0) return
   for (const [key, loading] of [...models.entries()]) {
     if (!key.startsWith(`${dir}\0`)) continue
     models.delete(key)

@@ -51,6 +51,24 @@ describe.skipIf(missing !== undefined)(`Generate on tiny models (${missing ?? "b
     models.llama = again
   })
 
+  it("a release by one holder leaves a folder another holds (and runs) alone; the last to let go frees it", async () => {
+    // two stages side by side (--parallel): a probe done with a version, its evaluation still generating
+    const { holdModel, releaseModel } = await import("../src/Model.ts")
+    const dir = dirs.llama!
+    const [probe, evaluation] = [holdModel(dir), holdModel(dir)]
+    const model = await loadModel(dir)
+    const expected = (await model.generate("a", { maxNewTokens: 48, stopAtEos: false })).ids
+    const running = model.generate("a", { maxNewTokens: 48, stopAtEos: false })
+    await probe()
+    await releaseModel(dir)
+    expect(cachedSessionPaths().filter((p) => p.startsWith(dir))).toEqual([`${dir}/onnx/model.onnx`])
+    expect((await running).ids).toEqual(expected)
+    await evaluation()
+    await evaluation() // letting go twice counts once
+    expect(cachedSessionPaths().filter((p) => p.startsWith(dir))).toEqual([])
+    models.llama = await loadModel(dir)
+  })
+
   it("seeded sampling repeats itself and differs between seeds", async () => {
     const model = models.llama!
     const sample = (seed: number) =>

@@ -11,7 +11,7 @@ import { Progress } from "@hyperwords/core/Progress"
 import { mulberry32 } from "@hyperwords/core/Random"
 import { defineStage, readHyperwords, readModelVersion, type StageContext } from "@hyperwords/core/Stage"
 import { Store } from "@hyperwords/core/Store"
-import { loadModel, releaseModel } from "@hyperwords/models/Model"
+import { holdModel, loadModel } from "@hyperwords/models/Model"
 import { Effect, Schema } from "effect"
 import { type Finding, measureFindings } from "./Findings.ts"
 import { measureItems, nextWord, type ProbeItem, spreadLayers } from "./Measure.ts"
@@ -230,6 +230,8 @@ const probeRun = (ctx: StageContext<ProbeParams>) =>
       const keepPart = (name: string, value: unknown) => {
         if (parts !== undefined) writePart(join(parts, `${name}.json`), value)
       }
+      // held while probed: an evaluation of the same version beside it (--parallel) keeps it loaded
+      const letGo = holdModel(v.dir)
       const model = yield* Effect.tryPromise({ try: () => loadModel(v.dir), catch: (e) => e })
       const keptMeasure = part<ReportRun["measure"]>("measure")
       if (keptMeasure !== undefined)
@@ -304,7 +306,7 @@ const probeRun = (ctx: StageContext<ProbeParams>) =>
       if (memo !== undefined) writeReadings(memo, { measure, findings })
       if (parts !== undefined) rmSync(parts, { recursive: true, force: true })
       // the next version must not find this one's graphs still holding their memory
-      yield* Effect.promise(() => releaseModel(v.dir))
+      yield* Effect.promise(letGo)
     }
 
     // a superwords version: each superword's one-token state against the state its base assembles
@@ -322,19 +324,20 @@ const probeRun = (ctx: StageContext<ProbeParams>) =>
         const started = Date.now()
         const reading = yield* Effect.tryPromise({
           try: async () => {
-            const model = await loadModel(tuned.dir)
+            const letGo = holdModel(tuned.dir)
             try {
-              return await readTuned(model, drawn, p.batchSize)
+              return await readTuned(await loadModel(tuned.dir), drawn, p.batchSize)
             } finally {
-              await releaseModel(tuned.dir)
+              await letGo()
             }
           },
           catch: (e) => e
         })
         superwords = yield* Effect.tryPromise({
           try: async () => {
-            const model = await loadModel(base.dir)
+            const letGo = holdModel(base.dir)
             try {
+              const model = await loadModel(base.dir)
               return await measureSuperwords(model, reading, {
                 seed: p.seed,
                 batchSize: p.batchSize,
@@ -342,7 +345,7 @@ const probeRun = (ctx: StageContext<ProbeParams>) =>
                   p.patchscopeLayers > 0 ? spreadLayers(model.config.numLayers, p.patchscopeLayers) : []
               })
             } finally {
-              await releaseModel(base.dir)
+              await letGo()
             }
           },
           catch: (e) => e
