@@ -1,7 +1,8 @@
 /**
  * Local against Ray, bit for bit: the fine-tune of a finished pipeline run trained again, its
  * exports included, on a local Ray cluster (started here on loopback, stopped after), and the two
- * versions compared file by file. CI runs it after the quick pipeline:
+ * versions' model folders compared file by file (the ONNX graphs included) with their revisions.
+ * CI runs it after the quick pipeline:
  *
  *   node scripts/ray-parity.ts --profile quick [--corpus PATH]... [--stage finetune]
  *
@@ -17,7 +18,7 @@ const { spawnSync } = await import("node:child_process")
 const { existsSync, readFileSync, renameSync, rmSync } = await import("node:fs")
 const { join, resolve } = await import("node:path")
 const { startLocalRay } = await import("@hyperwords/train-bridge/RayCluster")
-const { diffTable, diffVersions } = await import("@hyperwords/train-bridge/VersionDiff")
+const { diffTable, diffVersions, folderHashes } = await import("@hyperwords/train-bridge/VersionDiff")
 const { venvPython } = await import("@hyperwords/train-bridge/Paths")
 type VersionFiles = import("@hyperwords/train-bridge/VersionDiff").VersionFiles
 
@@ -84,7 +85,11 @@ const putBack = () => {
       renameSync(`${f}.local`, f)
     }
 }
-const localVersion: VersionFiles = local.version
+// every file of the folder, the ONNX graphs included (the document names only the model's own files)
+const localVersion: VersionFiles = {
+  model: local.version.model,
+  files: await folderHashes(`${local.version.dir}.local`)
+}
 
 process.stderr.write(
   `${stage}: local version ${local.artifact.slice(0, 12)}; training it again on a local Ray cluster\n`
@@ -100,7 +105,10 @@ try {
   await ray.stop()
 }
 if (onRay.key !== local.key) throw new Error(`the Ray run has another key (${onRay.key} ≠ ${local.key})`)
-const diff = diffVersions(localVersion, onRay.version)
+const diff = diffVersions(localVersion, {
+  model: onRay.version.model,
+  files: await folderHashes(onRay.version.dir)
+})
 process.stdout.write(
   `${stage} (key ${local.key.slice(0, 12)}), local against Ray: revision ${diff.revisionSame ? "the same" : "DIFFERENT"}\n\n` +
     `${diffTable(diff, ["local", "Ray"])}\n\n`

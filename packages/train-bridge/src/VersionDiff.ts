@@ -1,10 +1,50 @@
 /**
  * Two model versions file by file: what `scripts/ray-parity.ts` reports when it compares the
- * quick profile's fine-tune run locally with the same stage run on a Ray cluster. A version's
- * files (the merged weights, the tokenizer, the ONNX graphs) are named with their sha256 in its
- * `ModelVersion` document; its training record also holds timings, so the documents themselves
- * differ between two runs and only the files are compared.
+ * quick profile's fine-tune run locally with the same stage run on a Ray cluster: every file of
+ * the two model folders (the merged weights, the tokenizer, the ONNX graphs and their weights)
+ * by its sha256, and the revision. The `ModelVersion` documents themselves are not compared: their
+ * training records hold timings, which differ between any two runs. Nor is the model card's
+ * `created` time: `hyperwords-model.json` is hashed with every `created` field taken out.
  */
+import { createHash } from "node:crypto"
+import { createReadStream, readdirSync, readFileSync } from "node:fs"
+import { join, relative } from "node:path"
+
+/** The files whose `created` fields (when the file was written) are not compared. */
+export const TIMED_FILES = new Set(["hyperwords-model.json"])
+
+/** `value` without any `created` field, at any depth. */
+const withoutCreated = (value: unknown): unknown =>
+  Array.isArray(value)
+    ? value.map(withoutCreated)
+    : value !== null && typeof value === "object"
+      ? Object.fromEntries(
+          Object.entries(value)
+            .filter(([k]) => k !== "created")
+            .map(([k, v]) => [k, withoutCreated(v)])
+        )
+      : value
+
+/**
+ * Every file under `dir` (relative paths, `/`-separated) with its sha256; a file of `TIMED_FILES`
+ * is hashed as its JSON without `created` fields.
+ */
+export const folderHashes = async (dir: string): Promise<Record<string, string>> => {
+  const out: Record<string, string> = {}
+  const files = readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name))
+    .sort()
+  for (const file of files) {
+    const name = relative(dir, file).split("\\").join("/")
+    const hash = createHash("sha256")
+    if (TIMED_FILES.has(name))
+      hash.update(JSON.stringify(withoutCreated(JSON.parse(readFileSync(file, "utf8")))))
+    else for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer)
+    out[name] = hash.digest("hex")
+  }
+  return out
+}
 
 /** What a comparison reads of a `ModelVersion` document. */
 export interface VersionFiles {

@@ -1,5 +1,9 @@
+import { createHash } from "node:crypto"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { diffTable, diffVersions } from "../src/VersionDiff.ts"
+import { diffTable, diffVersions, folderHashes } from "../src/VersionDiff.ts"
 
 const version = (revision: string, files: Record<string, string>) => ({ model: { revision }, files })
 
@@ -36,5 +40,38 @@ describe("two versions file by file", () => {
       "| file | local sha256 | Ray sha256 | same |\n|---|---|---|---|\n" +
         "| x | 0123456789abcdef | 0123456789abcdee | **no** |\n| y | 0123456789ab | 0123456789ab | yes |"
     )
+  })
+})
+
+describe("a model folder's files", () => {
+  it("a model card is compared without the times it was written", async () => {
+    const [a, b] = [mkdtempSync(join(tmpdir(), "hw-card-")), mkdtempSync(join(tmpdir(), "hw-card-"))]
+    try {
+      const card = (created: string, sha: string) =>
+        JSON.stringify({ name: "v", files: { x: { sha256: sha } }, source: { created } })
+      writeFileSync(join(a, "hyperwords-model.json"), card("2026-12-06T14:40:14+00:00", "aa"))
+      writeFileSync(join(b, "hyperwords-model.json"), card("2026-12-06T14:43:51+00:00", "aa"))
+      expect(await folderHashes(a)).toEqual(await folderHashes(b))
+      writeFileSync(join(b, "hyperwords-model.json"), card("2026-12-06T14:43:51+00:00", "ab"))
+      expect(await folderHashes(a)).not.toEqual(await folderHashes(b))
+    } finally {
+      for (const d of [a, b]) rmSync(d, { recursive: true, force: true })
+    }
+  })
+
+  it("are every file under it, nested ones by their relative path, with their sha256", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hw-folder-"))
+    try {
+      mkdirSync(join(dir, "onnx"))
+      writeFileSync(join(dir, "config.json"), "{}")
+      writeFileSync(join(dir, "onnx", "model.onnx"), Buffer.from([0, 1, 2]))
+      const sha = (b: string | Buffer) => createHash("sha256").update(b).digest("hex")
+      expect(await folderHashes(dir)).toEqual({
+        "config.json": sha("{}"),
+        "onnx/model.onnx": sha(Buffer.from([0, 1, 2]))
+      })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
