@@ -148,7 +148,8 @@ export const parseSweepFlags = (flags: ReadonlyArray<string>): SweepSpec => {
       throw new Error(
         `--sweep ${JSON.stringify(flag)}: give STAGE.PARAM=V1,V2 (for example --sweep finetune.seed=1,2)`
       )
-    const grid = (out[m[1]!] ??= {})
+    const grid = out[m[1]!] ?? {}
+    out[m[1]!] = grid
     if (m[2]! in grid) throw new Error(`--sweep names ${m[1]}.${m[2]} twice; give its values in one flag`)
     grid[m[2]!] = values.map(flagValue)
   }
