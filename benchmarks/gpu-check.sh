@@ -6,7 +6,8 @@
 #
 # It checks the driver and that torch sees a device (installing a CUDA torch into the bridge's
 # venv with `bootstrap.py --cuda` when it does not), then trains the quick profile's three
-# versions again on CUDA (`--force`; the trainer takes CUDA wherever torch sees it) and prints the
+# versions again on CUDA (`--force`, their earlier checkpoints moved aside; the trainer takes CUDA
+# wherever torch sees it) and prints the
 # stage times of that run (`hyperwords store times`) and its wall time. With `--ray` the same run
 # goes through a Ray head started here on loopback with every GPU, each fine-tune asking for one
 # (`finetune.gpus` is 1 through HYPERWORDS_GPUS; the head is stopped at the end).
@@ -29,6 +30,15 @@ if ! "$python" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() el
 fi
 "$python" -c 'import torch; assert torch.cuda.is_available(), "torch sees no CUDA device"; print("torch", torch.__version__, "CUDA", torch.version.cuda, "devices:", ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())))' || exit 2
 
+# a forced fine-tune resumes from its work folder's checkpoints (a finished CPU run's last step):
+# move them aside so the three versions train from step 0 on CUDA
+stamp=$(date +%Y%m%dT%H%M%S)
+for stage in finetune control placebo; do
+  if [ -d ".hyperwords/work/$stage" ]; then
+    mv ".hyperwords/work/$stage" ".hyperwords/work/$stage.before-gpu-check-$stamp"
+    echo "gpu-check: moved .hyperwords/work/$stage (checkpoints of earlier runs) to .hyperwords/work/$stage.before-gpu-check-$stamp"
+  fi
+done
 args=(--profile quick --force finetune,control,placebo)
 if $ray; then
   gpus=$("$python" -c 'import torch; print(torch.cuda.device_count())')
