@@ -7,25 +7,19 @@
  */
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { lazyModule } from "@hyperwords/core/Lazy"
 import { Progress } from "@hyperwords/core/Progress"
 import { defineStage, readHyperwords, readModelVersion } from "@hyperwords/core/Stage"
 import { loadModel } from "@hyperwords/models/Model"
-import {
-  Field as ArrowField,
-  FixedSizeList,
-  Float32,
-  makeData,
-  makeVector,
-  Table,
-  tableToIPC,
-  Utf8,
-  vectorFromArray
-} from "apache-arrow"
+import type * as Arrow from "apache-arrow"
 import { Effect, Schema } from "effect"
 import { applyTemplate, meaningTemplate, type Pooling, poolTexts } from "./Embedding.ts"
 import { explorerData, renderExplorer } from "./Explorer.ts"
 import { buildField, defaultFieldOptions, type Field, fieldTexts } from "./Field.ts"
 import { hyperwordsFile } from "./GenerateStage.ts"
+
+/** Apache Arrow, loaded when a table is written (a start-up that writes none does not load it). */
+const arrow = lazyModule<typeof Arrow>(() => import.meta.resolve("apache-arrow"))
 
 /** Params of the `embed` stage. */
 export const EmbedParams = Schema.Struct({
@@ -84,6 +78,17 @@ export const embeddingsTable = (
   dim: number,
   metadata: Readonly<Record<string, string>>
 ): Uint8Array => {
+  const {
+    Field: ArrowField,
+    FixedSizeList,
+    Float32,
+    makeData,
+    makeVector,
+    Table,
+    tableToIPC,
+    Utf8,
+    vectorFromArray
+  } = arrow()
   const child = makeData({ type: new Float32(), length: vectors.length, data: vectors })
   const type = new FixedSizeList(dim, new ArrowField("item", new Float32(), false))
   const table = new Table({

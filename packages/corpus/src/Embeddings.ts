@@ -4,7 +4,12 @@
  * again: one row per node (id, kind, lang, text) with its vector.
  */
 import { readFileSync } from "node:fs"
-import { type ColumnTable, fromArrow } from "arquero"
+import { lazyModule } from "@hyperwords/core/Lazy"
+import type * as Arquero from "arquero"
+import type { ColumnTable } from "arquero"
+
+/** arquero, loaded at the first table (a start-up that makes none does not load it). */
+const aq = lazyModule<typeof Arquero>(() => import.meta.resolve("arquero"))
 
 /** One stored node with its vector. */
 export interface StoredEmbedding {
@@ -17,7 +22,7 @@ export interface StoredEmbedding {
 
 /** The nodes and vectors of an `embeddings.arrow` file (its bytes or its path) as a table. */
 export const readEmbeddingsTable = (file: string | Uint8Array): ColumnTable =>
-  fromArrow(typeof file === "string" ? readFileSync(file) : file)
+  aq().fromArrow(typeof file === "string" ? readFileSync(file) : file)
 
 /** The vectors of an `embeddings.arrow` file by node id, each a `Float32Array` of the stored dimension. */
 export const readEmbeddings = (file: string | Uint8Array): Map<string, StoredEmbedding> => {

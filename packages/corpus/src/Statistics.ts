@@ -4,11 +4,15 @@
  */
 
 import type { HyperwordRecord } from "@hyperwords/core/Artifacts"
-import { op, table } from "arquero"
+import { lazyModule } from "@hyperwords/core/Lazy"
+import type * as Arquero from "arquero"
+
+/** arquero, loaded at the first table (a start-up that makes none does not load it). */
+const aq = lazyModule<typeof Arquero>(() => import.meta.resolve("arquero"))
 
 /** Count of values, keyed in order of first appearance. */
 const countBy = (values: ReadonlyArray<string>): Record<string, number> => {
-  const t = table({ key: values }).groupby("key").count({ as: "n" })
+  const t = aq().table({ key: values }).groupby("key").count({ as: "n" })
   const keys = t.array("key") as ArrayLike<string>
   const ns = t.array("n") as ArrayLike<number>
   return Object.fromEntries(Array.from(keys, (k, i) => [k, ns[i]!]))
@@ -36,9 +40,10 @@ export const topLemmas = (
   limit: number
 ): Array<string> => {
   if (rows.length === 0) return []
-  const t = table({ lemma: rows.map((r) => r.lemma), weight: rows.map((r) => r.weight) })
+  const t = aq()
+    .table({ lemma: rows.map((r) => r.lemma), weight: rows.map((r) => r.weight) })
     .groupby("lemma")
-    .rollup({ weight: op.sum("weight") })
+    .rollup({ weight: aq().op.sum("weight") })
   const lemmas = Array.from(t.array("lemma") as ArrayLike<string>)
   const weights = t.array("weight") as ArrayLike<number>
   return lemmas

@@ -5,12 +5,16 @@
  */
 import { decodeJsonlFile } from "@hyperwords/core/Decode"
 import type { DecodeError } from "@hyperwords/core/Errors"
-import { escape as rowFunction, table } from "arquero"
+import { lazyModule } from "@hyperwords/core/Lazy"
+import type * as Arquero from "arquero"
 import { Effect, Schema } from "effect"
 import { type MetricColumn, runMetrics } from "./Harness.ts"
 import type { CorpusScore, LoadedMetric, MetricContext, SampleInput } from "./Metric.ts"
 import { type BootstrapOptions, bootstrapMean, lengthControl } from "./Stats.ts"
 import { columnOf } from "./Tables.ts"
+
+/** arquero, loaded at the first table (a start-up that makes none does not load it). */
+const aq = lazyModule<typeof Arquero>(() => import.meta.resolve("arquero"))
 
 /** One line of a `Generations` artifact's JSONL: a model's answer to one prompt with one seed. */
 export const GenerationRecord = Schema.Struct({
@@ -127,11 +131,13 @@ export const summarize = (
         }
   }
   // the scored samples with their lengths (the words of each sample, by its id)
-  const scored = table({
-    id: column.samples.map((s) => s.id),
-    score: column.samples.map((s) => s.score),
-    words: column.samples.map((s) => words.get(s.id))
-  }).filter(rowFunction((d: { score: number | null }) => d.score !== null))
+  const scored = aq()
+    .table({
+      id: column.samples.map((s) => s.id),
+      score: column.samples.map((s) => s.score),
+      words: column.samples.map((s) => words.get(s.id))
+    })
+    .filter(aq().escape((d: { score: number | null }) => d.score !== null))
   const values = columnOf<number>(scored, "score")
   const corpus = column.corpus === undefined ? {} : { corpus: column.corpus }
   if (values.length === 0) {

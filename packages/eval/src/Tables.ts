@@ -4,8 +4,13 @@
  * kernels (bootstrap, sign-flip, length regression) stay in `Stats.ts` and take the arrays these
  * give them, in the same order as before, so every figure is the same.
  */
-import { type ColumnTable, escape as rowFunction, table } from "arquero"
+import { lazyModule } from "@hyperwords/core/Lazy"
+import type * as Arquero from "arquero"
+import type { ColumnTable } from "arquero"
 import type { SampleScores } from "./Scoring.ts"
+
+/** arquero, loaded at the first table (a start-up that makes none does not load it). */
+const aq = lazyModule<typeof Arquero>(() => import.meta.resolve("arquero"))
 
 /** One scored answer: the prompt it answers (`item`), its own id (`unit`) and its score. */
 export interface ItemScore {
@@ -16,7 +21,7 @@ export interface ItemScore {
 
 /** Scores as a table with columns `row` (the index in `scores`), `item`, `unit` and `score`. */
 export const itemTable = (scores: ReadonlyArray<ItemScore>): ColumnTable =>
-  table({
+  aq().table({
     row: scores.map((_, i) => i),
     item: scores.map((s) => s.item),
     unit: scores.map((s) => s.unit),
@@ -37,7 +42,7 @@ export const byItem = (scores: ReadonlyArray<ItemScore>): ColumnTable => {
   const groups = parts
     .map((p) => ({ item: scores[p[0]!]!.item, rows: Array.from(p) }))
     .sort((x, y) => (x.item < y.item ? -1 : x.item > y.item ? 1 : 0))
-  const t = table({ item: groups.map((g) => g.item), rows: groups.map((g) => g.rows) })
+  const t = aq().table({ item: groups.map((g) => g.item), rows: groups.map((g) => g.rows) })
   grouped.set(scores, t)
   return t
 }
@@ -86,12 +91,13 @@ export const metricScores = (rows: ReadonlyArray<SampleScores>, metric: string):
 const scored = new WeakMap<ReadonlyArray<SampleScores>, Map<string, ReadonlyArray<ItemScore>>>()
 
 const scoresOf = (rows: ReadonlyArray<SampleScores>, metric: string): Array<ItemScore> =>
-  table({
-    id: rows.map((r) => r.id),
-    promptId: rows.map((r) => r.promptId),
-    score: rows.map((r) => r.scores[metric])
-  })
-    .filter(rowFunction((d: { score: unknown }) => typeof d.score === "number"))
+  aq()
+    .table({
+      id: rows.map((r) => r.id),
+      promptId: rows.map((r) => r.promptId),
+      score: rows.map((r) => r.scores[metric])
+    })
+    .filter(aq().escape((d: { score: unknown }) => typeof d.score === "number"))
     .objects()
     .map((d) => {
       const r = d as { id: string; promptId: string | undefined; score: number }

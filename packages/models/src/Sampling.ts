@@ -3,7 +3,7 @@
  * top-k and top-p from a seeded generator, so the same seed gives the same tokens on every run.
  * The generator is transformers.js's MT19937 (`random.Random`), which matches Python's `random`.
  */
-import { random } from "@huggingface/transformers"
+import { transformersJs } from "./internal/transformers.ts"
 
 /** How to sample; absent from a generation request means greedy. */
 export interface SamplingOptions {
@@ -24,7 +24,7 @@ export interface Uniform {
 
 /** A seeded uniform generator (MT19937, the same stream as Python's `random.Random(seed)`). */
 export const seededUniform = (seed: number): Uniform => {
-  const rng = new random.Random(seed)
+  const rng = new (transformersJs().random.Random)(seed)
   return { random: () => rng.random() }
 }
 

@@ -6,9 +6,9 @@
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import * as transformers from "@huggingface/transformers"
-import { PreTrainedTokenizer } from "@huggingface/transformers"
+import type { PreTrainedTokenizer } from "@huggingface/transformers"
 import { ModelDirError } from "./Errors.ts"
+import { transformersJs } from "./internal/transformers.ts"
 import { pullCommand } from "./ModelDir.ts"
 
 /** Text to token ids and back, as the model's own tokenizer does it. */
@@ -37,11 +37,12 @@ type TokenizerClass = new (json: unknown, config: unknown) => PreTrainedTokenize
 /** The transformers.js class of a config's `tokenizer_class` (`GemmaTokenizerFast` → `GemmaTokenizer`). */
 const classOf = (config: { readonly tokenizer_class?: unknown }): TokenizerClass => {
   const name = typeof config.tokenizer_class === "string" ? config.tokenizer_class.replace(/Fast$/, "") : ""
+  const transformers = transformersJs()
+  const base = transformers.PreTrainedTokenizer
   const found = (transformers as unknown as Record<string, unknown>)[name]
-  return typeof found === "function" &&
-    (found === PreTrainedTokenizer || found.prototype instanceof PreTrainedTokenizer)
+  return typeof found === "function" && (found === base || found.prototype instanceof base)
     ? (found as TokenizerClass)
-    : (PreTrainedTokenizer as unknown as TokenizerClass)
+    : (base as unknown as TokenizerClass)
 }
 
 const load = async (dir: string): Promise<Tokenizer> => {
