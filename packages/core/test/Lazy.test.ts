@@ -47,7 +47,7 @@ describe("start-up", () => {
     expect(urls.some((u) => u.endsWith("/pipeline.config.ts"))).toBe(true)
     expect(urls.some((u) => u.includes("/plugins/metric-imageability/"))).toBe(true)
     // (onnxruntime-node is loaded: its binding is opened on first use, and it costs some 10 ms)
-    for (const heavy of ["arquero", "apache-arrow", "@huggingface/transformers", "sharp"])
+    for (const heavy of ["arquero", "apache-arrow", "@huggingface/transformers", "sharp", "graphology"])
       expect(urls.filter((u) => u.includes(`/node_modules/${heavy}/`))).toEqual([])
   })
 })

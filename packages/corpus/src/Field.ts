@@ -18,21 +18,28 @@ interface Graph {
   addEdge(source: string, target: string, attributes: { weight: number }): void
   getNodeAttributes(key: string): { x: number; y: number }
 }
+// graphology and its algorithms load when a field is built, not when the module is imported
 const require = createRequire(import.meta.url)
-const Graph = require("graphology") as new (options: { type: "undirected"; allowSelfLoops: boolean }) => Graph
-const louvain = require("graphology-communities-louvain") as {
-  detailed: (
-    graph: Graph,
-    options: { getEdgeWeight: string; resolution: number; rng: () => number }
-  ) => { communities: Record<string, number>; modularity: number }
-}
-const forceAtlas2 = require("graphology-layout-forceatlas2") as {
-  inferSettings: (graph: Graph) => Record<string, unknown>
-  assign: (
-    graph: Graph,
-    options: { iterations: number; getEdgeWeight: string; settings: Record<string, unknown> }
-  ) => void
-}
+const graphology = () =>
+  require("graphology") as new (options: {
+    type: "undirected"
+    allowSelfLoops: boolean
+  }) => Graph
+const louvainOf = () =>
+  require("graphology-communities-louvain") as {
+    detailed: (
+      graph: Graph,
+      options: { getEdgeWeight: string; resolution: number; rng: () => number }
+    ) => { communities: Record<string, number>; modularity: number }
+  }
+const forceAtlas2Of = () =>
+  require("graphology-layout-forceatlas2") as {
+    inferSettings: (graph: Graph) => Record<string, unknown>
+    assign: (
+      graph: Graph,
+      options: { iterations: number; getEdgeWeight: string; settings: Record<string, unknown> }
+    ) => void
+  }
 
 /** A node of the field. */
 export interface FieldNode {
@@ -295,6 +302,7 @@ export const buildField = (
   }
 
   const edges = [...weights.values()].sort((a, b) => a.source - b.source || a.target - b.target)
+  const Graph = graphology()
   const graph = new Graph({ type: "undirected", allowSelfLoops: false })
   const random = rng(options.seed)
   texts.forEach((_, i) => {
@@ -303,7 +311,7 @@ export const buildField = (
   for (const e of edges) graph.addEdge(String(e.source), String(e.target), { weight: e.weight })
 
   onProgress?.("clouds", 0, 1)
-  const communities = louvain.detailed(graph, {
+  const communities = louvainOf().detailed(graph, {
     getEdgeWeight: "weight",
     resolution: options.resolution,
     rng: rng(options.seed + 1)
@@ -342,6 +350,7 @@ export const buildField = (
 
   const layoutIterations = options.layoutIterations
   if (layoutIterations > 0 && graph.size > 0) {
+    const forceAtlas2 = forceAtlas2Of()
     forceAtlas2.assign(graph, {
       iterations: layoutIterations,
       getEdgeWeight: "weight",
