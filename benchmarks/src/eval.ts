@@ -8,7 +8,7 @@ import { join, resolve } from "node:path"
 import { Artifacts } from "@hyperwords/core"
 import { loadConfig } from "@hyperwords/core/Config"
 import { decodeJsonlFile, decodeValue } from "@hyperwords/core/Decode"
-import { readLock } from "@hyperwords/core/Runner"
+import { lockFileOf, readLock } from "@hyperwords/core/Runner"
 import { makeStore } from "@hyperwords/core/Store"
 import { pipelineContext } from "@hyperwords/eval/Commands"
 import { runMetric } from "@hyperwords/eval/Harness"
@@ -47,7 +47,7 @@ export const evalSuite = (options: EvalSuiteOptions): Promise<string> =>
     Effect.gen(function* () {
       const loaded = yield* loadConfig(join(repo, "pipeline.config.ts"))
       const store = makeStore(loaded.storeDir)
-      const lock = yield* readLock(join(loaded.projectDir, "pipeline.lock.json"))
+      const lock = yield* readLock(lockFileOf(loaded.file))
       if (lock === undefined) return "no pipeline.lock.json: run `pnpm pipeline` first"
       const hash = lock.stages[options.stage]?.outputs.generations
       if (hash === undefined)
@@ -57,7 +57,7 @@ export const evalSuite = (options: EvalSuiteOptions): Promise<string> =>
       const file = manifest.files.find((f) => f.path === data.file)!
       const records = yield* decodeJsonlFile(GenerationRecord, store.objectPath(file.sha256))
       const inputs = records.map(toSampleInput)
-      const context = yield* pipelineContext(loaded.projectDir, store)
+      const context = yield* pipelineContext(lockFileOf(loaded.file), store)
 
       const rows: Array<Array<string>> = [["what", "samples", "median time", "samples/s", "runs", "note"]]
       for (const entry of options.metrics) {

@@ -11,7 +11,7 @@ import { writeBlock } from "./GeneratedBlocks.ts"
 import { jsonFlag, printErrorJson, printResult, say } from "./Output.ts"
 import { Progress } from "./Progress.ts"
 import { gcBoardMessage } from "./RunHistory.ts"
-import { formatGraph, formatPlans, readLock, runPipeline } from "./Runner.ts"
+import { formatGraph, formatPlans, lockFileOf, readLock, readLocksIn, runPipeline } from "./Runner.ts"
 import type { Stage } from "./Stage.ts"
 import { type StageTime, stageTimesTable } from "./StageTimes.ts"
 import { Store } from "./Store.ts"
@@ -238,8 +238,11 @@ const gcCommand = Command.make(
         const loaded = yield* loadConfig(args.config)
         const store = yield* Store
         yield* store.lock("hyperwords store gc")
-        const lock = yield* readLock(`${loaded.projectDir}/pipeline.lock.json`)
-        const roots = Object.values(lock?.stages ?? {}).flatMap((s) => Object.values(s.outputs))
+        // what every config in the folder ran last: one config's gc keeps another's outputs
+        const locks = yield* readLocksIn(loaded.projectDir)
+        const roots = locks.flatMap((lock) =>
+          Object.values(lock.stages).flatMap((s) => Object.values(s.outputs))
+        )
         const keepLast = Option.getOrUndefined(args.keepLast)
         if (keepLast !== undefined && keepLast < 1)
           return yield* new UsageError({
@@ -278,10 +281,11 @@ const timesCommand = Command.make(
     Effect.gen(function* () {
       const loaded = yield* loadConfig(args.config)
       const store = yield* Store
-      const lock = yield* readLock(`${loaded.projectDir}/pipeline.lock.json`)
+      const lockFile = lockFileOf(loaded.file)
+      const lock = yield* readLock(lockFile)
       if (lock === undefined)
         return yield* new UsageError({
-          detail: `store times: no pipeline.lock.json in ${loaded.projectDir}: run the pipeline first`
+          detail: `store times: no ${lockFile}: run the pipeline with this config first`
         })
       const rows: Array<StageTime> = []
       for (const [stage, entry] of Object.entries(lock.stages)) {

@@ -14,7 +14,7 @@ import {
   renameSync,
   statSync
 } from "node:fs"
-import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from "node:path"
+import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from "node:path"
 import { Cause, Deferred, Effect, Result, Schema } from "effect"
 import { type ArtifactKind, ArtifactKinds } from "./Artifacts.ts"
 import { type LoadedConfig, type RunOptions, resolveParams, topoOrder } from "./Config.ts"
@@ -158,7 +158,34 @@ const listStagedFiles = (dir: string): Array<string> => {
   return out.sort()
 }
 
-/** Read `pipeline.lock.json` if present. */
+/**
+ * The lock file of a config, beside it: `pipeline.lock.json` for `pipeline.config.ts`, and for any
+ * other config a file of its own (`superwords.config.ts` → `superwords.lock.json`), so two configs
+ * in one folder each keep what they ran last (`store times`, `rescore`, `compare` read it).
+ */
+export const lockFileOf = (configFile: string): string => {
+  const name = basename(configFile).replace(/(\.config)?\.[cm]?[jt]s$/, "")
+  return join(dirname(configFile), `${name === "" ? "pipeline" : name}.lock.json`)
+}
+
+/** Every config's lock in a folder (`*.lock.json` that reads as one), by file name. */
+export const readLocksIn = (dir: string): Effect.Effect<ReadonlyArray<PipelineLock>, DecodeError> =>
+  Effect.suspend(() => {
+    const files = existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => f.endsWith(".lock.json"))
+          .sort()
+      : []
+    return Effect.forEach(files, (f) =>
+      Effect.fromResult(decodeJsonText(PipelineLock, readFileSync(join(dir, f), "utf8"), join(dir, f))).pipe(
+        // a file of that name that is no pipeline lock (another tool's) is not one of ours
+        Effect.map((lock): ReadonlyArray<PipelineLock> => [lock]),
+        Effect.catch(() => Effect.succeed([] as ReadonlyArray<PipelineLock>))
+      )
+    ).pipe(Effect.map((locks) => locks.flat()))
+  })
+
+/** Read a lock file if present. */
 export const readLock = (file: string): Effect.Effect<PipelineLock | undefined, DecodeError> =>
   Effect.suspend(() => {
     if (!existsSync(file)) return Effect.succeed(undefined)
@@ -254,7 +281,7 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
       }
     }
     const params = yield* resolveParams(loaded, options)
-    const lockFile = join(loaded.projectDir, "pipeline.lock.json")
+    const lockFile = lockFileOf(loaded.file)
     const previous = yield* readLock(lockFile)
     const runtime = runtimeFingerprint(loaded)
 

@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { gcBoardMessage, gitCommit, listPipelineRuns, writePipelineRun } from "../src/RunHistory.ts"
 import { makeStore } from "../src/Store.ts"
-import { makeProject, removeProjects, runCli } from "./fixtures/project.ts"
+import { fixtureConfig, makeProject, removeProjects, runCli } from "./fixtures/project.ts"
 
 const dirs: Array<string> = []
 afterAll(() => {
@@ -212,4 +212,26 @@ describe("run history and store gc", () => {
     expect(gc.stdout).toContain("store gc: kept")
     expect((await runCli(dir, ["pipeline", "--explain"])).stdout).toMatch(/count\s+HIT/)
   }, 60_000)
+
+  it("two configs in one folder each keep their own lock: times read it, gc --keep-last 1 keeps both", async () => {
+    const dir = makeProject({ label: "first" })
+    // a second config beside the default, whose write stage has another label (another key)
+    writeFileSync(join(dir, "other.config.ts"), fixtureConfig({ label: "second", chain: 1 }))
+    expect((await runCli(dir, ["pipeline"])).code).toBe(0)
+    const other = await runCli(dir, ["pipeline", "--config", "other.config.ts"])
+    expect(other.code, other.stderr).toBe(0)
+    const lockOf = (f: string) => JSON.parse(readFileSync(join(dir, f), "utf8")) as { stages: object }
+    expect(Object.keys(lockOf("pipeline.lock.json").stages).sort()).toEqual(["count", "write"])
+    expect(Object.keys(lockOf("other.lock.json").stages).sort()).toEqual(["count", "step0", "write"])
+    const times = await runCli(dir, ["store", "times", "--config", "other.config.ts"])
+    expect(times.code, times.stderr).toBe(0)
+    expect(times.stdout).toMatch(/\| step0 \|/)
+    expect((await runCli(dir, ["store", "times"])).stdout).not.toMatch(/step0/)
+    // the last pipeline run is the other config's: the default config's outputs are kept by its lock
+    const gc = await runCli(dir, ["store", "gc", "--keep-last", "1"])
+    expect(gc.code, gc.stderr).toBe(0)
+    const rerun = await runCli(dir, ["pipeline", "--explain"])
+    expect(rerun.stdout).toMatch(/write\s+HIT/)
+    expect(rerun.stdout).toMatch(/count\s+HIT/)
+  }, 90_000)
 })

@@ -10,7 +10,7 @@ import { decodeValue, readText } from "@hyperwords/core/Decode"
 import { DecodeError, UsageError } from "@hyperwords/core/Errors"
 import { writeBlock } from "@hyperwords/core/GeneratedBlocks"
 import { errorJson, jsonFlag, printResult, say } from "@hyperwords/core/Output"
-import { readLock } from "@hyperwords/core/Runner"
+import { lockFileOf, readLock } from "@hyperwords/core/Runner"
 import { locateModelFolder, makeStore } from "@hyperwords/core/Store"
 import { Config, Console, Effect, Option, Result, Schema } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
@@ -242,7 +242,7 @@ const generationsToRescore = (configFile: string, hashes: ReadonlyArray<string>)
     const store = makeStore(loaded.storeDir)
     let candidates = [...hashes]
     if (candidates.length === 0) {
-      const lock = yield* readLock(join(loaded.projectDir, "pipeline.lock.json"))
+      const lock = yield* readLock(lockFileOf(loaded.file))
       candidates = [...new Set(Object.values(lock?.stages ?? {}).flatMap((s) => Object.values(s.outputs)))]
     }
     const found = []
@@ -272,16 +272,16 @@ const generationsToRescore = (configFile: string, hashes: ReadonlyArray<string>)
           "and no --generations HASH was given"
       })
     }
-    return { loaded, found, context: yield* pipelineContext(loaded.projectDir, store) }
+    return { loaded, found, context: yield* pipelineContext(lockFileOf(loaded.file), store) }
   })
 
 /**
  * What the evaluate stages gave the metrics, from the last pipeline run: the folder of the base
  * model (the judge whose vectors they read) and the hyperword set.
  */
-export const pipelineContext = (projectDir: string, store: ReturnType<typeof makeStore>) =>
+export const pipelineContext = (lockFile: string, store: ReturnType<typeof makeStore>) =>
   Effect.gen(function* () {
-    const lock = yield* readLock(join(projectDir, "pipeline.lock.json"))
+    const lock = yield* readLock(lockFile)
     const out: { model?: string; hyperwordsFile?: string } = {}
     const modelHash = lock?.stages.models?.outputs.model
     if (modelHash !== undefined) {
@@ -509,9 +509,7 @@ export const compareCommand = Command.make(
       const loaded = yield* loadConfig(args.config)
       const store = makeStore(loaded.storeDir)
       const runs = yield* listEvalRuns(store)
-      const lock = yield* readLock(join(loaded.projectDir, "pipeline.lock.json")).pipe(
-        Effect.orElseSucceed(() => undefined)
-      )
+      const lock = yield* readLock(lockFileOf(loaded.file)).pipe(Effect.orElseSucceed(() => undefined))
       const a = yield* Effect.fromResult(resolveRun(args.a, runs, lock, loaded.storeDir))
       const b = yield* Effect.fromResult(resolveRun(args.b, runs, lock, loaded.storeDir))
       for (const note of [a.note, b.note]) if (note !== undefined) yield* Console.error(`compare: ${note}`)

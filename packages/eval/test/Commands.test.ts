@@ -367,7 +367,7 @@ describe("the pipeline context rescore gives the metrics", () => {
         }
       })
     )
-    const context = await Effect.runPromise(pipelineContext(dir, store))
+    const context = await Effect.runPromise(pipelineContext(join(dir, "pipeline.lock.json"), store))
     expect(context.model).toBe(now)
   })
 })
