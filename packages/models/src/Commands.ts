@@ -22,7 +22,10 @@ export const generateCommand = Command.make(
     ),
     temperature: Flag.Finite("temperature").pipe(Flag.withDescription("sampling temperature"), Flag.optional),
     topP: Flag.Finite("top-p").pipe(Flag.withDescription("nucleus sampling"), Flag.optional),
-    dtype: Flag.Literals("dtype", ["fp32", "q8"]).pipe(Flag.withDefault("fp32" as const)),
+    dtype: Flag.Literals("dtype", ["fp32", "q8", "w8", "w4"]).pipe(
+      Flag.withDescription("the generation graph: fp32, q8 (dynamic int8), w8 or w4 (weight-only, if made)"),
+      Flag.withDefault("fp32" as const)
+    ),
     json: jsonFlag,
     prompt: Argument.String("prompt")
   },

@@ -7,8 +7,12 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, s
 import { basename, dirname, isAbsolute, join, resolve } from "node:path"
 import { ModelDirError } from "./Errors.ts"
 
-/** The numeric precision of the generation graph: `fp32` is `onnx/model.onnx`, `q8` `onnx/model_quantized.onnx`. */
-export type Dtype = "fp32" | "q8"
+/**
+ * The numeric precision of the generation graph: `fp32` is `onnx/model.onnx`, `q8`
+ * `onnx/model_quantized.onnx` (dynamic int8), `w8` and `w4` `onnx/model_w8.onnx` and
+ * `onnx/model_w4.onnx` (weight-only blocks, `python -m hyperwords_bridge.weight_quant`).
+ */
+export type Dtype = "fp32" | "q8" | "w8" | "w4"
 
 /**
  * The layers the project's word readers ask the embedding graph for: layer 1 (associative
@@ -36,7 +40,9 @@ export const embedCuts = (dir: string): Array<number> => {
 /** The generation graph file of each dtype (transformers.js suffixes). */
 export const generationFile: Record<Dtype, string> = {
   fp32: "onnx/model.onnx",
-  q8: "onnx/model_quantized.onnx"
+  q8: "onnx/model_quantized.onnx",
+  w8: "onnx/model_w8.onnx",
+  w4: "onnx/model_w4.onnx"
 }
 
 /** What the runtime reads from `config.json`. */

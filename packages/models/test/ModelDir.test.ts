@@ -97,6 +97,9 @@ describe.skipIf(bridgeMissing() !== undefined)(
       expect(e.message).toContain("pnpm hyperwords models pull no-onnx")
       const q = broken("no-q8", (d) => rmSync(join(d, "onnx", "model_quantized.onnx")))
       expect((await rejection(loadModel(q, { dtype: "q8" }))).missing).toBe("onnx/model_quantized.onnx")
+      // a weight-only graph is made on request (hyperwords_bridge.weight_quant): absent, it is named
+      expect((await rejection(loadModel(q, { dtype: "w8" }))).missing).toBe("onnx/model_w8.onnx")
+      expect((await rejection(loadModel(q, { dtype: "w4" }))).missing).toBe("onnx/model_w4.onnx")
     })
 
     it("a truncated graph is caught before onnxruntime sees it", async () => {
