@@ -225,6 +225,16 @@ const loadArtifact = (store: Store["Service"], hash: string) =>
 export const reportsDirOf = (loaded: LoadedConfig, stage: Stage<unknown>): string =>
   stage.matrix === undefined ? loaded.reportsDir : join(loaded.reportsDir, stage.matrix.base)
 
+/** Whether `path` is a file with exactly the bytes of `file` (same size, then same sha256). */
+const holdsBytes = (path: string, file: ArtifactFile): boolean => {
+  try {
+    const st = statSync(path)
+    return st.isFile() && st.size === file.bytes && hashFileSync(path).sha256 === file.sha256
+  } catch {
+    return false
+  }
+}
+
 const exportFiles = (
   store: Store["Service"],
   stage: Stage<unknown>,
@@ -247,6 +257,8 @@ const exportFiles = (
       for (const { src, target } of sources)
         yield* Effect.try({
           try: () => {
+            // a report that already holds these bytes is left as it is (a restored run writes nothing)
+            if (holdsBytes(target, src)) return
             mkdirSync(dirname(target), { recursive: true })
             const tmp = tempPathBeside(target)
             copyFileSync(store.objectPath(src.sha256), tmp)
