@@ -350,9 +350,13 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
       ...(commit === undefined ? {} : { commit }),
       stages: {} as Record<string, { key: string; outputs: Readonly<Record<string, string>> }>
     }
+    // restored stages are recorded in the lock once, at the end (or with the next stage that runs):
+    // a restored run wrote the lock and its run record once per stage
+    let unsaved = false
     const saveLock = () =>
       Effect.try({
         try: () => {
+          unsaved = false
           const updatedAt = new Date().toISOString()
           writeFileAtomic(lockFile, `${JSON.stringify({ ...lock, updatedAt }, null, 2)}\n`)
           for (const [id, st] of Object.entries(lockStages))
@@ -480,7 +484,7 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
               durationMs: 0,
               at: new Date().toISOString()
             }
-            yield* saveLock()
+            unsaved = true
           }
           plans.push({ id: stage.id, status: "HIT", key, reasons, outputs: seen.outputs })
           return
@@ -623,8 +627,12 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
     // `parallel` stages at once (a Ray cluster runs their bridge jobs side by side), each when its
     // upstream has finished; one at a time in config order otherwise
     const parallel = Math.max(1, Math.floor(options.parallel ?? 1))
+    // what was restored is in the lock however the run ends (a stage failed, Ctrl-C)
+    const saveRestored = Effect.suspend(() => (unsaved ? saveLock() : Effect.void)).pipe(
+      Effect.orElseSucceed(() => undefined)
+    )
     if (parallel === 1) {
-      for (const stage of stages) yield* step(stage)
+      yield* Effect.forEach(stages, step, { discard: true }).pipe(Effect.ensuring(saveRestored))
     } else {
       const finished = new Map(stages.map((s) => [s.id, Deferred.makeUnsafe<void>()]))
       yield* Effect.forEach(
@@ -640,7 +648,7 @@ export const runPipeline = (loaded: LoadedConfig, options: PipelineOptions) =>
             yield* Deferred.succeed(finished.get(stage.id)!, undefined)
           }),
         { concurrency: parallel, discard: true }
-      )
+      ).pipe(Effect.ensuring(saveRestored))
       const order = new Map(stages.map((s, i) => [s.id, i]))
       plans.sort((a, b) => order.get(a.id)! - order.get(b.id)!)
     }

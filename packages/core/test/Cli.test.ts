@@ -42,6 +42,28 @@ const bigFileBytes = (dir: string): number => {
 describe("hyperwords CLI", () => {
   afterAll(removeProjects)
 
+  it("a run whose later stage fails keeps the stages it restored in the lock", async () => {
+    const dir = makeProject()
+    expect((await runCli(dir, ["pipeline"])).code).toBe(0)
+    const lockOf = () =>
+      JSON.parse(readFileSync(join(dir, "pipeline.lock.json"), "utf8")) as {
+        stages: Record<string, { status: string; at: string }>
+      }
+    const first = lockOf()
+    expect(first.stages.write!.status).toBe("ran")
+    process.env.HYPERWORDS_TEST_FAIL_COUNT = "1"
+    try {
+      const failed = await runCli(dir, ["pipeline", "--force", "count"])
+      expect(failed.code).not.toBe(0)
+      expect(failed.stderr + failed.stdout).toContain("count failed on purpose")
+    } finally {
+      delete process.env.HYPERWORDS_TEST_FAIL_COUNT
+    }
+    const after = lockOf()
+    expect(after.stages.write!.status).toBe("restored")
+    expect(after.stages.write!.at > first.stages.write!.at).toBe(true)
+  })
+
   it("runs, then restores every stage from the store on a rerun", async () => {
     const dir = makeProject()
     const first = await runCli(dir, ["pipeline"])
