@@ -48,7 +48,7 @@ export const evalSuite = (options: EvalSuiteOptions): Promise<string> =>
       const loaded = yield* loadConfig(join(repo, "pipeline.config.ts"))
       const store = makeStore(loaded.storeDir)
       const lock = yield* readLock(lockFileOf(loaded.file))
-      if (lock === undefined) return "no pipeline.lock.json: run `pnpm pipeline` first"
+      if (lock === undefined) return `no ${lockFileOf(loaded.file)}: run \`pnpm pipeline\` first`
       const hash = lock.stages[options.stage]?.outputs.generations
       if (hash === undefined)
         return `the last pipeline run has no ${options.stage} stage: run \`pnpm pipeline\` first`

@@ -2,6 +2,7 @@
  * The `hyperwords` command line on Effect's CLI module. Packages add their own commands through
  * `extraCommands`; expected errors print as one line with a non-zero exit code.
  */
+import { basename } from "node:path"
 import { Console, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { type LoadedConfig, loadConfig, type Profile, Profiles } from "./Config.ts"
@@ -285,7 +286,7 @@ const timesCommand = Command.make(
       const lock = yield* readLock(lockFile)
       if (lock === undefined)
         return yield* new UsageError({
-          detail: `store times: no ${lockFile}: run the pipeline with this config first`
+          detail: `store times: no ${basename(lockFile)} in ${loaded.projectDir}: run the pipeline with this config first`
         })
       const rows: Array<StageTime> = []
       for (const [stage, entry] of Object.entries(lock.stages)) {
