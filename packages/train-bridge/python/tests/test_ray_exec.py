@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import sys
 import tempfile
 import time
@@ -156,7 +157,19 @@ def _start(address: str, job: dict, *opts: str) -> subprocess.Popen:
     )
     proc.stdin.write(json.dumps(job) + "\n")
     proc.stdin.close()
+    # the driver relays the worker's stderr (a log line per step): read as it comes, else a full pipe
+    # stops the driver mid-write, its events stop, and a test waiting for one waits forever
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
+    reader.start()
+    proc.stderr_lines, proc.stderr_reader = lines, reader  # type: ignore[attr-defined]
     return proc
+
+
+def _stderr(proc: subprocess.Popen) -> str:
+    """What the driver wrote on stderr (all of it once the driver has exited)."""
+    proc.stderr_reader.join(timeout=10)  # type: ignore[attr-defined]
+    return "".join(proc.stderr_lines)  # type: ignore[attr-defined]
 
 
 def _events(proc: subprocess.Popen, until=None) -> list[dict]:
@@ -191,7 +204,7 @@ def test_a_job_on_the_cluster_writes_what_a_local_run_writes(cluster, through, t
     local = _local(make_job(tied_base, tmp_path / "local", steps=6))
     proc = _start(cluster[0] if through == "gcs" else cluster[1], make_job(tied_base, tmp_path / "ray", steps=6))
     got = _events(proc)
-    assert proc.wait(timeout=60) == 0, proc.stderr.read()[-2000:]
+    assert proc.wait(timeout=60) == 0, _stderr(proc)[-2000:]
     assert got[-1]["type"] == "done"
     # the same events, the Ray driver's own log line aside
     kinds = [e["type"] for e in got if not (e["type"] == "log" and "on the Ray cluster" in e["message"])]
@@ -220,7 +233,7 @@ def test_a_job_of_two_processes_trains_one_model_under_accelerate(cluster, tied_
     plain = _local(make_job(tied_base, tmp_path / "plain", steps=4, lora=lora))
     proc = _start(cluster[0], make_job(tied_base, tmp_path / "ddp", steps=4, lora=lora), "--cpus", "2", "--processes", "2")
     got = _events(proc)
-    assert proc.wait(timeout=300) == 0, proc.stderr.read()[-3000:]
+    assert proc.wait(timeout=300) == 0, _stderr(proc)[-3000:]
     assert any("holding CPU 2" in e.get("message", "") for e in got)
     a, b = plain[-1]["result"], got[-1]["result"]
     assert got[-1]["type"] == "done" and (b["processes"], b["device"]) == (2, "cpu") and a["processes"] == 1
@@ -235,7 +248,7 @@ def test_a_killed_ray_worker_is_submitted_again_and_resumes(cluster, tied_base, 
         got = _events(proc, until=lambda e: e["type"] == "checkpoint")
         os.kill(_task_pid(got), signal.SIGKILL)  # the Ray worker process running the task, not the driver
         got += _events(proc)
-        assert proc.wait(timeout=120) == 0, proc.stderr.read()[-2000:]
+        assert proc.wait(timeout=120) == 0, _stderr(proc)[-2000:]
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -280,7 +293,7 @@ def test_two_jobs_run_at_once(cluster, tied_base, tmp_path):
         runs = list(pool.map(_events, procs))
     spans = []
     for proc, got in zip(procs, runs):
-        assert proc.wait(timeout=300) == 0, proc.stderr.read()[-2000:]
+        assert proc.wait(timeout=300) == 0, _stderr(proc)[-2000:]
         started = next(e["_at"] for e in got if e["type"] == "log" and "on the Ray cluster" in e["message"])
         spans.append((started, got[-1]["_at"]))
     (a0, a1), (b0, b1) = spans
