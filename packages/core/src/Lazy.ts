@@ -1,8 +1,8 @@
 /**
  * A module loaded on first use rather than at start-up. A command that never reaches the code
  * needing a heavy dependency (arquero and Apache Arrow are some 300 modules, transformers.js
- * brings onnxruntime and sharp) does not pay for loading it: a pipeline rerun that restores every
- * stage starts in about half the time.
+ * brings sharp) does not pay for loading it: a pipeline rerun that restores every stage loads 487
+ * modules instead of 858.
  *
  * The module is the ES module `import` would give, resolved from the caller's own place (pass
  * `() => import.meta.resolve("pkg")`) and loaded synchronously with `require`, which Node runs on
