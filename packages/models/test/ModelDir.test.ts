@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs"
+import { cpSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { ModelDirError } from "../src/Errors.ts"
@@ -41,6 +41,8 @@ describe("ModelDir", () => {
   })
 
   it("a directory without config.json says so", async () => {
+    // a fresh clone has no test/.tmp until a tiny model is built: this test must not need one
+    mkdirSync(tmpDir, { recursive: true })
     const dir = mkdtempSync(join(tmpDir, "empty-"))
     try {
       const e = await rejection(loadModel(dir))
