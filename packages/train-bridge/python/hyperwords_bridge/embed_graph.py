@@ -104,8 +104,11 @@ def _feeds(sess, ids: np.ndarray, hidden: int) -> dict[str, np.ndarray]:
     return {i.name: all_feeds[i.name] for i in sess.get_inputs()}
 
 
-def verify_embed(model_dir: Path, seed: int = 0) -> dict[str, Any]:
-    """``hidden_states`` of embed.onnx against probe.onnx on random ids: the max abs difference."""
+def verify_embed(model_dir: Path, seed: int = 0, probe=None) -> dict[str, Any]:
+    """``hidden_states`` of embed.onnx against probe.onnx on random ids: the max abs difference.
+
+    ``probe``: an open session of the folder's probe.onnx, when the caller has one (opening a
+    graph whose weights onnxruntime must transpose costs seconds)."""
     import json
 
     import onnxruntime as ort
@@ -117,7 +120,8 @@ def verify_embed(model_dir: Path, seed: int = 0) -> dict[str, Any]:
     ids = rng.integers(0, vocab, size=(2, 9), dtype=np.int64)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = max(1, (os.cpu_count() or 1))
-    probe = ort.InferenceSession(str(model_dir / "onnx" / "probe.onnx"), opts)
+    if probe is None:
+        probe = ort.InferenceSession(str(model_dir / "onnx" / "probe.onnx"), opts)
     embed = ort.InferenceSession(str(model_dir / "onnx" / "embed.onnx"), opts)
     (hp,) = probe.run([KEEP], _feeds(probe, ids, hidden))
     (he,) = embed.run([KEEP], _feeds(embed, ids, hidden))

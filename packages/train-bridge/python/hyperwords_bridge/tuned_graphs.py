@@ -169,7 +169,8 @@ def verify_patched(tuned_dir: Path, v_old: int, *, atol: float = PARITY_ATOL) ->
     }
     gen_ok = gen["logits_max_abs_diff"] <= atol and gen["greedy_ids_equal"] and gen["vocab"] == config.vocab_size
     tracked = np.array([[0, config.vocab_size - 1]], np.int64)
-    got = run_probe(ort_probe_session(tuned_dir / "onnx" / "probe.onnx"), ids, tracked_ids=tracked)
+    probe_session = ort_probe_session(tuned_dir / "onnx" / "probe.onnx")
+    got = run_probe(probe_session, ids, tracked_ids=tracked)
     ref = torch_reference(model, ids)
     top1 = got["lens_topk_ids"][..., 0] == lens_reference_top1(model, ref["hidden_states"])
     probe = {
@@ -184,7 +185,7 @@ def verify_patched(tuned_dir: Path, v_old: int, *, atol: float = PARITY_ATOL) ->
         and probe["logits_rel_diff"] <= 1e-4
         and probe["vocab"] == config.vocab_size
     )
-    embed = verify_embed(tuned_dir)
+    embed = verify_embed(tuned_dir, probe=probe_session)
     embed_ok = embed["rel_diff"] <= 1e-4
     return {
         "ok": bool(gen_ok and probe_ok and embed_ok),
