@@ -131,8 +131,15 @@ export default defineConfig({
       // lens head the English-pivot tasks read only each prompt's last token (all three checks
       // about 2 minutes on SmolLM2 with another job beside them)
       "probe-*": { items: 8, patchscopeLayers: 4 },
-      // SmolLM2 spends 65 tokens on ten Russian nouns: 32 cannot hold the seven breadth scores
-      "evaluate-*": { samples: 1, maxNewTokens: 32, taskSamples: {}, taskMaxNewTokens: { "ten-words": 72 } }
+      // SmolLM2 spends 65 tokens on ten Russian nouns: 32 cannot hold the seven breadth scores;
+      // the 34 answers in one batch per token budget: the same answers as batches of 8, sooner
+      "evaluate-*": {
+        batchSize: 34,
+        samples: 1,
+        maxNewTokens: 32,
+        taskSamples: {},
+        taskMaxNewTokens: { "ten-words": 72 }
+      }
     },
     full: { embed: { batchSize: 32 } }
   },
