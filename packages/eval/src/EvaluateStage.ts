@@ -71,8 +71,8 @@ export const EvaluateParams = Schema.Struct({
   /**
    * Answers generated at once (one batch over the model's cache; a batch gives each answer the
    * tokens it gets alone, so this changes the time, never the answers). A batch's first step holds
-   * logits over the whole vocabulary for every prompt token: on Gemma 3 (262k tokens) 16 answers
-   * take about 1.5 GB more than 8.
+   * logits over the whole vocabulary for every prompt token, so memory grows with it (Gemma 3's
+   * vocabulary has 262k tokens).
    */
   batchSize: Schema.optionalKey(Schema.Int),
   /** Metrics run at once. */

@@ -107,8 +107,8 @@ def _feeds(sess, ids: np.ndarray, hidden: int) -> dict[str, np.ndarray]:
 def verify_embed(model_dir: Path, seed: int = 0, probe=None) -> dict[str, Any]:
     """``hidden_states`` of embed.onnx against probe.onnx on random ids: the max abs difference.
 
-    ``probe``: an open session of the folder's probe.onnx, when the caller has one (opening a
-    graph whose weights onnxruntime must transpose costs seconds)."""
+    ``probe``: an open session of the folder's probe.onnx, when the caller has one (opening the
+    probe graph costs seconds)."""
     import json
 
     import onnxruntime as ort
