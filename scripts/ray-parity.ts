@@ -40,11 +40,11 @@ interface Planned {
 }
 
 /** `pnpm pipeline FLAGS... extra...` with `--json`: its document (progress goes to stderr). */
-const pipeline = (extra: ReadonlyArray<string>): Planned => {
+const pipeline = (extra: ReadonlyArray<string>, env: NodeJS.ProcessEnv = process.env): Planned => {
   const r = spawnSync(
     process.execPath,
     [join(root, "packages/core/bin/hyperwords.ts"), "pipeline", ...flags, ...extra, "--json"],
-    { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 << 20 }
+    { cwd: root, env, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 << 20 }
   )
   if (r.status !== 0)
     throw new Error(`pipeline ${[...flags, ...extra].join(" ")} exited ${r.status}:\n${r.stdout}`)
@@ -94,10 +94,27 @@ const localVersion: VersionFiles = {
 process.stderr.write(
   `${stage}: local version ${local.artifact.slice(0, 12)}; training it again on a local Ray cluster\n`
 )
-const ray = await startLocalRay(venvPython, { cpus: 2 })
+// The trainer's thread count is part of its arithmetic: a local run without HYPERWORDS_THREADS
+// uses torch's default (this machine's cores), a Ray job the CPUs it asks for (1 by default).
+// The Ray run is given the local run's count, so the two do the same sums.
+const threads = Number(
+  process.env.HYPERWORDS_THREADS ??
+    spawnSync(venvPython, ["-c", "import torch; print(torch.get_num_threads())"], {
+      encoding: "utf8"
+    }).stdout.trim()
+)
+if (!(Number.isInteger(threads) && threads > 0))
+  throw new Error("could not read the local trainer's thread count (torch.get_num_threads() in the venv)")
+process.stderr.write(`${stage}: the local trainer's threads: ${threads}; the Ray job gets as many\n`)
+const ray = await startLocalRay(venvPython, { cpus: Math.max(2, threads) })
 let onRay: ReturnType<typeof versionOf>
 try {
-  onRay = versionOf(pipeline(["--only", stage, "--force", stage, "--executor", `ray:${ray.address}`]))
+  onRay = versionOf(
+    pipeline(["--only", stage, "--force", stage, "--executor", `ray:${ray.address}`], {
+      ...process.env,
+      HYPERWORDS_THREADS: String(threads)
+    })
+  )
 } catch (e) {
   putBack()
   throw e
