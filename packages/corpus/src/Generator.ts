@@ -90,10 +90,9 @@ const wordsLines: Readonly<Record<Lang, (words: ReadonlyArray<string>) => string
 }
 
 /**
- * The prompt the model composes a scene from: two examples and the words. Kept short on purpose:
- * the graph computes logits over Gemma's 262k vocabulary at every position it is fed. The
- * examples (`scenePrefix`) are run once per model and their cache shared by every scene, so a
- * scene pays only for its words line.
+ * The prompt the model composes a scene from: two examples and the words. The examples
+ * (`scenePrefix`) are run once per model and their cache shared by every scene, so a scene pays
+ * only for its words line.
  */
 export const scenePrompt = (lang: Lang, words: ReadonlyArray<string>): string =>
   examples[lang] + wordsLines[lang](words)

@@ -70,9 +70,9 @@ export const EvaluateParams = Schema.Struct({
   tasks: Schema.optionalKey(Schema.Array(Schema.String)),
   /**
    * Answers generated at once (one batch over the model's cache; a batch gives each answer the
-   * tokens it gets alone, as `Batch.test.ts` checks, so this is for time, not the answers). A batch's first step holds
-   * logits over the whole vocabulary for every prompt token, so memory grows with it (Gemma 3's
-   * vocabulary has 262k tokens).
+   * tokens it gets alone, as `Batch.test.ts` checks, so this is for time, not the answers). A graph exported before
+   * `hyperwords_bridge.last_logits` holds logits over the whole vocabulary for every prompt token
+   * on a batch's first step, so there memory grows with it (Gemma 3's vocabulary has 262k tokens).
    */
   batchSize: Schema.optionalKey(Schema.Int),
   /** Metrics run at once. */

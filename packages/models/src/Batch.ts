@@ -6,8 +6,9 @@
  *
  * Two more things keep a batch cheap:
  * - the text every prompt starts with (`prefix`, the generator's examples) is run once per model
- *   and its cache reused by every batch: the graph computes logits at every position it is fed,
- *   so a long prompt's forward pass costs more than its whole scene;
+ *   and its cache reused by every batch (a graph exported before `hyperwords_bridge.last_logits`
+ *   computes logits at every position it is fed, so there a long prompt's forward pass costs
+ *   more than its whole scene);
  * - a row that has stopped leaves the batch: it is neither run nor sampled again.
  *
  * Rows are left-padded, each token at the position it has alone, and each row samples from its
@@ -15,7 +16,7 @@
  */
 
 import { ort, runSession } from "./internal/sessions.ts"
-import { emptyPast, int64 } from "./internal/tensors.ts"
+import { emptyPast, int64, nextTokenLogits } from "./internal/tensors.ts"
 import type { Model } from "./Model.ts"
 import { sampleToken, seededUniform } from "./Sampling.ts"
 
@@ -181,16 +182,10 @@ export const generateBatch = async (
     if (hasPositions) feeds.position_ids = int64(pos.flat(), [n, t])
     const res = await runSession(session, path, feeds)
     const logits = res.logits!
-    const vocab = logits.dims[2]!
-    const data = logits.data as Float32Array
     const keep: Array<number> = []
     const next: Array<number> = []
     for (const [k, i] of active.entries()) {
-      const id = sampleToken(
-        data.subarray((k * t + t - 1) * vocab, (k * t + t) * vocab),
-        sampling,
-        uniforms[i]!
-      )
+      const id = sampleToken(nextTokenLogits(logits, k), sampling, uniforms[i]!)
       if (stop.has(id)) continue
       out[i]!.push(id)
       keep.push(k)

@@ -7,7 +7,7 @@
  */
 import { randomInt } from "node:crypto"
 import { type ort, runSession } from "./internal/sessions.ts"
-import { emptyPast, int64 } from "./internal/tensors.ts"
+import { emptyPast, int64, nextTokenLogits } from "./internal/tensors.ts"
 import type { ModelConfig } from "./ModelDir.ts"
 import { argmax, type SamplingOptions, sampleToken, seededUniform } from "./Sampling.ts"
 import type { Tokenizer } from "./Tokenizer.ts"
@@ -99,8 +99,7 @@ export async function* decodeIds(
     const out = await runSession(session, path, feeds)
     const logits = out.logits
     if (!logits) throw new Error(`${path}: the graph has no "logits" output`)
-    const vocab = logits.dims[2]!
-    const row = (logits.data as Float32Array).subarray((t - 1) * vocab, t * vocab)
+    const row = nextTokenLogits(logits, 0)
     const next = uniform ? sampleToken(row, options.sampling ?? {}, uniform) : argmax(row)
     const nextPast: Record<string, ort.Tensor> = {}
     for (const n of pastNames) nextPast[n] = out[n.replace("past_key_values.", "present.")]!

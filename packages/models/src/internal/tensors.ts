@@ -17,3 +17,14 @@ export const emptyPast = (
       new ort.Tensor("float32", new Float32Array(0), [b, config.numKeyValueHeads, 0, config.headDim])
     ])
   )
+
+/**
+ * Row `row`'s next-token logits from the generation graph's `logits`: its last position, for
+ * a graph that gives every position fed (`[B, T, V]`) and for one cut to the last (`[B, 1, V]`,
+ * `hyperwords_bridge.last_logits`).
+ */
+export const nextTokenLogits = (logits: ort.Tensor, row: number): Float32Array => {
+  const [, positions, vocab] = logits.dims as [number, number, number]
+  const end = (row + 1) * positions * vocab
+  return (logits.data as Float32Array).subarray(end - vocab, end)
+}

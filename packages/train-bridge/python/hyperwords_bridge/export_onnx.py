@@ -4,7 +4,8 @@
 
 Writes, inside MODEL_DIR (which must already hold ``config.json`` and the weights):
 
-    onnx/model.onnx            fp32, text-generation-with-past (optimum-onnx exporter)
+    onnx/model.onnx            fp32, text-generation-with-past (optimum-onnx exporter), its
+                               logits at the last position only (:mod:`hyperwords_bridge.last_logits`)
     onnx/model_quantized.onnx  int8 dynamic quantisation (transformers.js dtype "q8")
 
 ``config.json``, ``tokenizer.json``, ``tokenizer_config.json`` and ``generation_config.json``
@@ -37,6 +38,7 @@ from typing import Any
 from hyperwords_bridge import events
 from hyperwords_bridge.diskspace import disk_full_error, require_free
 from hyperwords_bridge.events import BridgeError
+from hyperwords_bridge.last_logits import cut_to_last_position
 from hyperwords_bridge.memcheck import check_step
 from hyperwords_bridge.scratch import scratch, sigterm_as_interrupt
 
@@ -373,6 +375,10 @@ def export_generation(
             if not (model_dir / name).exists() and (tmp_out / name).exists():
                 shutil.copy2(tmp_out / name, model_dir / name)
                 log(f"{name} was missing in {model_dir}; copied the exporter's")
+    # every reader takes the next token's logits: the projection runs on the last position only
+    result["last_logits"] = cut_to_last_position(fp32)
+    if not result["last_logits"]["cut"]:
+        log(f"logits kept at every position: {result['last_logits']['reason']}", level="warn")
     result["export_seconds"] = round(time.time() - t0, 1)
     result["files"]["model.onnx"] = {"sha256": artifact("onnx", fp32), "bytes": fp32.stat().st_size}
     progress(task, 1, total)

@@ -95,6 +95,7 @@ def test_transformers_js_layout(exported):
     assert not [p for p in (d / "onnx").iterdir() if p.name.startswith(".export-") or p.name.endswith(".tmp")]
     assert result["files"]["model.onnx"]["sha256"] == ex.sha256_file(d / "onnx" / "model.onnx")
     assert result["missing_layout_files"] == []
+    assert result["last_logits"]["cut"], result["last_logits"]
 
 
 def test_graph_io_names(exported):
@@ -107,6 +108,9 @@ def test_graph_io_names(exported):
     assert ("position_ids" in names) == (arch == "llama")
     outs = {o.name for o in sess.get_outputs()}
     assert {"logits", "present.0.key", "present.0.value"} <= outs
+    # the next token's logits only: [batch, 1, vocab] whatever the number of tokens fed
+    logits = next(o for o in sess.get_outputs() if o.name == "logits")
+    assert logits.shape[1:] == [1, 256]
 
 
 def test_fp32_parity_and_greedy(exported):
