@@ -1,8 +1,10 @@
 /**
  * `pnpm bench [SUITE]`: benchmark suites that print ratio tables against anchors measured in the
- * same run. Suites: engine, models, corpus, probe, train, eval, vocab and scale (these two not in the
- * default set: they train several models).
+ * same run. Suites: engine, models, corpus, probe, train, eval, exports, cut-readers, answers, vocab
+ * and scale (these three not in the default set: answers decodes the default profile's answers
+ * six times, the other two train several models).
  */
+import { answersOptions, answersSuite } from "./answers.ts"
 import { corpusSuite } from "./corpus.ts"
 import { cutReaders, cutReadersOptions } from "./cut-readers.ts"
 import { engineSuite } from "./engine.ts"
@@ -25,12 +27,14 @@ const suites: Record<string, () => Promise<string>> = {
   vocab: () => vocabSuite(vocabOptions()),
   scale: () => scaleSuite(scaleOptions()),
   exports: () => exportsSuite(exportsOptions()),
-  "cut-readers": () => cutReaders(cutReadersOptions())
+  "cut-readers": () => cutReaders(cutReadersOptions()),
+  answers: () => answersSuite(answersOptions())
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))
-// the superword curve and the sweep train several models: run them by name only
-const names = wanted.length > 0 ? wanted : Object.keys(suites).filter((s) => s !== "vocab" && s !== "scale")
+// the superword curve and the sweep train several models, answers decodes for minutes: by name only
+const byNameOnly = new Set(["vocab", "scale", "answers"])
+const names = wanted.length > 0 ? wanted : Object.keys(suites).filter((s) => !byNameOnly.has(s))
 for (const name of names) {
   const suite = suites[name]
   if (!suite) {
