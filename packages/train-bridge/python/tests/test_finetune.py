@@ -78,6 +78,8 @@ def test_training_writes_a_usable_model_version(tied_base, tmp_path, event_strea
     check_model_dir(merged)  # what export_onnx and probe_graph require
     manifest = json.loads((merged / "hyperwords-model.json").read_text())
     assert manifest["safetensors_sha256"]
+    # the version records the thread count it was trained with (its sums depend on it)
+    assert manifest["finetune"]["threads"] == training["finetune"]["threads"] == torch.get_num_threads()
     assert set(manifest["files"]) >= {"model.safetensors", "tokenizer.json", "tokenizer_config.json", "config.json"}
     tok = AutoTokenizer.from_pretrained(merged)
     model = AutoModelForCausalLM.from_pretrained(merged)
@@ -280,6 +282,7 @@ def test_accelerate_launch_single_cpu_process_matches_plainrun_job(tied_base, tm
     assert _contract(launched) == _contract(plain)
     a, b = plain[-1]["result"], launched[-1]["result"]
     assert (a["device"], a["processes"], b["device"], b["processes"]) == ("cpu", 1, "cpu", 1)
+    assert a["threads"] == b["threads"] == 1  # the job's threads, recorded
     assert abs(a["final_loss"] - b["final_loss"]) < 1e-3, (a["final_loss"], b["final_loss"])
     assert b["bpb_tuned"] == pytest.approx(a["bpb_tuned"], abs=1e-3)
     assert any("accelerate, 1 process" in e["message"] for e in launched if e["type"] == "log")

@@ -227,6 +227,8 @@ def run(job: Job, stop: StopSignals, rt: Runtime | None = None) -> dict[str, Any
             "data": data,
             "seed": job.seed,
             "steps": job.steps,
+            # part of the arithmetic: the same job on another thread count differs in the last bits
+            "threads": torch.get_num_threads(),
             "final_loss": history[-1]["loss"],
             "hyperword_tokens": vocab.ids if vocab else {},
         },
@@ -268,6 +270,7 @@ def run(job: Job, stop: StopSignals, rt: Runtime | None = None) -> dict[str, Any
         "timings": timings,
         "device": str(rt.device),
         "processes": rt.world,
+        "threads": torch.get_num_threads(),
     }
     training = {
         "schemaVersion": 1,
