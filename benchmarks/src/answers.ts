@@ -3,7 +3,7 @@
  * logits cut to the last position (`hyperwords_bridge.last_logits`, what an export writes now)
  * against the same graph with logits at every position fed (as exported before). The jobs are
  * the default profile's (every BENCH_EVERY-th of the built-in prompt set, three samples, eight
- * for ten-words), in the stage's batches (`batchesOf`, its default size). Both folders hold the
+ * for ten-words), in the stage's batches (`batchesOf`, its default size, `answerBatch`). Both folders hold the
  * same weights (hard links); only the graph's proto differs. Sides alternate, BENCH_RUNS times,
  * medians; the answers of the two sides are compared one by one.
  * Environment: BENCH_MODEL (default gemma-3-270m), BENCH_RUNS (3), BENCH_EVERY (4).
@@ -12,9 +12,8 @@ import { spawnSync } from "node:child_process"
 import { cpSync, linkSync, mkdirSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
-import { batchesOf, evaluateDefaults, jobsOf } from "@hyperwords/eval/EvaluateStage"
+import { answerBatch, batchesOf, evaluateDefaults, jobsOf } from "@hyperwords/eval/EvaluateStage"
 import { loadPromptSet } from "@hyperwords/eval/PromptSet"
-import { generateBatch } from "@hyperwords/models/Batch"
 import { loadModel, releaseModel } from "@hyperwords/models/Model"
 import { resolveModelDir } from "@hyperwords/models/ModelDir"
 import { venvPython } from "@hyperwords/train-bridge/Paths"
@@ -73,19 +72,7 @@ export const answersSuite = async (o = answersOptions()): Promise<string> => {
         await model.generationGraph() // the session opened outside the timing
         const t0 = performance.now()
         const texts: Array<string> = []
-        for (const batch of batches)
-          texts.push(
-            ...(await generateBatch(
-              model,
-              batch.map((j) => j.prompt.prompt),
-              {
-                maxNewTokens: batch[0]!.maxNewTokens,
-                temperature: evaluateDefaults.temperature,
-                topP: evaluateDefaults.topP,
-                seeds: batch.map((j) => j.seed)
-              }
-            ))
-          )
+        for (const batch of batches) texts.push(...(await answerBatch(model, batch, evaluateDefaults)))
         times[side].push((performance.now() - t0) / 1000)
         answers[side] = texts
         await releaseModel(sides[side])

@@ -25,7 +25,7 @@ import {
 } from "@hyperwords/core/Stage"
 import { Store } from "@hyperwords/core/Store"
 import { generateBatch } from "@hyperwords/models/Batch"
-import { holdModel, loadModel } from "@hyperwords/models/Model"
+import { holdModel, loadModel, type Model } from "@hyperwords/models/Model"
 import { Effect, Result, Schema } from "effect"
 import { loadMetrics, type MetricEntry, metricIds } from "./Metric.ts"
 import {
@@ -175,6 +175,23 @@ export const batchesOf = <J extends { readonly maxNewTokens: number }>(
     Array.from({ length: Math.ceil(group.length / size) }, (_, k) => group.slice(k * size, (k + 1) * size))
   )
 }
+
+/** One batch of jobs answered as the stage answers them (a budget and a seed per job). */
+export const answerBatch = (
+  model: Model,
+  batch: ReadonlyArray<ReturnType<typeof jobsOf>[number]>,
+  sampling: { readonly temperature: number; readonly topP: number }
+): Promise<Array<string>> =>
+  generateBatch(
+    model,
+    batch.map((job) => job.prompt.prompt),
+    {
+      maxNewTokens: batch[0]!.maxNewTokens,
+      temperature: sampling.temperature,
+      topP: sampling.topP,
+      seeds: batch.map((job) => job.seed)
+    }
+  )
 
 const finite = (x: unknown): number | undefined =>
   typeof x === "number" && Number.isFinite(x) ? x : undefined
@@ -353,20 +370,7 @@ export const evaluateStage = (options: EvaluateStageOptions) => {
           yield* Effect.forEach(
             batches,
             (batch) =>
-              Effect.tryPromise({
-                try: () =>
-                  generateBatch(
-                    model,
-                    batch.map((job) => job.prompt.prompt),
-                    {
-                      maxNewTokens: batch[0]!.maxNewTokens,
-                      temperature: p.temperature,
-                      topP: p.topP,
-                      seeds: batch.map((job) => job.seed)
-                    }
-                  ),
-                catch: (e) => e
-              }).pipe(
+              Effect.tryPromise({ try: () => answerBatch(model, batch, p), catch: (e) => e }).pipe(
                 Effect.tap((texts) => {
                   batch.forEach((job, i) => {
                     tokens += model.encode(texts[i]!, { addSpecialTokens: false }).length
