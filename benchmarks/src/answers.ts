@@ -9,7 +9,7 @@
  * Environment: BENCH_MODEL (default gemma-3-270m), BENCH_RUNS (3), BENCH_EVERY (4).
  */
 import { spawnSync } from "node:child_process"
-import { cpSync, linkSync, mkdirSync, readdirSync, rmSync } from "node:fs"
+import { cpSync, existsSync, linkSync, mkdirSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { answerBatch, batchesOf, evaluateDefaults, jobsOf } from "@hyperwords/eval/EvaluateStage"
@@ -51,6 +51,10 @@ const sibling = (dir: string, to: string) => {
 
 export const answersSuite = async (o = answersOptions()): Promise<string> => {
   const dir = resolveModelDir(o.model)
+  if (!existsSync(join(dir, "onnx", "model.onnx")))
+    throw new Error(
+      `BENCH_MODEL=${o.model}: ${dir} has no onnx/model.onnx (a pulled model's name or a model folder)`
+    )
   const work = join(tmpdir(), `bench-answers-${process.pid}`)
   try {
     const sides = { every: join(work, "every"), last: join(work, "last") } as const

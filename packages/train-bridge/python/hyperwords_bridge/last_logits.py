@@ -30,7 +30,7 @@ from typing import Any, Sequence
 SLICE_NAME = "/hyperwords/last_position/Slice"
 """The inserted node's name: a graph that has it is already cut."""
 
-PASS_THROUGH = {"Cast", "Div", "Mul", "Tanh", "Add", "Sub", "Softcap", "Identity"}
+PASS_THROUGH = {"Cast", "Div", "Mul", "Tanh", "Add", "Sub", "Identity"}
 """Element-wise ops between the projection and ``logits`` (a soft cap: Div, Tanh, Mul)."""
 
 INT64_MAX = (1 << 63) - 1
