@@ -93,9 +93,10 @@ def cut_graph(model: Any) -> dict[str, Any]:
     for i, n in enumerate([*consts, cut]):
         graph.node.insert(at + i, n)
     node.input[0] = sliced
-    # the sequence axis of logits (and of anything the walk passed through) is 1 now
+    # the declared sequence axis of logits and of the projection's output is 1 now (the ops the
+    # walk passed through keep their declared shapes: onnxruntime infers them)
     for vi in [*graph.output, *graph.value_info]:
-        if vi.name == "logits" or vi.name == node.output[0]:
+        if vi.name in ("logits", node.output[0]):
             dims = vi.type.tensor_type.shape.dim
             if len(dims) == 3:
                 dims[1].Clear()
@@ -110,7 +111,8 @@ def uncut_graph(model: Any) -> dict[str, Any]:
     cut = next((n for n in graph.node if n.name == SLICE_NAME), None)
     if cut is None:
         return {"uncut": False, "reason": "the graph is not cut"}
-    for n in graph.node:
+    readers = [n for n in graph.node if cut.output[0] in n.input]
+    for n in readers:
         for i, name in enumerate(n.input):
             if name == cut.output[0]:
                 n.input[i] = cut.input[0]
@@ -119,7 +121,7 @@ def uncut_graph(model: Any) -> dict[str, Any]:
     del graph.node[:]
     graph.node.extend(kept)
     for vi in [*graph.output, *graph.value_info]:
-        if vi.name == "logits":
+        if vi.name in ("logits", *(o for n in readers for o in n.output)):
             dims = vi.type.tensor_type.shape.dim
             if len(dims) == 3:
                 dims[1].Clear()
