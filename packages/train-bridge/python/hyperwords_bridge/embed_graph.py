@@ -104,11 +104,12 @@ def _feeds(sess, ids: np.ndarray, hidden: int) -> dict[str, np.ndarray]:
     return {i.name: all_feeds[i.name] for i in sess.get_inputs()}
 
 
-def verify_embed(model_dir: Path, seed: int = 0, probe=None) -> dict[str, Any]:
+def verify_embed(model_dir: Path, seed: int = 0, probe=None, optimize: bool = True) -> dict[str, Any]:
     """``hidden_states`` of embed.onnx against probe.onnx on random ids: the max abs difference.
 
     ``probe``: an open session of the folder's probe.onnx, when the caller has one (opening the
-    probe graph costs seconds)."""
+    probe graph costs seconds). ``optimize=False``: the sessions without graph optimisations
+    (``export_onnx.check_options``)."""
     import json
 
     import onnxruntime as ort
@@ -120,6 +121,10 @@ def verify_embed(model_dir: Path, seed: int = 0, probe=None) -> dict[str, Any]:
     ids = rng.integers(0, vocab, size=(2, 9), dtype=np.int64)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = max(1, (os.cpu_count() or 1))
+    if not optimize:
+        from hyperwords_bridge.export_onnx import check_options
+
+        check_options(opts)
     if probe is None:
         probe = ort.InferenceSession(str(model_dir / "onnx" / "probe.onnx"), opts)
     embed = ort.InferenceSession(str(model_dir / "onnx" / "embed.onnx"), opts)

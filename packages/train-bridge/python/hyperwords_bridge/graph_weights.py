@@ -100,7 +100,8 @@ class Match:
 
 def _probe_key(a: np.ndarray) -> bytes:
     """A few leading values: candidates are compared in full only when these agree."""
-    return np.ascontiguousarray(a.reshape(-1)[:16]).tobytes()
+    # ``flat`` reads the first values in C order without copying a transposed view whole
+    return np.ascontiguousarray(a.flat[:16]).tobytes()
 
 
 def match_initializers(

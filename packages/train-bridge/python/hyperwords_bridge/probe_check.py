@@ -18,11 +18,15 @@ from hyperwords_bridge.probe_graph import DEFAULT_K, INPUT_NAMES, OUTPUT_NAMES, 
 # ======================================================================================
 
 
-def ort_probe_session(path: Path, threads: int | None = None):
+def ort_probe_session(path: Path, threads: int | None = None, optimize: bool = True):
     import onnxruntime as ort
+
+    from hyperwords_bridge.export_onnx import check_options
 
     so = ort.SessionOptions()
     so.log_severity_level = 3
+    if not optimize:
+        check_options(so)
     if threads:
         so.intra_op_num_threads = threads
     return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])

@@ -221,3 +221,32 @@ def test_cli_emits_done_with_mode(control_pair, tmp_path, event_stream):
     assert tg.main([str(_fresh(merged, tmp_path / "v")), "--base", str(base)]) == 0
     done = [e for e in event_stream() if e["type"] == "done"]
     assert len(done) == 1 and done[0]["result"]["mode"] == "patched"
+
+
+def test_check_catches_wrong_weights(control_pair, tmp_path):
+    """The check's sessions skip onnxruntime's graph optimisations; a weight the patched graphs read
+    wrongly still fails every graph that reads it (the mapping here is right, the file is not)."""
+    from safetensors.numpy import load_file as load_np
+    from safetensors.numpy import save_file as save_np
+
+    base, merged = control_pair
+    v = _fresh(merged, tmp_path / "v")
+    patch = tg.write_patched(v, base)
+    weights = v / "onnx" / WEIGHTS_FILE
+    tensors = load_np(str(weights))
+    name = next(k for k in sorted(tensors) if k.endswith("layers.0.self_attn.q_proj.weight"))
+    tensors[name] = tensors[name] + np.float32(0.5)
+    weights.unlink()  # a hard link to model.safetensors: PyTorch's side keeps the right weights
+    save_np(tensors, str(weights), metadata={"format": "pt"})
+    parity = tg.verify_patched(v, patch["vocab_base"])
+    assert not parity["ok"]
+    assert not parity["generation"]["ok"] and not parity["probe"]["ok"]
+    assert parity["generation"]["logits_max_abs_diff"] > 1e-2
+
+
+def test_probe_key_of_a_transposed_view():
+    from hyperwords_bridge.graph_weights import _probe_key
+
+    a = np.arange(40 * 7, dtype=np.float32).reshape(40, 7)
+    assert _probe_key(a.T) == np.ascontiguousarray(a.T).reshape(-1)[:16].tobytes()
+    assert _probe_key(a) == a.reshape(-1)[:16].tobytes()
