@@ -4,11 +4,13 @@
  * prompt (Gemma's is 262k x 640 floats: most of a step's cost), so scenes come several times
  * faster than one by one.
  *
- * Two more things keep a batch cheap:
+ * Three more things keep a batch cheap:
  * - the text every prompt starts with (`prefix`, the generator's examples) is run once per model
  *   and its cache reused by every batch (a graph exported before `hyperwords_bridge.last_logits`
  *   computes logits at every position it is fed, so there a long prompt's forward pass costs
  *   more than its whole scene);
+ * - rows with the same prompt (the samples of one) are run once in the first step, the prompt's
+ *   whole forward pass, and each samples from it with its own seed;
  * - a row that has stopped leaves the batch: it is neither run nor sampled again.
  *
  * Rows are left-padded, each token at the position it has alone, and each row samples from its
@@ -93,10 +95,10 @@ const prefixCache = (model: Model, prefix: string, ids: ReadonlyArray<number>, s
     return cached
   })
 
-/** The rows `keep` of a `[B, ...]` float tensor (the tensor itself when every row is kept). */
+/** The rows `keep` of a `[B, ...]` float tensor, in that order (the tensor itself for 0..B-1). */
 const selectRows = (tensor: ort.Tensor, keep: ReadonlyArray<number>): ort.Tensor => {
   const [b, ...rest] = tensor.dims as ReadonlyArray<number>
-  if (keep.length === b) return tensor
+  if (keep.length === b && keep.every((row, i) => row === i)) return tensor
   const size = rest.reduce((n, d) => n * d, 1)
   const data = tensor.data as Float32Array
   const out = new Float32Array(keep.length * size)
@@ -168,31 +170,59 @@ export const generateBatch = async (
       : input[i]!.map((_, j) => (j < shift[i]! ? 0 : 1))
   )
   let pos: Array<Array<number>> = input.map((r, i) => r.map((_, j) => Math.max(0, p + j - shift[i]!)))
+  // Rows fed the same tokens after the same cache (the samples of one prompt) are run once in
+  // the first step, the prompts' whole forward pass: `runOf[k]` is the row run for row k, and
+  // each row then samples from it with its own seed.
+  const distinct: Array<number> = []
+  const byKey = new Map<string, number>()
+  const runOf = input.map((r, k) => {
+    const key = `${mask[k]!.join(",")}|${r.join(",")}`
+    let run = byKey.get(key)
+    if (run === undefined) {
+      run = distinct.length
+      byKey.set(key, run)
+      distinct.push(k)
+    }
+    return run
+  })
   // the rows still running, by prompt index
   let active = rows.map((_, i) => i)
   const out: Array<Array<number>> = rows.map(() => [])
   for (let step = 0; step < options.maxNewTokens && active.length > 0; step++) {
-    const n = active.length
+    const shared = step === 0 && distinct.length < active.length
+    const fed = shared ? distinct : active.map((_, k) => k)
+    const n = fed.length
     const t = input[0]!.length
     const feeds: Record<string, ort.Tensor> = {
-      input_ids: int64(input.flat(), [n, t]),
-      attention_mask: int64(mask.flat(), [n, mask[0]!.length]),
-      ...past
+      input_ids: int64(
+        fed.flatMap((k) => input[k]!),
+        [n, t]
+      ),
+      attention_mask: int64(
+        fed.flatMap((k) => mask[k]!),
+        [n, mask[0]!.length]
+      ),
+      ...(shared ? Object.fromEntries(pastNames.map((name) => [name, selectRows(past[name]!, fed)])) : past)
     }
-    if (hasPositions) feeds.position_ids = int64(pos.flat(), [n, t])
+    if (hasPositions)
+      feeds.position_ids = int64(
+        fed.flatMap((k) => pos[k]!),
+        [n, t]
+      )
     const res = await runSession(session, path, feeds)
     const logits = res.logits!
+    const runRow = (k: number) => (shared ? runOf[k]! : k)
     const keep: Array<number> = []
     const next: Array<number> = []
     for (const [k, i] of active.entries()) {
-      const id = sampleToken(nextTokenLogits(logits, k), sampling, uniforms[i]!)
+      const id = sampleToken(nextTokenLogits(logits, runRow(k)), sampling, uniforms[i]!)
       if (stop.has(id)) continue
       out[i]!.push(id)
       keep.push(k)
       next.push(id)
     }
     const presents = presentsOf(res, pastNames)
-    past = Object.fromEntries(pastNames.map((name) => [name, selectRows(presents[name]!, keep)]))
+    past = Object.fromEntries(pastNames.map((name) => [name, selectRows(presents[name]!, keep.map(runRow))]))
     mask = keep.map((k) => [...mask[k]!, 1])
     pos = keep.map((k) => [pos[k]!.at(-1)! + 1])
     input = next.map((id) => [id])

@@ -35,5 +35,28 @@ describe.skipIf(missing !== undefined)(
         expect(await generateBatch(model, prompts, { ...options, prefix: "The cat" })).toEqual(alone)
       }
     )
+
+    it.each(["llama", "gemma3_text"] as const)(
+      "runs the samples of one prompt once in the first step, each with its own seed (%s)",
+      async (arch) => {
+        const model = await loadModel(await tinyModel(arch))
+        const repeated = [prompts[0]!, prompts[1]!, prompts[0]!, prompts[0]!, prompts[1]!]
+        const several = [3, 5, 7, 11, 13]
+        const alone: Array<string> = []
+        for (const [i, p] of repeated.entries()) {
+          const g = await model.generate(p, {
+            maxNewTokens: 12,
+            sampling: { temperature: 1.2, topP: 0.95, seed: several[i]! }
+          })
+          const eos = new Set(model.config.eosTokenIds)
+          alone.push(model.decode(g.ids.filter((id) => !eos.has(id))))
+        }
+        // the seeds differ, so the samples of a prompt differ (else the test would not see a mix-up)
+        expect(new Set([alone[0], alone[2], alone[3]]).size).toBeGreaterThan(1)
+        const options = { maxNewTokens: 12, temperature: 1.2, topP: 0.95, seeds: several }
+        expect(await generateBatch(model, repeated, options)).toEqual(alone)
+        expect(await generateBatch(model, repeated, { ...options, prefix: "The cat" })).toEqual(alone)
+      }
+    )
   }
 )
