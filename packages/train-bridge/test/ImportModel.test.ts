@@ -4,7 +4,7 @@
  * folder then loads with `@hyperwords/models` and generates PyTorch's greedy ids.
  */
 import { execFileSync } from "node:child_process"
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as NodeServices from "@effect/platform-node/NodeServices"
@@ -14,7 +14,7 @@ import { loadModel, releaseModel } from "@hyperwords/models/Model"
 import { Effect, Exit, Layer } from "effect"
 import { Bridge } from "../src/Bridge.ts"
 import { importedModels, importModel, importName } from "../src/ImportModel.ts"
-import { missingFiles, readModelDir } from "../src/ModelDir.ts"
+import { missingFiles, readModelDir, referencesDone } from "../src/ModelDir.ts"
 import { pythonProjectDir, venvPython } from "../src/Paths.ts"
 
 const missing = existsSync(venvPython) ? undefined : `the bridge venv is absent (${venvPython})`
@@ -64,6 +64,11 @@ describe.skipIf(missing !== undefined)(
       expect(config.model_type).toBe("llama")
       expect(manifest.source).toMatchObject({ kind: "import", path: src })
       expect(importedModels(store).map((m) => [m.name, m.source])).toEqual([["My-Tiny-Llama", src]])
+      // the last step: the graphs read their weights from the folder's model.safetensors
+      expect(referencesDone(dir)).toBe(true)
+      expect(statSync(join(dir, "onnx", "weights.safetensors")).ino).toBe(
+        statSync(join(dir, "model.safetensors")).ino
+      )
     })
 
     it("loads with @hyperwords/models and generates PyTorch's greedy ids", { timeout: 120_000 }, async () => {

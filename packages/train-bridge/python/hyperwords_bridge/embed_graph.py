@@ -76,7 +76,9 @@ def export_embed(model_dir: Path) -> dict[str, Any]:
     src = model_dir / "onnx" / "probe.onnx"
     if not src.is_file():
         raise FileNotFoundError(f"{src} does not exist: export the probe graph first (hyperwords_bridge.probe_graph)")
-    model = onnx.load(str(src))
+    # a probe graph that reads weights.safetensors (``base_graphs``) gives an embedding graph that
+    # reads it too: references stay references in the same folder
+    model = onnx.load(str(src), load_external_data=False)
     counts = prune_to_output(model)
     out = model_dir / "onnx" / "embed.onnx"
     tmp = out.with_name(f".embed.onnx.{os.getpid()}.tmp")

@@ -80,12 +80,23 @@ def read_params(path: Path) -> dict[str, np.ndarray]:
 
 
 def initializer_array(init: Any, base_dir: Path) -> np.ndarray:
-    """An initialiser's values; inline raw data is viewed, not copied."""
+    """An initialiser's values; inline raw data is viewed, not copied, and a reference is read
+    from its file as a read-only map (onnx's own loader refuses a file with several hard links,
+    and ``weights.safetensors`` is one by design)."""
     from onnx import TensorProto, numpy_helper
 
+    dt = numpy_helper.helper.tensor_dtype_to_np_dtype(init.data_type)
     if init.data_location != TensorProto.EXTERNAL and init.raw_data:
-        dt = numpy_helper.helper.tensor_dtype_to_np_dtype(init.data_type)
         return np.frombuffer(init.raw_data, dtype=dt).reshape(tuple(init.dims))
+    if init.data_location == TensorProto.EXTERNAL:
+        info = {e.key: e.value for e in init.external_data}
+        path = Path(base_dir) / info["location"]
+        shape = tuple(int(d) for d in init.dims)
+        count = int(np.prod(shape))
+        length = int(info.get("length", count * np.dtype(dt).itemsize))
+        if length != count * np.dtype(dt).itemsize:
+            raise MappingError(f"initialiser {init.name}: {length} bytes in {path} for {count} values of {np.dtype(dt)}")
+        return np.memmap(path, dtype=dt, mode="r", offset=int(info.get("offset", 0)), shape=shape)
     return numpy_helper.to_array(init, str(base_dir))
 
 

@@ -71,22 +71,43 @@ def quantize_graph(
     import onnx
     from onnx import helper, numpy_helper
 
-    model = onnx.load(str(src))
+    from hyperwords_bridge.graph_weights import initializer_array
+
+    # references (a folder's graphs read ``weights.safetensors``) stay references; the weights
+    # quantized here are read from them
+    model = onnx.load(str(src), load_external_data=False)
     graph = model.graph
     inits = {t.name: t for t in graph.initializer}
     uses: dict[str, int] = {}
     for node in graph.node:
         for i in node.input:
             uses[i] = uses.get(i, 0) + 1
+    # a weight stored in its parameter's layout reaches its MatMul through a Transpose
+    # (``graph_weights.point_at_safetensors``): the MatMul's weight is the transposed initialiser
+    transposed = {
+        n.output[0]: (n, inits[n.input[0]])
+        for n in graph.node
+        if n.op_type == "Transpose"
+        and n.input[0] in inits
+        and [list(a.ints) for a in n.attribute if a.name == "perm"] in ([[1, 0]], [])
+        and len(inits[n.input[0]].dims) == 2
+    }
     nodes = []
     quantized: list[str] = []
     dropped: set[str] = set()
     for node in graph.node:
-        weight = inits.get(node.input[1]) if node.op_type == "MatMul" and len(node.input) == 2 else None
+        weight = None
+        via = None
+        if node.op_type == "MatMul" and len(node.input) == 2:
+            weight = inits.get(node.input[1])
+            if weight is None and node.input[1] in transposed:
+                via, weight = transposed[node.input[1]]
         if weight is None or node.name in exclude or len(weight.dims) != 2 or weight.data_type != onnx.TensorProto.FLOAT:
             nodes.append(node)
             continue
-        w = numpy_helper.to_array(weight)
+        w = np.asarray(initializer_array(weight, src.parent))
+        if via is not None:
+            w = np.ascontiguousarray(w.T)
         k, n = w.shape
         q, scales = pack_weight(w, bits, block)
         stem = f"{weight.name}_w{bits}b{block}"
@@ -106,11 +127,16 @@ def quantize_graph(
             )
         )
         quantized.append(node.name)
+        if via is not None:
+            uses[via.output[0]] -= 1
+            if uses[via.output[0]] > 0:
+                continue
+            dropped.add(via.name)
         uses[weight.name] -= 1
         if uses[weight.name] == 0:
             dropped.add(weight.name)
     del graph.node[:]
-    graph.node.extend(nodes)
+    graph.node.extend(n for n in nodes if not (n.op_type == "Transpose" and n.name in dropped))
     kept = [t for t in graph.initializer if t.name not in dropped]
     del graph.initializer[:]
     graph.initializer.extend(kept)
