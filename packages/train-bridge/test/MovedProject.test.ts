@@ -97,6 +97,8 @@ const layOutModel = (dir: string, files: ReadonlyArray<string>, name: string) =>
     join(dir, "hyperwords-model.json"),
     JSON.stringify({ name, safetensors_sha256: "5".repeat(64), files: {} })
   )
+  // a pull's last step, written after the graphs (`hyperwords_bridge.base_graphs`)
+  writeFileSync(join(dir, "onnx", "references.json"), "{}\n")
 }
 
 /** Write the fine-tune's run into the project's store under the key the runner computes for it now. */

@@ -12,8 +12,10 @@ and rewriting each 1 GB proto.
 
 The rewritten graphs are checked as patched ones are (``tuned_graphs.verify_patched``: one forward
 pass per graph against PyTorch). Until that passes, the inline graphs are kept beside them
-(``*.onnx.inline``); a graph that fails the check, or any error, puts them back. The result is
-recorded in ``onnx/references.json``, written last: a folder with it, newer than its graphs, is done.
+(``*.onnx.inline``); any error puts them back. A graph that fails the check, or whose initialisers
+cannot be tied to the weights, leaves the folder as it was (``mode: "inline"`` with the reason, a
+``warn`` log): the graphs work inline as before. The result is recorded in
+``onnx/references.json``, written last: a folder with it, newer than its graphs, is done.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 
 from hyperwords_bridge import events
 from hyperwords_bridge.export_onnx import check_model_dir, log, progress, stdout_to_stderr
-from hyperwords_bridge.graph_weights import WEIGHTS_FILE, link_weights, read_params, safetensors_index, save_graph
+from hyperwords_bridge.graph_weights import WEIGHTS_FILE, MappingError, link_weights, read_params, safetensors_index, save_graph
 from hyperwords_bridge.scratch import sigterm_as_interrupt
 from hyperwords_bridge.tuned_graphs import GRAPHS, PARITY_ATOL, patch_graph, verify_patched
 
@@ -74,7 +76,8 @@ def refer_to_weights(model_dir: Path, *, verify: bool = True, atol: float = PARI
     params = read_params(model_dir / "model.safetensors")
     index = safetensors_index(model_dir / "model.safetensors")
     link_weights(model_dir)
-    out: dict[str, Any] = {"model_dir": str(model_dir), "graphs": {}}
+    out: dict[str, Any] = {"model_dir": str(model_dir), "mode": "references", "graphs": {}}
+    reason = None
     try:
         for name in GRAPHS:
             t1 = time.time()
@@ -91,21 +94,28 @@ def refer_to_weights(model_dir: Path, *, verify: bool = True, atol: float = PARI
             out["parity"] = parity
             if not parity["ok"]:
                 failed = [k for k in ("generation", "probe", "embed") if not parity[k]["ok"]]
-                raise events.BridgeError(
-                    f"{model_dir}: the {', '.join(failed)} graph(s) reading {WEIGHTS_FILE} do not match PyTorch "
-                    f"({json.dumps({k: parity[k] for k in failed})[:600]}); the inline graphs are kept",
-                    "graph-references-failed",
+                reason = (
+                    f"the {', '.join(failed)} graph(s) reading {WEIGHTS_FILE} do not match PyTorch "
+                    f"({json.dumps({k: parity[k] for k in failed})[:600]})"
                 )
+    except MappingError as e:
+        reason = str(e)
     except BaseException:
         _restore(onnx)
         raise
-    for name in GRAPHS:
-        (onnx / f"{name}.inline").unlink(missing_ok=True)
+    if reason is None:
+        for name in GRAPHS:
+            (onnx / f"{name}.inline").unlink(missing_ok=True)
+        log(f"graphs of {model_dir.name} read their weights from {WEIGHTS_FILE} ({time.time() - t0:.1f}s)")
+    else:
+        _restore(onnx)
+        out["mode"] = "inline"
+        out["reason"] = reason
+        log(f"graphs of {model_dir.name} keep their weights inline: {reason}", level="warn")
     out["seconds"] = round(time.time() - t0, 1)
     tmp = onnx / f".{RECORD}.tmp"
     tmp.write_text(json.dumps(out, indent=2) + "\n", "utf-8")
     os.replace(tmp, onnx / RECORD)
-    log(f"graphs of {model_dir.name} read their weights from {WEIGHTS_FILE} ({out['seconds']}s)")
     progress(TASK, total, total)
     return out
 

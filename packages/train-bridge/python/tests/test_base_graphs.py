@@ -15,7 +15,6 @@ import pytest
 from hyperwords_bridge import base_graphs as bg
 from hyperwords_bridge import tuned_graphs as tg
 from hyperwords_bridge.embed_graph import _feeds as embed_feeds
-from hyperwords_bridge.events import BridgeError
 from hyperwords_bridge.export_onnx import _ort_session, ort_greedy
 from hyperwords_bridge.graph_weights import WEIGHTS_FILE
 from hyperwords_bridge.probe_check import ort_probe_session, run_probe
@@ -101,7 +100,8 @@ def test_a_tuned_version_patches_from_the_rewritten_graphs(rewritten, tmp_path):
 
 def test_a_failed_check_keeps_the_inline_graphs(tmp_path):
     """model.safetensors that is not what the graphs were exported from: the graphs' weights match no
-    parameter or a wrong one, PyTorch disagrees with them, and the inline graphs come back."""
+    parameter or a wrong one, PyTorch disagrees with them, and the inline graphs stay, byte for byte;
+    the folder is done (the pull goes on with graphs that work as before) and says why."""
     from safetensors.numpy import load_file, save_file
 
     folder = tiny_base(tmp_path / "base", tied=True)
@@ -112,7 +112,23 @@ def test_a_failed_check_keeps_the_inline_graphs(tmp_path):
     name = next(k for k in sorted(tensors) if k.endswith("layers.0.mlp.up_proj.weight"))
     tensors[name] = tensors[name] + np.float32(0.5)
     save_file(tensors, str(weights), metadata={"format": "pt"})
-    with pytest.raises(BridgeError, match="do not match PyTorch"):
+    out = bg.refer_to_weights(folder)
+    assert out["mode"] == "inline" and "do not match PyTorch" in out["reason"]
+    assert {g: _sha(folder / "onnx" / g) for g in tg.GRAPHS} == shas
+    assert bg.is_done(folder)
+    assert json.loads((folder / "onnx" / bg.RECORD).read_text())["mode"] == "inline"
+    assert not any((folder / "onnx").glob("*.inline"))
+
+
+def test_an_error_puts_the_inline_graphs_back(tmp_path):
+    """A graph that cannot be read (a truncated probe graph) stops the step with its error, and the
+    graphs rewritten before it are inline again."""
+    folder = tiny_base(tmp_path / "base", tied=True)
+    _export_all(folder)
+    probe = folder / "onnx" / "probe.onnx"
+    probe.write_bytes(probe.read_bytes()[:1000])
+    shas = {g: _sha(folder / "onnx" / g) for g in tg.GRAPHS}
+    with pytest.raises(Exception):
         bg.refer_to_weights(folder)
     assert {g: _sha(folder / "onnx" / g) for g in tg.GRAPHS} == shas
     assert not bg.is_done(folder)
