@@ -144,9 +144,10 @@ export const exportSteps = (
 const referringGraphs = ["embed.onnx", "probe.onnx", "model.onnx"] as const
 
 /**
- * Whether a folder's graphs read their weights from `onnx/weights.safetensors`: its
- * `onnx/references.json` is there and no graph was written after it (an export since then
- * wrote the weights inline again).
+ * Whether `hyperwords_bridge.base_graphs` has run on a folder since its graphs were last written:
+ * its `onnx/references.json` is there and no graph is newer (an export since then wrote the weights
+ * inline again). The record says whether the graphs now read `onnx/weights.safetensors` or were
+ * kept inline (a failed check).
  */
 export const referencesDone = (dir: string): boolean => {
   const record = join(dir, "onnx", "references.json")
