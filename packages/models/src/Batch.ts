@@ -33,6 +33,16 @@ export interface BatchOptions {
   readonly stopIds?: ReadonlyArray<number>
   /** Text every prompt starts with; its cache is computed once per model and reused. */
   readonly prefix?: string
+  /** Asked before each step: true stops the batch with a `BatchStopped` error. */
+  readonly stopped?: () => boolean
+}
+
+/** A batch stopped by its `stopped` option before it was done. */
+export class BatchStopped extends Error {
+  constructor() {
+    super("answering stopped")
+    this.name = "BatchStopped"
+  }
 }
 
 /** A `[1, H, T, D]` key/value cache, by graph input name. */
@@ -189,6 +199,7 @@ export const generateBatch = async (
   let active = rows.map((_, i) => i)
   const out: Array<Array<number>> = rows.map(() => [])
   for (let step = 0; step < options.maxNewTokens && active.length > 0; step++) {
+    if (options.stopped?.()) throw new BatchStopped()
     const shared = step === 0 && distinct.length < active.length
     const fed = shared ? distinct : active.map((_, k) => k)
     const n = fed.length
