@@ -25,6 +25,7 @@ import {
 } from "@hyperwords/core/Stage"
 import { Store } from "@hyperwords/core/Store"
 import { generateBatch } from "@hyperwords/models/Batch"
+import { answerWorkers, generateBatches, type PromptBatch } from "@hyperwords/models/BatchWorkers"
 import { holdModel, loadModel, type Model } from "@hyperwords/models/Model"
 import { Effect, Result, Schema } from "effect"
 import { loadMetrics, type MetricEntry, metricIds } from "./Metric.ts"
@@ -176,22 +177,29 @@ export const batchesOf = <J extends { readonly maxNewTokens: number }>(
   )
 }
 
-/** One batch of jobs answered as the stage answers them (a budget and a seed per job). */
+/** One batch of jobs as the stage answers it: the prompts, a budget and a seed per job. */
+export const batchRequest = (
+  batch: ReadonlyArray<ReturnType<typeof jobsOf>[number]>,
+  sampling: { readonly temperature: number; readonly topP: number }
+): PromptBatch => ({
+  prompts: batch.map((job) => job.prompt.prompt),
+  options: {
+    maxNewTokens: batch[0]!.maxNewTokens,
+    temperature: sampling.temperature,
+    topP: sampling.topP,
+    seeds: batch.map((job) => job.seed)
+  }
+})
+
+/** One batch of jobs answered as the stage answers them, in this process. */
 export const answerBatch = (
   model: Model,
   batch: ReadonlyArray<ReturnType<typeof jobsOf>[number]>,
   sampling: { readonly temperature: number; readonly topP: number }
-): Promise<Array<string>> =>
-  generateBatch(
-    model,
-    batch.map((job) => job.prompt.prompt),
-    {
-      maxNewTokens: batch[0]!.maxNewTokens,
-      temperature: sampling.temperature,
-      topP: sampling.topP,
-      seeds: batch.map((job) => job.seed)
-    }
-  )
+): Promise<Array<string>> => {
+  const { prompts, options } = batchRequest(batch, sampling)
+  return generateBatch(model, prompts, options)
+}
 
 const finite = (x: unknown): number | undefined =>
   typeof x === "number" && Number.isFinite(x) ? x : undefined
@@ -367,39 +375,44 @@ export const evaluateStage = (options: EvaluateStageOptions) => {
           const started = Date.now()
           let tokens = 0
           const batches = batchesOf(todo, p.batchSize)
-          yield* Effect.forEach(
-            batches,
-            (batch) =>
-              Effect.tryPromise({ try: () => answerBatch(model, batch, p), catch: (e) => e }).pipe(
-                Effect.tap((texts) => {
-                  batch.forEach((job, i) => {
-                    tokens += model.encode(texts[i]!, { addSpecialTokens: false }).length
-                    const record: GenerationRecord = {
-                      id: job.id,
-                      promptId: job.prompt.id,
-                      prompt: job.prompt.prompt,
-                      text: cleanAnswer(texts[i]!),
-                      lang: job.prompt.lang,
-                      task: job.prompt.task,
-                      ...(job.prompt.request === undefined ? {} : { request: job.prompt.request }),
-                      seed: job.seed,
-                      sample: job.sample
-                    }
-                    appendFileSync(partial, `${JSON.stringify(record)}\n`)
-                    done.set(job.id, record)
-                  })
-                  task.update(done.size)
-                  return Effect.void
-                })
+          const record = (batch: (typeof batches)[number], texts: ReadonlyArray<string>) => {
+            batch.forEach((job, i) => {
+              tokens += model.encode(texts[i]!, { addSpecialTokens: false }).length
+              const record: GenerationRecord = {
+                id: job.id,
+                promptId: job.prompt.id,
+                prompt: job.prompt.prompt,
+                text: cleanAnswer(texts[i]!),
+                lang: job.prompt.lang,
+                task: job.prompt.task,
+                ...(job.prompt.request === undefined ? {} : { request: job.prompt.request }),
+                seed: job.seed,
+                sample: job.sample
+              }
+              appendFileSync(partial, `${JSON.stringify(record)}\n`)
+              done.set(job.id, record)
+            })
+            task.update(done.size)
+          }
+          // worker threads answer side by side (each batch's texts are what this process would
+          // give); each batch is kept as it is done
+          const { workers, threads } = answerWorkers()
+          yield* Effect.tryPromise({
+            try: (signal) =>
+              generateBatches(
+                version.dir,
+                batches.map((b) => batchRequest(b, p)),
+                { workers, threads, signal, onBatch: (i, texts) => record(batches[i]!, texts) }
               ),
-            { discard: true }
-          ).pipe(
+            catch: (e) => e
+          }).pipe(
             Effect.onExit((exit) =>
               Effect.sync(() => task.finish(exit._tag === "Success" ? "done" : "stopped"))
             )
           )
           progress.log(
-            `  ${ctx.stage}: ${todo.length} answers, ${tokens} tokens in ${((Date.now() - started) / 1000).toFixed(1)}s`
+            `  ${ctx.stage}: ${todo.length} answers, ${tokens} tokens in ${((Date.now() - started) / 1000).toFixed(1)}s` +
+              (workers > 1 ? ` (${workers} workers of ${threads} thread${threads === 1 ? "" : "s"})` : "")
           )
           // scoring runs in child processes: this process need not keep the version's graphs
           yield* Effect.promise(letGo)
