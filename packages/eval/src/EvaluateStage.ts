@@ -412,7 +412,9 @@ export const evaluateStage = (options: EvaluateStageOptions) => {
           )
           progress.log(
             `  ${ctx.stage}: ${todo.length} answers, ${tokens} tokens in ${((Date.now() - started) / 1000).toFixed(1)}s` +
-              (workers > 1 ? ` (${workers} workers of ${threads} thread${threads === 1 ? "" : "s"})` : "")
+              (Math.min(workers, batches.length) > 1
+                ? ` (${Math.min(workers, batches.length)} workers of ${threads} thread${threads === 1 ? "" : "s"})`
+                : "")
           )
           // scoring runs in child processes: this process need not keep the version's graphs
           yield* Effect.promise(letGo)

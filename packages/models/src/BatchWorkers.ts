@@ -24,7 +24,7 @@ export interface PromptBatch {
 
 /** How to answer batches. */
 export interface BatchWorkersOptions {
-  /** Worker threads; 1 answers in this process. */
+  /** Worker threads; 1 (or a single batch) answers in this process, with its own threads. */
   readonly workers: number
   /** onnxruntime threads per worker (HYPERWORDS_THREADS in its environment). */
   readonly threads: number
