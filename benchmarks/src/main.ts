@@ -1,9 +1,10 @@
 /**
  * `pnpm bench [SUITE]`: benchmark suites that print ratio tables against anchors measured in the
- * same run. Suites: engine, models, corpus, probe, train, eval, exports, cut-readers, answers, vocab
- * and scale (these three not in the default set: answers decodes the default profile's answers
- * six times, the other two train several models).
+ * same run. Suites: engine, models, corpus, probe, train, eval, exports, cut-readers, answers,
+ * answer-workers, vocab and scale (these four not in the default set: answers and answer-workers
+ * decode the default profile's answers for minutes, the other two train several models).
  */
+import { answerWorkersOptions, answerWorkersSuite } from "./answer-workers.ts"
 import { answersOptions, answersSuite } from "./answers.ts"
 import { corpusSuite } from "./corpus.ts"
 import { cutReaders, cutReadersOptions } from "./cut-readers.ts"
@@ -28,12 +29,13 @@ const suites: Record<string, () => Promise<string>> = {
   scale: () => scaleSuite(scaleOptions()),
   exports: () => exportsSuite(exportsOptions()),
   "cut-readers": () => cutReaders(cutReadersOptions()),
-  answers: () => answersSuite(answersOptions())
+  answers: () => answersSuite(answersOptions()),
+  "answer-workers": () => answerWorkersSuite(answerWorkersOptions())
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))
 // the superword curve and the sweep train several models, answers decodes for minutes: by name only
-const byNameOnly = new Set(["vocab", "scale", "answers"])
+const byNameOnly = new Set(["vocab", "scale", "answers", "answer-workers"])
 const names = wanted.length > 0 ? wanted : Object.keys(suites).filter((s) => !byNameOnly.has(s))
 for (const name of names) {
   const suite = suites[name]
