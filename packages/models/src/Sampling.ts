@@ -48,6 +48,12 @@ export const argmax = (row: Float32Array): number => {
   return best
 }
 
+/** Orders indices of `row` by value, largest first, then by index (lower first). */
+const byValueThenIndex =
+  (row: Float32Array) =>
+  (a: number, b: number): number =>
+    row[b]! - row[a]! !== 0 ? row[b]! - row[a]! : a - b
+
 /** Indices of the k largest values, largest first (ties: lower index first). */
 export const topKIndices = (row: Float32Array, k: number): Array<number> => {
   const n = Math.min(k, row.length)
@@ -84,7 +90,7 @@ export const topKIndices = (row: Float32Array, k: number): Array<number> => {
       down(0)
     }
   }
-  return heap.sort((a, b) => (row[b]! - row[a]! !== 0 ? row[b]! - row[a]! : a - b))
+  return heap.sort(byValueThenIndex(row))
 }
 
 /**
@@ -180,7 +186,6 @@ interface Counted {
  * summation's rounding.
  */
 export const countBelowMax = (row: Float32Array, max: number, temperature: number): Counted => {
-  const e = bucketExp
   const scale = PER_UNIT / temperature
   const counts = new Int32Array(BUCKETS)
   const near: Array<number> = []
@@ -203,10 +208,10 @@ export const countBelowMax = (row: Float32Array, max: number, temperature: numbe
   let farLo = 0
   let farHi = 0
   for (let b = NEAR; b < BUCKETS - 1; b++) {
-    farLo += counts[b]! * e[b + 1]!
-    farHi += counts[b]! * e[b]!
+    farLo += counts[b]! * bucketExp[b + 1]!
+    farHi += counts[b]! * bucketExp[b]!
   }
-  farHi += counts[BUCKETS - 1]! * e[BUCKETS - 1]!
+  farHi += counts[BUCKETS - 1]! * bucketExp[BUCKETS - 1]!
   const slack = row.length * 1e-15 + 1e-9
   return {
     counts,
@@ -238,7 +243,7 @@ export const largest = (
     gathered = []
     for (let i = 0; i < row.length; i++) if (Math.floor((max - row[i]!) * scale) <= last) gathered.push(i)
   } else return topKIndices(row, k)
-  gathered.sort((a, b) => (row[b]! - row[a]! !== 0 ? row[b]! - row[a]! : a - b))
+  gathered.sort(byValueThenIndex(row))
   return gathered.slice(0, k)
 }
 
