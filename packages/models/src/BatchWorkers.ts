@@ -67,9 +67,9 @@ const inProcess = async (
 ): Promise<Array<ReadonlyArray<string>>> => {
   const model = await loadModel(dir, options.dtype === undefined ? {} : { dtype: options.dtype })
   const results: Array<ReadonlyArray<string>> = []
+  const stop = () => options.signal?.aborted === true
   for (const [i, batch] of batches.entries()) {
-    if (options.signal?.aborted) throw stopped()
-    const stop = () => options.signal?.aborted === true
+    if (stop()) throw stopped()
     results.push(await generateBatch(model, batch.prompts, { ...batch.options, stopped: stop }))
     options.onBatch?.(i, results[i]!)
   }
