@@ -159,12 +159,20 @@ export const jobsOf = (
     )
 
 /**
- * Jobs in batches of at most `size` that share a token budget (a batch generates to one length),
- * in the order the jobs come within each budget.
+ * Jobs in batches that share a token budget (a batch generates to one length), for `workers`
+ * answering side by side:
+ * - a budget's jobs, ordered by prompt length (stable: a prompt's samples stay together), are cut
+ *   into as few batches of at most `size` as hold them, and into at least `workers` (when it has
+ *   that many jobs), the batches' sizes differing by one at most. Prompts of like length share a
+ *   batch, so the first step pads less; no worker waits while another answers a whole budget;
+ * - the batches come longest first (budget × rows): the last to be handed out are the shortest.
  */
-export const batchesOf = <J extends { readonly maxNewTokens: number }>(
+export const batchesOf = <
+  J extends { readonly maxNewTokens: number; readonly prompt: { readonly prompt: string } }
+>(
   jobs: ReadonlyArray<J>,
-  size: number
+  size: number,
+  workers = 1
 ): Array<Array<J>> => {
   const byBudget = new Map<number, Array<J>>()
   for (const j of jobs) {
@@ -172,9 +180,21 @@ export const batchesOf = <J extends { readonly maxNewTokens: number }>(
     if (group) group.push(j)
     else byBudget.set(j.maxNewTokens, [j])
   }
-  return [...byBudget.values()].flatMap((group) =>
-    Array.from({ length: Math.ceil(group.length / size) }, (_, k) => group.slice(k * size, (k + 1) * size))
-  )
+  const cost = (b: ReadonlyArray<J>) => b[0]!.maxNewTokens * b.length
+  return [...byBudget.values()]
+    .flatMap((group) => {
+      const sorted = group
+        .map((job, i) => ({ job, i }))
+        .sort((a, b) => a.job.prompt.prompt.length - b.job.prompt.prompt.length || a.i - b.i)
+        .map((e) => e.job)
+      const k = Math.max(Math.ceil(sorted.length / size), Math.min(workers, sorted.length))
+      return Array.from({ length: k }, (_, b) =>
+        sorted.slice(Math.floor((b * sorted.length) / k), Math.floor(((b + 1) * sorted.length) / k))
+      )
+    })
+    .map((batch, i) => ({ batch, i }))
+    .sort((a, b) => cost(b.batch) - cost(a.batch) || a.i - b.i)
+    .map((e) => e.batch)
 }
 
 /** One batch of jobs as the stage answers it: the prompts, a budget and a seed per job. */
@@ -374,7 +394,8 @@ export const evaluateStage = (options: EvaluateStageOptions) => {
           task.update(jobs.length - todo.length)
           const started = Date.now()
           let tokens = 0
-          const batches = batchesOf(todo, p.batchSize)
+          const { workers, threads } = answerWorkers()
+          const batches = batchesOf(todo, p.batchSize, workers)
           const record = (batch: (typeof batches)[number], texts: ReadonlyArray<string>) => {
             batch.forEach((job, i) => {
               tokens += model.encode(texts[i]!, { addSpecialTokens: false }).length
@@ -396,7 +417,6 @@ export const evaluateStage = (options: EvaluateStageOptions) => {
           }
           // worker threads answer side by side (each batch's texts are what this process would
           // give); each batch is kept as it is done
-          const { workers, threads } = answerWorkers()
           yield* Effect.tryPromise({
             try: (signal) =>
               generateBatches(

@@ -161,12 +161,52 @@ describe("evaluate helpers", () => {
     // the same jobs otherwise: ids and seeds do not depend on the budget
     expect(jobs.map((j) => [j.id, j.seed])).toEqual(plain.map((j) => [j.id, j.seed]))
     const batches = batchesOf(jobs, 3)
+    // four jobs of budget 32 need two batches of at most 3: two and two, the shorter prompt's first;
+    // the budget of 72 (2 × 72 tokens against 2 × 32) goes first
     expect(batches.map((b) => b.map((j) => j.id))).toEqual([
-      ["en-a#0", "en-a#1", "ru-a#0"],
-      ["ru-a#1"],
-      ["en-b#0", "en-b#1"]
+      ["en-b#0", "en-b#1"],
+      ["en-a#0", "en-a#1"],
+      ["ru-a#0", "ru-a#1"]
     ])
     for (const b of batches) expect(new Set(b.map((j) => j.maxNewTokens)).size).toBe(1)
+  })
+
+  it("cuts each budget into batches for the workers, prompts of like length together, longest first", () => {
+    const job = (id: string, chars: number, maxNewTokens: number) => ({
+      id,
+      maxNewTokens,
+      prompt: { prompt: "x".repeat(chars) }
+    })
+    // interleaved lengths; two samples of one prompt (b#0, b#1) must stay side by side
+    const jobs = [
+      job("a", 90, 72),
+      job("b#0", 10, 72),
+      job("b#1", 10, 72),
+      job("c", 80, 72),
+      job("d", 20, 72),
+      job("e", 50, 32),
+      job("f", 5, 32),
+      job("g", 40, 32)
+    ]
+    const ids = (bs: ReadonlyArray<ReadonlyArray<{ id: string }>>) => bs.map((b) => b.map((j) => j.id))
+    // one worker: one batch per budget when it fits, its jobs by prompt length
+    expect(ids(batchesOf(jobs, 16))).toEqual([
+      ["b#0", "b#1", "d", "c", "a"],
+      ["f", "g", "e"]
+    ])
+    // two workers: each budget in two batches, sizes within one, the 72-token ones first
+    expect(ids(batchesOf(jobs, 16, 2))).toEqual([["d", "c", "a"], ["b#0", "b#1"], ["g", "e"], ["f"]])
+    // a size cap still holds, and each job is in exactly one batch
+    const capped = batchesOf(jobs, 2, 2)
+    expect(capped.every((b) => b.length <= 2)).toBe(true)
+    expect(
+      capped
+        .flat()
+        .map((j) => j.id)
+        .sort()
+    ).toEqual(jobs.map((j) => j.id).sort())
+    // more workers than jobs: a batch per job, never an empty one
+    expect(batchesOf([job("z", 1, 8)], 16, 4)).toEqual([[job("z", 1, 8)]])
   })
 
   it("keeps the answers of a stopped run and drops a torn last line", () => {
