@@ -134,7 +134,8 @@ export default defineConfig({
       // about 2 minutes on SmolLM2 with another job beside them)
       "probe-*": { items: 8, patchscopeLayers: 4 },
       // SmolLM2 spends 65 tokens on ten Russian nouns: 32 cannot hold the seven breadth scores;
-      // the 34 answers in one batch per token budget: the same answers as batches of 8, sooner
+      // at most 34 answers a batch: each token budget in one batch per answer worker (the same
+      // answers as batches of 8, sooner)
       "evaluate-*": {
         batchSize: 34,
         samples: 1,

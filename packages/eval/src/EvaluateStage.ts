@@ -162,8 +162,8 @@ export const jobsOf = (
  * Jobs in batches that share a token budget (a batch generates to one length), for `workers`
  * answering side by side:
  * - a budget's jobs, ordered by prompt length (stable: a prompt's samples stay together), are cut
- *   into as few batches of at most `size` as hold them, and into at least `workers` (when it has
- *   that many jobs), the batches' sizes differing by one at most. Prompts of like length share a
+ *   into as few batches of at most `size` as hold them, rounded up to a multiple of `workers` (at
+ *   most one batch per job), the batches' sizes differing by one at most. Prompts of like length share a
  *   batch, so the first step pads less; no worker waits while another answers a whole budget;
  * - the batches come longest first (budget × rows): the last to be handed out are the shortest.
  */
@@ -187,7 +187,8 @@ export const batchesOf = <
         .map((job, i) => ({ job, i }))
         .sort((a, b) => a.job.prompt.prompt.length - b.job.prompt.prompt.length || a.i - b.i)
         .map((e) => e.job)
-      const k = Math.max(Math.ceil(sorted.length / size), Math.min(workers, sorted.length))
+      // a multiple of the workers, so none is left with a batch more than the others at the end
+      const k = Math.min(sorted.length, Math.ceil(Math.ceil(sorted.length / size) / workers) * workers)
       return Array.from({ length: k }, (_, b) =>
         sorted.slice(Math.floor((b * sorted.length) / k), Math.floor(((b + 1) * sorted.length) / k))
       )

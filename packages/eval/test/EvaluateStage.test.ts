@@ -205,6 +205,9 @@ describe("evaluate helpers", () => {
         .map((j) => j.id)
         .sort()
     ).toEqual(jobs.map((j) => j.id).sort())
+    // three batches of at most 2 become four for two workers: none is left a batch more at the end
+    const five = batchesOf(jobs.slice(0, 5), 2, 2)
+    expect(five.map((b) => b.length).sort()).toEqual([1, 1, 1, 2])
     // more workers than jobs: a batch per job, never an empty one
     expect(batchesOf([job("z", 1, 8)], 16, 4)).toEqual([[job("z", 1, 8)]])
   })
