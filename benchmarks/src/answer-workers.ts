@@ -1,7 +1,7 @@
 /**
  * `pnpm bench answer-workers`: the evaluate stage's answers as the stage gives them to worker
  * threads (`answerWorkers`: two workers of half the cores on a machine of two or more; `batchesOf`
- * with that many workers: each token budget in at least as many batches, prompts of like length
+ * with that many workers: each token budget's batches a multiple of them, prompts of like length
  * together, longest first) against one process with all the cores and the batches it would get,
  * the anchor. The jobs and params are a profile's from `pipeline.config.ts` (BENCH_PROFILE, default
  * `default`: every BENCH_EVERY-th job of the built-in prompt set); session opening is inside the

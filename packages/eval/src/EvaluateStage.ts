@@ -183,19 +183,15 @@ export const batchesOf = <
   const cost = (b: ReadonlyArray<J>) => b[0]!.maxNewTokens * b.length
   return [...byBudget.values()]
     .flatMap((group) => {
-      const sorted = group
-        .map((job, i) => ({ job, i }))
-        .sort((a, b) => a.job.prompt.prompt.length - b.job.prompt.prompt.length || a.i - b.i)
-        .map((e) => e.job)
+      // Array sort is stable: jobs of one length keep their order
+      const sorted = [...group].sort((a, b) => a.prompt.prompt.length - b.prompt.prompt.length)
       // a multiple of the workers, so none is left with a batch more than the others at the end
       const k = Math.min(sorted.length, Math.ceil(Math.ceil(sorted.length / size) / workers) * workers)
       return Array.from({ length: k }, (_, b) =>
         sorted.slice(Math.floor((b * sorted.length) / k), Math.floor(((b + 1) * sorted.length) / k))
       )
     })
-    .map((batch, i) => ({ batch, i }))
-    .sort((a, b) => cost(b.batch) - cost(a.batch) || a.i - b.i)
-    .map((e) => e.batch)
+    .sort((a, b) => cost(b) - cost(a))
 }
 
 /** One batch of jobs as the stage answers it: the prompts, a budget and a seed per job. */
